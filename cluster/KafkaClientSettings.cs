@@ -1,0 +1,62 @@
+using Confluent.Kafka;
+
+namespace RecoCluster.Cluster;
+
+/// <summary>Client settings every process uses, so producers and consumers agree on partitioning and delivery.</summary>
+public static class KafkaClientSettings
+{
+    /// <summary>A producer for keyed records that must not be lost: acks=all and idempotence (no duplicates from
+    /// retries, order kept per partition), and Kafka's default murmur2 partitioner so a user's events land on
+    /// the partition <see cref="KafkaPartitioner"/> computes.</summary>
+    public static ProducerConfig ReliableProducer(KafkaOptions options, string clientId)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var config = new ProducerConfig(Extras(options))
+        {
+            BootstrapServers = RequireAddress(options),
+            ClientId = clientId,
+            Acks = Acks.All,
+            EnableIdempotence = true,
+            Partitioner = Partitioner.Murmur2Random,
+            // Fail a delivery within a bounded time instead of retrying forever, so callers can answer 503.
+            MessageTimeoutMs = 10_000,
+            LingerMs = 2,
+        };
+        return config;
+    }
+
+    /// <summary>A consumer that never commits to Kafka: positions live in the checkpoint store (or nowhere, for
+    /// readers of the directory), so Kafka's committed offsets can never disagree with the state.</summary>
+    public static ConsumerConfig Consumer(KafkaOptions options, string groupId, string clientId)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return new ConsumerConfig(Extras(options))
+        {
+            BootstrapServers = RequireAddress(options),
+            GroupId = groupId,
+            ClientId = clientId,
+            EnableAutoCommit = false,
+            EnableAutoOffsetStore = false,
+            AutoOffsetReset = AutoOffsetReset.Earliest,
+            PartitionAssignmentStrategy = PartitionAssignmentStrategy.CooperativeSticky,
+            // A killed silo's partitions move after this long without heartbeats.
+            SessionTimeoutMs = 6_000,
+            HeartbeatIntervalMs = 1_500,
+        };
+    }
+
+    private static Dictionary<string, string> Extras(KafkaOptions options) => new(options.Client);
+
+    private static string RequireAddress(KafkaOptions options)
+    {
+        if (options.IsEmbedded)
+        {
+            throw new InvalidOperationException(
+                "Reco:Kafka:BootstrapServers is 'embedded', but the embedded Kafka lives inside one process. " +
+                "Use './reco dev' for a single-process cluster, or start './reco kafka' and pass the address it prints " +
+                "(--bootstrap HOST:PORT or Reco__Kafka__BootstrapServers).");
+        }
+
+        return options.BootstrapServers;
+    }
+}

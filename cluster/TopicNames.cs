@@ -1,0 +1,33 @@
+namespace RecoCluster.Cluster;
+
+/// <summary>
+/// The cluster's Kafka topics, all under one prefix (default <c>reco</c>). A prefix per environment, or per
+/// test class, keeps clusters that share a broker apart.
+/// </summary>
+public sealed record TopicNames(string Prefix)
+{
+    /// <summary>Clickstream events, key = userId. The public ingest contract.</summary>
+    public string Events => $"{Prefix}.events";
+
+    /// <summary>Records that are not valid events, with the reason in a header.</summary>
+    public string DeadLetters => $"{Prefix}.events.dlq";
+
+    /// <summary>The item side of events, key = itemId; same partition count as <see cref="Events"/>.</summary>
+    public string ItemDeltas => $"{Prefix}.item-deltas";
+
+    /// <summary>One partition; its owner hosts the cluster-wide batch grain.</summary>
+    public string Control => $"{Prefix}.control";
+
+    /// <summary>One partition, compacted: each silo's endpoint and owned partitions, key = silo id.</summary>
+    public string Directory => $"{Prefix}.directory";
+
+    /// <summary>The topics and their partition counts, as <c>./reco kafka</c> creates them.</summary>
+    public IReadOnlyList<(string Topic, int Partitions)> All(int partitions) =>
+    [
+        (Events, partitions),
+        (DeadLetters, partitions),
+        (ItemDeltas, partitions),
+        (Control, 1),
+        (Directory, 1),
+    ];
+}

@@ -1,0 +1,70 @@
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using RecoCluster.Cluster;
+using RecoCluster.Gateway.Endpoints;
+using RecoCluster.Gateway.Ingest;
+using RecoCluster.Gateway.Routing;
+
+namespace RecoCluster.Gateway;
+
+/// <summary>Wiring of the gateway into an ASP.NET Core application.</summary>
+public static class GatewayServices
+{
+    public static IServiceCollection AddRecoGateway(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<KafkaOptions>().Bind(configuration.GetSection(KafkaOptions.Section)).ValidateOnStart();
+        services.AddOptions<DirectoryOptions>().Bind(configuration.GetSection(DirectoryOptions.Section));
+        services.AddOptions<GatewayOptions>().Bind(configuration.GetSection(GatewayOptions.Section)).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<KafkaOptions>, KafkaOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GatewayOptions>, GatewayOptionsValidator>());
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddProblemDetails();
+        services.AddSingleton<ClusterDirectory>();
+        services.AddSingleton<EventIngest>();
+        services.AddSingleton<SiloRouter>();
+        services.AddHostedService<DirectoryStarter>();
+        // One pooled client for all silo calls: connections are reused across requests and silos.
+        services.AddSingleton(_ => new HttpClient(new SocketsHttpHandler
+        {
+            PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+            MaxConnectionsPerServer = 256,
+            AutomaticDecompression = DecompressionMethods.None,
+            ConnectTimeout = TimeSpan.FromSeconds(1),
+        })
+        {
+            Timeout = Timeout.InfiniteTimeSpan, // per-attempt timeouts come from the router's deadline
+        });
+        return services;
+    }
+
+    public static WebApplication MapRecoGateway(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.MapHealthEndpoints();
+        app.MapEventsEndpoints();
+        app.MapUsersEndpoints();
+        app.MapAdminEndpoints();
+        return app;
+    }
+
+    // Starts the directory reader with the host, and makes sure the first Kafka connection attempt does not
+    // run inside a request.
+    private sealed class DirectoryStarter(ClusterDirectory directory, EventIngest ingest) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken)
+        {
+            _ = ingest;
+            directory.Start();
+            return Task.CompletedTask;
+        }
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+}

@@ -1,0 +1,128 @@
+using System.Text.Json;
+using Confluent.Kafka;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using RecoCluster.Cluster;
+using RecoCluster.Grains.Interfaces;
+
+namespace RecoCluster.Gateway.Ingest;
+
+/// <summary>One rejected element of an ingest request.</summary>
+/// <param name="Index">Position in the request (0 for a single event).</param>
+/// <param name="Error">What is wrong with it.</param>
+public sealed record EventRejection(int Index, string Error);
+
+/// <summary>The outcome of parsing an ingest body: the valid events, or why the body or some events fail.</summary>
+public sealed record ParsedBatch(IReadOnlyList<ClickEvent> Events, IReadOnlyList<EventRejection> Rejections, string? BodyError);
+
+/// <summary>
+/// Parses ingest bodies and produces events to Kafka. A request is all or nothing: if any event is invalid none
+/// is produced, so a producer can fix its batch and send it again without creating duplicates.
+/// </summary>
+public sealed class EventIngest : IDisposable
+{
+    private readonly IProducer<string, byte[]> _producer;
+    private readonly string _topic;
+    private readonly GatewayOptions _options;
+    private readonly TimeProvider _time;
+
+    public EventIngest(IOptions<KafkaOptions> kafka, IOptions<GatewayOptions> options, TimeProvider time, ILogger<EventIngest> logger)
+    {
+        ArgumentNullException.ThrowIfNull(kafka);
+        ArgumentNullException.ThrowIfNull(options);
+        _options = options.Value;
+        _time = time;
+        _topic = kafka.Value.Topics.Events;
+        _producer = new ProducerBuilder<string, byte[]>(KafkaClientSettings.ReliableProducer(kafka.Value, $"reco-gateway-{Environment.ProcessId}"))
+            .SetErrorHandler((_, e) => logger.LogWarning("Kafka producer: {Reason}", e.Reason))
+            .SetLogHandler((_, m) => logger.LogDebug("librdkafka: {Message}", m.Message))
+            .Build();
+    }
+
+    /// <summary>Parses one event object or an array of them, checking each against the schema and the clock.</summary>
+    public ParsedBatch Parse(ReadOnlySpan<byte> body)
+    {
+        var events = new List<ClickEvent>();
+        var rejections = new List<EventRejection>();
+        var latest = _time.GetUtcNow().AddSeconds(_options.MaxClockSkewSeconds);
+        try
+        {
+            var reader = new Utf8JsonReader(body, new JsonReaderOptions { MaxDepth = 16 });
+            if (!reader.Read())
+            {
+                return new ParsedBatch(events, rejections, "the body is empty; send one event object or an array of them");
+            }
+
+            if (reader.TokenType == JsonTokenType.StartArray)
+            {
+                var index = 0;
+                while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+                {
+                    if (index >= _options.MaxEventsPerRequest)
+                    {
+                        return new ParsedBatch([], [], $"too many events: at most {_options.MaxEventsPerRequest} per request");
+                    }
+
+                    ReadOne(ref reader, index++, latest, events, rejections);
+                }
+
+                if (index == 0)
+                {
+                    return new ParsedBatch(events, rejections, "the array holds no events");
+                }
+            }
+            else
+            {
+                ReadOne(ref reader, 0, latest, events, rejections);
+            }
+
+            // In single-value mode the reader throws on anything but white space after the value.
+            _ = reader.Read();
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException or ArgumentException)
+        {
+            return new ParsedBatch([], [], $"malformed JSON: {ex.Message}");
+        }
+
+        return new ParsedBatch(events, rejections, null);
+    }
+
+    /// <summary>Produces the events and waits until Kafka has acknowledged every one (acks=all). Returns the
+    /// number acknowledged; throws <see cref="ProduceException{TKey,TValue}"/> or <see cref="KafkaException"/>
+    /// when Kafka did not take them all within the producer's delivery timeout.</summary>
+    public async Task<int> ProduceAsync(IReadOnlyList<ClickEvent> events, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(events);
+        var deliveries = new Task[events.Count];
+        for (var i = 0; i < events.Count; i++)
+        {
+            // Keyed by userId: Kafka's partitioner puts the event on its user's partition, hence on its grain.
+            deliveries[i] = _producer.ProduceAsync(_topic, new Message<string, byte[]> { Key = events[i].UserId, Value = EventSchema.ToUtf8(events[i]) }, ct);
+        }
+
+        await Task.WhenAll(deliveries);
+        return deliveries.Length;
+    }
+
+    public void Dispose()
+    {
+        _producer.Flush(TimeSpan.FromSeconds(5));
+        _producer.Dispose();
+    }
+
+    private static void ReadOne(ref Utf8JsonReader reader, int index, DateTimeOffset latest, List<ClickEvent> events, List<EventRejection> rejections)
+    {
+        if (!EventSchema.TryRead(ref reader, out var evt, out var error))
+        {
+            rejections.Add(new EventRejection(index, error));
+        }
+        else if (evt.Timestamp > latest)
+        {
+            rejections.Add(new EventRejection(index, $"field 'timestamp' ({evt.Timestamp:O}) is in the future beyond the allowed clock skew"));
+        }
+        else
+        {
+            events.Add(evt);
+        }
+    }
+}

@@ -1,0 +1,46 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using RecoCluster.Grains.Interfaces;
+
+namespace RecoCluster.Grains;
+
+/// <summary>The persistent state of a <see cref="UserGrain"/>. Plain data; the runtime stores it as bytes.</summary>
+public sealed class UserGrainState
+{
+    /// <summary>Recent distinct items, most recent first.</summary>
+    public List<RecentItemState> Recent { get; set; } = [];
+
+    /// <summary>Events applied, indexed by <see cref="EventType"/>.</summary>
+    public long[] Counts { get; set; } = new long[4];
+
+    /// <summary>Epoch milliseconds of the latest applied event, or 0 when none.</summary>
+    public long LastEventMs { get; set; }
+}
+
+/// <summary>One entry of <see cref="UserGrainState.Recent"/>.</summary>
+public sealed class RecentItemState
+{
+    public required string ItemId { get; set; }
+
+    public EventType LastType { get; set; }
+
+    public long LastSeenMs { get; set; }
+
+    public int Interactions { get; set; }
+}
+
+/// <summary>Encodes grain states as compact UTF-8 JSON: readable in the database when verifying by hand, and
+/// tolerant of added fields when the state evolves.</summary>
+public static class UserGrainStateCodec
+{
+    public static byte[] Encode(UserGrainState state) =>
+        JsonSerializer.SerializeToUtf8Bytes(state, GrainStateJsonContext.Default.UserGrainState);
+
+    public static UserGrainState Decode(ReadOnlySpan<byte> bytes) =>
+        JsonSerializer.Deserialize(bytes, GrainStateJsonContext.Default.UserGrainState)
+        ?? throw new InvalidDataException("stored user grain state is null");
+}
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
+[JsonSerializable(typeof(UserGrainState))]
+internal sealed partial class GrainStateJsonContext : JsonSerializerContext;

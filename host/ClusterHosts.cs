@@ -1,0 +1,74 @@
+using RecoCluster.Gateway;
+using RecoCluster.Silo;
+
+namespace RecoCluster.Host;
+
+/// <summary>Builds the silo and gateway applications, the same way for <c>./reco</c> processes and for the
+/// in-process test cluster, so tests run what users run.</summary>
+public static class ClusterHosts
+{
+    /// <summary>Short command-line flags, mapped to configuration keys.</summary>
+    public static readonly IReadOnlyDictionary<string, string> SwitchMappings = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["--bootstrap"] = "Reco:Kafka:BootstrapServers",
+        ["--topic-prefix"] = "Reco:Kafka:TopicPrefix",
+        ["--partitions"] = "Reco:Kafka:Partitions",
+        ["--storage"] = "Reco:Storage:Provider",
+        ["--connection-string"] = "Reco:Storage:ConnectionString",
+        ["--silo-id"] = "Reco:Silo:Id",
+        ["--advertised-url"] = "Reco:Silo:AdvertisedUrl",
+        ["--bootstrap-file"] = "Reco:Kafka:BootstrapFile",
+        ["--brokers"] = "Reco:Kafka:Brokers",
+    };
+
+    public static WebApplication BuildSilo(string[] args, IEnumerable<KeyValuePair<string, string?>>? overrides = null)
+    {
+        var builder = CreateBuilder(args, overrides, defaultUrls: "http://127.0.0.1:0");
+        builder.Services.AddRecoSilo(builder.Configuration);
+        return builder.Build().MapRecoSilo();
+    }
+
+    public static WebApplication BuildGateway(string[] args, IEnumerable<KeyValuePair<string, string?>>? overrides = null)
+    {
+        var builder = CreateBuilder(args, overrides, defaultUrls: "http://127.0.0.1:8080");
+        builder.Services.AddRecoGateway(builder.Configuration);
+        return builder.Build().MapRecoGateway();
+    }
+
+    /// <summary>The configuration sources of every process, lowest precedence first: the shipped annotated
+    /// appsettings.json, environment variables, command-line flags, then <paramref name="overrides"/>.</summary>
+    public static IConfigurationBuilder AddRecoSources(this IConfigurationBuilder configuration, string[] args, IEnumerable<KeyValuePair<string, string?>>? overrides)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        configuration.AddCommandLine(args, SwitchMappings.ToDictionary());
+        if (overrides is not null)
+        {
+            configuration.AddInMemoryCollection(overrides);
+        }
+
+        return configuration;
+    }
+
+    private static WebApplicationBuilder CreateBuilder(string[] args, IEnumerable<KeyValuePair<string, string?>>? overrides, string defaultUrls)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            Args = args,
+            // The annotated defaults ship next to the executable; data paths stay relative to the working directory.
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+        builder.Configuration.AddRecoSources(args, overrides);
+        if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(builder.Configuration["ASPNETCORE_URLS"]))
+        {
+            builder.WebHost.UseUrls(defaultUrls);
+        }
+
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = "HH:mm:ss.fff ";
+        });
+        return builder;
+    }
+}

@@ -1,0 +1,3 @@
+using RecoCluster.Host;
+
+return await Commands.RunAsync(args);

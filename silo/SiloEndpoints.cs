@@ -1,0 +1,115 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Routing;
+using RecoCluster.Cluster;
+using RecoCluster.Grains.Interfaces;
+using RecoCluster.Silo.Runtime;
+using RecoCluster.Silo.Storage;
+
+namespace RecoCluster.Silo;
+
+/// <summary>The silo's internal HTTP API, called by the gateway (and by operators for health).</summary>
+public static class SiloEndpoints
+{
+    /// <summary>Problem type of "this silo does not own the key's partition (any more)": the caller should
+    /// refresh its directory and try the current owner.</summary>
+    public const string NotOwnerType = "urn:reco:problem:not-owner";
+
+    public static IEndpointRouteBuilder MapSiloEndpoints(this IEndpointRouteBuilder app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        var internalApi = app.MapGroup("/internal/v1");
+        internalApi.MapGet("/users/{userId}", GetUserAsync);
+        internalApi.MapGet("/silo", (SiloRuntime runtime) => TypedResults.Ok(Describe(runtime)));
+
+        app.MapGet("/healthz", () => TypedResults.Ok(new { status = "alive" }));
+        app.MapGet("/readyz", ReadyAsync);
+        return app;
+    }
+
+    internal static async Task<Results<Ok<UserHistory>, ProblemHttpResult>> GetUserAsync(string userId, SiloRuntime runtime)
+    {
+        var error = EventSchema.ValidateId("userId", userId);
+        if (error is not null)
+        {
+            return TypedResults.Problem(error, statusCode: StatusCodes.Status400BadRequest, title: "Invalid user id");
+        }
+
+        if (runtime.PartitionCount == 0)
+        {
+            return NotOwner(runtime, -1);
+        }
+
+        var partition = KafkaPartitioner.PartitionFor(userId, runtime.PartitionCount);
+        if (!runtime.TryGetWorker(partition, out var worker))
+        {
+            return NotOwner(runtime, partition);
+        }
+
+        var result = await worker.QueryUserAsync(userId);
+        if (!result.Owned)
+        {
+            return NotOwner(runtime, partition);
+        }
+
+        return result.History is null
+            ? TypedResults.Problem($"user '{userId}' has no history", statusCode: StatusCodes.Status404NotFound, title: "Unknown user")
+            : TypedResults.Ok(result.History);
+    }
+
+    private static ProblemHttpResult NotOwner(SiloRuntime runtime, int partition) =>
+        TypedResults.Problem(
+            $"silo {runtime.SiloId} does not own partition {partition}",
+            statusCode: StatusCodes.Status421MisdirectedRequest,
+            title: "Not owner",
+            type: NotOwnerType);
+
+    private static async Task<IResult> ReadyAsync(SiloRuntime runtime, GrainStore store, CancellationToken ct)
+    {
+        if (!runtime.IsReady)
+        {
+            return TypedResults.Json(new { status = "loading", owned = runtime.OwnedPartitions }, statusCode: StatusCodes.Status503ServiceUnavailable);
+        }
+
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            timeout.CancelAfter(TimeSpan.FromSeconds(2));
+            await store.PingAsync(timeout.Token);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            return TypedResults.Json(new { status = "storage unreachable", error = ex.Message }, statusCode: StatusCodes.Status503ServiceUnavailable);
+        }
+
+        return TypedResults.Ok(new { status = "ready", owned = runtime.OwnedPartitions });
+    }
+
+    internal static object Describe(SiloRuntime runtime) => new
+    {
+        siloId = runtime.SiloId,
+        endpoint = runtime.Address.Url,
+        partitionCount = runtime.PartitionCount,
+        ready = runtime.IsReady,
+        partitions = runtime.Workers.OrderBy(w => w.Partition.Partition.Value).Select(w => new
+        {
+            partition = w.Partition.Partition.Value,
+            epoch = w.Epoch,
+            nextOffset = w.NextOffset,
+            queued = w.QueuedRecords,
+            activeGrains = w.ActiveGrains,
+            lastCheckpointAt = w.LastCheckpointAt,
+            fenced = w.IsFenced,
+        }),
+        stats = new
+        {
+            consumed = runtime.Stats.Consumed,
+            applied = runtime.Stats.Applied,
+            invalid = runtime.Stats.Invalid,
+            checkpoints = runtime.Stats.Checkpoints,
+            activations = runtime.Stats.Activations,
+            fencingViolations = runtime.Stats.FencingViolations,
+        },
+    };
+}

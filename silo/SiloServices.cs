@@ -1,0 +1,68 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using RecoCluster.Cluster;
+using RecoCluster.Grains;
+using RecoCluster.Silo.Runtime;
+using RecoCluster.Silo.Storage;
+
+namespace RecoCluster.Silo;
+
+/// <summary>Wiring of a silo into an ASP.NET Core application.</summary>
+public static class SiloServices
+{
+    public static IServiceCollection AddRecoSilo(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<KafkaOptions>().Bind(configuration.GetSection(KafkaOptions.Section)).ValidateOnStart();
+        services.AddOptions<StorageOptions>().Bind(configuration.GetSection(StorageOptions.Section)).ValidateOnStart();
+        services.AddOptions<SiloOptions>().Bind(configuration.GetSection(SiloOptions.Section)).ValidateOnStart();
+        services.AddOptions<DirectoryOptions>().Bind(configuration.GetSection(DirectoryOptions.Section));
+        services.AddOptions<UserGrainOptions>().Bind(configuration.GetSection("Reco:Grains:User"))
+            .Validate(o => o.WindowSize is >= 1 and <= UserGrainOptions.MaxWindowSize, $"Reco:Grains:User:WindowSize must be between 1 and {UserGrainOptions.MaxWindowSize}.")
+            .ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<KafkaOptions>, KafkaOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<StorageOptions>, StorageOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SiloOptions>, SiloOptionsValidator>());
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddProblemDetails();
+        services.AddSingleton(sp => GrainStore.Open(sp.GetRequiredService<IOptions<StorageOptions>>().Value));
+        services.AddSingleton<SiloStats>();
+        services.AddSingleton<SiloEndpointAddress>();
+        services.AddSingleton<SiloRuntime>();
+        services.AddHostedService(sp => sp.GetRequiredService<SiloRuntime>());
+        return services;
+    }
+
+    public static WebApplication MapRecoSilo(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.MapSiloEndpoints();
+        app.Lifetime.ApplicationStarted.Register(() =>
+        {
+            var options = app.Services.GetRequiredService<IOptions<SiloOptions>>().Value;
+            var address = app.Services.GetRequiredService<SiloEndpointAddress>();
+            address.Set(!string.IsNullOrEmpty(options.AdvertisedUrl) ? options.AdvertisedUrl : BoundUrl(app));
+        });
+        return app;
+    }
+
+    // The first address Kestrel bound, with a wildcard host made reachable from this machine.
+    private static string BoundUrl(WebApplication app)
+    {
+        var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
+        var first = addresses.FirstOrDefault(a => a.StartsWith("http://", StringComparison.OrdinalIgnoreCase)) ?? addresses.First();
+        var uri = new UriBuilder(first);
+        if (uri.Host is "0.0.0.0" or "[::]" or "::" or "+" or "*" or "localhost")
+        {
+            uri.Host = "127.0.0.1";
+        }
+
+        return uri.Uri.ToString();
+    }
+}

@@ -1,0 +1,256 @@
+using System.Data;
+using System.Data.Common;
+using System.Reflection;
+using Microsoft.Data.Sqlite;
+using Npgsql;
+
+namespace RecoCluster.Silo.Storage;
+
+/// <summary>The result of claiming a partition: the epoch that fences older owners, and where to resume.</summary>
+/// <param name="Epoch">This owner's epoch; checkpoints commit only while it is current.</param>
+/// <param name="NextOffset">The first offset whose effects are not in the stored state, or -1 when the
+/// partition has never been checkpointed (start from the beginning of the log).</param>
+public readonly record struct PartitionClaim(long Epoch, long NextOffset);
+
+/// <summary>One grain state to write in a checkpoint.</summary>
+public readonly record struct GrainWrite(string Kind, string Key, byte[] State);
+
+/// <summary>Thrown when a checkpoint is refused because another owner has claimed the partition since.</summary>
+public sealed class PartitionFencedException(string topic, int partition, long epoch)
+    : Exception($"partition {topic}[{partition}] was claimed by another owner; epoch {epoch} is stale");
+
+/// <summary>
+/// Grain storage through plain ADO.NET: PostgreSQL (Npgsql) or SQLite (Microsoft.Data.Sqlite). The SQL is the
+/// same for both apart from the schema scripts (INSERT … ON CONFLICT and RETURNING exist in both), so the two
+/// providers cannot drift apart in behaviour.
+/// </summary>
+public sealed class GrainStore : IAsyncDisposable
+{
+    private const long MigrationLockKey = 0x7265636f; // 'reco': serialises concurrent migrators on PostgreSQL.
+
+    private readonly DbDataSource _dataSource;
+
+    private GrainStore(StorageProvider provider, DbDataSource dataSource)
+    {
+        Provider = provider;
+        _dataSource = dataSource;
+    }
+
+    public StorageProvider Provider { get; }
+
+    /// <summary>Opens the store (no I/O yet) for the configured provider.</summary>
+    public static GrainStore Open(StorageOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var provider = options.ParsedProvider;
+        if (provider == StorageProvider.Postgres)
+        {
+            return new GrainStore(provider, NpgsqlDataSource.Create(options.ConnectionString));
+        }
+
+        var builder = new SqliteConnectionStringBuilder(options.ConnectionString);
+        var directory = Path.GetDirectoryName(Path.GetFullPath(builder.DataSource));
+        if (!string.IsNullOrEmpty(directory) && builder.Mode != SqliteOpenMode.Memory)
+        {
+            Directory.CreateDirectory(directory);
+        }
+
+        // Several silo processes may share one file on a developer machine; wait for the writer instead of failing.
+        if (builder.DefaultTimeout < 30)
+        {
+            builder.DefaultTimeout = 30;
+        }
+
+        return new GrainStore(provider, SqliteFactory.Instance.CreateDataSource(builder.ToString()));
+    }
+
+    /// <summary>Creates or migrates the schema: applies, in order and once each, the vendor scripts shipped in
+    /// the assembly (<c>Storage/Sql/{vendor}/NNN_*.sql</c>).</summary>
+    public async Task MigrateAsync(CancellationToken ct)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(ct);
+        if (Provider == StorageProvider.Sqlite)
+        {
+            // WAL lets readers proceed while a checkpoint writes; it is a property of the file, set once.
+            await ExecuteAsync(connection, null, "PRAGMA journal_mode=WAL;", ct);
+        }
+
+        await using var tx = await connection.BeginTransactionAsync(ct);
+        if (Provider == StorageProvider.Postgres)
+        {
+            // Silos starting together would otherwise race on CREATE TABLE.
+            await ExecuteAsync(connection, tx, $"SELECT pg_advisory_xact_lock({MigrationLockKey});", ct);
+        }
+
+        await ExecuteAsync(connection, tx, "CREATE TABLE IF NOT EXISTS reco_schema (version INTEGER PRIMARY KEY, applied_ms BIGINT NOT NULL);", ct);
+
+        var current = Convert.ToInt32(await ScalarAsync(connection, tx, "SELECT COALESCE(MAX(version), 0) FROM reco_schema;", ct), System.Globalization.CultureInfo.InvariantCulture);
+        foreach (var (version, sql) in Scripts(Provider))
+        {
+            if (version <= current)
+            {
+                continue;
+            }
+
+            await ExecuteAsync(connection, tx, sql, ct);
+            await using var record = Command(connection, tx, "INSERT INTO reco_schema (version, applied_ms) VALUES (@v, @t);");
+            Add(record, "v", version);
+            Add(record, "t", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+            await record.ExecuteNonQueryAsync(ct);
+        }
+
+        await tx.CommitAsync(ct);
+    }
+
+    /// <summary>The highest schema version applied.</summary>
+    public async Task<int> SchemaVersionAsync(CancellationToken ct)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(ct);
+        return Convert.ToInt32(await ScalarAsync(connection, null, "SELECT COALESCE(MAX(version), 0) FROM reco_schema;", ct), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>Checks the database answers.</summary>
+    public async Task PingAsync(CancellationToken ct)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(ct);
+        await ScalarAsync(connection, null, "SELECT 1;", ct);
+    }
+
+    /// <summary>Claims a partition for <paramref name="owner"/>: bumps its epoch (fencing every earlier owner)
+    /// and returns where its stored state is consistent to.</summary>
+    public async Task<PartitionClaim> ClaimAsync(string topic, int partition, string owner, CancellationToken ct)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(ct);
+        await using var command = Command(connection, null, """
+            INSERT INTO reco_partition (topic, partition_id, epoch, next_offset, owner, updated_ms)
+            VALUES (@topic, @partition, 1, -1, @owner, @now)
+            ON CONFLICT (topic, partition_id) DO UPDATE
+               SET epoch = reco_partition.epoch + 1, owner = excluded.owner, updated_ms = excluded.updated_ms
+            RETURNING epoch, next_offset;
+            """);
+        Add(command, "topic", topic);
+        Add(command, "partition", partition);
+        Add(command, "owner", owner);
+        Add(command, "now", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        if (!await reader.ReadAsync(ct))
+        {
+            throw new InvalidOperationException($"claiming {topic}[{partition}] returned no row");
+        }
+
+        return new PartitionClaim(reader.GetInt64(0), reader.GetInt64(1));
+    }
+
+    /// <summary>Loads one grain's stored state, or null when it has none.</summary>
+    public async Task<byte[]?> LoadGrainAsync(string kind, string key, CancellationToken ct)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(ct);
+        await using var command = Command(connection, null, "SELECT state FROM reco_grain WHERE kind = @kind AND grain_key = @key;");
+        Add(command, "kind", kind);
+        Add(command, "key", key);
+        return await command.ExecuteScalarAsync(ct) as byte[];
+    }
+
+    /// <summary>
+    /// Writes a checkpoint atomically: the dirty grain states and the partition's next offset, in one
+    /// transaction, and only if <paramref name="epoch"/> is still the partition's epoch. Throws
+    /// <see cref="PartitionFencedException"/> (and writes nothing) when another owner has claimed it since.
+    /// </summary>
+    public async Task CheckpointAsync(string topic, int partition, long epoch, long nextOffset, IReadOnlyCollection<GrainWrite> writes, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(writes);
+        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        await using var connection = await _dataSource.OpenConnectionAsync(ct);
+        await using var tx = await connection.BeginTransactionAsync(IsolationLevel.ReadCommitted, ct);
+
+        // The fence first: on PostgreSQL this takes the partition row's lock, so a concurrent claim either
+        // commits before (and this matches no row) or waits until this transaction is done.
+        await using (var fence = Command(connection, tx, """
+            UPDATE reco_partition SET next_offset = @offset, updated_ms = @now
+             WHERE topic = @topic AND partition_id = @partition AND epoch = @epoch;
+            """))
+        {
+            Add(fence, "offset", nextOffset);
+            Add(fence, "now", now);
+            Add(fence, "topic", topic);
+            Add(fence, "partition", partition);
+            Add(fence, "epoch", epoch);
+            if (await fence.ExecuteNonQueryAsync(ct) != 1)
+            {
+                await tx.RollbackAsync(ct);
+                throw new PartitionFencedException(topic, partition, epoch);
+            }
+        }
+
+        if (writes.Count > 0)
+        {
+            await using var upsert = Command(connection, tx, """
+                INSERT INTO reco_grain (kind, grain_key, topic, partition_id, version, state, updated_ms)
+                VALUES (@kind, @key, @topic, @partition, 1, @state, @now)
+                ON CONFLICT (kind, grain_key) DO UPDATE
+                   SET state = excluded.state, version = reco_grain.version + 1,
+                       topic = excluded.topic, partition_id = excluded.partition_id, updated_ms = excluded.updated_ms;
+                """);
+            var kind = Add(upsert, "kind", string.Empty);
+            var key = Add(upsert, "key", string.Empty);
+            Add(upsert, "topic", topic);
+            Add(upsert, "partition", partition);
+            var state = Add(upsert, "state", Array.Empty<byte>());
+            Add(upsert, "now", now);
+            foreach (var write in writes)
+            {
+                kind.Value = write.Kind;
+                key.Value = write.Key;
+                state.Value = write.State;
+                await upsert.ExecuteNonQueryAsync(ct);
+            }
+        }
+
+        await tx.CommitAsync(ct);
+    }
+
+    public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
+
+    private static IEnumerable<(int Version, string Sql)> Scripts(StorageProvider provider)
+    {
+        var assembly = Assembly.GetExecutingAssembly();
+        var prefix = provider == StorageProvider.Postgres ? "sql/postgres/" : "sql/sqlite/";
+        foreach (var name in assembly.GetManifestResourceNames().Where(n => n.StartsWith(prefix, StringComparison.Ordinal)).Order(StringComparer.Ordinal))
+        {
+            var file = name[prefix.Length..];
+            var version = int.Parse(file.AsSpan(0, file.IndexOf('_', StringComparison.Ordinal)), System.Globalization.CultureInfo.InvariantCulture);
+            using var stream = assembly.GetManifestResourceStream(name)!;
+            using var reader = new StreamReader(stream);
+            yield return (version, reader.ReadToEnd());
+        }
+    }
+
+    private static DbCommand Command(DbConnection connection, DbTransaction? tx, string sql)
+    {
+        var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.Transaction = tx;
+        return command;
+    }
+
+    private static DbParameter Add(DbCommand command, string name, object value)
+    {
+        var parameter = command.CreateParameter();
+        parameter.ParameterName = name;
+        parameter.Value = value;
+        command.Parameters.Add(parameter);
+        return parameter;
+    }
+
+    private static async Task ExecuteAsync(DbConnection connection, DbTransaction? tx, string sql, CancellationToken ct)
+    {
+        await using var command = Command(connection, tx, sql);
+        await command.ExecuteNonQueryAsync(ct);
+    }
+
+    private static async Task<object?> ScalarAsync(DbConnection connection, DbTransaction? tx, string sql, CancellationToken ct)
+    {
+        await using var command = Command(connection, tx, sql);
+        return await command.ExecuteScalarAsync(ct);
+    }
+}

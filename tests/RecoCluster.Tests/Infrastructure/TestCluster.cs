@@ -1,0 +1,171 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using Confluent.Kafka;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using RecoCluster.Cluster;
+using RecoCluster.Host;
+using RecoCluster.Silo.Runtime;
+
+namespace RecoCluster.Tests.Infrastructure;
+
+/// <summary>
+/// An in-process cluster as users run it: librdkafka's mock cluster over real TCP, N silos and one gateway
+/// built by the same <see cref="ClusterHosts"/> code as the <c>reco</c> processes, real Kestrel, real storage.
+/// Each instance has its own Kafka, topic prefix and database, so tests never see each other's data.
+/// </summary>
+public sealed class TestCluster : IAsyncDisposable
+{
+    private readonly List<WebApplication> _silos = [];
+    private WebApplication? _gateway;
+
+    private TestCluster(EmbeddedKafka kafka, string prefix, int partitions, TestStorage storage)
+    {
+        Kafka = kafka;
+        Prefix = prefix;
+        Partitions = partitions;
+        Storage = storage;
+    }
+
+    public EmbeddedKafka Kafka { get; }
+
+    public string Prefix { get; }
+
+    public int Partitions { get; }
+
+    public TestStorage Storage { get; }
+
+    public TopicNames Topics => new(Prefix);
+
+    public HttpClient Gateway { get; private set; } = null!;
+
+    public IReadOnlyList<WebApplication> Silos => _silos;
+
+    public static async Task<TestCluster> StartAsync(TestStorage storage, int silos = 1, int partitions = 8)
+    {
+        var kafka = EmbeddedKafka.Start();
+        var prefix = $"t{Guid.NewGuid():N}"[..12];
+        kafka.CreateTopics(new TopicNames(prefix), partitions);
+        var cluster = new TestCluster(kafka, prefix, partitions, storage);
+        for (var i = 0; i < silos; i++)
+        {
+            await cluster.AddSiloAsync();
+        }
+
+        await cluster.StartGatewayAsync();
+        await cluster.WaitUntilReadyAsync();
+        return cluster;
+    }
+
+    /// <summary>Configuration every process of this cluster shares.</summary>
+    public Dictionary<string, string?> BaseConfig() => new()
+    {
+        ["Reco:Kafka:BootstrapServers"] = Kafka.BootstrapServers,
+        ["Reco:Kafka:TopicPrefix"] = Prefix,
+        ["Reco:Storage:Provider"] = Storage.Provider,
+        ["Reco:Storage:ConnectionString"] = Storage.ConnectionString,
+        ["Reco:Silo:CheckpointIntervalMs"] = "100",
+        ["Reco:Directory:HeartbeatMs"] = "500",
+        ["Reco:Directory:EntryTtlMs"] = "3000",
+        ["Logging:LogLevel:Default"] = "Warning",
+        ["urls"] = "http://127.0.0.1:0",
+    };
+
+    public async Task<WebApplication> AddSiloAsync()
+    {
+        var silo = ClusterHosts.BuildSilo([], BaseConfig());
+        await silo.StartAsync();
+        _silos.Add(silo);
+        return silo;
+    }
+
+    /// <summary>Stops a silo the way SIGTERM does: final checkpoints, then it leaves the group.</summary>
+    public async Task StopSiloAsync(WebApplication silo)
+    {
+        _silos.Remove(silo);
+        await silo.StopAsync();
+        await silo.DisposeAsync();
+    }
+
+    public static SiloRuntime Runtime(WebApplication silo) => silo.Services.GetRequiredService<SiloRuntime>();
+
+    /// <summary>Waits until the gateway sees every partition owned by a live silo, and the owners' claims match
+    /// what the silos themselves report.</summary>
+    public async Task WaitUntilReadyAsync(TimeSpan? deadline = null)
+    {
+        await Eventually.TrueAsync(
+            async () =>
+            {
+                if (!_silos.All(s => Runtime(s).IsReady))
+                {
+                    return false;
+                }
+
+                var owned = _silos.SelectMany(s => Runtime(s).OwnedPartitions).Order().ToArray();
+                if (!owned.SequenceEqual(Enumerable.Range(0, Partitions)))
+                {
+                    return false;
+                }
+
+                using var cluster = await Gateway.GetAsync(new Uri("/v1/admin/cluster", UriKind.Relative));
+                var doc = await cluster.Content.ReadFromJsonAsync<JsonElement>();
+                var claimed = doc.GetProperty("silos").EnumerateArray()
+                    .SelectMany(s => s.GetProperty("partitions").EnumerateArray().Select(p => p.GetInt32()))
+                    .Order().ToArray();
+                using var ready = await Gateway.GetAsync(new Uri("/readyz", UriKind.Relative));
+                return ready.IsSuccessStatusCode && claimed.SequenceEqual(owned);
+            },
+            deadline ?? TimeSpan.FromSeconds(45),
+            "the cluster becoming ready (every partition owned once, directory agreeing)");
+    }
+
+    public IProducer<string, byte[]> CreateProducer() =>
+        new ProducerBuilder<string, byte[]>(new ProducerConfig
+        {
+            BootstrapServers = Kafka.BootstrapServers,
+            Acks = Acks.All,
+            EnableIdempotence = true,
+            Partitioner = Partitioner.Murmur2Random,
+            LingerMs = 5,
+        }).Build();
+
+    public IConsumer<byte[]?, byte[]?> CreateConsumer(string topic)
+    {
+        var consumer = new ConsumerBuilder<byte[]?, byte[]?>(new ConsumerConfig
+        {
+            BootstrapServers = Kafka.BootstrapServers,
+            GroupId = $"test-reader-{Guid.NewGuid():N}",
+            AutoOffsetReset = AutoOffsetReset.Earliest,
+            EnableAutoCommit = false,
+        }).Build();
+        consumer.Subscribe(topic);
+        return consumer;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Gateway?.Dispose();
+        if (_gateway is not null)
+        {
+            await _gateway.StopAsync();
+            await _gateway.DisposeAsync();
+        }
+
+        foreach (var silo in _silos.ToArray())
+        {
+            await StopSiloAsync(silo);
+        }
+
+        Kafka.Dispose();
+    }
+
+    private async Task StartGatewayAsync()
+    {
+        _gateway = ClusterHosts.BuildGateway([], BaseConfig());
+        await _gateway.StartAsync();
+        var address = _gateway.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        Gateway = new HttpClient { BaseAddress = new Uri(address), Timeout = TimeSpan.FromSeconds(30) };
+    }
+}

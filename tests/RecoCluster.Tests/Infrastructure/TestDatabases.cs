@@ -1,0 +1,39 @@
+using Npgsql;
+
+namespace RecoCluster.Tests.Infrastructure;
+
+/// <summary>The storage a test cluster uses: a fresh SQLite file or a fresh PostgreSQL database per test class.</summary>
+public sealed record TestStorage(string Provider, string ConnectionString);
+
+public static class TestDatabases
+{
+    public const string PostgresVariable = "RECO_TEST_POSTGRES";
+
+    /// <summary>A new SQLite file under the system temp folder.</summary>
+    public static TestStorage NewSqlite() =>
+        new("Sqlite", $"Data Source={Path.Combine(Path.GetTempPath(), $"reco-test-{Guid.NewGuid():N}.db")}");
+
+    /// <summary>A new, empty PostgreSQL database on the server <c>./reco test</c> started. A missing server is a
+    /// failure, never a skip: the suite must not pass without having tested PostgreSQL.</summary>
+    public static async Task<TestStorage> NewPostgresAsync()
+    {
+        var admin = Environment.GetEnvironmentVariable(PostgresVariable);
+        if (string.IsNullOrWhiteSpace(admin))
+        {
+            throw new InvalidOperationException(
+                $"{PostgresVariable} is not set. Run the suite with ./reco test, which starts a throwaway PostgreSQL 15 " +
+                "and passes its connection string; PostgreSQL tests never skip.");
+        }
+
+        var name = $"reco_t_{Guid.NewGuid():N}";
+        await using (var connection = new NpgsqlConnection(admin))
+        {
+            await connection.OpenAsync();
+            await using var create = new NpgsqlCommand($"CREATE DATABASE {name}", connection);
+            await create.ExecuteNonQueryAsync();
+        }
+
+        var builder = new NpgsqlConnectionStringBuilder(admin) { Database = name };
+        return new TestStorage("Postgres", builder.ConnectionString);
+    }
+}

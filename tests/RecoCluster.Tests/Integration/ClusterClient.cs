@@ -1,0 +1,83 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Confluent.Kafka;
+using RecoCluster.Grains.Interfaces;
+using RecoCluster.Tests.Infrastructure;
+
+namespace RecoCluster.Tests.Integration;
+
+/// <summary>What tests do to a cluster from the outside: produce events, read users through the gateway.</summary>
+public static class ClusterClient
+{
+    public static async Task ProduceAsync(this TestCluster cluster, IEnumerable<ClickEvent> events)
+    {
+        using var producer = cluster.CreateProducer();
+        var deliveries = events
+            .Select(e => producer.ProduceAsync(cluster.Topics.Events, new Message<string, byte[]> { Key = e.UserId, Value = EventSchema.ToUtf8(e) }))
+            .ToList();
+        await Task.WhenAll(deliveries);
+    }
+
+    /// <summary>The user's history as the gateway serves it, or null on 404.</summary>
+    public static async Task<JsonElement?> GetUserAsync(this TestCluster cluster, string userId)
+    {
+        using var response = await cluster.Gateway.GetAsync(new Uri($"/v1/users/{Uri.EscapeDataString(userId)}", UriKind.Relative));
+        if (response.StatusCode == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return await response.Content.ReadFromJsonAsync<JsonElement>();
+    }
+
+    public static IReadOnlyList<string> Window(JsonElement history) =>
+        history.GetProperty("recentItems").EnumerateArray().Select(i => i.GetProperty("itemId").GetString()!).ToList();
+
+    /// <summary>Waits until every user's served total equals the recount, then checks windows and counts exactly.</summary>
+    public static async Task AssertServedEqualsRecountAsync(this TestCluster cluster, IReadOnlyList<ClickEvent> events, TimeSpan deadline)
+    {
+        var expected = Recount.Users(events, windowSize: 20);
+        var pending = new HashSet<string>(expected.Keys);
+        await Eventually.TrueAsync(
+            async () =>
+            {
+                foreach (var user in pending.ToList())
+                {
+                    var served = await cluster.GetUserAsync(user);
+                    if (served is { } h && h.GetProperty("totalEvents").GetInt64() == expected[user].Total)
+                    {
+                        pending.Remove(user);
+                    }
+                }
+
+                return pending.Count == 0;
+            },
+            deadline,
+            $"every user's served event total reaching the recount ({pending.Count} users behind)");
+
+        foreach (var (user, want) in expected)
+        {
+            var served = (await cluster.GetUserAsync(user))!.Value;
+            Assert.Equal(want.Window, Window(served));
+            Assert.Equal(want.Total, served.GetProperty("totalEvents").GetInt64());
+            foreach (var (type, count) in want.Counts)
+            {
+                Assert.Equal(count, served.GetProperty("eventCounts").GetProperty(type).GetInt64());
+            }
+        }
+    }
+
+    /// <summary>A reproducible stream: <paramref name="count"/> events over users and items, skewed a little.</summary>
+    public static List<ClickEvent> Events(int seed, int count, int users, int items, string userPrefix = "u")
+    {
+        var random = new Random(seed);
+        var start = new DateTimeOffset(2026, 11, 1, 0, 0, 0, TimeSpan.Zero);
+        return Enumerable.Range(0, count).Select(i => new ClickEvent(
+            $"{userPrefix}-{random.Next(users)}",
+            $"sku-{(int)Math.Floor(Math.Pow(random.NextDouble(), 2) * items)}",
+            (EventType)random.Next(4),
+            start.AddSeconds(i))).ToList();
+    }
+}

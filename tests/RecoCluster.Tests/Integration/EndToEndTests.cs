@@ -1,0 +1,150 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Confluent.Kafka;
+using RecoCluster.Cluster;
+using RecoCluster.Grains.Interfaces;
+using RecoCluster.Silo.Runtime;
+using RecoCluster.Tests.Infrastructure;
+
+namespace RecoCluster.Tests.Integration;
+
+/// <summary>One two-silo cluster shared by the tests of this class; each test uses its own users.</summary>
+public sealed class SharedClusterFixture : IAsyncLifetime
+{
+    public TestCluster Cluster { get; private set; } = null!;
+
+    public async Task InitializeAsync() => Cluster = await TestCluster.StartAsync(TestDatabases.NewSqlite(), silos: 2);
+
+    public async Task DisposeAsync() => await Cluster.DisposeAsync();
+}
+
+[Collection("cluster")]
+public sealed class EndToEndTests(SharedClusterFixture fixture) : IClassFixture<SharedClusterFixture>
+{
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
+    private readonly TestCluster _cluster = fixture.Cluster;
+
+    [Fact]
+    public async Task An_event_posted_to_the_gateway_is_served_at_the_users_endpoint()
+    {
+        var body = """{"userId":"e2e-42","itemId":"sku-9","type":"view","timestamp":"2026-11-22T07:49:13Z","sessionId":"s-1"}""";
+        using var post = await _cluster.Gateway.PostAsync(new Uri("/v1/events", UriKind.Relative), new StringContent(body, Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.Accepted, post.StatusCode);
+        Assert.Equal(1, (await post.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("accepted").GetInt32());
+
+        var history = await Eventually.ValueAsync<object>(async () => await _cluster.GetUserAsync("e2e-42"), Deadline, "the event showing at /v1/users/e2e-42");
+        var h = (JsonElement)history;
+        Assert.Equal("e2e-42", h.GetProperty("userId").GetString());
+        var item = h.GetProperty("recentItems").EnumerateArray().Single();
+        Assert.Equal("sku-9", item.GetProperty("itemId").GetString());
+        Assert.Equal("view", item.GetProperty("lastType").GetString());
+        Assert.Equal(1, h.GetProperty("eventCounts").GetProperty("view").GetInt64());
+    }
+
+    [Fact]
+    public async Task Events_produced_straight_to_Kafka_are_served_exactly_as_a_recount_of_them()
+    {
+        var events = ClusterClient.Events(seed: 7, count: 600, users: 80, items: 40, userPrefix: "direct");
+        await _cluster.ProduceAsync(events);
+
+        await _cluster.AssertServedEqualsRecountAsync(events, Deadline);
+    }
+
+    [Fact]
+    public async Task A_batch_with_one_invalid_event_is_rejected_whole_with_its_index_and_reason()
+    {
+        var body = """
+            [{"userId":"batch-1","itemId":"a","type":"view","timestamp":1763797753000},
+             {"userId":"batch-1","itemId":"b","type":"teleport","timestamp":1763797753000}]
+            """;
+        using var post = await _cluster.Gateway.PostAsync(new Uri("/v1/events", UriKind.Relative), new StringContent(body, Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, post.StatusCode);
+        Assert.Equal("application/problem+json", post.Content.Headers.ContentType?.MediaType);
+        var problem = await post.Content.ReadFromJsonAsync<JsonElement>();
+        var error = problem.GetProperty("errors").EnumerateArray().Single();
+        Assert.Equal(1, error.GetProperty("index").GetInt32());
+        Assert.Contains("teleport", error.GetProperty("error").GetString(), StringComparison.Ordinal);
+
+        // Prove the valid half was not produced either: a later event for the same user (same partition, so
+        // ordered after anything produced before it) is the only one that shows up.
+        await _cluster.ProduceAsync([new ClickEvent("batch-1", "marker", EventType.Click, DateTimeOffset.UtcNow)]);
+        var history = (JsonElement)await Eventually.ValueAsync<object>(async () => await _cluster.GetUserAsync("batch-1"), Deadline, "the marker event");
+        Assert.Equal(["marker"], ClusterClient.Window(history));
+        Assert.Equal(1, history.GetProperty("totalEvents").GetInt64());
+    }
+
+    [Fact]
+    public async Task Invalid_records_go_to_the_dead_letter_topic_with_their_reason_and_do_not_stop_the_partition()
+    {
+        using var producer = new ProducerBuilder<byte[]?, byte[]?>(new ProducerConfig { BootstrapServers = _cluster.Kafka.BootstrapServers, Partitioner = Partitioner.Murmur2Random }).Build();
+        var user = "dlq-user";
+        var valid = EventSchema.ToUtf8(new ClickEvent(user, "fine", EventType.View, DateTimeOffset.UtcNow));
+        var wrongKey = EventSchema.ToUtf8(new ClickEvent("someone-else", "x", EventType.View, DateTimeOffset.UtcNow));
+        var key = Encoding.UTF8.GetBytes(user);
+        await producer.ProduceAsync(_cluster.Topics.Events, new Message<byte[]?, byte[]?> { Key = key, Value = "{not json"u8.ToArray() });
+        await producer.ProduceAsync(_cluster.Topics.Events, new Message<byte[]?, byte[]?> { Key = key, Value = wrongKey });
+        await producer.ProduceAsync(_cluster.Topics.Events, new Message<byte[]?, byte[]?> { Key = key, Value = valid });
+
+        var history = (JsonElement)await Eventually.ValueAsync<object>(async () => await _cluster.GetUserAsync(user), Deadline, "the valid event after two invalid ones");
+        Assert.Equal(["fine"], ClusterClient.Window(history));
+
+        using var dlq = _cluster.CreateConsumer(_cluster.Topics.DeadLetters);
+        var reasons = new List<string>();
+        var started = DateTime.UtcNow;
+        while (reasons.Count < 2 && DateTime.UtcNow - started < Deadline)
+        {
+            var record = dlq.Consume(TimeSpan.FromMilliseconds(200));
+            if (record?.Message is { } m && m.Key is not null && Encoding.UTF8.GetString(m.Key) == user)
+            {
+                reasons.Add(Encoding.UTF8.GetString(m.Headers.GetLastBytes(DeadLetters.ReasonHeader)));
+                Assert.Equal(_cluster.Topics.Events, Encoding.UTF8.GetString(m.Headers.GetLastBytes(DeadLetters.SourceTopicHeader)));
+            }
+        }
+
+        Assert.Equal(2, reasons.Count);
+        Assert.StartsWith("malformed JSON", reasons[0], StringComparison.Ordinal);
+        Assert.Contains("record key must be the event's userId", reasons[1], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Unknown_users_get_404_and_bad_ids_get_400_as_problem_json()
+    {
+        using var unknown = await _cluster.Gateway.GetAsync(new Uri("/v1/users/nobody-ever", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+        Assert.Equal("application/problem+json", unknown.Content.Headers.ContentType?.MediaType);
+
+        using var tooLong = await _cluster.Gateway.GetAsync(new Uri($"/v1/users/{new string('x', 300)}", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.BadRequest, tooLong.StatusCode);
+        Assert.Contains("256 UTF-8 bytes", await tooLong.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_two_silos_split_the_partitions_and_the_directory_agrees()
+    {
+        var owned = _cluster.Silos.Select(s => TestCluster.Runtime(s).OwnedPartitions).ToList();
+        Assert.All(owned, o => Assert.NotEmpty(o));
+        Assert.Equal(Enumerable.Range(0, _cluster.Partitions), owned.SelectMany(o => o).Order());
+
+        var admin = await _cluster.Gateway.GetFromJsonAsync<JsonElement>(new Uri("/v1/admin/cluster", UriKind.Relative));
+        Assert.Equal(_cluster.Partitions, admin.GetProperty("partitionCount").GetInt32());
+        var silos = admin.GetProperty("silos").EnumerateArray().ToList();
+        Assert.Equal(2, silos.Count);
+        Assert.All(silos, s => Assert.True(s.GetProperty("reachable").GetBoolean()));
+        Assert.Equal(0, silos.Sum(s => s.GetProperty("detail").GetProperty("stats").GetProperty("fencingViolations").GetInt64()));
+    }
+
+    [Fact]
+    public async Task Our_partitioner_agrees_with_librdkafkas_murmur2_for_every_key()
+    {
+        using var producer = _cluster.CreateProducer();
+        for (var i = 0; i < 200; i++)
+        {
+            var key = i % 3 == 0 ? $"ü-{i}-ключ" : $"user-{i * 7919}";
+            var result = await producer.ProduceAsync(_cluster.Topics.DeadLetters, new Message<string, byte[]> { Key = key, Value = [] });
+            Assert.Equal(result.Partition.Value, KafkaPartitioner.PartitionFor(key, _cluster.Partitions));
+        }
+    }
+}
