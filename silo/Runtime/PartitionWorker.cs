@@ -286,8 +286,18 @@ internal sealed class PartitionWorker
 
     private async Task CheckpointAsync(bool final)
     {
-        if (_fenced || (_dirty.Count == 0 && _nextOffset == _storedOffset && _pendingDeadLetters.Count == 0))
+        if (_fenced)
         {
+            return;
+        }
+
+        if (_dirty.Count == 0 && _nextOffset == _storedOffset && _pendingDeadLetters.Count == 0)
+        {
+            if (final)
+            {
+                _logger.LogInformation("Final checkpoint of {Partition}: already stored at offset {Offset}", Partition, _storedOffset);
+            }
+
             return;
         }
 

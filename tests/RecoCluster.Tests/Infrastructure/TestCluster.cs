@@ -1,6 +1,5 @@
 using System.Net.Http.Json;
 using System.Text.Json;
-using Confluent.Kafka;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -16,7 +15,7 @@ namespace RecoCluster.Tests.Infrastructure;
 /// built by the same <see cref="ClusterHosts"/> code as the <c>reco</c> processes, real Kestrel, real storage.
 /// Each instance has its own Kafka, topic prefix and database, so tests never see each other's data.
 /// </summary>
-public sealed class TestCluster : IAsyncDisposable
+public sealed class TestCluster : IClusterUnderTest, IAsyncDisposable
 {
     private readonly List<WebApplication> _silos = [];
     private WebApplication? _gateway;
@@ -38,6 +37,8 @@ public sealed class TestCluster : IAsyncDisposable
     public TestStorage Storage { get; }
 
     public TopicNames Topics => new(Prefix);
+
+    public string BootstrapServers => Kafka.BootstrapServers;
 
     public HttpClient Gateway { get; private set; } = null!;
 
@@ -119,29 +120,6 @@ public sealed class TestCluster : IAsyncDisposable
             },
             deadline ?? TimeSpan.FromSeconds(45),
             "the cluster becoming ready (every partition owned once, directory agreeing)");
-    }
-
-    public IProducer<string, byte[]> CreateProducer() =>
-        new ProducerBuilder<string, byte[]>(new ProducerConfig
-        {
-            BootstrapServers = Kafka.BootstrapServers,
-            Acks = Acks.All,
-            EnableIdempotence = true,
-            Partitioner = Partitioner.Murmur2Random,
-            LingerMs = 5,
-        }).Build();
-
-    public IConsumer<byte[]?, byte[]?> CreateConsumer(string topic)
-    {
-        var consumer = new ConsumerBuilder<byte[]?, byte[]?>(new ConsumerConfig
-        {
-            BootstrapServers = Kafka.BootstrapServers,
-            GroupId = $"test-reader-{Guid.NewGuid():N}",
-            AutoOffsetReset = AutoOffsetReset.Earliest,
-            EnableAutoCommit = false,
-        }).Build();
-        consumer.Subscribe(topic);
-        return consumer;
     }
 
     public async ValueTask DisposeAsync()

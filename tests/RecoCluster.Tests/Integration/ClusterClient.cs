@@ -10,7 +10,30 @@ namespace RecoCluster.Tests.Integration;
 /// <summary>What tests do to a cluster from the outside: produce events, read users through the gateway.</summary>
 public static class ClusterClient
 {
-    public static async Task ProduceAsync(this TestCluster cluster, IEnumerable<ClickEvent> events)
+    public static IProducer<string, byte[]> CreateProducer(this IClusterUnderTest cluster) =>
+        new ProducerBuilder<string, byte[]>(new ProducerConfig
+        {
+            BootstrapServers = cluster.BootstrapServers,
+            Acks = Acks.All,
+            EnableIdempotence = true,
+            Partitioner = Partitioner.Murmur2Random,
+            LingerMs = 5,
+        }).Build();
+
+    public static IConsumer<byte[]?, byte[]?> CreateConsumer(this IClusterUnderTest cluster, string topic)
+    {
+        var consumer = new ConsumerBuilder<byte[]?, byte[]?>(new ConsumerConfig
+        {
+            BootstrapServers = cluster.BootstrapServers,
+            GroupId = $"test-reader-{Guid.NewGuid():N}",
+            AutoOffsetReset = AutoOffsetReset.Earliest,
+            EnableAutoCommit = false,
+        }).Build();
+        consumer.Subscribe(topic);
+        return consumer;
+    }
+
+    public static async Task ProduceAsync(this IClusterUnderTest cluster, IEnumerable<ClickEvent> events)
     {
         using var producer = cluster.CreateProducer();
         var deliveries = events
@@ -20,7 +43,7 @@ public static class ClusterClient
     }
 
     /// <summary>The user's history as the gateway serves it, or null on 404.</summary>
-    public static async Task<JsonElement?> GetUserAsync(this TestCluster cluster, string userId)
+    public static async Task<JsonElement?> GetUserAsync(this IClusterUnderTest cluster, string userId)
     {
         using var response = await cluster.Gateway.GetAsync(new Uri($"/v1/users/{Uri.EscapeDataString(userId)}", UriKind.Relative));
         if (response.StatusCode == HttpStatusCode.NotFound)
@@ -36,7 +59,7 @@ public static class ClusterClient
         history.GetProperty("recentItems").EnumerateArray().Select(i => i.GetProperty("itemId").GetString()!).ToList();
 
     /// <summary>Waits until every user's served total equals the recount, then checks windows and counts exactly.</summary>
-    public static async Task AssertServedEqualsRecountAsync(this TestCluster cluster, IReadOnlyList<ClickEvent> events, TimeSpan deadline)
+    public static async Task AssertServedEqualsRecountAsync(this IClusterUnderTest cluster, IReadOnlyList<ClickEvent> events, TimeSpan deadline)
     {
         var expected = Recount.Users(events, windowSize: 20);
         var pending = new HashSet<string>(expected.Keys);

@@ -1,0 +1,225 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using RecoCluster.Cluster;
+
+namespace RecoCluster.Tests.Infrastructure;
+
+/// <summary>
+/// A cluster made of real <c>reco</c> processes, started as the README tells users to: <c>reco kafka</c>, several
+/// <c>reco silo</c> and one <c>reco gateway</c>, configured by flags. Silos can be killed with SIGKILL (no
+/// warning, no final checkpoint) or stopped with SIGTERM. Each process's output goes to a log file that a failing
+/// test prints.
+/// </summary>
+public sealed class ProcessCluster : IClusterUnderTest, IAsyncDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("reco-procs-").FullName;
+    private readonly List<RecoProcess> _all = [];
+    private RecoProcess _kafka = null!;
+    private int _siloCounter;
+
+    private ProcessCluster(string prefix, int partitions, TestStorage storage)
+    {
+        Prefix = prefix;
+        Partitions = partitions;
+        Storage = storage;
+    }
+
+    public string Prefix { get; }
+
+    public int Partitions { get; }
+
+    public TestStorage Storage { get; }
+
+    public TopicNames Topics => new(Prefix);
+
+    public string BootstrapServers { get; private set; } = string.Empty;
+
+    public HttpClient Gateway { get; private set; } = null!;
+
+    public List<RecoProcess> Silos { get; } = [];
+
+    public static async Task<ProcessCluster> StartAsync(TestStorage storage, int silos, int partitions = 8)
+    {
+        var cluster = new ProcessCluster($"p{Guid.NewGuid():N}"[..12], partitions, storage);
+        var bootstrapFile = Path.Combine(cluster._dir, "bootstrap");
+        cluster._kafka = cluster.Start("kafka", ["kafka", "--partitions", partitions.ToString(System.Globalization.CultureInfo.InvariantCulture), "--topic-prefix", cluster.Prefix, "--bootstrap-file", bootstrapFile]);
+        cluster.BootstrapServers = (await cluster._kafka.FirstStdoutLineAsync(TimeSpan.FromSeconds(30))).Trim();
+        Assert.Equal(cluster.BootstrapServers, (await File.ReadAllTextAsync(bootstrapFile)).Trim());
+
+        for (var i = 0; i < silos; i++)
+        {
+            cluster.StartSilo();
+        }
+
+        var port = FreePort();
+        cluster.Start("gateway", ["gateway", .. cluster.Common(), "--urls", $"http://127.0.0.1:{port}"]);
+        cluster.Gateway = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(30) };
+        await cluster.WaitUntilReadyAsync();
+        return cluster;
+    }
+
+    public RecoProcess StartSilo()
+    {
+        var silo = Start($"silo-{++_siloCounter}", ["silo", .. Common(), "--storage", Storage.Provider, "--connection-string", Storage.ConnectionString, "--silo-id", $"silo-{_siloCounter}"]);
+        Silos.Add(silo);
+        return silo;
+    }
+
+    /// <summary>SIGKILL: the process gets no chance to checkpoint or leave the group.</summary>
+    public void Kill(RecoProcess silo)
+    {
+        silo.Process.Kill();
+        silo.Process.WaitForExit();
+        Silos.Remove(silo);
+    }
+
+    /// <summary>SIGTERM, as Kubernetes sends it; returns the exit code.</summary>
+    public async Task<int> TerminateAsync(RecoProcess silo)
+    {
+        using (var kill = Process.Start("kill", ["-TERM", silo.Process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await kill.WaitForExitAsync();
+        }
+
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await silo.Process.WaitForExitAsync(timeout.Token);
+        Silos.Remove(silo);
+        return silo.Process.ExitCode;
+    }
+
+    public async Task WaitUntilReadyAsync() =>
+        await Eventually.TrueAsync(
+            async () =>
+            {
+                using var ready = await Gateway.GetAsync(new Uri("/readyz", UriKind.Relative));
+                return ready.IsSuccessStatusCode;
+            },
+            TimeSpan.FromSeconds(60),
+            "the process cluster's gateway reporting every partition owned");
+
+    /// <summary>Every process's log, for a failing test's output.</summary>
+    public string Logs() => string.Join("\n", _all.Select(p => $"===== {p.Name} (exit {(p.Process.HasExited ? p.Process.ExitCode.ToString(System.Globalization.CultureInfo.InvariantCulture) : "-")})\n{Tail(p.LogFile)}"));
+
+    public async ValueTask DisposeAsync()
+    {
+        Gateway?.Dispose();
+        foreach (var p in _all.Where(p => !p.Process.HasExited).Reverse())
+        {
+            try
+            {
+                p.Process.Kill();
+                await p.Process.WaitForExitAsync();
+            }
+            catch (InvalidOperationException)
+            {
+            }
+        }
+
+        foreach (var p in _all)
+        {
+            p.Process.Dispose();
+        }
+
+        Directory.Delete(_dir, recursive: true);
+    }
+
+    private string[] Common() =>
+    [
+        "--bootstrap", BootstrapServers,
+        "--topic-prefix", Prefix,
+        "--Reco:Silo:CheckpointIntervalMs=100",
+        "--Reco:Directory:HeartbeatMs=500",
+        "--Reco:Directory:EntryTtlMs=3000",
+    ];
+
+    private RecoProcess Start(string name, string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "reco.dll"));
+        foreach (var a in args)
+        {
+            start.ArgumentList.Add(a);
+        }
+
+        var process = new RecoProcess(name, Process.Start(start)!, Path.Combine(_dir, name + ".log"));
+        _all.Add(process);
+        return process;
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static string Tail(string file)
+    {
+        if (!File.Exists(file))
+        {
+            return "(no output)";
+        }
+
+        var lines = File.ReadAllLines(file);
+        return string.Join("\n", lines.Skip(Math.Max(0, lines.Length - 40)));
+    }
+}
+
+/// <summary>One <c>reco</c> process; stdout and stderr are appended to <see cref="LogFile"/>.</summary>
+public sealed class RecoProcess
+{
+    private readonly TaskCompletionSource<string> _firstLine = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Lock _gate = new();
+
+    public RecoProcess(string name, Process process, string logFile)
+    {
+        Name = name;
+        Process = process;
+        LogFile = logFile;
+        process.OutputDataReceived += (_, e) => OnLine(e.Data, stdout: true);
+        process.ErrorDataReceived += (_, e) => OnLine(e.Data, stdout: false);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+    }
+
+    public string Name { get; }
+
+    public Process Process { get; }
+
+    public string LogFile { get; }
+
+    public async Task<string> FirstStdoutLineAsync(TimeSpan deadline) => await _firstLine.Task.WaitAsync(deadline);
+
+    public string Log()
+    {
+        lock (_gate)
+        {
+            return File.Exists(LogFile) ? File.ReadAllText(LogFile) : string.Empty;
+        }
+    }
+
+    private void OnLine(string? line, bool stdout)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        if (stdout)
+        {
+            _firstLine.TrySetResult(line);
+        }
+
+        lock (_gate)
+        {
+            File.AppendAllText(LogFile, line + "\n", Encoding.UTF8);
+        }
+    }
+}
