@@ -1,5 +1,9 @@
+using Microsoft.Extensions.Options;
+using RecoCluster.Cluster;
 using RecoCluster.Gateway;
+using RecoCluster.Grains;
 using RecoCluster.Silo;
+using RecoCluster.Silo.Storage;
 
 namespace RecoCluster.Host;
 
@@ -25,14 +29,26 @@ public static class ClusterHosts
     {
         var builder = CreateBuilder(args, overrides, defaultUrls: "http://127.0.0.1:0");
         builder.Services.AddRecoSilo(builder.Configuration);
-        return builder.Build().MapRecoSilo();
+        var app = builder.Build();
+        ValidateAll(
+            app.Services,
+            sp => sp.GetRequiredService<IOptions<KafkaOptions>>().Value,
+            sp => sp.GetRequiredService<IOptions<StorageOptions>>().Value,
+            sp => sp.GetRequiredService<IOptions<SiloOptions>>().Value,
+            sp => sp.GetRequiredService<IOptions<UserGrainOptions>>().Value);
+        return app.MapRecoSilo();
     }
 
     public static WebApplication BuildGateway(string[] args, IEnumerable<KeyValuePair<string, string?>>? overrides = null)
     {
         var builder = CreateBuilder(args, overrides, defaultUrls: "http://127.0.0.1:8080");
         builder.Services.AddRecoGateway(builder.Configuration);
-        return builder.Build().MapRecoGateway();
+        var app = builder.Build();
+        ValidateAll(
+            app.Services,
+            sp => sp.GetRequiredService<IOptions<KafkaOptions>>().Value,
+            sp => sp.GetRequiredService<IOptions<GatewayOptions>>().Value);
+        return app.MapRecoGateway();
     }
 
     /// <summary>The configuration sources of every process, lowest precedence first: the shipped annotated
@@ -47,6 +63,29 @@ public static class ClusterHosts
         }
 
         return configuration;
+    }
+
+    // Every section is checked before the host starts, and every failure is reported at once: a user fixing
+    // settings one start at a time is a user wasting an afternoon.
+    private static void ValidateAll(IServiceProvider services, params Func<IServiceProvider, object>[] reads)
+    {
+        var failures = new List<string>();
+        foreach (var read in reads)
+        {
+            try
+            {
+                read(services);
+            }
+            catch (OptionsValidationException ex)
+            {
+                failures.AddRange(ex.Failures);
+            }
+        }
+
+        if (failures.Count > 0)
+        {
+            throw new OptionsValidationException("Reco", typeof(ClusterHosts), failures);
+        }
     }
 
     private static WebApplicationBuilder CreateBuilder(string[] args, IEnumerable<KeyValuePair<string, string?>>? overrides, string defaultUrls)

@@ -42,33 +42,41 @@ public class ConfigurationTests
     }
 
     [Fact]
-    public async Task An_unknown_storage_provider_stops_start_up_with_a_message_naming_the_setting()
+    public void An_unknown_storage_provider_stops_start_up_with_a_message_naming_the_setting()
     {
-        await using var silo = ClusterHosts.BuildSilo([], new Dictionary<string, string?>
+        var error = Assert.Throws<OptionsValidationException>(() => ClusterHosts.BuildSilo([], new Dictionary<string, string?>
         {
             ["Reco:Kafka:BootstrapServers"] = "127.0.0.1:1",
             ["Reco:Storage:Provider"] = "Mongo",
             ["urls"] = "http://127.0.0.1:0",
-        });
+        }));
 
-        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => silo.StartAsync());
-        Assert.Contains("Reco:Storage:Provider 'Mongo' is not supported; use 'Sqlite' or 'Postgres'.", error.Message, StringComparison.Ordinal);
+        Assert.Equal(["Reco:Storage:Provider 'Mongo' is not supported; use 'Sqlite' or 'Postgres'."], error.Failures);
     }
 
     [Fact]
-    public async Task Several_bad_settings_are_reported_together()
+    public void Every_bad_setting_is_reported_at_once()
     {
-        await using var gateway = ClusterHosts.BuildGateway([], new Dictionary<string, string?>
+        var error = Assert.Throws<OptionsValidationException>(() => ClusterHosts.BuildSilo([], new Dictionary<string, string?>
         {
             ["Reco:Kafka:BootstrapServers"] = "127.0.0.1:1",
             ["Reco:Kafka:TopicPrefix"] = "bad prefix!",
-            ["Reco:Gateway:MaxEventsPerRequest"] = "0",
-            ["urls"] = "http://127.0.0.1:0",
-        });
+            ["Reco:Storage:Provider"] = "Mongo",
+            ["Reco:Silo:CheckpointIntervalMs"] = "1",
+            ["Reco:Grains:User:WindowSize"] = "0",
+        }));
 
-        var error = await Assert.ThrowsAnyAsync<Exception>(() => gateway.StartAsync());
-        var text = error is AggregateException agg ? string.Join("\n", agg.InnerExceptions.Select(e => e.Message)) : error.Message;
-        Assert.Contains("Reco:Kafka:TopicPrefix 'bad prefix!'", text, StringComparison.Ordinal);
+        Assert.Equal(4, error.Failures.Count());
+        Assert.Contains(error.Failures, f => f.StartsWith("Reco:Kafka:TopicPrefix 'bad prefix!'", StringComparison.Ordinal));
+        Assert.Contains(error.Failures, f => f.StartsWith("Reco:Silo:CheckpointIntervalMs is 1", StringComparison.Ordinal));
+        Assert.Contains(error.Failures, f => f.StartsWith("Reco:Grains:User:WindowSize", StringComparison.Ordinal));
+
+        var gateway = Assert.Throws<OptionsValidationException>(() => ClusterHosts.BuildGateway([], new Dictionary<string, string?>
+        {
+            ["Reco:Kafka:BootstrapServers"] = "127.0.0.1:1",
+            ["Reco:Gateway:MaxEventsPerRequest"] = "0",
+        }));
+        Assert.Equal(["Reco:Gateway:MaxEventsPerRequest is 0; it must be between 1 and 100000."], gateway.Failures);
     }
 
     [Fact]
@@ -77,7 +85,8 @@ public class ConfigurationTests
         var result = await RunRecoAsync("silo", "--storage", "Mongo", "--bootstrap", "127.0.0.1:1", "--urls", "http://127.0.0.1:0");
 
         Assert.Equal(2, result.ExitCode);
-        Assert.Contains("Reco:Storage:Provider 'Mongo' is not supported", result.StdErr, StringComparison.Ordinal);
+        Assert.Equal("reco: invalid configuration:\n  Reco:Storage:Provider 'Mongo' is not supported; use 'Sqlite' or 'Postgres'.", result.StdErr.Trim());
+        Assert.Empty(result.StdOut);
     }
 
     [Fact]
