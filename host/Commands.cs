@@ -85,16 +85,18 @@ public static class Commands
         using var cluster = EmbeddedKafka.Start(brokers);
         cluster.CreateTopics(kafka.Topics, kafka.Partitions);
 
-        // The address is the first line of stdout, so scripts can read it with `head -1`.
-        Console.Out.WriteLine(cluster.BootstrapServers);
-        Console.Out.Flush();
+        // The file first, then stdout: whoever has seen the line can rely on the file. Write-then-rename, so a
+        // reader polling for the file never sees it half written.
         if (configuration["Reco:Kafka:BootstrapFile"] is { Length: > 0 } file)
         {
-            // Write-then-rename: a reader polling for the file never sees it half written.
             var temp = file + ".tmp";
             await File.WriteAllTextAsync(temp, cluster.BootstrapServers + "\n");
             File.Move(temp, file, overwrite: true);
         }
+
+        // The address is the first line of stdout, so scripts can read it with `head -1`.
+        Console.Out.WriteLine(cluster.BootstrapServers);
+        Console.Out.Flush();
 
         Console.Error.WriteLine($"reco kafka: {brokers} broker(s) at {cluster.BootstrapServers}; topics {string.Join(", ", kafka.Topics.All(kafka.Partitions).Select(t => $"{t.Topic}({t.Partitions})"))}. Ctrl-C or SIGTERM stops it (all data is in memory).");
         await WaitForSignalAsync();
