@@ -10,17 +10,33 @@ namespace RecoCluster.Cluster;
 /// <summary>What a silo publishes about itself on the directory topic (key = <see cref="SiloId"/>).</summary>
 /// <param name="SiloId">Unique per silo process.</param>
 /// <param name="Endpoint">Base URL of the silo's internal HTTP endpoint.</param>
-/// <param name="Partitions">The partitions of the events topic the silo owns and has loaded.</param>
+/// <param name="Partitions">The partitions of the events topic (users) the silo owns and has loaded.</param>
 /// <param name="PartitionCount">The events topic's partition count, as the silo sees it.</param>
 /// <param name="ChangedAtMs">When the silo's owned set last changed (epoch ms): the newer claim wins.</param>
 /// <param name="HeartbeatAtMs">When this entry was published (epoch ms); stale entries expire.</param>
+/// <param name="ItemPartitions">The partitions of the item-deltas topic (items) the silo owns and has loaded.</param>
 public sealed record SiloDirectoryEntry(
     string SiloId,
     string Endpoint,
     int[] Partitions,
     int PartitionCount,
     long ChangedAtMs,
-    long HeartbeatAtMs);
+    long HeartbeatAtMs,
+    int[]? ItemPartitions = null)
+{
+    /// <summary>The partitions this silo claims for <paramref name="role"/>.</summary>
+    public int[] PartitionsFor(GrainRole role) => role == GrainRole.User ? Partitions : ItemPartitions ?? [];
+}
+
+/// <summary>Which kind of grain a key addresses, hence which topic's partitions decide its owner.</summary>
+public enum GrainRole
+{
+    /// <summary>Users: partitions of the events topic.</summary>
+    User,
+
+    /// <summary>Items: partitions of the item-deltas topic.</summary>
+    Item,
+}
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
 [JsonSerializable(typeof(SiloDirectoryEntry))]
@@ -104,18 +120,18 @@ public sealed class ClusterDirectory : IDisposable
     /// <summary>The events topic's partition count, or 0 when no live silo has reported it yet.</summary>
     public int PartitionCount() => Live().Select(e => e.PartitionCount).DefaultIfEmpty(0).Max();
 
-    /// <summary>True when every partition of the events topic is claimed by a live silo.</summary>
+    /// <summary>True when every partition, of users and of items, is claimed by a live silo.</summary>
     public bool CoversAllPartitions()
     {
         var live = Live();
         var count = live.Select(e => e.PartitionCount).DefaultIfEmpty(0).Max();
-        if (count == 0)
-        {
-            return false;
-        }
+        return count > 0 && Covers(live, GrainRole.User, count) && Covers(live, GrainRole.Item, count);
+    }
 
+    private static bool Covers(IReadOnlyList<SiloDirectoryEntry> live, GrainRole role, int count)
+    {
         var owned = new bool[count];
-        foreach (var p in live.SelectMany(e => e.Partitions).Where(p => p >= 0 && p < count))
+        foreach (var p in live.SelectMany(e => e.PartitionsFor(role)).Where(p => p >= 0 && p < count))
         {
             owned[p] = true;
         }
@@ -125,8 +141,8 @@ public sealed class ClusterDirectory : IDisposable
 
     /// <summary>Live silos that claim <paramref name="partition"/>, the most recent claim first. During a
     /// rebalance two may claim it for a moment; the callee answers "not owner" if it has let go.</summary>
-    public IReadOnlyList<SiloDirectoryEntry> OwnersOf(int partition) =>
-        Live().Where(e => Array.IndexOf(e.Partitions, partition) >= 0).ToList();
+    public IReadOnlyList<SiloDirectoryEntry> OwnersOf(int partition, GrainRole role = GrainRole.User) =>
+        Live().Where(e => Array.IndexOf(e.PartitionsFor(role), partition) >= 0).ToList();
 
     /// <summary>Applies one directory record (null value = the silo left). Public for tests of the merge rule.</summary>
     public void Apply(string siloId, byte[]? value)

@@ -6,9 +6,10 @@ namespace RecoCluster.Grains.Interfaces;
 /// </summary>
 public interface IUserGrain
 {
-    /// <summary>Applies one event, in the partition's order. Must be deterministic: a replay of the same
-    /// events from the same state gives the same state.</summary>
-    void Apply(ClickEvent evt);
+    /// <summary>Applies one event, in the partition's order, and sends its item side (co-occurrence with the
+    /// window, the item count) to <paramref name="itemSide"/>. Must be deterministic: a replay of the same events
+    /// from the same state gives the same state and the same item side.</summary>
+    void Apply(ClickEvent evt, IItemDeltaSink itemSide);
 
     /// <summary>The user's history window and counts, as served by <c>GET /v1/users/{userId}</c>.</summary>
     UserHistory GetHistory();

@@ -27,10 +27,24 @@ public sealed class UserGrain : IUserGrain
     public UserGrainState State => _state;
 
     /// <inheritdoc />
-    public void Apply(ClickEvent evt)
+    public void Apply(ClickEvent evt, IItemDeltaSink itemSide)
     {
         ArgumentNullException.ThrowIfNull(evt);
+        ArgumentNullException.ThrowIfNull(itemSide);
         var recent = _state.Recent;
+
+        // Co-occurrence with the window as it is *before* this event, the item itself excluded.
+        foreach (var other in recent)
+        {
+            if (!string.Equals(other.ItemId, evt.ItemId, StringComparison.Ordinal))
+            {
+                itemSide.AddCooccurrence(evt.ItemId, other.ItemId, 1);
+                itemSide.AddCooccurrence(other.ItemId, evt.ItemId, 1);
+            }
+        }
+
+        itemSide.AddItemCount(evt.ItemId, 1);
+
         var ms = evt.Timestamp.ToUnixTimeMilliseconds();
         var index = recent.FindIndex(r => string.Equals(r.ItemId, evt.ItemId, StringComparison.Ordinal));
         RecentItemState entry;

@@ -16,11 +16,15 @@ public static class SiloEndpoints
     /// refresh its directory and try the current owner.</summary>
     public const string NotOwnerType = "urn:reco:problem:not-owner";
 
+    /// <summary>Most entries of a co-occurrence row served at once (a verification endpoint, not a hot path).</summary>
+    public const int MaxRowEntries = 10_000;
+
     public static IEndpointRouteBuilder MapSiloEndpoints(this IEndpointRouteBuilder app)
     {
         ArgumentNullException.ThrowIfNull(app);
         var internalApi = app.MapGroup("/internal/v1");
         internalApi.MapGet("/users/{userId}", GetUserAsync);
+        internalApi.MapGet("/items/{itemId}/cooccurrence", GetCooccurrenceAsync);
         internalApi.MapGet("/silo", (SiloRuntime runtime) => TypedResults.Ok(Describe(runtime)));
 
         app.MapGet("/healthz", () => TypedResults.Ok(new { status = "alive" }));
@@ -42,20 +46,51 @@ public static class SiloEndpoints
         }
 
         var partition = KafkaPartitioner.PartitionFor(userId, runtime.PartitionCount);
-        if (!runtime.TryGetWorker(partition, out var worker))
+        if (!runtime.TryGetUserWorker(partition, out var worker))
         {
             return NotOwner(runtime, partition);
         }
 
-        var result = await worker.QueryUserAsync(userId);
+        var result = await worker.QueryAsync(() => worker.GetHistoryAsync(userId));
         if (!result.Owned)
         {
             return NotOwner(runtime, partition);
         }
 
-        return result.History is null
+        return result.Value is null
             ? TypedResults.Problem($"user '{userId}' has no history", statusCode: StatusCodes.Status404NotFound, title: "Unknown user")
-            : TypedResults.Ok(result.History);
+            : TypedResults.Ok(result.Value);
+    }
+
+    internal static async Task<Results<Ok<ItemCooccurrence>, ProblemHttpResult>> GetCooccurrenceAsync(string itemId, int? count, SiloRuntime runtime)
+    {
+        var error = EventSchema.ValidateId("itemId", itemId);
+        if (error is not null)
+        {
+            return TypedResults.Problem(error, statusCode: StatusCodes.Status400BadRequest, title: "Invalid item id");
+        }
+
+        var n = count ?? 50;
+        if (n is < 1 or > MaxRowEntries)
+        {
+            return TypedResults.Problem($"'count' must be between 1 and {MaxRowEntries}", statusCode: StatusCodes.Status400BadRequest, title: "Invalid count");
+        }
+
+        var partition = runtime.PartitionCount == 0 ? -1 : KafkaPartitioner.PartitionFor(itemId, runtime.PartitionCount);
+        if (partition < 0 || !runtime.TryGetItemWorker(partition, out var worker))
+        {
+            return NotOwner(runtime, partition);
+        }
+
+        var result = await worker.QueryAsync(() => worker.GetCooccurrenceAsync(itemId, n));
+        if (!result.Owned)
+        {
+            return NotOwner(runtime, partition);
+        }
+
+        return result.Value is null
+            ? TypedResults.Problem($"item '{itemId}' has no co-occurrence counts", statusCode: StatusCodes.Status404NotFound, title: "Unknown item")
+            : TypedResults.Ok(result.Value);
     }
 
     private static ProblemHttpResult NotOwner(SiloRuntime runtime, int partition) =>
@@ -92,8 +127,10 @@ public static class SiloEndpoints
         endpoint = runtime.Address.Url,
         partitionCount = runtime.PartitionCount,
         ready = runtime.IsReady,
-        partitions = runtime.Workers.OrderBy(w => w.Partition.Partition.Value).Select(w => new
+        itemPartitions = runtime.OwnedItemPartitions,
+        partitions = runtime.Workers.OrderBy(w => w.Partition.Topic, StringComparer.Ordinal).ThenBy(w => w.Partition.Partition.Value).Select(w => new
         {
+            topic = w.Partition.Topic,
             partition = w.Partition.Partition.Value,
             epoch = w.Epoch,
             nextOffset = w.NextOffset,
@@ -109,6 +146,11 @@ public static class SiloEndpoints
             invalid = runtime.Stats.Invalid,
             checkpoints = runtime.Stats.Checkpoints,
             activations = runtime.Stats.Activations,
+            deactivations = runtime.Stats.Deactivations,
+            deltaBatchesSent = runtime.Stats.DeltaBatchesSent,
+            deltaBatchesApplied = runtime.Stats.DeltaBatchesApplied,
+            duplicateBatchesDropped = runtime.Stats.DuplicateBatchesDropped,
+            lastCheckpointMs = runtime.Stats.LastCheckpointDuration.TotalMilliseconds,
             fencingViolations = runtime.Stats.FencingViolations,
         },
     };

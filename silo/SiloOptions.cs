@@ -21,6 +21,10 @@ public sealed class SiloOptions
     /// <summary>Records queued per partition before the silo pauses fetching that partition. Bounds memory
     /// when the database is slow: the log, not the silo, holds the backlog.</summary>
     public int MaxQueuedRecordsPerPartition { get; set; } = 5_000;
+
+    /// <summary>A clean grain not used for this long is deactivated (dropped from memory; it reloads from storage
+    /// on its next message), so memory follows the active users and items, not all that ever were.</summary>
+    public int IdleGrainSeconds { get; set; } = 300;
 }
 
 /// <summary>Start-up validation of <see cref="SiloOptions"/>.</summary>
@@ -38,6 +42,11 @@ public sealed class SiloOptionsValidator : IValidateOptions<SiloOptions>
         if (options.MaxQueuedRecordsPerPartition is < 10 or > 1_000_000)
         {
             errors.Add($"Reco:Silo:MaxQueuedRecordsPerPartition is {options.MaxQueuedRecordsPerPartition}; it must be between 10 and 1000000.");
+        }
+
+        if (options.IdleGrainSeconds is < 1 or > 86_400)
+        {
+            errors.Add($"Reco:Silo:IdleGrainSeconds is {options.IdleGrainSeconds}; it must be between 1 and 86400.");
         }
 
         if (!string.IsNullOrEmpty(options.AdvertisedUrl) && !Uri.TryCreate(options.AdvertisedUrl, UriKind.Absolute, out _))

@@ -3,18 +3,43 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using RecoCluster.Cluster;
+using RecoCluster.Gateway.Routing;
+using RecoCluster.Grains.Interfaces;
 
 namespace RecoCluster.Gateway.Endpoints;
 
 /// <summary><c>/v1/admin</c>: the cluster as the directory and the silos report it.</summary>
 public static class AdminEndpoints
 {
+    /// <summary>Most row entries served at once; matches the silo's limit.</summary>
+    public const int MaxRowEntries = 10_000;
+
     public static IEndpointRouteBuilder MapAdminEndpoints(this IEndpointRouteBuilder app)
     {
         ArgumentNullException.ThrowIfNull(app);
         var admin = app.MapGroup("/v1/admin");
         admin.MapGet("/cluster", GetClusterAsync);
+        admin.MapGet("/items/{itemId}/cooccurrence", GetCooccurrenceAsync);
         return app;
+    }
+
+    /// <summary>The raw counts row of an item, largest first, for verification against a recount.</summary>
+    internal static async Task<IResult> GetCooccurrenceAsync(string itemId, string? count, HttpContext context, SiloRouter router, CancellationToken ct)
+    {
+        var error = EventSchema.ValidateId("itemId", itemId);
+        if (error is not null)
+        {
+            return TypedResults.Problem(error, statusCode: StatusCodes.Status400BadRequest, title: "Invalid item id");
+        }
+
+        var n = 50;
+        if (count is not null && (!int.TryParse(count, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out n) || n is < 1 or > MaxRowEntries))
+        {
+            return TypedResults.Problem($"'count' must be a whole number between 1 and {MaxRowEntries}", statusCode: StatusCodes.Status400BadRequest, title: "Invalid count");
+        }
+
+        var answer = await router.GetFromOwnerAsync(itemId, GrainRole.Item, $"/internal/v1/items/{Uri.EscapeDataString(itemId)}/cooccurrence?count={n}", ct);
+        return PassThroughResult.OrUnavailable(answer, context, "item");
     }
 
     internal static async Task<IResult> GetClusterAsync(ClusterDirectory directory, HttpClient http, CancellationToken ct)

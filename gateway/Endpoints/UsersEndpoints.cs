@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using RecoCluster.Cluster;
 using RecoCluster.Gateway.Routing;
 using RecoCluster.Grains.Interfaces;
 
@@ -25,17 +26,7 @@ public static class UsersEndpoints
             return TypedResults.Problem(error, statusCode: StatusCodes.Status400BadRequest, title: "Invalid user id");
         }
 
-        var answer = await router.GetFromOwnerAsync(userId, $"/internal/v1/users/{Uri.EscapeDataString(userId)}", ct);
-        if (answer is null)
-        {
-            context.Response.Headers.RetryAfter = "1";
-            return TypedResults.Problem(
-                "no silo that owns this user answered in time (the cluster may be rebalancing or starting)",
-                statusCode: StatusCodes.Status503ServiceUnavailable,
-                title: "Owner unavailable");
-        }
-
-        // The silo's JSON is the contract; pass it through rather than decode and re-encode it.
-        return new PassThroughResult(answer);
+        var answer = await router.GetFromOwnerAsync(userId, GrainRole.User, $"/internal/v1/users/{Uri.EscapeDataString(userId)}", ct);
+        return PassThroughResult.OrUnavailable(answer, context, "user");
     }
 }

@@ -18,9 +18,9 @@ public sealed class SiloRouter(HttpClient http, ClusterDirectory directory, IOpt
 {
     private readonly GatewayOptions _options = options.Value;
 
-    /// <summary>GETs <paramref name="path"/> from the owner of <paramref name="key"/>; null when no owner
-    /// answered before the deadline.</summary>
-    public async Task<SiloResponse?> GetFromOwnerAsync(string key, string path, CancellationToken ct)
+    /// <summary>GETs <paramref name="path"/> from the owner of <paramref name="key"/> in <paramref name="role"/>;
+    /// null when no owner answered before the deadline.</summary>
+    public async Task<SiloResponse?> GetFromOwnerAsync(string key, GrainRole role, string path, CancellationToken ct)
     {
         var started = time.GetTimestamp();
         var deadline = TimeSpan.FromMilliseconds(_options.RouteDeadlineMs);
@@ -30,7 +30,7 @@ public sealed class SiloRouter(HttpClient http, ClusterDirectory directory, IOpt
             if (count > 0)
             {
                 var partition = KafkaPartitioner.PartitionFor(key, count);
-                foreach (var owner in directory.OwnersOf(partition))
+                foreach (var owner in directory.OwnersOf(partition, role))
                 {
                     var remaining = deadline - time.GetElapsedTime(started);
                     if (remaining <= TimeSpan.Zero)

@@ -10,7 +10,7 @@ using RecoCluster.Silo.Storage;
 namespace RecoCluster.Silo.Runtime;
 
 /// <summary>
-/// A silo's membership in the cluster: one consumer-group member on the events topic. Kafka's group protocol
+/// A silo's membership in the cluster: one consumer-group member on the events and item-deltas topics. Kafka's group protocol
 /// decides which partitions this silo owns; for each one the runtime claims it in the store (fencing older
 /// owners), loads where its state is consistent to, seeks there and starts a <see cref="PartitionWorker"/>.
 /// On revocation it lets the worker finish and checkpoint before Kafka hands the partition to another silo.
@@ -30,12 +30,12 @@ public sealed class SiloRuntime : IHostedService, IDisposable
     private readonly TimeProvider _time;
     private readonly ILogger<SiloRuntime> _logger;
     private readonly ILoggerFactory _loggerFactory;
-    private readonly ConcurrentDictionary<int, PartitionWorker> _workers = new();
-    private readonly HashSet<int> _paused = [];
+    private readonly ConcurrentDictionary<TopicPartition, PartitionWorker> _workers = new();
+    private readonly HashSet<TopicPartition> _paused = [];
     private readonly CancellationTokenSource _stopping = new();
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private IProducer<byte[]?, byte[]?>? _producer;
-    private DeadLetters? _deadLetters;
+    private WorkerContext? _context;
     private Thread? _thread;
     private long _changedAtMs;
     private long _lastHeartbeatMs;
@@ -81,12 +81,29 @@ public sealed class SiloRuntime : IHostedService, IDisposable
     /// <summary>True once the silo is in the group with every assigned partition loaded.</summary>
     public bool IsReady { get; private set; }
 
-    /// <summary>Partitions owned and loaded, ascending.</summary>
-    public int[] OwnedPartitions => [.. _workers.Keys.Order()];
+    /// <summary>Partitions of the events topic owned and loaded (users), ascending.</summary>
+    public int[] OwnedPartitions => Owned(_kafka.Topics.Events);
 
-    internal bool TryGetWorker(int partition, out PartitionWorker worker) => _workers.TryGetValue(partition, out worker!);
+    /// <summary>Partitions of the item-deltas topic owned and loaded (items), ascending.</summary>
+    public int[] OwnedItemPartitions => Owned(_kafka.Topics.ItemDeltas);
 
     internal IEnumerable<PartitionWorker> Workers => _workers.Values;
+
+    internal bool TryGetUserWorker(int partition, out UserPartitionWorker worker)
+    {
+        var found = _workers.TryGetValue(new TopicPartition(_kafka.Topics.Events, partition), out var w);
+        worker = (w as UserPartitionWorker)!;
+        return found;
+    }
+
+    internal bool TryGetItemWorker(int partition, out ItemPartitionWorker worker)
+    {
+        var found = _workers.TryGetValue(new TopicPartition(_kafka.Topics.ItemDeltas, partition), out var w);
+        worker = (w as ItemPartitionWorker)!;
+        return found;
+    }
+
+    private int[] Owned(string topic) => [.. _workers.Keys.Where(tp => tp.Topic == topic).Select(tp => tp.Partition.Value).Order()];
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -94,8 +111,8 @@ public sealed class SiloRuntime : IHostedService, IDisposable
         _producer = new ProducerBuilder<byte[]?, byte[]?>(KafkaClientSettings.ReliableProducer(_kafka, SiloId))
             .SetLogHandler((_, m) => _logger.LogDebug("librdkafka producer: {Message}", m.Message))
             .Build();
-        _deadLetters = new DeadLetters(_producer, _kafka.Topics.DeadLetters);
         PartitionCount = await Task.Run(ReadPartitionCount, cancellationToken).ConfigureAwait(false);
+        _context = new WorkerContext(_store, _producer, new DeadLetters(_producer, _kafka.Topics.DeadLetters), _options, PartitionCount, _time, Stats, _loggerFactory);
         _thread = new Thread(ConsumeLoop) { IsBackground = true, Name = "reco-silo-consumer" };
         _thread.Start();
     }
@@ -117,14 +134,28 @@ public sealed class SiloRuntime : IHostedService, IDisposable
         _stopping.Dispose();
     }
 
+    // The item side is keyed by item with the same partitioner and partition count, so a silo can compute an
+    // item's partition without asking; different counts would misroute, so they stop the silo at start-up.
     private int ReadPartitionCount()
     {
         using var admin = new DependentAdminClientBuilder(_producer!.Handle).Build();
+        var events = CountPartitions(admin, _kafka.Topics.Events);
+        var items = CountPartitions(admin, _kafka.Topics.ItemDeltas);
+        if (events != items)
+        {
+            throw new InvalidOperationException($"topic '{_kafka.Topics.ItemDeltas}' has {items} partitions but '{_kafka.Topics.Events}' has {events}; they must be equal.");
+        }
+
+        return events;
+    }
+
+    private int CountPartitions(IAdminClient admin, string name)
+    {
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while (true)
         {
-            var metadata = admin.GetMetadata(_kafka.Topics.Events, TimeSpan.FromSeconds(5));
-            var topic = metadata.Topics.FirstOrDefault(t => t.Topic == _kafka.Topics.Events);
+            var metadata = admin.GetMetadata(name, TimeSpan.FromSeconds(5));
+            var topic = metadata.Topics.FirstOrDefault(t => t.Topic == name);
             if (topic is not null && topic.Error.Code == ErrorCode.NoError && topic.Partitions.Count > 0)
             {
                 return topic.Partitions.Count;
@@ -132,7 +163,7 @@ public sealed class SiloRuntime : IHostedService, IDisposable
 
             if (DateTime.UtcNow > deadline)
             {
-                throw new InvalidOperationException($"topic '{_kafka.Topics.Events}' does not exist on {_kafka.BootstrapServers}: {topic?.Error.Reason ?? "no metadata"}");
+                throw new InvalidOperationException($"topic '{name}' does not exist on {_kafka.BootstrapServers}: {topic?.Error.Reason ?? "no metadata"}");
             }
 
             Thread.Sleep(250);
@@ -150,14 +181,14 @@ public sealed class SiloRuntime : IHostedService, IDisposable
                 .SetErrorHandler((_, e) => _logger.LogWarning("Kafka: {Reason}", e.Reason))
                 .SetLogHandler((_, m) => _logger.LogDebug("librdkafka: {Message}", m.Message))
                 .Build();
-            consumer.Subscribe(_kafka.Topics.Events);
+            consumer.Subscribe([_kafka.Topics.Events, _kafka.Topics.ItemDeltas]);
             PublishDirectory(force: true);
             while (!_stopping.IsCancellationRequested)
             {
                 var record = consumer.Consume(TimeSpan.FromMilliseconds(100));
                 if (record is { IsPartitionEOF: false, Message: not null })
                 {
-                    if (_workers.TryGetValue(record.Partition.Value, out var worker))
+                    if (_workers.TryGetValue(record.TopicPartition, out var worker))
                     {
                         worker.Post(record);
                     }
@@ -213,17 +244,11 @@ public sealed class SiloRuntime : IHostedService, IDisposable
         foreach (var tp in partitions)
         {
             var claim = ClaimWithRetry(tp);
-            var worker = new PartitionWorker(
-                tp,
-                claim,
-                _store,
-                _deadLetters!,
-                _grainOptions,
-                TimeSpan.FromMilliseconds(_options.CheckpointIntervalMs),
-                _time,
-                Stats,
-                _loggerFactory.CreateLogger<PartitionWorker>());
-            _workers[tp.Partition.Value] = worker;
+            PartitionWorker worker = tp.Topic == _kafka.Topics.Events
+                ? new UserPartitionWorker(tp, claim, _context!, _grainOptions, _kafka.Topics.ItemDeltas)
+                : new ItemPartitionWorker(tp, claim, _context!);
+            _workers[tp] = worker;
+            worker.Start();
             var start = claim.NextOffset >= 0 ? new Offset(claim.NextOffset) : Offset.Beginning;
             result.Add(new TopicPartitionOffset(tp, start));
             _logger.LogInformation("Assigned {Partition}: epoch {Epoch}, resuming at {Offset}", tp, claim.Epoch, start);
@@ -238,9 +263,9 @@ public sealed class SiloRuntime : IHostedService, IDisposable
         var stopping = new List<Task>();
         foreach (var tpo in partitions)
         {
-            if (_workers.TryRemove(tpo.Partition.Value, out var worker))
+            if (_workers.TryRemove(tpo.TopicPartition, out var worker))
             {
-                _paused.Remove(tpo.Partition.Value);
+                _paused.Remove(tpo.TopicPartition);
                 // Lost or revoked, a final checkpoint is safe: if another silo already claimed the partition the
                 // fence refuses it, and if not, the next owner starts from it.
                 stopping.Add(worker.StopAsync());
@@ -289,7 +314,7 @@ public sealed class SiloRuntime : IHostedService, IDisposable
         }
 
         _lastHeartbeatMs = now;
-        var entry = new SiloDirectoryEntry(SiloId, endpoint, OwnedPartitions, PartitionCount, _changedAtMs, now);
+        var entry = new SiloDirectoryEntry(SiloId, endpoint, OwnedPartitions, PartitionCount, _changedAtMs, now, OwnedItemPartitions);
         _producer!.Produce(_kafka.Topics.Directory, new Message<byte[]?, byte[]?>
         {
             Key = System.Text.Encoding.UTF8.GetBytes(SiloId),

@@ -9,6 +9,11 @@ public sealed class SiloStats
     private long _checkpoints;
     private long _fencingViolations;
     private long _activations;
+    private long _deactivations;
+    private long _deltaBatchesSent;
+    private long _deltaBatchesApplied;
+    private long _duplicateBatchesDropped;
+    private long _lastCheckpointTicks;
 
     public long Consumed => Interlocked.Read(ref _consumed);
 
@@ -24,15 +29,40 @@ public sealed class SiloStats
 
     public long Activations => Interlocked.Read(ref _activations);
 
+    public long Deactivations => Interlocked.Read(ref _deactivations);
+
+    /// <summary>Shuffle messages produced (re-sends included).</summary>
+    public long DeltaBatchesSent => Interlocked.Read(ref _deltaBatchesSent);
+
+    public long DeltaBatchesApplied => Interlocked.Read(ref _deltaBatchesApplied);
+
+    /// <summary>Shuffle messages dropped at the watermark: re-sends after a crash or a handover.</summary>
+    public long DuplicateBatchesDropped => Interlocked.Read(ref _duplicateBatchesDropped);
+
+    /// <summary>Duration of the latest checkpoint transaction.</summary>
+    public TimeSpan LastCheckpointDuration => TimeSpan.FromTicks(Interlocked.Read(ref _lastCheckpointTicks));
+
     internal void OnConsumed() => Interlocked.Increment(ref _consumed);
 
     internal void OnApplied() => Interlocked.Increment(ref _applied);
 
     internal void OnInvalid() => Interlocked.Increment(ref _invalid);
 
-    internal void OnCheckpoint() => Interlocked.Increment(ref _checkpoints);
+    internal void OnCheckpoint(TimeSpan duration)
+    {
+        Interlocked.Increment(ref _checkpoints);
+        Interlocked.Exchange(ref _lastCheckpointTicks, duration.Ticks);
+    }
 
     internal void OnFencingViolation() => Interlocked.Increment(ref _fencingViolations);
 
     internal void OnActivation() => Interlocked.Increment(ref _activations);
+
+    internal void OnDeactivations(int count) => Interlocked.Add(ref _deactivations, count);
+
+    internal void OnDeltaBatchSent() => Interlocked.Increment(ref _deltaBatchesSent);
+
+    internal void OnDeltaBatchApplied() => Interlocked.Increment(ref _deltaBatchesApplied);
+
+    internal void OnDuplicateBatchDropped() => Interlocked.Increment(ref _duplicateBatchesDropped);
 }

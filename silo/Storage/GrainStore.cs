@@ -15,6 +15,23 @@ public readonly record struct PartitionClaim(long Epoch, long NextOffset);
 /// <summary>One grain state to write in a checkpoint.</summary>
 public readonly record struct GrainWrite(string Kind, string Key, byte[] State);
 
+/// <summary>One shuffle message kept in the outbox until Kafka has acknowledged it.</summary>
+/// <param name="BatchEnd">The source checkpoint offset the batch ends at (exclusive).</param>
+/// <param name="TargetPartition">The item-deltas partition it goes to.</param>
+/// <param name="Payload">The encoded <c>ItemDeltaBatch</c>.</param>
+public readonly record struct OutboxRow(long BatchEnd, int TargetPartition, byte[] Payload);
+
+/// <summary>Everything one partition checkpoint writes, atomically.</summary>
+public sealed record Checkpoint(
+    string Topic,
+    int Partition,
+    long Epoch,
+    long NextOffset,
+    IReadOnlyCollection<GrainWrite> Grains,
+    IReadOnlyDictionary<int, long>? Watermarks = null,
+    IReadOnlyList<OutboxRow>? Outbox = null,
+    long? OutboxAckedThrough = null);
+
 /// <summary>Thrown when a checkpoint is refused because another owner has claimed the partition since.</summary>
 public sealed class PartitionFencedException(string topic, int partition, long epoch)
     : Exception($"partition {topic}[{partition}] was claimed by another owner; epoch {epoch} is stale");
@@ -152,13 +169,14 @@ public sealed class GrainStore : IAsyncDisposable
     }
 
     /// <summary>
-    /// Writes a checkpoint atomically: the dirty grain states and the partition's next offset, in one
-    /// transaction, and only if <paramref name="epoch"/> is still the partition's epoch. Throws
-    /// <see cref="PartitionFencedException"/> (and writes nothing) when another owner has claimed it since.
+    /// Writes a checkpoint atomically, in one transaction and only if <see cref="Checkpoint.Epoch"/> is still the
+    /// partition's epoch: the partition's next offset, the dirty grain states, the item side's watermarks and the
+    /// user side's outbox (new batch in, acknowledged batches out). Throws <see cref="PartitionFencedException"/>
+    /// (and writes nothing) when another owner has claimed the partition since.
     /// </summary>
-    public async Task CheckpointAsync(string topic, int partition, long epoch, long nextOffset, IReadOnlyCollection<GrainWrite> writes, CancellationToken ct)
+    public async Task CheckpointAsync(Checkpoint checkpoint, CancellationToken ct)
     {
-        ArgumentNullException.ThrowIfNull(writes);
+        ArgumentNullException.ThrowIfNull(checkpoint);
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         await using var connection = await _dataSource.OpenConnectionAsync(ct);
         await using var tx = await connection.BeginTransactionAsync(IsolationLevel.ReadCommitted, ct);
@@ -170,19 +188,19 @@ public sealed class GrainStore : IAsyncDisposable
              WHERE topic = @topic AND partition_id = @partition AND epoch = @epoch;
             """))
         {
-            Add(fence, "offset", nextOffset);
+            Add(fence, "offset", checkpoint.NextOffset);
             Add(fence, "now", now);
-            Add(fence, "topic", topic);
-            Add(fence, "partition", partition);
-            Add(fence, "epoch", epoch);
+            Add(fence, "topic", checkpoint.Topic);
+            Add(fence, "partition", checkpoint.Partition);
+            Add(fence, "epoch", checkpoint.Epoch);
             if (await fence.ExecuteNonQueryAsync(ct) != 1)
             {
                 await tx.RollbackAsync(ct);
-                throw new PartitionFencedException(topic, partition, epoch);
+                throw new PartitionFencedException(checkpoint.Topic, checkpoint.Partition, checkpoint.Epoch);
             }
         }
 
-        if (writes.Count > 0)
+        if (checkpoint.Grains.Count > 0)
         {
             await using var upsert = Command(connection, tx, """
                 INSERT INTO reco_grain (kind, grain_key, topic, partition_id, version, state, updated_ms)
@@ -193,11 +211,11 @@ public sealed class GrainStore : IAsyncDisposable
                 """);
             var kind = Add(upsert, "kind", string.Empty);
             var key = Add(upsert, "key", string.Empty);
-            Add(upsert, "topic", topic);
-            Add(upsert, "partition", partition);
+            Add(upsert, "topic", checkpoint.Topic);
+            Add(upsert, "partition", checkpoint.Partition);
             var state = Add(upsert, "state", Array.Empty<byte>());
             Add(upsert, "now", now);
-            foreach (var write in writes)
+            foreach (var write in checkpoint.Grains)
             {
                 kind.Value = write.Kind;
                 key.Value = write.Key;
@@ -206,7 +224,93 @@ public sealed class GrainStore : IAsyncDisposable
             }
         }
 
+        if (checkpoint.Watermarks is { Count: > 0 } watermarks)
+        {
+            await using var upsert = Command(connection, tx, """
+                INSERT INTO reco_watermark (topic, partition_id, source_partition, source_offset)
+                VALUES (@topic, @partition, @source, @offset)
+                ON CONFLICT (topic, partition_id, source_partition) DO UPDATE SET source_offset = excluded.source_offset;
+                """);
+            Add(upsert, "topic", checkpoint.Topic);
+            Add(upsert, "partition", checkpoint.Partition);
+            var source = Add(upsert, "source", 0);
+            var offset = Add(upsert, "offset", 0L);
+            foreach (var (sourcePartition, sourceOffset) in watermarks)
+            {
+                source.Value = sourcePartition;
+                offset.Value = sourceOffset;
+                await upsert.ExecuteNonQueryAsync(ct);
+            }
+        }
+
+        if (checkpoint.OutboxAckedThrough is { } acked)
+        {
+            await using var delete = Command(connection, tx, "DELETE FROM reco_outbox WHERE source_topic = @topic AND source_partition = @partition AND batch_end <= @acked;");
+            Add(delete, "topic", checkpoint.Topic);
+            Add(delete, "partition", checkpoint.Partition);
+            Add(delete, "acked", acked);
+            await delete.ExecuteNonQueryAsync(ct);
+        }
+
+        if (checkpoint.Outbox is { Count: > 0 } outbox)
+        {
+            await using var insert = Command(connection, tx, """
+                INSERT INTO reco_outbox (source_topic, source_partition, batch_end, target_partition, payload)
+                VALUES (@topic, @partition, @end, @target, @payload);
+                """);
+            Add(insert, "topic", checkpoint.Topic);
+            Add(insert, "partition", checkpoint.Partition);
+            var end = Add(insert, "end", 0L);
+            var target = Add(insert, "target", 0);
+            var payload = Add(insert, "payload", Array.Empty<byte>());
+            foreach (var row in outbox)
+            {
+                end.Value = row.BatchEnd;
+                target.Value = row.TargetPartition;
+                payload.Value = row.Payload;
+                await insert.ExecuteNonQueryAsync(ct);
+            }
+        }
+
         await tx.CommitAsync(ct);
+    }
+
+    /// <summary>The item side's watermarks of a partition: source events partition → end of the last batch applied.</summary>
+    public async Task<Dictionary<int, long>> LoadWatermarksAsync(string topic, int partition, CancellationToken ct)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(ct);
+        await using var command = Command(connection, null, "SELECT source_partition, source_offset FROM reco_watermark WHERE topic = @topic AND partition_id = @partition;");
+        Add(command, "topic", topic);
+        Add(command, "partition", partition);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        var result = new Dictionary<int, long>();
+        while (await reader.ReadAsync(ct))
+        {
+            result[reader.GetInt32(0)] = reader.GetInt64(1);
+        }
+
+        return result;
+    }
+
+    /// <summary>Outbox rows of a source partition not yet known to be acknowledged, oldest batch first.</summary>
+    public async Task<List<OutboxRow>> LoadOutboxAsync(string topic, int partition, CancellationToken ct)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(ct);
+        await using var command = Command(connection, null, """
+            SELECT batch_end, target_partition, payload FROM reco_outbox
+             WHERE source_topic = @topic AND source_partition = @partition
+             ORDER BY batch_end, target_partition;
+            """);
+        Add(command, "topic", topic);
+        Add(command, "partition", partition);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        var result = new List<OutboxRow>();
+        while (await reader.ReadAsync(ct))
+        {
+            result.Add(new OutboxRow(reader.GetInt64(0), reader.GetInt32(1), (byte[])reader.GetValue(2)));
+        }
+
+        return result;
     }
 
     public ValueTask DisposeAsync() => _dataSource.DisposeAsync();

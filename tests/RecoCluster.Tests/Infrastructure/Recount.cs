@@ -34,4 +34,48 @@ public static class Recount
 
         return result;
     }
+
+    public sealed record ExpectedItem(long Count, IReadOnlyDictionary<string, long> Row);
+
+    /// <summary>Item counts and co-occurrence rows: an event on item i, for every other item j in its user's window
+    /// as it was before the event, adds 1 to C[i][j] and to C[j][i]; and it adds 1 to N[i].</summary>
+    public static Dictionary<string, ExpectedItem> Items(IEnumerable<ClickEvent> events, int windowSize)
+    {
+        var windows = new Dictionary<string, List<string>>();
+        var counts = new Dictionary<string, long>();
+        var rows = new Dictionary<string, Dictionary<string, long>>();
+        void Add(string a, string b)
+        {
+            if (!rows.TryGetValue(a, out var row))
+            {
+                rows[a] = row = [];
+            }
+
+            row[b] = row.GetValueOrDefault(b) + 1;
+        }
+
+        foreach (var e in events)
+        {
+            if (!windows.TryGetValue(e.UserId, out var window))
+            {
+                windows[e.UserId] = window = [];
+            }
+
+            foreach (var other in window.Where(o => o != e.ItemId))
+            {
+                Add(e.ItemId, other);
+                Add(other, e.ItemId);
+            }
+
+            counts[e.ItemId] = counts.GetValueOrDefault(e.ItemId) + 1;
+            window.Remove(e.ItemId);
+            window.Insert(0, e.ItemId);
+            if (window.Count > windowSize)
+            {
+                window.RemoveAt(window.Count - 1);
+            }
+        }
+
+        return counts.ToDictionary(c => c.Key, c => new ExpectedItem(c.Value, rows.GetValueOrDefault(c.Key) ?? []));
+    }
 }

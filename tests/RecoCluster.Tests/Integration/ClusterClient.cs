@@ -92,6 +92,53 @@ public static class ClusterClient
         }
     }
 
+    /// <summary>An item's count and row as the admin endpoint serves it, or null on 404.</summary>
+    public static async Task<JsonElement?> GetCooccurrenceAsync(this IClusterUnderTest cluster, string itemId, int count = 10_000)
+    {
+        using var response = await cluster.Gateway.GetAsync(new Uri($"/v1/admin/items/{Uri.EscapeDataString(itemId)}/cooccurrence?count={count}", UriKind.Relative));
+        if (response.StatusCode == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return await response.Content.ReadFromJsonAsync<JsonElement>();
+    }
+
+    /// <summary>Waits until every item's served count equals the recount, then checks every row exactly, in the
+    /// served order (count descending, ties by item id).</summary>
+    public static async Task AssertItemsEqualRecountAsync(this IClusterUnderTest cluster, IReadOnlyList<ClickEvent> events, TimeSpan deadline)
+    {
+        var expected = Recount.Items(events, windowSize: 20);
+        var pending = new HashSet<string>(expected.Keys);
+        await Eventually.TrueAsync(
+            async () =>
+            {
+                foreach (var item in pending.ToList())
+                {
+                    var served = await cluster.GetCooccurrenceAsync(item, 1);
+                    if (served is { } row && row.GetProperty("count").GetInt64() == expected[item].Count)
+                    {
+                        pending.Remove(item);
+                    }
+                }
+
+                return pending.Count == 0;
+            },
+            deadline,
+            $"every item's served count reaching the recount ({pending.Count} items behind)");
+
+        foreach (var (item, want) in expected)
+        {
+            var served = (await cluster.GetCooccurrenceAsync(item))!.Value;
+            Assert.Equal(want.Count, served.GetProperty("count").GetInt64());
+            Assert.Equal(want.Row.Count, served.GetProperty("rowLength").GetInt32());
+            var wantRow = want.Row.OrderByDescending(e => e.Value).ThenBy(e => e.Key, StringComparer.Ordinal).Select(e => $"{e.Key}={e.Value}");
+            var servedRow = served.GetProperty("neighbors").EnumerateArray().Select(n => $"{n.GetProperty("itemId").GetString()}={n.GetProperty("count").GetInt64()}");
+            Assert.Equal(wantRow, servedRow);
+        }
+    }
+
     /// <summary>A reproducible stream: <paramref name="count"/> events over users and items, skewed a little.</summary>
     public static List<ClickEvent> Events(int seed, int count, int users, int items, string userPrefix = "u")
     {

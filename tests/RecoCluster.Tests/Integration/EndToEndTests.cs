@@ -46,10 +46,28 @@ public sealed class EndToEndTests(SharedClusterFixture fixture) : IClassFixture<
     [Fact]
     public async Task Events_produced_straight_to_Kafka_are_served_exactly_as_a_recount_of_them()
     {
-        var events = ClusterClient.Events(seed: 7, count: 600, users: 80, items: 40, userPrefix: "direct");
+        // Items of their own, so the co-occurrence rows are this test's alone.
+        var events = ClusterClient.Events(seed: 7, count: 600, users: 80, items: 40, userPrefix: "direct")
+            .Select(e => e with { ItemId = "direct-" + e.ItemId }).ToList();
         await _cluster.ProduceAsync(events);
 
         await _cluster.AssertServedEqualsRecountAsync(events, Deadline);
+        await _cluster.AssertItemsEqualRecountAsync(events, Deadline);
+    }
+
+    [Fact]
+    public async Task Item_queries_validate_and_unknown_items_get_404()
+    {
+        using var unknown = await _cluster.Gateway.GetAsync(new Uri("/v1/admin/items/never-seen/cooccurrence", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+        Assert.Equal("application/problem+json", unknown.Content.Headers.ContentType?.MediaType);
+
+        foreach (var bad in new[] { "0", "-1", "abc", "10001" })
+        {
+            using var response = await _cluster.Gateway.GetAsync(new Uri($"/v1/admin/items/x/cooccurrence?count={bad}", UriKind.Relative));
+            Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+            Assert.Contains("'count'", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
     }
 
     [Fact]

@@ -8,6 +8,7 @@ namespace RecoCluster.Tests.Integration;
 /// <summary>The store's contract, run against each provider through real ADO.NET.</summary>
 public abstract class GrainStoreTests : IAsyncLifetime
 {
+    private static readonly DeltaCombiner Sink = new();
     private GrainStore _store = null!;
 
     protected abstract Task<TestStorage> CreateStorageAsync();
@@ -25,19 +26,19 @@ public abstract class GrainStoreTests : IAsyncLifetime
     public async Task Migration_is_idempotent()
     {
         await _store.MigrateAsync(CancellationToken.None);
-        Assert.Equal(1, await _store.SchemaVersionAsync(CancellationToken.None));
+        Assert.Equal(2, await _store.SchemaVersionAsync(CancellationToken.None));
     }
 
     [Fact]
     public async Task Grain_state_round_trips_through_a_checkpoint()
     {
         var grain = new UserGrain("u-1", new UserGrainOptions());
-        grain.Apply(new ClickEvent("u-1", "sku-1", EventType.Purchase, DateTimeOffset.FromUnixTimeMilliseconds(1763797753123), "s", 2, 9.99m));
-        grain.Apply(new ClickEvent("u-1", "sku-2", EventType.View, DateTimeOffset.FromUnixTimeMilliseconds(1763797754000)));
+        grain.Apply(new ClickEvent("u-1", "sku-1", EventType.Purchase, DateTimeOffset.FromUnixTimeMilliseconds(1763797753123), "s", 2, 9.99m), Sink);
+        grain.Apply(new ClickEvent("u-1", "sku-2", EventType.View, DateTimeOffset.FromUnixTimeMilliseconds(1763797754000)), Sink);
         var claim = await _store.ClaimAsync("events", 3, "silo-a", CancellationToken.None);
         Assert.Equal(new PartitionClaim(1, -1), claim);
 
-        await _store.CheckpointAsync("events", 3, claim.Epoch, 42, [new GrainWrite("user", "u-1", UserGrainStateCodec.Encode(grain.State))], CancellationToken.None);
+        await _store.CheckpointAsync(new Checkpoint("events", 3, claim.Epoch, 42, [new GrainWrite("user", "u-1", UserGrainStateCodec.Encode(grain.State))]), CancellationToken.None);
 
         var stored = await _store.LoadGrainAsync("user", "u-1", CancellationToken.None);
         Assert.NotNull(stored);
@@ -55,17 +56,36 @@ public abstract class GrainStoreTests : IAsyncLifetime
     public async Task A_stale_owner_is_fenced_and_writes_nothing()
     {
         var old = await _store.ClaimAsync("events", 0, "silo-a", CancellationToken.None);
-        await _store.CheckpointAsync("events", 0, old.Epoch, 10, [new GrainWrite("user", "u", [1])], CancellationToken.None);
+        await _store.CheckpointAsync(new Checkpoint("events", 0, old.Epoch, 10, [new GrainWrite("user", "u", [1])]), CancellationToken.None);
         var current = await _store.ClaimAsync("events", 0, "silo-b", CancellationToken.None);
 
         await Assert.ThrowsAsync<PartitionFencedException>(() =>
-            _store.CheckpointAsync("events", 0, old.Epoch, 99, [new GrainWrite("user", "u", [2]), new GrainWrite("user", "v", [3])], CancellationToken.None));
+            _store.CheckpointAsync(new Checkpoint("events", 0, old.Epoch, 99, [new GrainWrite("user", "u", [2]), new GrainWrite("user", "v", [3])]), CancellationToken.None));
 
         Assert.Equal([1], await _store.LoadGrainAsync("user", "u", CancellationToken.None));
         Assert.Null(await _store.LoadGrainAsync("user", "v", CancellationToken.None));
-        await _store.CheckpointAsync("events", 0, current.Epoch, 11, [new GrainWrite("user", "u", [4])], CancellationToken.None);
+        await _store.CheckpointAsync(new Checkpoint("events", 0, current.Epoch, 11, [new GrainWrite("user", "u", [4])]), CancellationToken.None);
         Assert.Equal([4], await _store.LoadGrainAsync("user", "u", CancellationToken.None));
         Assert.Equal(11, (await _store.ClaimAsync("events", 0, "silo-c", CancellationToken.None)).NextOffset);
+    }
+
+    [Fact]
+    public async Task Watermarks_and_the_outbox_are_written_with_the_checkpoint_and_only_by_the_owner()
+    {
+        var claim = await _store.ClaimAsync("events", 1, "a", CancellationToken.None);
+        await _store.CheckpointAsync(new Checkpoint("events", 1, claim.Epoch, 100, [], Outbox: [new OutboxRow(100, 0, [1]), new OutboxRow(100, 3, [2])]), CancellationToken.None);
+        await _store.CheckpointAsync(new Checkpoint("events", 1, claim.Epoch, 180, [], Outbox: [new OutboxRow(180, 3, [3])], OutboxAckedThrough: 100), CancellationToken.None);
+        Assert.Equal([new OutboxRow(180, 3, [3])], (await _store.LoadOutboxAsync("events", 1, CancellationToken.None)), new OutboxComparer());
+
+        var item = await _store.ClaimAsync("deltas", 4, "a", CancellationToken.None);
+        await _store.CheckpointAsync(new Checkpoint("deltas", 4, item.Epoch, 7, [], Watermarks: new Dictionary<int, long> { [1] = 180, [2] = 50 }), CancellationToken.None);
+        await _store.CheckpointAsync(new Checkpoint("deltas", 4, item.Epoch, 9, [], Watermarks: new Dictionary<int, long> { [2] = 60 }), CancellationToken.None);
+        Assert.Equal(new Dictionary<int, long> { [1] = 180, [2] = 60 }, await _store.LoadWatermarksAsync("deltas", 4, CancellationToken.None));
+
+        // A stale owner's watermarks and outbox rows are refused with the rest of its checkpoint.
+        await _store.ClaimAsync("deltas", 4, "b", CancellationToken.None);
+        await Assert.ThrowsAsync<PartitionFencedException>(() => _store.CheckpointAsync(new Checkpoint("deltas", 4, item.Epoch, 10, [], Watermarks: new Dictionary<int, long> { [2] = 99 }), CancellationToken.None));
+        Assert.Equal(60, (await _store.LoadWatermarksAsync("deltas", 4, CancellationToken.None))[2]);
     }
 
     [Fact]
@@ -73,10 +93,17 @@ public abstract class GrainStoreTests : IAsyncLifetime
     {
         var a = await _store.ClaimAsync("t1", 0, "x", CancellationToken.None);
         var b = await _store.ClaimAsync("t2", 0, "x", CancellationToken.None);
-        await _store.CheckpointAsync("t1", 0, a.Epoch, 5, [], CancellationToken.None);
+        await _store.CheckpointAsync(new Checkpoint("t1", 0, a.Epoch, 5, []), CancellationToken.None);
         Assert.Equal(1, b.Epoch);
         Assert.Equal(-1, (await _store.ClaimAsync("t2", 0, "y", CancellationToken.None)).NextOffset);
         Assert.Equal(5, (await _store.ClaimAsync("t1", 0, "y", CancellationToken.None)).NextOffset);
+    }
+
+    private sealed class OutboxComparer : IEqualityComparer<OutboxRow>
+    {
+        public bool Equals(OutboxRow x, OutboxRow y) => x.BatchEnd == y.BatchEnd && x.TargetPartition == y.TargetPartition && x.Payload.SequenceEqual(y.Payload);
+
+        public int GetHashCode(OutboxRow obj) => HashCode.Combine(obj.BatchEnd, obj.TargetPartition);
     }
 }
 

@@ -43,6 +43,7 @@ public sealed class MultiProcessClusterTests(ITestOutputHelper output)
 
             await cluster.WaitUntilReadyAsync();
             await cluster.AssertServedEqualsRecountAsync(events, Deadline);
+            await cluster.AssertItemsEqualRecountAsync(events, Deadline);
 
             var admin = await cluster.Gateway.GetFromJsonAsync<JsonElement>(new Uri("/v1/admin/cluster", UriKind.Relative));
             var silos = admin.GetProperty("silos").EnumerateArray().ToList();

@@ -27,6 +27,7 @@ public abstract class RebalanceTests
         await produce;
         await cluster.WaitUntilReadyAsync();
         await cluster.AssertServedEqualsRecountAsync(all.Take(1000).ToList(), Deadline);
+        await cluster.AssertItemsEqualRecountAsync(all.Take(1000).ToList(), Deadline);
 
         // Phase 3: every silo stops; a fresh one restores everything from the checkpoints, then goes on.
         foreach (var silo in cluster.Silos.ToList())
@@ -39,6 +40,7 @@ public abstract class RebalanceTests
         await cluster.AssertServedEqualsRecountAsync(all.Take(1000).ToList(), Deadline);
         await cluster.ProduceAsync(all.Skip(1000));
         await cluster.AssertServedEqualsRecountAsync(all, Deadline);
+        await cluster.AssertItemsEqualRecountAsync(all, Deadline);
 
         Assert.All(cluster.Silos, s => Assert.Equal(0, TestCluster.Runtime(s).Stats.FencingViolations));
     }

@@ -21,7 +21,7 @@ public class ClusterDirectoryTests
     }
 
     private static byte[] Entry(string silo, int[] partitions, long changedAt, long heartbeat) =>
-        DirectoryCodec.Encode(new SiloDirectoryEntry(silo, $"http://{silo}", partitions, 4, changedAt, heartbeat));
+        DirectoryCodec.Encode(new SiloDirectoryEntry(silo, $"http://{silo}", partitions, 4, changedAt, heartbeat, ItemPartitions: partitions));
 
     [Fact]
     public void The_most_recent_claim_comes_first_while_two_silos_claim_a_partition()
@@ -32,6 +32,7 @@ public class ClusterDirectoryTests
         directory.Apply("b", Entry("b", [2, 3], changedAt: t - 50, heartbeat: t - 50));
 
         Assert.Equal(["b", "a"], directory.OwnersOf(2).Select(e => e.SiloId));
+        Assert.Equal(["b", "a"], directory.OwnersOf(2, GrainRole.Item).Select(e => e.SiloId));
         Assert.Equal(["a"], directory.OwnersOf(0).Select(e => e.SiloId));
         Assert.True(directory.CoversAllPartitions());
         Assert.Equal(4, directory.PartitionCount());

@@ -6,6 +6,7 @@ namespace RecoCluster.Tests.Unit;
 public class UserGrainTests
 {
     private static readonly DateTimeOffset T0 = new(2026, 11, 22, 0, 0, 0, TimeSpan.Zero);
+    private static readonly DeltaCombiner Sink = new();
 
     private static ClickEvent E(string item, EventType type = EventType.View, int second = 0) =>
         new("u", item, type, T0.AddSeconds(second));
@@ -14,9 +15,9 @@ public class UserGrainTests
     public void Window_keeps_distinct_items_most_recent_first_and_counts_interactions()
     {
         var grain = new UserGrain("u", new UserGrainOptions { WindowSize = 3 });
-        grain.Apply(E("a", second: 1));
-        grain.Apply(E("b", EventType.Click, 2));
-        grain.Apply(E("a", EventType.Purchase, 3));
+        grain.Apply(E("a", second: 1), Sink);
+        grain.Apply(E("b", EventType.Click, 2), Sink);
+        grain.Apply(E("a", EventType.Purchase, 3), Sink);
 
         var history = grain.GetHistory();
         Assert.Equal(["a", "b"], history.RecentItems.Select(r => r.ItemId));
@@ -36,7 +37,7 @@ public class UserGrainTests
         var grain = new UserGrain("u", new UserGrainOptions { WindowSize = 3 });
         foreach (var item in new[] { "a", "b", "c", "a", "d" })
         {
-            grain.Apply(E(item));
+            grain.Apply(E(item), Sink);
         }
 
         // Order of last touch: d, a, c, b — b falls out.
@@ -48,8 +49,8 @@ public class UserGrainTests
     public void Log_order_not_timestamp_order_decides_recency()
     {
         var grain = new UserGrain("u", new UserGrainOptions());
-        grain.Apply(E("late", second: 100));
-        grain.Apply(E("early", second: 1));
+        grain.Apply(E("late", second: 100), Sink);
+        grain.Apply(E("early", second: 1), Sink);
 
         var history = grain.GetHistory();
         Assert.Equal(["early", "late"], history.RecentItems.Select(r => r.ItemId));
@@ -65,15 +66,15 @@ public class UserGrainTests
         var resumed = new UserGrain("u", options);
         foreach (var e in events.Take(20))
         {
-            straight.Apply(e);
-            resumed.Apply(e);
+            straight.Apply(e, Sink);
+            resumed.Apply(e, Sink);
         }
 
         var restored = new UserGrain("u", options, UserGrainStateCodec.Decode(UserGrainStateCodec.Encode(resumed.State)));
         foreach (var e in events.Skip(20))
         {
-            straight.Apply(e);
-            restored.Apply(e);
+            straight.Apply(e, Sink);
+            restored.Apply(e, Sink);
         }
 
         Assert.Equal(
@@ -89,5 +90,27 @@ public class UserGrainTests
         Assert.Empty(history.RecentItems);
         Assert.Null(history.LastEventAt);
         Assert.Equal(0, history.TotalEvents);
+    }
+
+    [Fact]
+    public void The_item_side_pairs_the_new_item_with_the_window_before_it_in_both_directions()
+    {
+        var grain = new UserGrain("u", new UserGrainOptions { WindowSize = 2 });
+        var sink = new DeltaCombiner();
+        foreach (var item in new[] { "a", "b", "a", "c" })
+        {
+            grain.Apply(E(item), sink);
+        }
+
+        // a: window {} -> nothing; b: window {a} -> ab, ba; a: window {b, a} -> ab, ba (a itself excluded);
+        // c: window {a, b} -> ca, ac, cb, bc.
+        var deltas = sink.Drain(_ => 0)[0].ToDictionary(d => d.ItemId);
+        Assert.Equal(2, deltas["a"].Count);
+        Assert.Equal(1, deltas["b"].Count);
+        Assert.Equal(1, deltas["c"].Count);
+        Assert.Equal(new Dictionary<string, long> { ["b"] = 2, ["c"] = 1 }, deltas["a"].Row);
+        Assert.Equal(new Dictionary<string, long> { ["a"] = 2, ["c"] = 1 }, deltas["b"].Row);
+        Assert.Equal(new Dictionary<string, long> { ["a"] = 1, ["b"] = 1 }, deltas["c"].Row);
+        Assert.True(sink.IsEmpty);
     }
 }

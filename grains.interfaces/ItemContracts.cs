@@ -1,0 +1,55 @@
+namespace RecoCluster.Grains.Interfaces;
+
+/// <summary>
+/// Where a user grain sends the item side of an event. In Orleans it would be calls to item grains; here the
+/// runtime combines the deltas per micro-batch and ships them to the item grains' partitions (the shuffle).
+/// </summary>
+public interface IItemDeltaSink
+{
+    /// <summary>Adds <paramref name="count"/> to the co-occurrence count C[<paramref name="itemId"/>][<paramref name="otherItemId"/>].</summary>
+    void AddCooccurrence(string itemId, string otherItemId, long count);
+
+    /// <summary>Adds <paramref name="count"/> to the item count N[<paramref name="itemId"/>].</summary>
+    void AddItemCount(string itemId, long count);
+}
+
+/// <summary>
+/// An item grain: the item's count and co-occurrence row. Addressed by item id; lives on the silo that owns the
+/// item's partition of <c>reco.item-deltas</c>. Turn-based, like every grain.
+/// </summary>
+public interface IItemGrain
+{
+    /// <summary>Adds a combined delta to the item's count and row.</summary>
+    void Apply(ItemDelta delta);
+
+    /// <summary>The item's count and its <paramref name="count"/> largest co-occurrences.</summary>
+    ItemCooccurrence GetCooccurrence(int count);
+}
+
+/// <summary>The combined item side of a micro-batch of events, for one item.</summary>
+/// <param name="ItemId">The item.</param>
+/// <param name="Count">Added to N[item].</param>
+/// <param name="Row">Added to C[item][other], per other item.</param>
+public sealed record ItemDelta(string ItemId, long Count, IReadOnlyDictionary<string, long> Row);
+
+/// <summary>
+/// One shuffle message on <c>reco.item-deltas</c>: the deltas of one micro-batch of one events partition, for the
+/// items of one item partition. <see cref="BatchEnd"/> is the first source offset not included; a target applies
+/// a batch only if <see cref="BatchEnd"/> is above its watermark for <see cref="SourcePartition"/>.
+/// </summary>
+/// <param name="SourcePartition">The events partition the batch comes from.</param>
+/// <param name="BatchEnd">The source checkpoint offset the batch ends at (exclusive).</param>
+/// <param name="Items">The deltas, one per item.</param>
+public sealed record ItemDeltaBatch(int SourcePartition, long BatchEnd, IReadOnlyList<ItemDelta> Items);
+
+/// <summary>One entry of a co-occurrence row.</summary>
+/// <param name="ItemId">The other item.</param>
+/// <param name="Count">C[item][other].</param>
+public sealed record Neighbor(string ItemId, long Count);
+
+/// <summary>An item's count and co-occurrence row, as <c>GET /v1/admin/items/{itemId}/cooccurrence</c> serves it.</summary>
+/// <param name="ItemId">The item.</param>
+/// <param name="Count">N[item].</param>
+/// <param name="RowLength">How many other items co-occur with it.</param>
+/// <param name="Neighbors">The largest entries of the row: count descending, ties by item id (ordinal).</param>
+public sealed record ItemCooccurrence(string ItemId, long Count, int RowLength, IReadOnlyList<Neighbor> Neighbors);

@@ -1,0 +1,80 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using RecoCluster.Grains.Interfaces;
+
+namespace RecoCluster.Grains;
+
+/// <summary>The persistent state of an <see cref="ItemGrain"/>.</summary>
+public sealed class ItemGrainState
+{
+    /// <summary>N[item]: events on the item.</summary>
+    public long Count { get; set; }
+
+    /// <summary>C[item][other], for every other item with a non-zero count.</summary>
+    public Dictionary<string, long> Row { get; set; } = new(StringComparer.Ordinal);
+}
+
+/// <summary>An item's count and co-occurrence row. Counts are integers, so the cluster's rows equal a batch
+/// recount of the same events exactly, whatever the order in which batches from different partitions arrive.</summary>
+public sealed class ItemGrain : IItemGrain
+{
+    private readonly string _itemId;
+    private readonly ItemGrainState _state;
+
+    public ItemGrain(string itemId, ItemGrainState? state = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(itemId);
+        _itemId = itemId;
+        _state = state ?? new ItemGrainState();
+    }
+
+    public ItemGrainState State => _state;
+
+    /// <inheritdoc />
+    public void Apply(ItemDelta delta)
+    {
+        ArgumentNullException.ThrowIfNull(delta);
+        _state.Count += delta.Count;
+        foreach (var (other, count) in delta.Row)
+        {
+            _state.Row[other] = _state.Row.GetValueOrDefault(other) + count;
+        }
+    }
+
+    /// <inheritdoc />
+    public ItemCooccurrence GetCooccurrence(int count)
+    {
+        var top = _state.Row
+            .OrderByDescending(e => e.Value)
+            .ThenBy(e => e.Key, StringComparer.Ordinal)
+            .Take(count)
+            .Select(e => new Neighbor(e.Key, e.Value))
+            .ToList();
+        return new ItemCooccurrence(_itemId, _state.Count, _state.Row.Count, top);
+    }
+}
+
+/// <summary>Encoding of item grain states and shuffle batches (compact JSON).</summary>
+public static class ItemCodec
+{
+    public static byte[] Encode(ItemGrainState state) =>
+        JsonSerializer.SerializeToUtf8Bytes(state, ItemJsonContext.Default.ItemGrainState);
+
+    public static ItemGrainState Decode(ReadOnlySpan<byte> bytes)
+    {
+        var state = JsonSerializer.Deserialize(bytes, ItemJsonContext.Default.ItemGrainState) ?? throw new InvalidDataException("stored item grain state is null");
+        state.Row = new Dictionary<string, long>(state.Row, StringComparer.Ordinal);
+        return state;
+    }
+
+    public static byte[] Encode(ItemDeltaBatch batch) =>
+        JsonSerializer.SerializeToUtf8Bytes(batch, ItemJsonContext.Default.ItemDeltaBatch);
+
+    public static ItemDeltaBatch DecodeBatch(ReadOnlySpan<byte> bytes) =>
+        JsonSerializer.Deserialize(bytes, ItemJsonContext.Default.ItemDeltaBatch) ?? throw new InvalidDataException("item delta batch is null");
+}
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
+[JsonSerializable(typeof(ItemGrainState))]
+[JsonSerializable(typeof(ItemDeltaBatch))]
+internal sealed partial class ItemJsonContext : JsonSerializerContext;

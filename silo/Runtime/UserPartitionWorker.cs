@@ -1,0 +1,246 @@
+using System.Globalization;
+using System.Text;
+using Confluent.Kafka;
+using Microsoft.Extensions.Logging;
+using RecoCluster.Cluster;
+using RecoCluster.Grains;
+using RecoCluster.Grains.Interfaces;
+using RecoCluster.Silo.Storage;
+
+namespace RecoCluster.Silo.Runtime;
+
+/// <summary>
+/// A partition of the events topic: its user grains, and the item side of its events, shipped to the item grains
+/// through a transactional outbox.
+/// </summary>
+/// <remarks>
+/// The shuffle is exactly-once because a batch's boundaries are durable before the batch is sent. The combined
+/// deltas of the records between two checkpoints are written into the outbox in the same transaction as the
+/// user states and the offset, tagged (source partition, batch end = the checkpoint's offset). Only then are they
+/// produced, and the next checkpoint commits only once Kafka has acknowledged them (and deletes them from the
+/// outbox). A batch is therefore sent only if its effects on the user grains are stored, every batch ever sent is
+/// sent again with the same boundaries (never re-cut differently after a crash), and a source partition's batches
+/// reach a target in increasing order. The target drops any batch at or below its watermark.
+/// </remarks>
+internal sealed class UserPartitionWorker : PartitionWorker
+{
+    internal const string GrainKind = "user";
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    private readonly GrainCache<UserGrain> _grains = new();
+    private readonly DeltaCombiner _itemSide = new();
+    private readonly List<Task> _pendingDeadLetters = [];
+    private readonly UserGrainOptions _grainOptions;
+    private readonly string _itemTopic;
+    private Task _inFlight = Task.CompletedTask;
+    private IReadOnlyList<OutboxRow> _inFlightRows = [];
+    private long? _ackedThrough;
+
+    public UserPartitionWorker(TopicPartition partition, PartitionClaim claim, WorkerContext context, UserGrainOptions grainOptions, string itemTopic)
+        : base(partition, claim, context, context.Loggers.CreateLogger<UserPartitionWorker>())
+    {
+        _grainOptions = grainOptions;
+        _itemTopic = itemTopic;
+    }
+
+    /// <summary>The user's history, or null for a user with no state. Run it through <see cref="PartitionWorker.QueryAsync{T}"/>.</summary>
+    public async Task<UserHistory?> GetHistoryAsync(string userId) =>
+        (await ActivateAsync(userId, create: false).ConfigureAwait(false))?.GetHistory();
+
+    protected override bool HasChanges => _grains.DirtyCount > 0 || !_itemSide.IsEmpty || _pendingDeadLetters.Count > 0;
+
+    // A previous owner may have committed batches that Kafka never acknowledged: send them again, in order, before
+    // anything new. Targets drop the ones they already have.
+    protected override async Task InitializeAsync()
+    {
+        var leftovers = await WithRetryAsync(() => Context.Store.LoadOutboxAsync(Partition.Topic, Partition.Partition.Value, CancellationToken.None), "outbox load").ConfigureAwait(false);
+        if (leftovers.Count == 0)
+        {
+            return;
+        }
+
+        await SendUntilAcknowledgedAsync(leftovers, Task.WhenAll(leftovers.Select(Produce))).ConfigureAwait(false);
+        _ackedThrough = leftovers[^1].BatchEnd;
+        Logger.LogInformation("Re-sent {Count} outbox batches of {Partition} up to offset {Offset}", leftovers.Count, Partition, _ackedThrough);
+    }
+
+    protected override async Task ApplyAsync(ConsumeResult<byte[]?, byte[]?> record)
+    {
+        Context.Stats.OnConsumed();
+        var error = Validate(record, out var evt);
+        if (error is not null)
+        {
+            Context.Stats.OnInvalid();
+            Logger.LogWarning("Dead-lettering {Topic}[{Partition}]@{Offset}: {Reason}", record.Topic, record.Partition.Value, record.Offset.Value, error);
+            _pendingDeadLetters.Add(Context.DeadLetters.SendAsync(record, error));
+            return;
+        }
+
+        var grain = (await ActivateAsync(evt!.UserId, create: true).ConfigureAwait(false))!;
+        grain.Apply(evt, _itemSide);
+        _grains.MarkDirty(evt.UserId);
+        Context.Stats.OnApplied();
+    }
+
+    protected override async Task<Checkpoint> PrepareCheckpointAsync(long nextOffset, bool final)
+    {
+        // Dead letters first: the checkpoint moves past their records only once Kafka holds them.
+        if (_pendingDeadLetters.Count > 0)
+        {
+            await Task.WhenAll(_pendingDeadLetters).ConfigureAwait(false);
+            _pendingDeadLetters.Clear();
+        }
+
+        // The previous batch must be acknowledged before this one commits: that keeps a source's batches in order
+        // at every target and lets this checkpoint delete it from the outbox.
+        await AwaitInFlightAsync().ConfigureAwait(false);
+
+        var outbox = new List<OutboxRow>();
+        foreach (var (target, items) in _itemSide.Drain(item => KafkaPartitioner.PartitionFor(item, Context.PartitionCount)))
+        {
+            var batch = new ItemDeltaBatch(Partition.Partition.Value, nextOffset, items);
+            outbox.Add(new OutboxRow(nextOffset, target, ItemCodec.Encode(batch)));
+        }
+
+        var writes = _grains.Dirty().Select(g => new GrainWrite(GrainKind, g.Key, UserGrainStateCodec.Encode(g.Grain.State))).ToList();
+        return new Checkpoint(Partition.Topic, Partition.Partition.Value, Epoch, nextOffset, writes, Outbox: outbox, OutboxAckedThrough: _ackedThrough);
+    }
+
+    protected override async Task OnCommittedAsync(Checkpoint checkpoint, bool final)
+    {
+        _grains.ClearDirty();
+        if (checkpoint.OutboxAckedThrough is not null)
+        {
+            _ackedThrough = null;
+        }
+
+        if (checkpoint.Outbox is { Count: > 0 } rows)
+        {
+            _inFlightRows = rows;
+            _inFlight = Task.WhenAll(rows.Select(Produce));
+        }
+
+        if (final)
+        {
+            // Hand over with nothing in flight; the rows stay in the outbox and the next owner re-sends them,
+            // which the targets drop as duplicates.
+            await AwaitInFlightAsync().ConfigureAwait(false);
+        }
+    }
+
+    protected override void OnFenced()
+    {
+        _grains.Clear();
+        _itemSide.Drain(_ => 0);
+        ActiveGrains = 0;
+    }
+
+    protected override int EvictIdle(long usedBefore)
+    {
+        var evicted = _grains.EvictIdle(usedBefore);
+        ActiveGrains = _grains.Count;
+        return evicted;
+    }
+
+    private async Task AwaitInFlightAsync()
+    {
+        if (_inFlightRows.Count == 0)
+        {
+            return;
+        }
+
+        await SendUntilAcknowledgedAsync(_inFlightRows, _inFlight).ConfigureAwait(false);
+        _ackedThrough = _inFlightRows[^1].BatchEnd;
+        _inFlightRows = [];
+        _inFlight = Task.CompletedTask;
+    }
+
+    // A delivery that fails (Kafka down past the producer's timeout) is sent again with the same payload until
+    // Kafka takes it; the partition waits meanwhile. Duplicates are harmless: targets drop them by watermark.
+    private async Task SendUntilAcknowledgedAsync(IReadOnlyList<OutboxRow> rows, Task firstAttempt)
+    {
+        var attempt = firstAttempt;
+        for (var tries = 1; ; tries++)
+        {
+            try
+            {
+                await attempt.ConfigureAwait(false);
+                return;
+            }
+            catch (KafkaException ex)
+            {
+                Logger.LogWarning(ex, "Shuffle batch of {Partition} ending at {End} not acknowledged (attempt {Attempt}); sending it again", Partition, rows[^1].BatchEnd, tries);
+                await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(2_000, 100 * tries)), Context.Time).ConfigureAwait(false);
+                attempt = Task.WhenAll(rows.Select(Produce));
+            }
+        }
+    }
+
+    private Task Produce(OutboxRow row)
+    {
+        Context.Stats.OnDeltaBatchSent();
+        var headers = new Headers
+        {
+            { DeadLetters.SourcePartitionHeader, Encoding.UTF8.GetBytes(Partition.Partition.Value.ToString(CultureInfo.InvariantCulture)) },
+            { "reco-batch-end", Encoding.UTF8.GetBytes(row.BatchEnd.ToString(CultureInfo.InvariantCulture)) },
+        };
+        return Context.Producer.ProduceAsync(new TopicPartition(_itemTopic, row.TargetPartition), new Message<byte[]?, byte[]?> { Value = row.Payload, Headers = headers });
+    }
+
+    private async Task<UserGrain?> ActivateAsync(string userId, bool create)
+    {
+        if (_grains.TryGet(userId, Now, out var grain))
+        {
+            return grain;
+        }
+
+        // Records wait for the database (the partition pauses, it never skips); a query fails fast instead.
+        var stored = create
+            ? await WithRetryAsync(() => Context.Store.LoadGrainAsync(GrainKind, userId, CancellationToken.None), "user grain load").ConfigureAwait(false)
+            : await Context.Store.LoadGrainAsync(GrainKind, userId, CancellationToken.None).ConfigureAwait(false);
+        if (stored is null && !create)
+        {
+            return null;
+        }
+
+        grain = new UserGrain(userId, _grainOptions, stored is null ? null : UserGrainStateCodec.Decode(stored));
+        _grains.Add(userId, grain, Now);
+        ActiveGrains = _grains.Count;
+        Context.Stats.OnActivation();
+        return grain;
+    }
+
+    private static string? Validate(ConsumeResult<byte[]?, byte[]?> record, out ClickEvent? evt)
+    {
+        evt = null;
+        if (record.Message.Value is null)
+        {
+            return "record has no value";
+        }
+
+        if (!EventSchema.TryParse(record.Message.Value, out evt, out var error))
+        {
+            return error;
+        }
+
+        string? key;
+        try
+        {
+            key = record.Message.Key is null ? null : StrictUtf8.GetString(record.Message.Key);
+        }
+        catch (DecoderFallbackException)
+        {
+            key = null;
+        }
+
+        // The key decides the partition, and the partition decides which silo owns the user. A record keyed by
+        // anything but its userId would be applied on a silo that does not own that user.
+        if (!string.Equals(key, evt.UserId, StringComparison.Ordinal))
+        {
+            evt = null;
+            return "record key must be the event's userId (UTF-8), so the event lands on its user's partition";
+        }
+
+        return null;
+    }
+}
