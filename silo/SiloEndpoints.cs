@@ -150,6 +150,7 @@ public static class SiloEndpoints
             deltaBatchesSent = runtime.Stats.DeltaBatchesSent,
             deltaBatchesApplied = runtime.Stats.DeltaBatchesApplied,
             duplicateBatchesDropped = runtime.Stats.DuplicateBatchesDropped,
+            pauses = runtime.Stats.Pauses,
             lastCheckpointMs = runtime.Stats.LastCheckpointDuration.TotalMilliseconds,
             fencingViolations = runtime.Stats.FencingViolations,
         },

@@ -228,6 +228,7 @@ public sealed class SiloRuntime : IHostedService, IDisposable
             if (queued >= high && _paused.Add(partition))
             {
                 consumer.Pause([worker.Partition]);
+                Stats.OnPaused();
                 _logger.LogInformation("Paused {Partition}: {Queued} records queued", worker.Partition, queued);
             }
             else if (queued <= high / 2 && _paused.Remove(partition))

@@ -14,6 +14,7 @@ public sealed class SiloStats
     private long _deltaBatchesApplied;
     private long _duplicateBatchesDropped;
     private long _lastCheckpointTicks;
+    private long _pauses;
 
     public long Consumed => Interlocked.Read(ref _consumed);
 
@@ -39,6 +40,9 @@ public sealed class SiloStats
     /// <summary>Shuffle messages dropped at the watermark: re-sends after a crash or a handover.</summary>
     public long DuplicateBatchesDropped => Interlocked.Read(ref _duplicateBatchesDropped);
 
+    /// <summary>Times a partition's fetching was paused because its worker had fallen behind (backpressure).</summary>
+    public long Pauses => Interlocked.Read(ref _pauses);
+
     /// <summary>Duration of the latest checkpoint transaction.</summary>
     public TimeSpan LastCheckpointDuration => TimeSpan.FromTicks(Interlocked.Read(ref _lastCheckpointTicks));
 
@@ -57,6 +61,8 @@ public sealed class SiloStats
     internal void OnFencingViolation() => Interlocked.Increment(ref _fencingViolations);
 
     internal void OnActivation() => Interlocked.Increment(ref _activations);
+
+    internal void OnPaused() => Interlocked.Increment(ref _pauses);
 
     internal void OnDeactivations(int count) => Interlocked.Add(ref _deactivations, count);
 

@@ -33,13 +33,3 @@ public static class Eventually
     public static async Task TrueAsync(Func<Task<bool>> probe, TimeSpan deadline, string what) =>
         await ValueAsync<object>(async () => await probe() ? new object() : null, deadline, what);
 }
-
-/// <summary>A clock the test moves by hand.</summary>
-public sealed class ManualTimeProvider(DateTimeOffset start) : TimeProvider
-{
-    private DateTimeOffset _now = start;
-
-    public override DateTimeOffset GetUtcNow() => _now;
-
-    public void Advance(TimeSpan by) => _now += by;
-}

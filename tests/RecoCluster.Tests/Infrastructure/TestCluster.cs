@@ -20,12 +20,15 @@ public sealed class TestCluster : IClusterUnderTest, IAsyncDisposable
     private readonly List<WebApplication> _silos = [];
     private WebApplication? _gateway;
 
-    private TestCluster(EmbeddedKafka kafka, string prefix, int partitions, TestStorage storage)
+    private readonly IReadOnlyDictionary<string, string?> _overrides;
+
+    private TestCluster(EmbeddedKafka kafka, string prefix, int partitions, TestStorage storage, IReadOnlyDictionary<string, string?>? overrides)
     {
         Kafka = kafka;
         Prefix = prefix;
         Partitions = partitions;
         Storage = storage;
+        _overrides = overrides ?? new Dictionary<string, string?>();
     }
 
     public EmbeddedKafka Kafka { get; }
@@ -44,12 +47,12 @@ public sealed class TestCluster : IClusterUnderTest, IAsyncDisposable
 
     public IReadOnlyList<WebApplication> Silos => _silos;
 
-    public static async Task<TestCluster> StartAsync(TestStorage storage, int silos = 1, int partitions = 8)
+    public static async Task<TestCluster> StartAsync(TestStorage storage, int silos = 1, int partitions = 8, IReadOnlyDictionary<string, string?>? overrides = null)
     {
         var kafka = EmbeddedKafka.Start();
         var prefix = $"t{Guid.NewGuid():N}"[..12];
         kafka.CreateTopics(new TopicNames(prefix), partitions);
-        var cluster = new TestCluster(kafka, prefix, partitions, storage);
+        var cluster = new TestCluster(kafka, prefix, partitions, storage, overrides);
         for (var i = 0; i < silos; i++)
         {
             await cluster.AddSiloAsync();
@@ -61,8 +64,10 @@ public sealed class TestCluster : IClusterUnderTest, IAsyncDisposable
     }
 
     /// <summary>Configuration every process of this cluster shares.</summary>
-    public Dictionary<string, string?> BaseConfig() => new()
+    public Dictionary<string, string?> BaseConfig()
     {
+        var config = new Dictionary<string, string?>
+        {
         ["Reco:Kafka:BootstrapServers"] = Kafka.BootstrapServers,
         ["Reco:Kafka:TopicPrefix"] = Prefix,
         ["Reco:Storage:Provider"] = Storage.Provider,
@@ -72,7 +77,14 @@ public sealed class TestCluster : IClusterUnderTest, IAsyncDisposable
         ["Reco:Directory:EntryTtlMs"] = "3000",
         ["Logging:LogLevel:Default"] = "Warning",
         ["urls"] = "http://127.0.0.1:0",
-    };
+        };
+        foreach (var (key, value) in _overrides)
+        {
+            config[key] = value;
+        }
+
+        return config;
+    }
 
     public async Task<WebApplication> AddSiloAsync()
     {
