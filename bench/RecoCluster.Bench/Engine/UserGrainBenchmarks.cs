@@ -1,0 +1,202 @@
+using BenchmarkDotNet.Attributes;
+using RecoCluster.Cluster;
+using RecoCluster.Grains;
+using RecoCluster.Grains.Interfaces;
+
+namespace RecoCluster.Bench.Engine;
+
+/// <summary>
+/// The per-event work of a silo on the user side: <see cref="UserGrain.Apply"/>, and the state codec a checkpoint
+/// runs on every dirty grain. Apply numbers are per event (OperationsPerInvoke), so "Mean" reads as the CPU cost of
+/// one event and "Allocated" as the garbage one event leaves behind.
+/// </summary>
+[MemoryDiagnoser]
+public class UserGrainBenchmarks
+{
+    // Events applied per invocation; the Apply numbers are divided by it.
+    private const int EventsPerInvoke = 100_000;
+
+    // The stream the invocations walk through, slice after slice, wrapping around: 50 events per user. It must be
+    // several times longer than a user's window. Replaying a short stream (10 events per user, say) would find
+    // every item already in the window from the previous pass: windows would never fill, and neither a new item
+    // nor an eviction would ever be measured. With 50 events per user, by the time an event comes round again its
+    // user's window has turned over, so a replayed event finds the window as a fresh one would.
+    private const int StreamLength = 5 * EventsPerInvoke;
+    private const int UserCount = 10_000;
+    private const int ItemCount = 2_000;
+
+    // The default partition count of the events topic (Reco:Kafka:Partitions).
+    private const int PartitionCount = 8;
+
+    // Events between two drains of the combiner. The runtime drains per checkpoint (time-based, 500 ms by default),
+    // so this is a shape choice, not a measured figure: large enough that pairs repeat within a batch and combine.
+    private const int CombinerBatch = 10_000;
+
+    private readonly CountingSink _sink = new();
+    private readonly DeltaCombiner _combiner = new();
+    private ClickEvent[] _events = [];
+    private UserGrain[] _grainOfEvent = [];
+    private int _next;
+    private UserGrainState _fullState = new();
+    private byte[] _fullStateBytes = [];
+
+    [Params(UserGrainOptions.DefaultWindowSize)]
+    public int WindowSize { get; set; }
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        var options = new UserGrainOptions { WindowSize = WindowSize };
+        _events = BuildStream();
+
+        // The grain of each event is looked up here, not in the loop: the runtime's grain cache is a dictionary
+        // lookup that is not what these numbers are about.
+        var grains = new Dictionary<string, UserGrain>(UserCount, StringComparer.Ordinal);
+        _grainOfEvent = new UserGrain[_events.Length];
+        for (var i = 0; i < _events.Length; i++)
+        {
+            var userId = _events[i].UserId;
+            if (!grains.TryGetValue(userId, out var grain))
+            {
+                grains[userId] = grain = new UserGrain(userId, options);
+            }
+
+            _grainOfEvent[i] = grain;
+        }
+
+        // One pass over the whole stream before measuring, so windows are full (steady state) from the first
+        // measured event on. The last slice is counted: how often an event's item is already in its user's
+        // window decides between the move-to-front path and the new-entry-plus-eviction path.
+        var hits = 0;
+        for (var i = 0; i < _events.Length; i++)
+        {
+            var evt = _events[i];
+            if (i >= _events.Length - EventsPerInvoke
+                && _grainOfEvent[i].State.Recent.Exists(r => string.Equals(r.ItemId, evt.ItemId, StringComparison.Ordinal)))
+            {
+                hits++;
+            }
+
+            _grainOfEvent[i].Apply(evt, _sink);
+        }
+
+        // Printed so a reader can tell how much work an event did: about 2 × the window length in sink calls.
+        var meanWindow = grains.Values.Average(g => g.State.Recent.Count);
+        Console.WriteLine(
+            $"// {grains.Count} users, mean window length {meanWindow:F1} of {WindowSize}, "
+            + $"{100.0 * hits / EventsPerInvoke:F0}% of events find their item already in the window");
+
+        _fullState = BuildFullState(options);
+        _fullStateBytes = UserGrainStateCodec.Encode(_fullState);
+    }
+
+    /// <summary>Apply alone: the item side goes to a sink that only adds up the counts.</summary>
+    [Benchmark(OperationsPerInvoke = EventsPerInvoke)]
+    public long Apply()
+    {
+        var start = NextSlice();
+        for (var i = start; i < start + EventsPerInvoke; i++)
+        {
+            _grainOfEvent[i].Apply(_events[i], _sink);
+        }
+
+        return _sink.Total;
+    }
+
+    /// <summary>Apply into the <see cref="DeltaCombiner"/>, drained per batch and grouped by item partition, as
+    /// the user partition worker does: the difference from <see cref="Apply"/> is the cost of the shuffle's
+    /// combining before anything is encoded or sent.</summary>
+    [Benchmark(OperationsPerInvoke = EventsPerInvoke)]
+    public int ApplyThroughCombiner()
+    {
+        var start = NextSlice();
+        var groups = 0;
+        for (var i = start; i < start + EventsPerInvoke; i++)
+        {
+            _grainOfEvent[i].Apply(_events[i], _combiner);
+            if ((i + 1) % CombinerBatch == 0)
+            {
+                groups += _combiner.Drain(static item => KafkaPartitioner.PartitionFor(item, PartitionCount)).Count;
+            }
+        }
+
+        return groups;
+    }
+
+    /// <summary>What a checkpoint pays per dirty grain with a full window.</summary>
+    [Benchmark]
+    public byte[] EncodeState() => UserGrainStateCodec.Encode(_fullState);
+
+    /// <summary>What activating a stored grain with a full window pays.</summary>
+    [Benchmark]
+    public UserGrainState DecodeState() => UserGrainStateCodec.Decode(_fullStateBytes);
+
+    private int NextSlice()
+    {
+        var start = _next;
+        _next = (_next + EventsPerInvoke) % StreamLength;
+        return start;
+    }
+
+    // A clickstream shaped like real traffic where it matters for Apply: item popularity is Zipf-like (s = 1), so
+    // popular items recur inside a user's window (the move-to-front path) while the tail keeps windows diverse;
+    // users are uniform, so every grain gets similar work; types are mostly views. Seeded, so every run and every
+    // machine measures the same stream.
+    private static ClickEvent[] BuildStream()
+    {
+        var random = new Random(20261122);
+        var cumulative = new double[ItemCount];
+        var sum = 0.0;
+        for (var i = 0; i < ItemCount; i++)
+        {
+            sum += 1.0 / (i + 1);
+            cumulative[i] = sum;
+        }
+
+        var users = Enumerable.Range(0, UserCount).Select(u => $"u-{u:D5}").ToArray();
+        var items = Enumerable.Range(0, ItemCount).Select(i => $"sku-{i:D5}").ToArray();
+        var ms = new DateTimeOffset(2026, 11, 22, 0, 0, 0, TimeSpan.Zero).ToUnixTimeMilliseconds();
+        var events = new ClickEvent[StreamLength];
+        for (var e = 0; e < events.Length; e++)
+        {
+            var index = Array.BinarySearch(cumulative, random.NextDouble() * sum);
+            var item = items[Math.Min(index < 0 ? ~index : index, ItemCount - 1)];
+            var roll = random.Next(100);
+            var type = roll switch
+            {
+                < 70 => EventType.View,
+                < 90 => EventType.Click,
+                < 97 => EventType.AddToCart,
+                _ => EventType.Purchase,
+            };
+            ms += random.Next(1, 50);
+            events[e] = new ClickEvent(users[random.Next(UserCount)], item, type, DateTimeOffset.FromUnixTimeMilliseconds(ms));
+        }
+
+        return events;
+    }
+
+    // Built through Apply, so the state has exactly the shape a grain persists.
+    private static UserGrainState BuildFullState(UserGrainOptions options)
+    {
+        var grain = new UserGrain("u-00042", options);
+        var sink = new CountingSink();
+        var ms = new DateTimeOffset(2026, 11, 22, 7, 49, 13, TimeSpan.Zero).ToUnixTimeMilliseconds();
+        for (var i = 0; i < options.WindowSize; i++)
+        {
+            var type = (EventType)(i % 4);
+            grain.Apply(new ClickEvent("u-00042", $"sku-{(i * 97) % ItemCount:D5}", type, DateTimeOffset.FromUnixTimeMilliseconds(ms + (i * 1_234))), sink);
+        }
+
+        return grain.State;
+    }
+
+    private sealed class CountingSink : IItemDeltaSink
+    {
+        public long Total { get; private set; }
+
+        public void AddCooccurrence(string itemId, string otherItemId, long count) => Total += count;
+
+        public void AddItemCount(string itemId, long count) => Total += count;
+    }
+}
