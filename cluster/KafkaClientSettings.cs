@@ -25,6 +25,9 @@ public static class KafkaClientSettings
         return config;
     }
 
+    /// <summary>A killed silo's partitions move after this long without heartbeats.</summary>
+    public const int SessionTimeoutMs = 6_000;
+
     /// <summary>A consumer that never commits to Kafka: positions live in the checkpoint store (or nowhere, for
     /// readers of the directory), so Kafka's committed offsets can never disagree with the state.</summary>
     public static ConsumerConfig Consumer(KafkaOptions options, string groupId, string clientId)
@@ -39,8 +42,7 @@ public static class KafkaClientSettings
             EnableAutoOffsetStore = false,
             AutoOffsetReset = AutoOffsetReset.Earliest,
             PartitionAssignmentStrategy = PartitionAssignmentStrategy.CooperativeSticky,
-            // A killed silo's partitions move after this long without heartbeats.
-            SessionTimeoutMs = 6_000,
+            SessionTimeoutMs = SessionTimeoutMs,
             HeartbeatIntervalMs = 1_500,
         };
     }

@@ -128,12 +128,15 @@ public static class SiloEndpoints
         partitionCount = runtime.PartitionCount,
         ready = runtime.IsReady,
         itemPartitions = runtime.OwnedItemPartitions,
+        lag = runtime.Workers.Sum(w => w.Lag),
         partitions = runtime.Workers.OrderBy(w => w.Partition.Topic, StringComparer.Ordinal).ThenBy(w => w.Partition.Partition.Value).Select(w => new
         {
             topic = w.Partition.Topic,
             partition = w.Partition.Partition.Value,
             epoch = w.Epoch,
             nextOffset = w.NextOffset,
+            highWatermark = w.HighWatermark,
+            lag = w.Lag,
             queued = w.QueuedRecords,
             activeGrains = w.ActiveGrains,
             lastCheckpointAt = w.LastCheckpointAt,

@@ -41,6 +41,7 @@ internal abstract class PartitionWorker
     private long _nextOffset;
     private long _storedOffset;
     private int _queuedRecords;
+    private long _highWatermark = -1;
     private bool _fenced;
     private long _lastEvictionCheck;
 
@@ -52,6 +53,7 @@ internal abstract class PartitionWorker
         _storedOffset = claim.NextOffset;
         Context = context;
         Logger = logger;
+        StartedAt = context.Time.GetUtcNow();
     }
 
     public TopicPartition Partition { get; }
@@ -61,6 +63,16 @@ internal abstract class PartitionWorker
     /// <summary>The next offset to apply (the consumer's resume position for this partition).</summary>
     public long NextOffset => Interlocked.Read(ref _nextOffset);
 
+    /// <summary>The partition's log end offset as the consumer last saw it, or -1 before the first fetch.</summary>
+    public long HighWatermark
+    {
+        get => Interlocked.Read(ref _highWatermark);
+        internal set => Interlocked.Exchange(ref _highWatermark, value);
+    }
+
+    /// <summary>Records in the log not yet applied (queued ones included), or 0 before the first fetch.</summary>
+    public long Lag => HighWatermark < 0 ? 0 : Math.Max(0, HighWatermark - NextOffset);
+
     /// <summary>Records handed over and not yet applied; the runtime pauses fetching above a high-water mark.</summary>
     public int QueuedRecords => Volatile.Read(ref _queuedRecords);
 
@@ -69,6 +81,14 @@ internal abstract class PartitionWorker
     public int ActiveGrains { get; protected set; }
 
     public DateTimeOffset? LastCheckpointAt { get; private set; }
+
+    /// <summary>When this silo took the partition over.</summary>
+    public DateTimeOffset StartedAt { get; }
+
+    /// <summary>How long applied work has been waiting for a checkpoint: zero when everything applied is stored,
+    /// otherwise the time since the last checkpoint (or since take-over). An idle partition is never "old".</summary>
+    public TimeSpan UncheckpointedAge =>
+        NextOffset > Interlocked.Read(ref _storedOffset) ? Context.Time.GetUtcNow() - (LastCheckpointAt ?? StartedAt) : TimeSpan.Zero;
 
     protected WorkerContext Context { get; }
 

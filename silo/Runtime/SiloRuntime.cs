@@ -37,6 +37,15 @@ public sealed class SiloRuntime : IHostedService, IDisposable
     private IProducer<byte[]?, byte[]?>? _producer;
     private WorkerContext? _context;
     private Thread? _thread;
+    // How long a stopping silo waits for its first assignment (see ConsumeLoop): a session timeout, in which the
+    // group either completes the join or drops the member, plus a rebalance round.
+    private const int FirstAssignmentGraceMs = KafkaClientSettings.SessionTimeoutMs + 4_000;
+
+    // Consumers that must never be destroyed (see ReleaseConsumer). Static, so no finalizer ever destroys them.
+    private static readonly List<IConsumer<byte[]?, byte[]?>> ParkedConsumers = [];
+
+    private int _assignmentCallbacks;
+    private long _watermarksReadAt;
     private long _changedAtMs;
     private long _lastHeartbeatMs;
 
@@ -172,36 +181,33 @@ public sealed class SiloRuntime : IHostedService, IDisposable
 
     private void ConsumeLoop()
     {
+        IConsumer<byte[]?, byte[]?>? consumer = null;
         try
         {
-            using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(KafkaClientSettings.Consumer(_kafka, _kafka.EffectiveGroupId, SiloId))
+            consumer = new ConsumerBuilder<byte[]?, byte[]?>(KafkaClientSettings.Consumer(_kafka, _kafka.EffectiveGroupId, SiloId))
                 .SetPartitionsAssignedHandler((_, partitions) => OnAssigned(partitions))
                 .SetPartitionsRevokedHandler((_, partitions) => OnRevoked(partitions, lost: false))
                 .SetPartitionsLostHandler((_, partitions) => OnRevoked(partitions, lost: true))
                 .SetErrorHandler((_, e) => _logger.LogWarning("Kafka: {Reason}", e.Reason))
-                .SetLogHandler((_, m) => _logger.LogDebug("librdkafka: {Message}", m.Message))
+                .SetLogHandler((_, m) => LogFromLibrdkafka(m))
                 .Build();
             consumer.Subscribe([_kafka.Topics.Events, _kafka.Topics.ItemDeltas]);
             PublishDirectory(force: true);
             while (!_stopping.IsCancellationRequested)
             {
-                var record = consumer.Consume(TimeSpan.FromMilliseconds(100));
-                if (record is { IsPartitionEOF: false, Message: not null })
-                {
-                    if (_workers.TryGetValue(record.TopicPartition, out var worker))
-                    {
-                        worker.Post(record);
-                    }
-                }
-
-                IsReady = consumer.Assignment.Count == _workers.Count;
-                ApplyBackpressure(consumer);
-                PublishDirectory(force: false);
+                Poll(consumer);
             }
 
-            // Close leaves the group: the revoked handler runs for every partition (final checkpoints), and
-            // the group rebalances at once instead of after the session timeout.
-            consumer.Close();
+            // A silo stopped moments after it started may be in the middle of its first join; see ReleaseConsumer
+            // for why that matters. It waits for its first assignment, bounded, handling it as usual if it comes.
+            var giveUpAt = Environment.TickCount64 + FirstAssignmentGraceMs;
+            while (Volatile.Read(ref _assignmentCallbacks) == 0 && Environment.TickCount64 < giveUpAt)
+            {
+                Poll(consumer);
+            }
+
+            ReleaseConsumer(consumer);
+            consumer = null;
             PublishTombstone();
         }
 #pragma warning disable CA1031 // the reason must reach the log; the host then stops with the silo
@@ -209,10 +215,99 @@ public sealed class SiloRuntime : IHostedService, IDisposable
 #pragma warning restore CA1031
         {
             _logger.LogCritical(ex, "The silo's consume loop failed");
+            if (consumer is not null)
+            {
+                ReleaseConsumer(consumer);
+            }
         }
         finally
         {
             _stopped.TrySetResult();
+        }
+    }
+
+    // librdkafka 2.0.2, Debian's and so ours, aborts the whole process (an assert in the cooperative-sticky
+    // assignor) when a consumer is destroyed after its first JoinGroup response and before its first assignment:
+    // confluentinc/librdkafka#4312, fixed in 2.3.0. A consumer that has had an assignment closes normally: Close
+    // leaves the group, the revoked handler runs for every partition (final checkpoints), and the group
+    // rebalances at once instead of after the session timeout. One that never had an assignment (it owns nothing,
+    // so there is nothing to checkpoint) only leaves the group and is then never destroyed: its handle is parked
+    // for the life of the process, which is ending anyway outside tests. Destroying it could abort the process.
+    private void ReleaseConsumer(IConsumer<byte[]?, byte[]?> consumer)
+    {
+        if (Volatile.Read(ref _assignmentCallbacks) > 0)
+        {
+            consumer.Close();
+            return;
+        }
+
+        _logger.LogWarning("Stopping before the group assigned this silo anything; leaving the group without destroying the consumer (librdkafka#4312)");
+        try
+        {
+            consumer.Unsubscribe();
+        }
+#pragma warning disable CA1031 // leaving is best effort: the session timeout removes the member anyway
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            _logger.LogWarning(ex, "Leaving the group failed; the session timeout will remove this member");
+        }
+
+        lock (ParkedConsumers)
+        {
+            ParkedConsumers.Add(consumer);
+        }
+    }
+
+    // librdkafka calls this from its own threads, possibly after the host has shut down (a parked consumer): an
+    // exception thrown back into native code would end the process.
+    private void LogFromLibrdkafka(LogMessage message)
+    {
+        try
+        {
+            _logger.LogDebug("librdkafka: {Message}", message.Message);
+        }
+#pragma warning disable CA1031 // see above
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+        }
+    }
+
+    private void Poll(IConsumer<byte[]?, byte[]?> consumer)
+    {
+        var record = consumer.Consume(TimeSpan.FromMilliseconds(100));
+        if (record is { IsPartitionEOF: false, Message: not null } && _workers.TryGetValue(record.TopicPartition, out var worker))
+        {
+            worker.Post(record);
+        }
+
+        // Ready once the group has answered (an assignment, even an empty one, always reaches the handler) and
+        // every assigned partition has a running worker.
+        IsReady = Volatile.Read(ref _assignmentCallbacks) > 0 && consumer.Assignment.Count == _workers.Count;
+        ApplyBackpressure(consumer);
+        RefreshWatermarks(consumer);
+        PublishDirectory(force: false);
+    }
+
+    // The consumer caches each partition's log end offset from its fetch responses; reading it is local and cheap,
+    // but once a second is enough for lag.
+    private void RefreshWatermarks(IConsumer<byte[]?, byte[]?> consumer)
+    {
+        var now = Environment.TickCount64;
+        if (now - _watermarksReadAt < 1_000)
+        {
+            return;
+        }
+
+        _watermarksReadAt = now;
+        foreach (var worker in _workers.Values)
+        {
+            var offsets = consumer.GetWatermarkOffsets(worker.Partition);
+            if (offsets.High != Offset.Unset)
+            {
+                worker.HighWatermark = offsets.High.Value;
+            }
         }
     }
 
@@ -241,6 +336,7 @@ public sealed class SiloRuntime : IHostedService, IDisposable
 
     private IEnumerable<TopicPartitionOffset> OnAssigned(List<TopicPartition> partitions)
     {
+        Interlocked.Increment(ref _assignmentCallbacks);
         var result = new List<TopicPartitionOffset>(partitions.Count);
         foreach (var tp in partitions)
         {

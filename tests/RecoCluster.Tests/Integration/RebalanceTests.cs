@@ -1,3 +1,5 @@
+using System.Net.Http.Json;
+using System.Text.Json;
 using RecoCluster.Tests.Infrastructure;
 
 namespace RecoCluster.Tests.Integration;
@@ -22,7 +24,24 @@ public abstract class RebalanceTests
 
         // Phase 2: one silo leaves (SIGTERM path) while events keep coming; a new one joins.
         var produce = cluster.ProduceAsync(all.Skip(500).Take(500));
+        var leaving = TestCluster.Runtime(cluster.Silos[0]).SiloId;
         await cluster.StopSiloAsync(cluster.Silos[0]);
+
+        // The move shows in the admin view within seconds: the leaver is gone and the survivor claims every
+        // partition (the leaver's tombstone and the survivor's heartbeat, both through the directory topic).
+        var survivor = TestCluster.Runtime(cluster.Silos[0]).SiloId;
+        await Eventually.TrueAsync(
+            async () =>
+            {
+                var admin = await cluster.Gateway.GetFromJsonAsync<JsonElement>(new Uri("/v1/admin/cluster", UriKind.Relative));
+                var silos = admin.GetProperty("silos").EnumerateArray().ToList();
+                return silos.Count == 1
+                    && silos[0].GetProperty("siloId").GetString() == survivor
+                    && silos[0].GetProperty("partitions").EnumerateArray().Select(p => p.GetInt32()).Order()
+                        .SequenceEqual(Enumerable.Range(0, cluster.Partitions));
+            },
+            TimeSpan.FromSeconds(10),
+            $"the admin view showing {leaving}'s partitions moved to {survivor}");
         await cluster.AddSiloAsync();
         await produce;
         await cluster.WaitUntilReadyAsync();
