@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using RecoCluster.Cluster;
+using RecoCluster.Cluster.Telemetry;
 using RecoCluster.Gateway.Endpoints;
 using RecoCluster.Gateway.Ingest;
 using RecoCluster.Gateway.Routing;
@@ -28,6 +29,7 @@ public static class GatewayServices
         services.AddSingleton<EventIngest>();
         services.AddSingleton<SiloRouter>();
         services.AddHostedService<DirectoryStarter>();
+        services.AddRecoTelemetry("reco-gateway");
         // One pooled client for all silo calls: connections are reused across requests and silos.
         services.AddSingleton(_ => new HttpClient(new SocketsHttpHandler
         {
@@ -51,6 +53,7 @@ public static class GatewayServices
         app.MapEventsEndpoints();
         app.MapUsersEndpoints();
         app.MapAdminEndpoints();
+        app.MapMetrics();
         return app;
     }
 

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging.Console;
 using Microsoft.Extensions.Options;
 using RecoCluster.Cluster;
 using RecoCluster.Gateway;
@@ -102,11 +103,19 @@ public static class ClusterHosts
             builder.WebHost.UseUrls(defaultUrls);
         }
 
+        // Logging:Console:FormatterName picks the format: "simple" (one line per entry, for people) or "json" (one
+        // object per line with the structured state, for log shippers). Levels per category: Logging:LogLevel.
         builder.Logging.ClearProviders();
-        builder.Logging.AddSimpleConsole(o =>
+        builder.Logging.AddConsole();
+        builder.Services.Configure<SimpleConsoleFormatterOptions>(o =>
         {
             o.SingleLine = true;
             o.TimestampFormat = "HH:mm:ss.fff ";
+        });
+        builder.Services.Configure<JsonConsoleFormatterOptions>(o =>
+        {
+            o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
+            o.UseUtcTimestamp = true;
         });
         return builder;
     }

@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using RecoCluster.Cluster;
+using RecoCluster.Cluster.Telemetry;
 using RecoCluster.Grains;
 using RecoCluster.Silo.Runtime;
 using RecoCluster.Silo.Storage;
@@ -34,6 +35,8 @@ public static class SiloServices
         services.AddSingleton<SiloEndpointAddress>();
         services.AddSingleton<SiloRuntime>();
         services.AddHostedService(sp => sp.GetRequiredService<SiloRuntime>());
+        services.AddSingleton<SiloMetrics>();
+        services.AddRecoTelemetry("reco-silo");
         return services;
     }
 
@@ -43,6 +46,8 @@ public static class SiloServices
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.MapSiloEndpoints();
+        app.MapMetrics();
+        _ = app.Services.GetRequiredService<SiloMetrics>(); // instruments exist from the start
         app.Lifetime.ApplicationStarted.Register(() =>
         {
             var options = app.Services.GetRequiredService<IOptions<SiloOptions>>().Value;

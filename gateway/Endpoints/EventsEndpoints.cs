@@ -19,7 +19,7 @@ public static class EventsEndpoints
     public static IEndpointRouteBuilder MapEventsEndpoints(this IEndpointRouteBuilder app)
     {
         ArgumentNullException.ThrowIfNull(app);
-        app.MapGroup("/v1/events").MapPost("/", PostAsync);
+        app.MapGroup("/v1").MapPost("/events", PostAsync);
         return app;
     }
 

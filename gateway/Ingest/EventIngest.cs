@@ -1,8 +1,11 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using System.Text.Json;
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using RecoCluster.Cluster;
+using RecoCluster.Cluster.Telemetry;
 using RecoCluster.Grains.Interfaces;
 
 namespace RecoCluster.Gateway.Ingest;
@@ -25,6 +28,8 @@ public sealed class EventIngest : IDisposable
     private readonly string _topic;
     private readonly GatewayOptions _options;
     private readonly TimeProvider _time;
+    private readonly Meter _meter;
+    private readonly Histogram<double> _produceDuration;
 
     public EventIngest(IOptions<KafkaOptions> kafka, IOptions<GatewayOptions> options, TimeProvider time, ILogger<EventIngest> logger)
     {
@@ -37,6 +42,12 @@ public sealed class EventIngest : IDisposable
             .SetErrorHandler((_, e) => logger.LogWarning("Kafka producer: {Reason}", e.Reason))
             .SetLogHandler((_, m) => logger.LogDebug("librdkafka: {Message}", m.Message))
             .Build();
+        _meter = new Meter(RecoTelemetry.MeterName);
+        _produceDuration = _meter.CreateHistogram<double>(
+            "reco_ingest_produce_duration",
+            "s",
+            "Time from producing a request's events to Kafka's acknowledgement of all of them (acks=all), by outcome.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30] });
     }
 
     /// <summary>Parses one event object or an array of them, checking each against the schema and the clock.</summary>
@@ -93,21 +104,35 @@ public sealed class EventIngest : IDisposable
     public async Task<int> ProduceAsync(IReadOnlyList<ClickEvent> events, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(events);
+        var started = _time.GetTimestamp();
+        using var activity = RecoTelemetry.Source.StartActivity("reco.ingest.produce", ActivityKind.Producer);
+        activity?.SetTag("reco.events", events.Count);
+        var headers = TraceHeaders.FromCurrentActivity();
         var deliveries = new Task[events.Count];
-        for (var i = 0; i < events.Count; i++)
+        var outcome = "error";
+        try
         {
-            // Keyed by userId: Kafka's partitioner puts the event on its user's partition, hence on its grain.
-            deliveries[i] = _producer.ProduceAsync(_topic, new Message<string, byte[]> { Key = events[i].UserId, Value = EventSchema.ToUtf8(events[i]) }, ct);
-        }
+            for (var i = 0; i < events.Count; i++)
+            {
+                // Keyed by userId: Kafka's partitioner puts the event on its user's partition, hence on its grain.
+                deliveries[i] = _producer.ProduceAsync(_topic, new Message<string, byte[]> { Key = events[i].UserId, Value = EventSchema.ToUtf8(events[i]), Headers = headers }, ct);
+            }
 
-        await Task.WhenAll(deliveries);
-        return deliveries.Length;
+            await Task.WhenAll(deliveries);
+            outcome = "ok";
+            return deliveries.Length;
+        }
+        finally
+        {
+            _produceDuration.Record(_time.GetElapsedTime(started).TotalSeconds, new KeyValuePair<string, object?>("outcome", outcome));
+        }
     }
 
     public void Dispose()
     {
         _producer.Flush(TimeSpan.FromSeconds(5));
         _producer.Dispose();
+        _meter.Dispose();
     }
 
     private static void ReadOne(ref Utf8JsonReader reader, int index, DateTimeOffset latest, List<ClickEvent> events, List<EventRejection> rejections)

@@ -109,7 +109,7 @@ internal sealed class ItemPartitionWorker(TopicPartition partition, PartitionCla
         grain = new ItemGrain(itemId, stored is null ? null : ItemCodec.Decode(stored));
         _grains.Add(itemId, grain, Now);
         ActiveGrains = _grains.Count;
-        Context.Stats.OnActivation();
+        Context.Stats.OnItemActivation();
         return grain;
     }
 }

@@ -172,7 +172,16 @@ internal abstract class PartitionWorker
             catch (Exception ex) when (ex is not PartitionFencedException)
             {
                 var delay = TimeSpan.FromMilliseconds(Math.Min(2_000, 50 * (1 << Math.Min(attempt, 6))));
-                Logger.LogWarning(ex, "{What} for {Partition} failed (attempt {Attempt}); retrying in {Delay}", what, Partition, attempt, delay);
+                // An outage repeats the same failure many times a second across partitions: the stack trace is
+                // logged on the first attempt and every 30th, the reason on every one.
+                Logger.LogWarning(
+                    attempt % 30 == 1 ? ex : null,
+                    "{What} for {Partition} failed (attempt {Attempt}: {Reason}); retrying in {Delay}",
+                    what,
+                    Partition,
+                    attempt,
+                    ex.Message,
+                    delay);
                 await Task.Delay(delay, Context.Time).ConfigureAwait(false);
             }
         }

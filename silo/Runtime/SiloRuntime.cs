@@ -384,7 +384,7 @@ public sealed class SiloRuntime : IHostedService, IDisposable
             }
             catch (Exception ex) when (ex is not OperationCanceledException && !_stopping.IsCancellationRequested)
             {
-                _logger.LogWarning(ex, "Claiming {Partition} failed (attempt {Attempt}); retrying", tp, attempt);
+                _logger.LogWarning(attempt % 30 == 1 ? ex : null, "Claiming {Partition} failed (attempt {Attempt}: {Reason}); retrying", tp, attempt, ex.Message);
                 Thread.Sleep(Math.Min(2_000, 100 * attempt));
             }
         }

@@ -8,7 +8,8 @@ public sealed class SiloStats
     private long _invalid;
     private long _checkpoints;
     private long _fencingViolations;
-    private long _activations;
+    private long _userActivations;
+    private long _itemActivations;
     private long _deactivations;
     private long _deltaBatchesSent;
     private long _deltaBatchesApplied;
@@ -28,7 +29,11 @@ public sealed class SiloStats
     /// silos processed one partition at the same time for a while (their effects were discarded, not doubled).</summary>
     public long FencingViolations => Interlocked.Read(ref _fencingViolations);
 
-    public long Activations => Interlocked.Read(ref _activations);
+    public long Activations => UserActivations + ItemActivations;
+
+    public long UserActivations => Interlocked.Read(ref _userActivations);
+
+    public long ItemActivations => Interlocked.Read(ref _itemActivations);
 
     public long Deactivations => Interlocked.Read(ref _deactivations);
 
@@ -52,15 +57,21 @@ public sealed class SiloStats
 
     internal void OnInvalid() => Interlocked.Increment(ref _invalid);
 
+    /// <summary>Called after every committed checkpoint with its duration (the metrics histogram).</summary>
+    internal Action<TimeSpan>? CheckpointObserver { get; set; }
+
     internal void OnCheckpoint(TimeSpan duration)
     {
         Interlocked.Increment(ref _checkpoints);
         Interlocked.Exchange(ref _lastCheckpointTicks, duration.Ticks);
+        CheckpointObserver?.Invoke(duration);
     }
 
     internal void OnFencingViolation() => Interlocked.Increment(ref _fencingViolations);
 
-    internal void OnActivation() => Interlocked.Increment(ref _activations);
+    internal void OnUserActivation() => Interlocked.Increment(ref _userActivations);
+
+    internal void OnItemActivation() => Interlocked.Increment(ref _itemActivations);
 
     internal void OnPaused() => Interlocked.Increment(ref _pauses);
 

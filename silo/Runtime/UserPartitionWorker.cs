@@ -1,8 +1,10 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
 using RecoCluster.Cluster;
+using RecoCluster.Cluster.Telemetry;
 using RecoCluster.Grains;
 using RecoCluster.Grains.Interfaces;
 using RecoCluster.Silo.Storage;
@@ -67,6 +69,10 @@ internal sealed class UserPartitionWorker : PartitionWorker
     protected override async Task ApplyAsync(ConsumeResult<byte[]?, byte[]?> record)
     {
         Context.Stats.OnConsumed();
+
+        // A producer's trace continues here when it sent a W3C traceparent header. Only when tracing is on (a
+        // listener exists) is the header read and a span started: nothing per event otherwise.
+        using var activity = RecoTelemetry.Source.HasListeners() ? StartProcessingActivity(record) : null;
         var error = Validate(record, out var evt);
         if (error is not null)
         {
@@ -80,6 +86,20 @@ internal sealed class UserPartitionWorker : PartitionWorker
         grain.Apply(evt, _itemSide);
         _grains.MarkDirty(evt.UserId);
         Context.Stats.OnApplied();
+    }
+
+    private static Activity? StartProcessingActivity(ConsumeResult<byte[]?, byte[]?> record)
+    {
+        ActivityContext parent = default;
+        if (record.Message.Headers?.TryGetLastBytes(TraceHeaders.TraceParent, out var header) == true)
+        {
+            _ = ActivityContext.TryParse(Encoding.ASCII.GetString(header), null, out parent);
+        }
+
+        var activity = RecoTelemetry.Source.StartActivity("reco.event.process", ActivityKind.Consumer, parent);
+        activity?.SetTag("messaging.destination.partition.id", record.Partition.Value);
+        activity?.SetTag("messaging.kafka.offset", record.Offset.Value);
+        return activity;
     }
 
     protected override async Task<Checkpoint> PrepareCheckpointAsync(long nextOffset, bool final)
@@ -206,7 +226,7 @@ internal sealed class UserPartitionWorker : PartitionWorker
         grain = new UserGrain(userId, _grainOptions, stored is null ? null : UserGrainStateCodec.Decode(stored));
         _grains.Add(userId, grain, Now);
         ActiveGrains = _grains.Count;
-        Context.Stats.OnActivation();
+        Context.Stats.OnUserActivation();
         return grain;
     }
 

@@ -19,11 +19,14 @@ public sealed class ProcessCluster : IClusterUnderTest, IAsyncDisposable
     private RecoProcess _kafka = null!;
     private int _siloCounter;
 
-    private ProcessCluster(string prefix, int partitions, TestStorage storage)
+    private readonly IReadOnlyDictionary<string, string> _environment;
+
+    private ProcessCluster(string prefix, int partitions, TestStorage storage, IReadOnlyDictionary<string, string>? environment)
     {
         Prefix = prefix;
         Partitions = partitions;
         Storage = storage;
+        _environment = environment ?? new Dictionary<string, string>();
     }
 
     public string Prefix { get; }
@@ -40,9 +43,11 @@ public sealed class ProcessCluster : IClusterUnderTest, IAsyncDisposable
 
     public List<RecoProcess> Silos { get; } = [];
 
-    public static async Task<ProcessCluster> StartAsync(TestStorage storage, int silos, int partitions = 8)
+    /// <summary>Starts Kafka, <paramref name="silos"/> silos and a gateway; <paramref name="environment"/> is added to
+    /// every process (configuration keys spelled with "__").</summary>
+    public static async Task<ProcessCluster> StartAsync(TestStorage storage, int silos, int partitions = 8, IReadOnlyDictionary<string, string>? environment = null)
     {
-        var cluster = new ProcessCluster($"p{Guid.NewGuid():N}"[..12], partitions, storage);
+        var cluster = new ProcessCluster($"p{Guid.NewGuid():N}"[..12], partitions, storage, environment);
         var bootstrapFile = Path.Combine(cluster._dir, "bootstrap");
         cluster._kafka = cluster.Start("kafka", ["kafka", "--partitions", partitions.ToString(System.Globalization.CultureInfo.InvariantCulture), "--topic-prefix", cluster.Prefix, "--bootstrap-file", bootstrapFile]);
         cluster.BootstrapServers = (await cluster._kafka.FirstStdoutLineAsync(TimeSpan.FromSeconds(30))).Trim();
@@ -146,6 +151,11 @@ public sealed class ProcessCluster : IClusterUnderTest, IAsyncDisposable
         foreach (var a in args)
         {
             start.ArgumentList.Add(a);
+        }
+
+        foreach (var (key, value) in _environment)
+        {
+            start.Environment[key] = value;
         }
 
         var process = new RecoProcess(name, Process.Start(start)!, Path.Combine(_dir, name + ".log"));

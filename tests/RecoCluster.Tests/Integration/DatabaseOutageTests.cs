@@ -1,4 +1,6 @@
 using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
 using Npgsql;
 using RecoCluster.Tests.Infrastructure;
 
@@ -49,5 +51,36 @@ public sealed class DatabaseOutageTests
         await cluster.AssertServedEqualsRecountAsync(events, TimeSpan.FromSeconds(60));
         await cluster.AssertItemsEqualRecountAsync(events, TimeSpan.FromSeconds(60));
         Assert.Equal(0, silo.Stats.FencingViolations);
+    }
+
+    [Fact]
+    public async Task A_silo_still_loading_its_partitions_is_not_ready()
+    {
+        var direct = await TestDatabases.NewPostgresAsync();
+        var target = new NpgsqlConnectionStringBuilder(direct.ConnectionString);
+        await using var proxy = new TcpProxy(target.Host!, target.Port);
+        var viaProxy = new NpgsqlConnectionStringBuilder(direct.ConnectionString) { Host = "127.0.0.1", Port = proxy.Port, Timeout = 3, CommandTimeout = 5 };
+        await using var cluster = await TestCluster.StartAsync(new TestStorage("Postgres", viaProxy.ConnectionString), silos: 1);
+        await cluster.ProduceAsync(ClusterClient.Events(seed: 4, count: 500, users: 50, items: 20));
+
+        // A second silo starts (its schema check passes), then the database goes away: it can join the group but
+        // cannot claim and load the partitions it is given.
+        var joining = await cluster.AddSiloAsync();
+        proxy.SetDown();
+        using var http = new HttpClient { BaseAddress = new Uri(TestCluster.Runtime(joining).Address.Url!) };
+        for (var i = 0; i < 10; i++)
+        {
+            using var response = await http.GetAsync(new Uri("/readyz", UriKind.Relative));
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+            Assert.Equal("loading", (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("status").GetString());
+            await Task.Delay(300);
+        }
+
+        proxy.SetUp();
+        await Eventually.TrueAsync(
+            async () => (await http.GetAsync(new Uri("/readyz", UriKind.Relative))).IsSuccessStatusCode,
+            TimeSpan.FromSeconds(30),
+            "the joining silo becoming ready once it could load its partitions");
+        await cluster.WaitUntilReadyAsync();
     }
 }

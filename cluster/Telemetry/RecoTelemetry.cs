@@ -1,0 +1,58 @@
+using System.Diagnostics;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using OpenTelemetry;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+
+namespace RecoCluster.Cluster.Telemetry;
+
+/// <summary>
+/// OpenTelemetry wiring shared by silos and the gateway: our own meter and activity source, ASP.NET Core's and
+/// HttpClient's built-in ones, a Prometheus scrape endpoint, and OTLP export when the standard
+/// <c>OTEL_EXPORTER_OTLP_*</c> variables name an endpoint.
+/// </summary>
+public static class RecoTelemetry
+{
+    /// <summary>The meter every RecoCluster instrument belongs to.</summary>
+    public const string MeterName = "RecoCluster";
+
+    /// <summary>The name of <see cref="Source"/>.</summary>
+    public const string SourceName = "RecoCluster";
+
+    /// <summary>Spans of RecoCluster's own work (ingest, event processing).</summary>
+    public static readonly ActivitySource Source = new(SourceName);
+
+    // ASP.NET Core (request duration, by route) and HttpClient (gateway to silo calls) publish these natively.
+    private static readonly string[] FrameworkMeters = ["Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "System.Net.Http"];
+    private static readonly string[] FrameworkSources = ["Microsoft.AspNetCore", "System.Net.Http"];
+
+    /// <summary>Registers metrics (scraped at <c>/metrics</c>, see <see cref="MapMetrics"/>) and tracing.</summary>
+    public static IServiceCollection AddRecoTelemetry(this IServiceCollection services, string serviceName)
+    {
+        var reader = new PrometheusScrapeReader();
+        services.AddSingleton(reader);
+        var telemetry = services.AddOpenTelemetry()
+            .ConfigureResource(r => r.AddService(serviceName))
+            .WithMetrics(m => m.AddMeter(MeterName).AddMeter(FrameworkMeters).AddReader(reader))
+            .WithTracing(t => t.AddSource(SourceName).AddSource(FrameworkSources));
+        if (!string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT")))
+        {
+            // Endpoint, protocol, headers and intervals all come from the standard OTEL_* variables.
+            telemetry.UseOtlpExporter();
+        }
+
+        return services;
+    }
+
+    /// <summary>Maps <c>GET /metrics</c> in the Prometheus text format.</summary>
+    public static IEndpointRouteBuilder MapMetrics(this IEndpointRouteBuilder app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        app.MapGet("/metrics", (PrometheusScrapeReader reader) => Results.Text(reader.Scrape(), PrometheusText.ContentType))
+            .ExcludeFromDescription();
+        return app;
+    }
+}

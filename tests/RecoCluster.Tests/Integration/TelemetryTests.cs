@@ -1,0 +1,138 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Confluent.Kafka;
+using RecoCluster.Cluster.Telemetry;
+using RecoCluster.Grains.Interfaces;
+using RecoCluster.Tests.Infrastructure;
+using Xunit.Abstractions;
+
+namespace RecoCluster.Tests.Integration;
+
+/// <summary>Metrics and traces as operators get them: <c>/metrics</c> scraped from real silo and gateway processes
+/// after load, checked by promtool; a producer's trace context carried through Kafka into the silo's span.</summary>
+[Collection("cluster")]
+public sealed class TelemetryTests(ITestOutputHelper output)
+{
+    [Fact]
+    public async Task Metrics_of_a_silo_and_the_gateway_pass_promtool_and_carry_the_named_series()
+    {
+        // Structured logs, as a log shipper wants them: one JSON object per line.
+        var json = new Dictionary<string, string> { ["Logging__Console__FormatterName"] = "json" };
+        await using var cluster = await ProcessCluster.StartAsync(TestDatabases.NewSqlite(), silos: 1, environment: json);
+        try
+        {
+            // Load through the gateway's HTTP ingest, so its produce histogram fills too.
+            var events = ClusterClient.Events(seed: 3, count: 2_000, users: 200, items: 80);
+            foreach (var chunk in events.Chunk(500))
+            {
+                var body = "[" + string.Join(',', chunk.Select(e => Encoding.UTF8.GetString(EventSchema.ToUtf8(e)))) + "]";
+                using var posted = await cluster.Gateway.PostAsync(new Uri("/v1/events", UriKind.Relative), new StringContent(body, Encoding.UTF8, "application/json"));
+                Assert.Equal(HttpStatusCode.Accepted, posted.StatusCode);
+            }
+
+            await cluster.AssertServedEqualsRecountAsync(events, TimeSpan.FromSeconds(60)); // queries, too
+
+            var admin = await cluster.Gateway.GetFromJsonAsync<JsonElement>(new Uri("/v1/admin/cluster", UriKind.Relative));
+            var siloUrl = admin.GetProperty("silos")[0].GetProperty("endpoint").GetString()!;
+            using var http = new HttpClient();
+            using var siloResponse = await http.GetAsync(new Uri(new Uri(siloUrl), "/metrics"));
+            Assert.Equal("text/plain; version=0.0.4; charset=utf-8", siloResponse.Content.Headers.ContentType?.ToString());
+            var silo = await siloResponse.Content.ReadAsStringAsync();
+            var gateway = await cluster.Gateway.GetStringAsync(new Uri("/metrics", UriKind.Relative));
+            output.WriteLine(silo);
+            output.WriteLine(gateway);
+
+            await Promtool.CheckMetricsAsync(silo, "the silo's /metrics");
+            await Promtool.CheckMetricsAsync(gateway, "the gateway's /metrics");
+
+            Assert.Equal(2_000, Single(silo, "reco_events_consumed_total"));
+            Assert.Equal(2_000, Single(silo, "reco_events_applied_total"));
+            Assert.Equal(0, Single(silo, "reco_events_invalid_total"));
+            Assert.Equal(0, Single(silo, "reco_fencing_violations_total"));
+            Assert.True(Single(silo, "reco_checkpoints_total") > 0);
+            Assert.True(Single(silo, "reco_checkpoint_duration_seconds_count") > 0);
+            Assert.InRange(Labeled(silo, "reco_grain_activations_total", "kind=\"user\""), 1, 200);
+            Assert.True(Labeled(silo, "reco_grain_activations_total", "kind=\"item\"") > 0);
+            Assert.Equal(16, Promtool.Samples(silo, "reco_consumer_lag").Count); // 8 events + 8 item-deltas partitions
+            Assert.Equal(16, Promtool.Samples(silo, "reco_checkpoint_age_seconds").Count);
+            Assert.Equal(1, Single(silo, "reco_silo_ready"));
+            Assert.True(Promtool.Samples(silo, "http_server_request_duration_seconds_count").Sum(s => s.Value) > 0);
+
+            Assert.Equal(4, Labeled(gateway, "reco_ingest_produce_duration_seconds_count", "outcome=\"ok\""));
+            Assert.True(Labeled(gateway, "http_server_request_duration_seconds_count", "http_route=\"/v1/events\"") >= 4);
+
+            var logLines = File.ReadAllLines(cluster.Silos[0].LogFile).Where(l => l.StartsWith('{')).ToList();
+            Assert.NotEmpty(logLines);
+            Assert.All(logLines, l => Assert.True(JsonDocument.Parse(l).RootElement.TryGetProperty("Category", out _), l));
+            Assert.Contains(logLines, l => l.Contains("\"Category\":\"RecoCluster.Silo.Runtime.SiloRuntime\"", StringComparison.Ordinal));
+        }
+        catch
+        {
+            output.WriteLine(cluster.Logs());
+            throw;
+        }
+    }
+
+    [Fact]
+    public async Task A_producers_traceparent_header_becomes_the_parent_of_the_silos_processing_span()
+    {
+        var spans = new List<Activity>();
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = s => s.Name == RecoTelemetry.SourceName,
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = a =>
+            {
+                lock (spans)
+                {
+                    spans.Add(a);
+                }
+            },
+        };
+        ActivitySource.AddActivityListener(listener);
+
+        await using var cluster = await TestCluster.StartAsync(TestDatabases.NewSqlite(), silos: 1);
+        var traceId = ActivityTraceId.CreateRandom();
+        var parentSpan = ActivitySpanId.CreateRandom();
+        var evt = ClusterClient.Events(seed: 8, count: 1, users: 1, items: 1)[0];
+        using (var producer = cluster.CreateProducer())
+        {
+            await producer.ProduceAsync(cluster.Topics.Events, new Message<string, byte[]>
+            {
+                Key = evt.UserId,
+                Value = EventSchema.ToUtf8(evt),
+                Headers = new Headers { { TraceHeaders.TraceParent, Encoding.ASCII.GetBytes($"00-{traceId}-{parentSpan}-01") } },
+            });
+        }
+
+        var span = await Eventually.ValueAsync(
+            () =>
+            {
+                lock (spans)
+                {
+                    return Task.FromResult(spans.FirstOrDefault(s => s.OperationName == "reco.event.process" && s.TraceId == traceId));
+                }
+            },
+            TimeSpan.FromSeconds(30),
+            "the silo's processing span in the producer's trace");
+        Assert.Equal(parentSpan, span.ParentSpanId);
+        Assert.Equal(ActivityKind.Consumer, span.Kind);
+    }
+
+    private static double Single(string exposition, string name)
+    {
+        var samples = Promtool.Samples(exposition, name);
+        Assert.True(samples.Count == 1, $"expected one sample of {name}, found {samples.Count}");
+        return samples[0].Value;
+    }
+
+    private static double Labeled(string exposition, string name, string label)
+    {
+        var samples = Promtool.Samples(exposition, name).Where(s => s.Labels.Contains(label, StringComparison.Ordinal)).ToList();
+        Assert.True(samples.Count > 0, $"no sample of {name} with {label}");
+        return samples.Sum(s => s.Value);
+    }
+}
