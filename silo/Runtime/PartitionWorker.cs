@@ -71,7 +71,7 @@ internal abstract class PartitionWorker
     }
 
     /// <summary>Records in the log not yet applied (queued ones included), or 0 before the first fetch.</summary>
-    public long Lag => HighWatermark < 0 ? 0 : Math.Max(0, HighWatermark - NextOffset);
+    public long Lag => HighWatermark < 0 ? 0 : Math.Max(0, HighWatermark - Math.Max(0, NextOffset)); // -1: from the start
 
     /// <summary>Records handed over and not yet applied; the runtime pauses fetching above a high-water mark.</summary>
     public int QueuedRecords => Volatile.Read(ref _queuedRecords);

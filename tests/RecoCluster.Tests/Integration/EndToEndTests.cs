@@ -152,6 +152,18 @@ public sealed class EndToEndTests(SharedClusterFixture fixture) : IClassFixture<
         Assert.Equal(2, silos.Count);
         Assert.All(silos, s => Assert.True(s.GetProperty("reachable").GetBoolean()));
         Assert.Equal(0, silos.Sum(s => s.GetProperty("detail").GetProperty("stats").GetProperty("fencingViolations").GetInt64()));
+
+        // Once caught up, every partition reports zero lag, including those that never saw a record.
+        await Eventually.TrueAsync(
+            async () =>
+            {
+                var view = await _cluster.Gateway.GetFromJsonAsync<JsonElement>(new Uri("/v1/admin/cluster", UriKind.Relative));
+                return view.GetProperty("silos").EnumerateArray()
+                    .SelectMany(s => s.GetProperty("detail").GetProperty("partitions").EnumerateArray())
+                    .All(p => p.GetProperty("lag").GetInt64() == 0);
+            },
+            TimeSpan.FromSeconds(30),
+            "every partition reporting zero lag");
     }
 
     [Fact]
