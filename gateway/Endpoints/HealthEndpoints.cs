@@ -12,12 +12,15 @@ public static class HealthEndpoints
     {
         ArgumentNullException.ThrowIfNull(app);
         app.MapGet("/healthz", () => TypedResults.Ok(new { status = "alive" }));
-        // Ready once the directory has been read to its end and every partition has a live owner: before that,
-        // some routed queries could only fail.
+        // Ready once the directory has been read to its end: before that the gateway cannot route anything.
+        // Not gated on every partition having an owner: ingest needs only Kafka, and taking every gateway out of
+        // service while a silo is replaced would stop ingest for nothing. Routed queries for an unowned partition
+        // answer 503 with Retry-After on their own; the body says whether every partition is owned.
         app.MapGet("/readyz", (ClusterDirectory directory) =>
-            directory.IsCaughtUp && directory.CoversAllPartitions()
-                ? Results.Ok(new { status = "ready", silos = directory.Live().Count })
-                : Results.Json(new { status = "waiting for every partition to have a live owner", silos = directory.Live().Count }, statusCode: StatusCodes.Status503ServiceUnavailable));
+        {
+            var body = new { status = directory.IsCaughtUp ? "ready" : "reading the directory", silos = directory.Live().Count, allPartitionsOwned = directory.IsCaughtUp && directory.CoversAllPartitions() };
+            return directory.IsCaughtUp ? Results.Ok(body) : Results.Json(body, statusCode: StatusCodes.Status503ServiceUnavailable);
+        });
         return app;
     }
 }

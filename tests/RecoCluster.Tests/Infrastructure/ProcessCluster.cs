@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net;
+using System.Net.Http.Json;
 using System.Net.Sockets;
 using System.Text;
 using RecoCluster.Cluster;
@@ -99,7 +100,8 @@ public sealed class ProcessCluster : IClusterUnderTest, IAsyncDisposable
             async () =>
             {
                 using var ready = await Gateway.GetAsync(new Uri("/readyz", UriKind.Relative));
-                return ready.IsSuccessStatusCode;
+                return ready.IsSuccessStatusCode
+                    && (await ready.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>()).GetProperty("allPartitionsOwned").GetBoolean();
             },
             TimeSpan.FromSeconds(60),
             "the process cluster's gateway reporting every partition owned");

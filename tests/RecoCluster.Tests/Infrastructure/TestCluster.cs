@@ -128,7 +128,9 @@ public sealed class TestCluster : IClusterUnderTest, IAsyncDisposable
                     .SelectMany(s => s.GetProperty("partitions").EnumerateArray().Select(p => p.GetInt32()))
                     .Order().ToArray();
                 using var ready = await Gateway.GetAsync(new Uri("/readyz", UriKind.Relative));
-                return ready.IsSuccessStatusCode && claimed.SequenceEqual(owned);
+                return ready.IsSuccessStatusCode
+                    && (await ready.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("allPartitionsOwned").GetBoolean()
+                    && claimed.SequenceEqual(owned);
             },
             deadline ?? TimeSpan.FromSeconds(45),
             "the cluster becoming ready (every partition owned once, directory agreeing)");
