@@ -84,12 +84,12 @@ public sealed class TelemetryTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task A_producers_traceparent_header_becomes_the_parent_of_the_silos_processing_span()
+    public async Task Traces_cross_kafka_into_the_silos_processing_span_and_the_gateway_into_the_silo()
     {
         var spans = new List<Activity>();
         using var listener = new ActivityListener
         {
-            ShouldListenTo = s => s.Name == RecoTelemetry.SourceName,
+            ShouldListenTo = s => s.Name is RecoTelemetry.SourceName or "Microsoft.AspNetCore",
             Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
             ActivityStopped = a =>
             {
@@ -127,6 +127,30 @@ public sealed class TelemetryTests(ITestOutputHelper output)
             "the silo's processing span in the producer's trace");
         Assert.Equal(parentSpan, span.ParentSpanId);
         Assert.Equal(ActivityKind.Consumer, span.Kind);
+
+        // Gateway to silo: a query carrying a trace reaches the owner silo's request span in the same trace.
+        var queryTrace = ActivityTraceId.CreateRandom();
+        var callerSpan = ActivitySpanId.CreateRandom();
+        using (var request = new HttpRequestMessage(HttpMethod.Get, new Uri($"/v1/users/{Uri.EscapeDataString(evt.UserId)}", UriKind.Relative)))
+        {
+            request.Headers.Add("traceparent", $"00-{queryTrace}-{callerSpan}-01");
+            using var response = await cluster.Gateway.SendAsync(request);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+
+        // Two server spans in the query's trace: the gateway's (child of the caller's span) and the owner silo's
+        // (child of the gateway's outgoing call), so the trace crossed the hop.
+        await Eventually.TrueAsync(
+            () =>
+            {
+                lock (spans)
+                {
+                    var servers = spans.Where(s => s.Source.Name == "Microsoft.AspNetCore" && s.Kind == ActivityKind.Server && s.TraceId == queryTrace).ToList();
+                    return Task.FromResult(servers.Count >= 2 && servers.Any(s => s.ParentSpanId == callerSpan) && servers.Any(s => s.ParentSpanId != callerSpan));
+                }
+            },
+            TimeSpan.FromSeconds(10),
+            "the silo's request span in the gateway query's trace");
     }
 
     // Families that arrive with the recommendation engine's neighborhood snapshots; the alert on them is
