@@ -22,6 +22,14 @@ public static class KafkaClientSettings
             MessageTimeoutMs = 10_000,
             LingerMs = 2,
         };
+
+        // The delivery timeout is the one reliability setting an operator may tune through Reco:Kafka:Client
+        // (how long ingest waits before answering 503); acks and idempotence stay as they are.
+        if (options.Client.TryGetValue("message.timeout.ms", out var timeout))
+        {
+            config.Set("message.timeout.ms", timeout);
+        }
+
         return config;
     }
 

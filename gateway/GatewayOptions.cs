@@ -22,6 +22,17 @@ public sealed class GatewayOptions
 
     /// <summary>How far in the future an event's timestamp may be (producers' clocks drift).</summary>
     public int MaxClockSkewSeconds { get; set; } = 600;
+
+    /// <summary>How old an event may be, in days, when it reaches the gateway; 0 turns the check off. Older events
+    /// would land in a user's window as if they were recent (windows are in log order), so a replay of old
+    /// history belongs on Kafka directly, deliberately. The schema's own floor (2000-01-01) applies regardless.</summary>
+    public int MaxEventAgeDays { get; set; } = 365;
+
+    /// <summary>Consecutive failed attempts (connection errors, timeouts) after which a silo is skipped.</summary>
+    public int BreakerFailureThreshold { get; set; } = 3;
+
+    /// <summary>How long a silo is skipped once its breaker opens; then one request tries it again.</summary>
+    public int BreakerBreakMs { get; set; } = 2_000;
 }
 
 /// <summary>Start-up validation of <see cref="GatewayOptions"/>.</summary>
@@ -54,6 +65,21 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         if (options.MaxClockSkewSeconds < 0)
         {
             errors.Add($"Reco:Gateway:MaxClockSkewSeconds is {options.MaxClockSkewSeconds}; it must not be negative.");
+        }
+
+        if (options.MaxEventAgeDays is < 0 or > 36_500)
+        {
+            errors.Add($"Reco:Gateway:MaxEventAgeDays is {options.MaxEventAgeDays}; it must be between 0 (no limit) and 36500.");
+        }
+
+        if (options.BreakerFailureThreshold is < 1 or > 1_000)
+        {
+            errors.Add($"Reco:Gateway:BreakerFailureThreshold is {options.BreakerFailureThreshold}; it must be between 1 and 1000.");
+        }
+
+        if (options.BreakerBreakMs is < 10 or > 600_000)
+        {
+            errors.Add($"Reco:Gateway:BreakerBreakMs is {options.BreakerBreakMs}; it must be between 10 and 600000.");
         }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

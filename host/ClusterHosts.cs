@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging.Console;
 using Microsoft.Extensions.Options;
 using RecoCluster.Cluster;
 using RecoCluster.Gateway;
+using RecoCluster.Gateway.Security;
 using RecoCluster.Grains;
 using RecoCluster.Silo;
 using RecoCluster.Silo.Storage;
@@ -36,7 +37,8 @@ public static class ClusterHosts
             sp => sp.GetRequiredService<IOptions<KafkaOptions>>().Value,
             sp => sp.GetRequiredService<IOptions<StorageOptions>>().Value,
             sp => sp.GetRequiredService<IOptions<SiloOptions>>().Value,
-            sp => sp.GetRequiredService<IOptions<UserGrainOptions>>().Value);
+            sp => sp.GetRequiredService<IOptions<UserGrainOptions>>().Value,
+            sp => sp.GetRequiredService<IOptions<ClusterOptions>>().Value);
         return app.MapRecoSilo();
     }
 
@@ -48,7 +50,10 @@ public static class ClusterHosts
         ValidateAll(
             app.Services,
             sp => sp.GetRequiredService<IOptions<KafkaOptions>>().Value,
-            sp => sp.GetRequiredService<IOptions<GatewayOptions>>().Value);
+            sp => sp.GetRequiredService<IOptions<GatewayOptions>>().Value,
+            sp => sp.GetRequiredService<IOptions<GatewayAuthOptions>>().Value,
+            sp => sp.GetRequiredService<IOptions<GatewayRateLimitOptions>>().Value,
+            sp => sp.GetRequiredService<IOptions<ClusterOptions>>().Value);
         return app.MapRecoGateway();
     }
 

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using System.Security.Cryptography;
 using Microsoft.Extensions.Options;
 using RecoCluster.Cluster;
 
@@ -11,10 +12,14 @@ public static class Commands
         usage: reco <mode> [flags]
 
         modes:
-          dev       one process: embedded Kafka, a silo (SQLite) and the gateway on http://127.0.0.1:8080
+          dev       one process: embedded Kafka, a silo (SQLite) and the gateway on http://127.0.0.1:8080,
+                    open without API keys to this machine only
           kafka     the embedded Kafka alone; prints its bootstrap address as the first line of stdout
           silo      a silo: joins the cluster through Kafka and serves its internal endpoint
           gateway   the public HTTP API
+
+        silo and gateway need Reco:Cluster:Secret (the same on all of them); the gateway needs API keys
+        (Reco:Gateway:Auth:ReadKeys/IngestKeys/AdminKeys or Reco:Gateway:Auth:KeysDirectory). See README.md.
 
         flags (each is also a configuration key, settable as Reco__Section__Key in the environment):
           --bootstrap HOST:PORT       Reco:Kafka:BootstrapServers ('embedded' only in dev)
@@ -112,7 +117,17 @@ public static class Commands
             .AddRecoSources(args, null)
             .Build();
         var kafka = Bind(probe);
-        var overrides = new Dictionary<string, string?>();
+        // Dev mode is open to this machine only: no keys needed from loopback, and the gateway refuses to start
+        // if told to listen anywhere else. Silo and gateway share a fresh cluster secret (one process, one run).
+        var overrides = new Dictionary<string, string?>
+        {
+            ["Reco:Gateway:Auth:AllowAnonymousOnLoopback"] = "true",
+        };
+        if (string.IsNullOrEmpty(probe["Reco:Cluster:Secret"]))
+        {
+            overrides["Reco:Cluster:Secret"] = Convert.ToHexString(RandomNumberGenerator.GetBytes(32));
+        }
+
         EmbeddedKafka? embedded = null;
         if (kafka.IsEmbedded)
         {

@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 using RecoCluster.Cluster;
 using RecoCluster.Grains.Interfaces;
 using RecoCluster.Silo.Runtime;
@@ -9,7 +10,9 @@ using RecoCluster.Silo.Storage;
 
 namespace RecoCluster.Silo;
 
-/// <summary>The silo's internal HTTP API, called by the gateway (and by operators for health).</summary>
+/// <summary>The silo's internal HTTP API, called by the gateway (and by operators for health). Everything under
+/// <c>/internal/v1</c> requires the cluster secret; <c>/healthz</c>, <c>/readyz</c> and <c>/metrics</c> stay open for
+/// the orchestrator and Prometheus (the NetworkPolicy keeps everyone else out of the pod).</summary>
 public static class SiloEndpoints
 {
     /// <summary>Problem type of "this silo does not own the key's partition (any more)": the caller should
@@ -22,7 +25,7 @@ public static class SiloEndpoints
     public static IEndpointRouteBuilder MapSiloEndpoints(this IEndpointRouteBuilder app)
     {
         ArgumentNullException.ThrowIfNull(app);
-        var internalApi = app.MapGroup("/internal/v1");
+        var internalApi = app.MapGroup("/internal/v1").AddEndpointFilter(RequireClusterSecretAsync);
         internalApi.MapGet("/users/{userId}", GetUserAsync);
         internalApi.MapGet("/items/{itemId}/cooccurrence", GetCooccurrenceAsync);
         internalApi.MapGet("/silo", (SiloRuntime runtime) => TypedResults.Ok(Describe(runtime)));
@@ -91,6 +94,23 @@ public static class SiloEndpoints
         return result.Value is null
             ? TypedResults.Problem($"item '{itemId}' has no co-occurrence counts", statusCode: StatusCodes.Status404NotFound, title: "Unknown item")
             : TypedResults.Ok(result.Value);
+    }
+
+    // Only the gateway and silos know the secret: without it, anyone who reaches a pod could read any user's
+    // history around the gateway's API keys and rate limits.
+    private static async ValueTask<object?> RequireClusterSecretAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        var http = context.HttpContext;
+        var secret = http.RequestServices.GetRequiredService<ClusterSecret>();
+        if (!secret.Matches(http.Request.Headers[ClusterSecret.Header].ToString()))
+        {
+            return TypedResults.Problem(
+                $"internal endpoints need the cluster secret in the {ClusterSecret.Header} header",
+                statusCode: StatusCodes.Status401Unauthorized,
+                title: "Cluster secret required");
+        }
+
+        return await next(context);
     }
 
     private static ProblemHttpResult NotOwner(SiloRuntime runtime, int partition) =>

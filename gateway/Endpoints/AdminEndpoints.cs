@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using RecoCluster.Cluster;
 using RecoCluster.Gateway.Routing;
+using RecoCluster.Gateway.Security;
 using RecoCluster.Grains.Interfaces;
 
 namespace RecoCluster.Gateway.Endpoints;
@@ -17,9 +18,14 @@ public static class AdminEndpoints
     public static IEndpointRouteBuilder MapAdminEndpoints(this IEndpointRouteBuilder app)
     {
         ArgumentNullException.ThrowIfNull(app);
-        var admin = app.MapGroup("/v1/admin");
-        admin.MapGet("/cluster", GetClusterAsync);
-        admin.MapGet("/items/{itemId}/cooccurrence", GetCooccurrenceAsync);
+        var admin = app.MapGroup("/v1/admin").WithTags("admin").RequireScope(ApiScope.Admin);
+        admin.MapGet("/cluster", GetClusterAsync).WithSummary("Every live silo, its partitions, lag and counters");
+        admin.MapGet("/items/{itemId}/cooccurrence", GetCooccurrenceAsync)
+            .WithSummary("An item's event count and co-occurrence row, largest first (for verification)")
+            .Produces<ItemCooccurrence>()
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         return app;
     }
 

@@ -7,6 +7,8 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using RecoCluster.Gateway.Ingest;
+using RecoCluster.Gateway.Security;
+using RecoCluster.Grains.Interfaces;
 
 namespace RecoCluster.Gateway.Endpoints;
 
@@ -19,7 +21,10 @@ public static class EventsEndpoints
     public static IEndpointRouteBuilder MapEventsEndpoints(this IEndpointRouteBuilder app)
     {
         ArgumentNullException.ThrowIfNull(app);
-        app.MapGroup("/v1").MapPost("/events", PostAsync);
+        app.MapGroup("/v1").WithTags("events").MapPost("/events", PostAsync)
+            .RequireScope(ApiScope.Ingest)
+            .WithSummary("Ingest one event or an array of up to 1,000: all or nothing, 202 once Kafka has them all")
+            .Accepts<ClickEvent[]>("application/json");
         return app;
     }
 

@@ -5,13 +5,14 @@ using RecoCluster.Cluster;
 
 namespace RecoCluster.Gateway.Endpoints;
 
-/// <summary>Liveness and readiness of the gateway.</summary>
+/// <summary>Liveness and readiness of the gateway. Open (no key): the orchestrator calls them, and the
+/// NetworkPolicy decides who can reach the pod at all.</summary>
 public static class HealthEndpoints
 {
     public static IEndpointRouteBuilder MapHealthEndpoints(this IEndpointRouteBuilder app)
     {
         ArgumentNullException.ThrowIfNull(app);
-        app.MapGet("/healthz", () => TypedResults.Ok(new { status = "alive" }));
+        app.MapGet("/healthz", () => TypedResults.Ok(new { status = "alive" })).WithTags("operations");
         // Ready once the directory has been read to its end: before that the gateway cannot route anything.
         // Not gated on every partition having an owner: ingest needs only Kafka, and taking every gateway out of
         // service while a silo is replaced would stop ingest for nothing. Routed queries for an unowned partition

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using System.Text;
 using System.Text.Json;
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
@@ -55,7 +56,10 @@ public sealed class EventIngest : IDisposable
     {
         var events = new List<ClickEvent>();
         var rejections = new List<EventRejection>();
-        var latest = _time.GetUtcNow().AddSeconds(_options.MaxClockSkewSeconds);
+        var now = _time.GetUtcNow();
+        var window = new TimeWindow(
+            _options.MaxEventAgeDays == 0 ? DateTimeOffset.MinValue : now.AddDays(-_options.MaxEventAgeDays),
+            now.AddSeconds(_options.MaxClockSkewSeconds));
         try
         {
             var reader = new Utf8JsonReader(body, new JsonReaderOptions { MaxDepth = 16 });
@@ -74,7 +78,7 @@ public sealed class EventIngest : IDisposable
                         return new ParsedBatch([], [], $"too many events: at most {_options.MaxEventsPerRequest} per request");
                     }
 
-                    ReadOne(ref reader, index++, latest, events, rejections);
+                    ReadOne(ref reader, index++, window, events, rejections);
                 }
 
                 if (index == 0)
@@ -84,7 +88,7 @@ public sealed class EventIngest : IDisposable
             }
             else
             {
-                ReadOne(ref reader, 0, latest, events, rejections);
+                ReadOne(ref reader, 0, window, events, rejections);
             }
 
             // In single-value mode the reader throws on anything but white space after the value.
@@ -128,6 +132,8 @@ public sealed class EventIngest : IDisposable
         }
     }
 
+    private readonly record struct TimeWindow(DateTimeOffset Earliest, DateTimeOffset Latest);
+
     public void Dispose()
     {
         _producer.Flush(TimeSpan.FromSeconds(5));
@@ -135,15 +141,29 @@ public sealed class EventIngest : IDisposable
         _meter.Dispose();
     }
 
-    private static void ReadOne(ref Utf8JsonReader reader, int index, DateTimeOffset latest, List<ClickEvent> events, List<EventRejection> rejections)
+    /// <summary>Produces an erase command for <paramref name="userId"/> (see <see cref="EventCommands"/>) and waits
+    /// for Kafka's acknowledgement. Keyed by the user, so it lands on the user's partition after every event
+    /// produced before it. Throws like <see cref="ProduceAsync"/> when Kafka does not take it in time.</summary>
+    public async Task ProduceEraseAsync(string userId, CancellationToken ct)
+    {
+        var headers = TraceHeaders.FromCurrentActivity() ?? new Headers();
+        headers.Add(EventCommands.Header, Encoding.ASCII.GetBytes(EventCommands.Erase));
+        await _producer.ProduceAsync(_topic, new Message<string, byte[]> { Key = userId, Value = EventCommands.EncodeErase(userId), Headers = headers }, ct);
+    }
+
+    private static void ReadOne(ref Utf8JsonReader reader, int index, TimeWindow window, List<ClickEvent> events, List<EventRejection> rejections)
     {
         if (!EventSchema.TryRead(ref reader, out var evt, out var error))
         {
             rejections.Add(new EventRejection(index, error));
         }
-        else if (evt.Timestamp > latest)
+        else if (evt.Timestamp > window.Latest)
         {
             rejections.Add(new EventRejection(index, $"field 'timestamp' ({evt.Timestamp:O}) is in the future beyond the allowed clock skew"));
+        }
+        else if (evt.Timestamp < window.Earliest)
+        {
+            rejections.Add(new EventRejection(index, $"field 'timestamp' ({evt.Timestamp:O}) is older than the accepted age (Reco:Gateway:MaxEventAgeDays)"));
         }
         else
         {

@@ -12,9 +12,10 @@ public sealed record SiloResponse(int StatusCode, byte[] Body, string ContentTyp
 /// Sends a query to the silo that owns a key's partition, found in the <see cref="ClusterDirectory"/>. While
 /// partitions move, the directory may be a moment behind: a silo that has let go answers 421 (not owner) and the
 /// router tries the other claimants, then re-reads the directory, until its deadline. Connection failures (a
-/// killed silo whose entry has not expired yet) are treated the same way.
+/// killed silo whose entry has not expired yet) are treated the same way, and a silo that keeps failing is skipped
+/// for a while by its <see cref="SiloCircuitBreaker"/>.
 /// </summary>
-public sealed class SiloRouter(HttpClient http, ClusterDirectory directory, IOptions<GatewayOptions> options, TimeProvider time, ILogger<SiloRouter> logger)
+public sealed class SiloRouter(HttpClient http, ClusterDirectory directory, SiloCircuitBreaker breaker, IOptions<GatewayOptions> options, TimeProvider time, ILogger<SiloRouter> logger)
 {
     private readonly GatewayOptions _options = options.Value;
 
@@ -32,6 +33,11 @@ public sealed class SiloRouter(HttpClient http, ClusterDirectory directory, IOpt
                 var partition = KafkaPartitioner.PartitionFor(key, count);
                 foreach (var owner in directory.OwnersOf(partition, role))
                 {
+                    if (!breaker.AllowsRequest(owner.Endpoint))
+                    {
+                        continue;
+                    }
+
                     var remaining = deadline - time.GetElapsedTime(started);
                     if (remaining <= TimeSpan.Zero)
                     {
@@ -63,9 +69,17 @@ public sealed class SiloRouter(HttpClient http, ClusterDirectory directory, IOpt
         try
         {
             using var response = await http.GetAsync(new Uri(owner.Endpoint + path), attempt.Token);
+            breaker.OnSuccess(owner.Endpoint);
             if (response.StatusCode == HttpStatusCode.MisdirectedRequest)
             {
                 return null; // not (or no longer) the owner
+            }
+
+            if (response.StatusCode == HttpStatusCode.Unauthorized)
+            {
+                // Our cluster secret is not the silo's: a deployment mistake, never the client's to see as a 401.
+                logger.LogError("Silo {Silo} at {Endpoint} refused the cluster secret; check that Reco:Cluster:Secret is the same on every silo and gateway", owner.SiloId, owner.Endpoint);
+                return null;
             }
 
             var body = await response.Content.ReadAsByteArrayAsync(attempt.Token);
@@ -75,6 +89,7 @@ public sealed class SiloRouter(HttpClient http, ClusterDirectory directory, IOpt
         catch (Exception ex) when (ex is HttpRequestException || (ex is OperationCanceledException && !ct.IsCancellationRequested))
         {
             logger.LogDebug(ex, "Silo {Silo} at {Endpoint} did not answer", owner.SiloId, owner.Endpoint);
+            breaker.OnFailure(owner.Endpoint);
             return null;
         }
     }

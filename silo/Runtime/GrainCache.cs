@@ -32,6 +32,14 @@ internal sealed class GrainCache<TGrain>
 
     public void MarkDirty(string key) => _dirty.Add(key);
 
+    /// <summary>Drops a grain from memory whether or not it is dirty (its changes are discarded): used when the
+    /// grain is erased, never for idleness.</summary>
+    public void Remove(string key)
+    {
+        _slots.Remove(key);
+        _dirty.Remove(key);
+    }
+
     public IEnumerable<(string Key, TGrain Grain)> Dirty() => _dirty.Select(key => (key, _slots[key].Grain));
 
     public void ClearDirty() => _dirty.Clear();

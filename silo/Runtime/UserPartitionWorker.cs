@@ -32,6 +32,10 @@ internal sealed class UserPartitionWorker : PartitionWorker
     private readonly GrainCache<UserGrain> _grains = new();
     private readonly DeltaCombiner _itemSide = new();
     private readonly List<Task> _pendingDeadLetters = [];
+
+    // Users erased since the last checkpoint: their stored rows are deleted by the next checkpoint, and until then
+    // they must not be loaded from the store (the row there is the history being erased).
+    private readonly HashSet<string> _erased = new(StringComparer.Ordinal);
     private readonly UserGrainOptions _grainOptions;
     private readonly string _itemTopic;
     private Task _inFlight = Task.CompletedTask;
@@ -49,7 +53,7 @@ internal sealed class UserPartitionWorker : PartitionWorker
     public async Task<UserHistory?> GetHistoryAsync(string userId) =>
         (await ActivateAsync(userId, create: false).ConfigureAwait(false))?.GetHistory();
 
-    protected override bool HasChanges => _grains.DirtyCount > 0 || !_itemSide.IsEmpty || _pendingDeadLetters.Count > 0;
+    protected override bool HasChanges => _grains.DirtyCount > 0 || !_itemSide.IsEmpty || _pendingDeadLetters.Count > 0 || _erased.Count > 0;
 
     // A previous owner may have committed batches that Kafka never acknowledged: send them again, in order, before
     // anything new. Targets drop the ones they already have.
@@ -73,6 +77,12 @@ internal sealed class UserPartitionWorker : PartitionWorker
         // A producer's trace continues here when it sent a W3C traceparent header. Only when tracing is on (a
         // listener exists) is the header read and a span started: nothing per event otherwise.
         using var activity = RecoTelemetry.Source.HasListeners() ? StartProcessingActivity(record) : null;
+        if (record.Message.Headers?.TryGetLastBytes(EventCommands.Header, out var command) == true)
+        {
+            ApplyCommand(record, command);
+            return;
+        }
+
         var error = Validate(record, out var evt);
         if (error is not null)
         {
@@ -86,6 +96,41 @@ internal sealed class UserPartitionWorker : PartitionWorker
         grain.Apply(evt, _itemSide);
         _grains.MarkDirty(evt.UserId);
         Context.Stats.OnApplied();
+    }
+
+    // Commands are applied in log order like events, so a replay after a crash applies them at the same point.
+    private void ApplyCommand(ConsumeResult<byte[]?, byte[]?> record, byte[] command)
+    {
+        string? error;
+        string? userId = null;
+        if (!Encoding.ASCII.GetString(command).Equals(EventCommands.Erase, StringComparison.Ordinal))
+        {
+            error = $"unknown command '{Encoding.ASCII.GetString(command, 0, Math.Min(command.Length, 32))}' in header {EventCommands.Header}";
+        }
+        else if (!EventCommands.TryParseErase(record.Message.Value ?? [], out userId, out error))
+        {
+            error = $"invalid erase command: {error}";
+        }
+        else if (!string.Equals(DecodeKey(record), userId, StringComparison.Ordinal))
+        {
+            error = "record key must be the erased userId (UTF-8), so the command lands on its user's partition";
+        }
+
+        if (error is not null)
+        {
+            Context.Stats.OnInvalid();
+            Logger.LogWarning("Dead-lettering {Topic}[{Partition}]@{Offset}: {Reason}", record.Topic, record.Partition.Value, record.Offset.Value, error);
+            _pendingDeadLetters.Add(Context.DeadLetters.SendAsync(record, error));
+            return;
+        }
+
+        // The grain leaves memory now (queries answer 404 from here on) and its row leaves the store in the next
+        // checkpoint, in the same transaction as the offset past this record. The item deltas it already emitted
+        // stay: item counts hold no user id, and are anonymous aggregates.
+        _grains.Remove(userId!);
+        _erased.Add(userId!);
+        ActiveGrains = _grains.Count;
+        Logger.LogInformation("Erased a user of {Partition} at offset {Offset}", Partition, record.Offset.Value);
     }
 
     private static Activity? StartProcessingActivity(ConsumeResult<byte[]?, byte[]?> record)
@@ -123,12 +168,14 @@ internal sealed class UserPartitionWorker : PartitionWorker
         }
 
         var writes = _grains.Dirty().Select(g => new GrainWrite(GrainKind, g.Key, UserGrainStateCodec.Encode(g.Grain.State))).ToList();
-        return new Checkpoint(Partition.Topic, Partition.Partition.Value, Epoch, nextOffset, writes, Outbox: outbox, OutboxAckedThrough: _ackedThrough);
+        var deletes = _erased.Select(u => new GrainKey(GrainKind, u)).ToList();
+        return new Checkpoint(Partition.Topic, Partition.Partition.Value, Epoch, nextOffset, writes, Outbox: outbox, OutboxAckedThrough: _ackedThrough, Deletes: deletes);
     }
 
     protected override async Task OnCommittedAsync(Checkpoint checkpoint, bool final)
     {
         _grains.ClearDirty();
+        _erased.Clear();
         if (checkpoint.OutboxAckedThrough is not null)
         {
             _ackedThrough = null;
@@ -151,6 +198,7 @@ internal sealed class UserPartitionWorker : PartitionWorker
     protected override void OnFenced()
     {
         _grains.Clear();
+        _erased.Clear();
         _itemSide.Drain(_ => 0);
         ActiveGrains = 0;
     }
@@ -214,10 +262,21 @@ internal sealed class UserPartitionWorker : PartitionWorker
             return grain;
         }
 
-        // Records wait for the database (the partition pauses, it never skips); a query fails fast instead.
-        var stored = create
-            ? await WithRetryAsync(() => Context.Store.LoadGrainAsync(GrainKind, userId, CancellationToken.None), "user grain load").ConfigureAwait(false)
-            : await Context.Store.LoadGrainAsync(GrainKind, userId, CancellationToken.None).ConfigureAwait(false);
+        byte[]? stored = null;
+        if (_erased.Contains(userId))
+        {
+            // Erased, and its row not deleted yet: that row is the erased history, so the user starts afresh.
+        }
+        else if (create)
+        {
+            // Records wait for the database (the partition pauses, it never skips); a query fails fast instead.
+            stored = await WithRetryAsync(() => Context.Store.LoadGrainAsync(GrainKind, userId, CancellationToken.None), "user grain load").ConfigureAwait(false);
+        }
+        else
+        {
+            stored = await Context.Store.LoadGrainAsync(GrainKind, userId, CancellationToken.None).ConfigureAwait(false);
+        }
+
         if (stored is null && !create)
         {
             return null;
@@ -243,15 +302,7 @@ internal sealed class UserPartitionWorker : PartitionWorker
             return error;
         }
 
-        string? key;
-        try
-        {
-            key = record.Message.Key is null ? null : StrictUtf8.GetString(record.Message.Key);
-        }
-        catch (DecoderFallbackException)
-        {
-            key = null;
-        }
+        var key = DecodeKey(record);
 
         // The key decides the partition, and the partition decides which silo owns the user. A record keyed by
         // anything but its userId would be applied on a silo that does not own that user.
@@ -262,5 +313,17 @@ internal sealed class UserPartitionWorker : PartitionWorker
         }
 
         return null;
+    }
+
+    private static string? DecodeKey(ConsumeResult<byte[]?, byte[]?> record)
+    {
+        try
+        {
+            return record.Message.Key is null ? null : StrictUtf8.GetString(record.Message.Key);
+        }
+        catch (DecoderFallbackException)
+        {
+            return null;
+        }
     }
 }

@@ -15,6 +15,9 @@ public readonly record struct PartitionClaim(long Epoch, long NextOffset);
 /// <summary>One grain state to write in a checkpoint.</summary>
 public readonly record struct GrainWrite(string Kind, string Key, byte[] State);
 
+/// <summary>One grain whose stored row a checkpoint deletes (a user erased by an erase command).</summary>
+public readonly record struct GrainKey(string Kind, string Key);
+
 /// <summary>One shuffle message kept in the outbox until Kafka has acknowledged it.</summary>
 /// <param name="BatchEnd">The source checkpoint offset the batch ends at (exclusive).</param>
 /// <param name="TargetPartition">The item-deltas partition it goes to.</param>
@@ -30,7 +33,8 @@ public sealed record Checkpoint(
     IReadOnlyCollection<GrainWrite> Grains,
     IReadOnlyDictionary<int, long>? Watermarks = null,
     IReadOnlyList<OutboxRow>? Outbox = null,
-    long? OutboxAckedThrough = null);
+    long? OutboxAckedThrough = null,
+    IReadOnlyCollection<GrainKey>? Deletes = null);
 
 /// <summary>Thrown when a checkpoint is refused because another owner has claimed the partition since.</summary>
 public sealed class PartitionFencedException(string topic, int partition, long epoch)
@@ -170,8 +174,8 @@ public sealed class GrainStore : IAsyncDisposable
 
     /// <summary>
     /// Writes a checkpoint atomically, in one transaction and only if <see cref="Checkpoint.Epoch"/> is still the
-    /// partition's epoch: the partition's next offset, the dirty grain states, the item side's watermarks and the
-    /// user side's outbox (new batch in, acknowledged batches out). Throws <see cref="PartitionFencedException"/>
+    /// partition's epoch: the partition's next offset, the erased grains' deletions, the dirty grain states, the
+    /// item side's watermarks and the user side's outbox (new batch in, acknowledged batches out). Throws <see cref="PartitionFencedException"/>
     /// (and writes nothing) when another owner has claimed the partition since.
     /// </summary>
     public async Task CheckpointAsync(Checkpoint checkpoint, CancellationToken ct)
@@ -197,6 +201,21 @@ public sealed class GrainStore : IAsyncDisposable
             {
                 await tx.RollbackAsync(ct);
                 throw new PartitionFencedException(checkpoint.Topic, checkpoint.Partition, checkpoint.Epoch);
+            }
+        }
+
+        // Deletions before writes: a user erased and then active again within one checkpoint interval is
+        // deleted and then written fresh, which is the order the log has them in.
+        if (checkpoint.Deletes is { Count: > 0 } deletes)
+        {
+            await using var delete = Command(connection, tx, "DELETE FROM reco_grain WHERE kind = @kind AND grain_key = @key;");
+            var kind = Add(delete, "kind", string.Empty);
+            var key = Add(delete, "key", string.Empty);
+            foreach (var erased in deletes)
+            {
+                kind.Value = erased.Kind;
+                key.Value = erased.Key;
+                await delete.ExecuteNonQueryAsync(ct);
             }
         }
 
@@ -254,9 +273,13 @@ public sealed class GrainStore : IAsyncDisposable
 
         if (checkpoint.Outbox is { Count: > 0 } outbox)
         {
+            // DO NOTHING: a checkpoint whose COMMIT succeeded but whose answer was lost (the connection dropped)
+            // is retried as is; its batch is already there, byte for byte, and every other statement here is
+            // idempotent too. Without it the retry would fail on the primary key forever.
             await using var insert = Command(connection, tx, """
                 INSERT INTO reco_outbox (source_topic, source_partition, batch_end, target_partition, payload)
-                VALUES (@topic, @partition, @end, @target, @payload);
+                VALUES (@topic, @partition, @end, @target, @payload)
+                ON CONFLICT (source_topic, source_partition, batch_end, target_partition) DO NOTHING;
                 """);
             Add(insert, "topic", checkpoint.Topic);
             Add(insert, "partition", checkpoint.Partition);

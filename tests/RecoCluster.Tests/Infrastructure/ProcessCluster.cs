@@ -60,8 +60,10 @@ public sealed class ProcessCluster : IClusterUnderTest, IAsyncDisposable
         }
 
         var port = FreePort();
-        cluster.Start("gateway", ["gateway", .. cluster.Common(), "--urls", $"http://127.0.0.1:{port}"]);
-        cluster.Gateway = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(30) };
+        // Keys and limits as flags, the way an operator passes configuration keys on the command line.
+        var gatewayOnly = TestKeys.Config().Where(c => c.Key.StartsWith("Reco:Gateway:", StringComparison.Ordinal)).Select(c => $"--{c.Key}={c.Value}");
+        cluster.Start("gateway", ["gateway", .. cluster.Common(), .. gatewayOnly, "--urls", $"http://127.0.0.1:{port}"]);
+        cluster.Gateway = TestKeys.Client(new Uri($"http://127.0.0.1:{port}"), TestKeys.Admin);
         await cluster.WaitUntilReadyAsync();
         return cluster;
     }
@@ -139,6 +141,7 @@ public sealed class ProcessCluster : IClusterUnderTest, IAsyncDisposable
         "--Reco:Silo:CheckpointIntervalMs=100",
         "--Reco:Directory:HeartbeatMs=500",
         "--Reco:Directory:EntryTtlMs=3000",
+        $"--Reco:Cluster:Secret={TestKeys.ClusterSecret}",
     ];
 
     private RecoProcess Start(string name, string[] args)

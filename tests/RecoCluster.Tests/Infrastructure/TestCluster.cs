@@ -43,7 +43,14 @@ public sealed class TestCluster : IClusterUnderTest, IAsyncDisposable
 
     public string BootstrapServers => Kafka.BootstrapServers;
 
+    /// <summary>A client of the gateway with the admin key (which may call every endpoint).</summary>
     public HttpClient Gateway { get; private set; } = null!;
+
+    /// <summary>The gateway's base address.</summary>
+    public Uri GatewayAddress { get; private set; } = null!;
+
+    /// <summary>A new client of the gateway sending <paramref name="key"/>, or no key when null.</summary>
+    public HttpClient Client(string? key) => TestKeys.Client(GatewayAddress, key);
 
     public IReadOnlyList<WebApplication> Silos => _silos;
 
@@ -78,6 +85,11 @@ public sealed class TestCluster : IClusterUnderTest, IAsyncDisposable
         ["Logging:LogLevel:Default"] = "Warning",
         ["urls"] = "http://127.0.0.1:0",
         };
+        foreach (var (key, value) in TestKeys.Config())
+        {
+            config[key] = value;
+        }
+
         foreach (var (key, value) in _overrides)
         {
             config[key] = value;
@@ -158,6 +170,7 @@ public sealed class TestCluster : IClusterUnderTest, IAsyncDisposable
         _gateway = ClusterHosts.BuildGateway([], BaseConfig());
         await _gateway.StartAsync();
         var address = _gateway.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        Gateway = new HttpClient { BaseAddress = new Uri(address), Timeout = TimeSpan.FromSeconds(30) };
+        GatewayAddress = new Uri(address);
+        Gateway = Client(TestKeys.Admin);
     }
 }

@@ -166,6 +166,102 @@ public sealed class EndToEndTests(SharedClusterFixture fixture) : IClassFixture<
             "every partition reporting zero lag");
     }
 
+    /// <summary>Bad input for every endpoint: (method, path, body bytes, content type). Ids and bodies are built
+    /// around the probe user, so anything half-applied would show in its history.</summary>
+    public static TheoryData<string, string, string, byte[]?, string?> BadInputs()
+    {
+        const string probe = "bad-input-probe";
+        var longId = new string('x', 10 * 1024);
+        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        string Event(string userId = probe, string type = "\"view\"", string timestamp = "") =>
+            $$"""{"userId":{{userId}},"itemId":"bad-sku","type":{{type}},"timestamp":{{(timestamp.Length == 0 ? now.ToString(System.Globalization.CultureInfo.InvariantCulture) : timestamp)}}}""";
+        static byte[] Utf8(string s) => Encoding.UTF8.GetBytes(s);
+        var valid = Event($"\"{probe}\"");
+        var data = new TheoryData<string, string, string, byte[]?, string?>
+        {
+            { "malformed JSON", "POST", "/v1/events", Utf8("{\"userId\":"), "application/json" },
+            { "trailing garbage", "POST", "/v1/events", Utf8(valid + "}"), "application/json" },
+            { "wrong type for userId", "POST", "/v1/events", Utf8(Event("42")), "application/json" },
+            { "wrong type for timestamp", "POST", "/v1/events", Utf8(Event($"\"{probe}\"", timestamp: "true")), "application/json" },
+            { "a string instead of an event", "POST", "/v1/events", Utf8("\"hello\""), "application/json" },
+            { "an empty array", "POST", "/v1/events", Utf8("[]"), "application/json" },
+            { "an empty body", "POST", "/v1/events", [], "application/json" },
+            { "empty userId", "POST", "/v1/events", Utf8(Event("\"\"")), "application/json" },
+            { "10 KB userId", "POST", "/v1/events", Utf8(Event($"\"{longId}\"")), "application/json" },
+            { "control character in userId", "POST", "/v1/events", Utf8(Event("\"bad\\u0001id\"")), "application/json" },
+            { "invalid UTF-8", "POST", "/v1/events", [.. Utf8("{\"userId\":\"bad"), 0xFF, 0xFE, .. Utf8("\",\"itemId\":\"a\",\"type\":\"view\",\"timestamp\":1}")], "application/json" },
+            { "unknown event type", "POST", "/v1/events", Utf8("[" + valid + "," + Event($"\"{probe}\"", "\"teleport\"") + "]"), "application/json" },
+            { "timestamp far in the future", "POST", "/v1/events", Utf8("[" + valid + "," + Event($"\"{probe}\"", timestamp: "\"2099-01-01T00:00:00Z\"") + "]"), "application/json" },
+            { "timestamp after the schema's range", "POST", "/v1/events", Utf8(Event($"\"{probe}\"", timestamp: "\"2100-01-01T00:00:00Z\"")), "application/json" },
+            { "timestamp before 2000", "POST", "/v1/events", Utf8(Event($"\"{probe}\"", timestamp: "\"1999-12-31T23:59:59Z\"")), "application/json" },
+            { "timestamp older than the max age", "POST", "/v1/events", Utf8("[" + valid + "," + Event($"\"{probe}\"", timestamp: "\"2005-01-01T00:00:00Z\"") + "]"), "application/json" },
+            { "too many events", "POST", "/v1/events", Utf8("[" + string.Join(',', Enumerable.Repeat(valid, 1001)) + "]"), "application/json" },
+            { "huge body", "POST", "/v1/events", Utf8("[" + string.Join(',', Enumerable.Repeat(valid, 20_000)) + "]"), "application/json" },
+            { "deep nesting", "POST", "/v1/events", Utf8(new string('[', 100) + new string(']', 100)), "application/json" },
+            { "not JSON at all", "POST", "/v1/events", Utf8(valid), "text/plain" },
+            { "10 KB user id", "GET", "/v1/users/" + longId, null, null },
+            { "control character in user id", "GET", "/v1/users/bad%01id", null, null },
+            { "invalid UTF-8 in user id", "GET", "/v1/users/bad%FF%FEid", null, null },
+            { "empty user id", "GET", "/v1/users/", null, null },
+            { "10 KB user id to erase", "DELETE", "/v1/users/" + longId, null, null },
+            { "control character in user id to erase", "DELETE", "/v1/users/bad%0Aid", null, null },
+            { "invalid UTF-8 in user id to erase", "DELETE", "/v1/users/bad%C3%28id", null, null },
+            { "count not a number", "GET", "/v1/admin/items/x/cooccurrence?count=abc", null, null },
+            { "count zero", "GET", "/v1/admin/items/x/cooccurrence?count=0", null, null },
+            { "count negative", "GET", "/v1/admin/items/x/cooccurrence?count=-5", null, null },
+            { "count too large", "GET", "/v1/admin/items/x/cooccurrence?count=10001", null, null },
+            { "count overflowing", "GET", "/v1/admin/items/x/cooccurrence?count=99999999999999999999", null, null },
+            { "10 KB item id", "GET", "/v1/admin/items/" + longId + "/cooccurrence", null, null },
+            { "control character in item id", "GET", "/v1/admin/items/bad%7Fid/cooccurrence", null, null },
+        };
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(BadInputs))]
+    public async Task Bad_input_to_any_endpoint_gets_a_4xx_problem_json_and_changes_nothing(string what, string method, string path, byte[]? body, string? contentType)
+    {
+        using var request = new HttpRequestMessage(new HttpMethod(method), new Uri(path, UriKind.Relative));
+        if (body is not null)
+        {
+            request.Content = new ByteArrayContent(body);
+            request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue(contentType!);
+        }
+
+        using var response = await _cluster.Gateway.SendAsync(request);
+
+        Assert.True((int)response.StatusCode is >= 400 and < 500, $"{what}: {(int)response.StatusCode}");
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal((int)response.StatusCode, problem.GetProperty("status").GetInt32());
+
+        // Nothing of it reached the probe user: one marker event after it is all the history there is. (The
+        // probe is reset first, so the theory's cases stay independent.)
+        await AssertOnlyMarkerAsync("bad-input-probe");
+    }
+
+    private async Task AssertOnlyMarkerAsync(string user)
+    {
+        using (var erase = await _cluster.Gateway.DeleteAsync(new Uri($"/v1/users/{user}", UriKind.Relative)))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, erase.StatusCode);
+        }
+
+        var marker = $"marker-{Guid.NewGuid():N}";
+        var body = Encoding.UTF8.GetString(EventSchema.ToUtf8(new ClickEvent(user, marker, EventType.Click, DateTimeOffset.UtcNow)));
+        using (var post = await _cluster.Gateway.PostAsync(new Uri("/v1/events", UriKind.Relative), new StringContent(body, Encoding.UTF8, "application/json")))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, post.StatusCode);
+        }
+
+        var history = (JsonElement)await Eventually.ValueAsync<object>(
+            async () => await _cluster.GetUserAsync(user) is { } h && ClusterClient.Window(h).Contains(marker) ? h : null,
+            Deadline,
+            "the marker event");
+        Assert.Equal([marker], ClusterClient.Window(history));
+        Assert.Equal(1, history.GetProperty("totalEvents").GetInt64());
+    }
+
     [Fact]
     public async Task Our_partitioner_agrees_with_librdkafkas_murmur2_for_every_key()
     {

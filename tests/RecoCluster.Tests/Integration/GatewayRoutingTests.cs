@@ -28,16 +28,15 @@ public sealed class GatewayRoutingTests
             await producer.ProduceAsync(topics.Directory, new Message<byte[], byte[]> { Key = Encoding.UTF8.GetBytes("ghost"), Value = DirectoryCodec.Encode(entry) });
         }
 
-        await using var gateway = ClusterHosts.BuildGateway([], new Dictionary<string, string?>
-        {
-            ["Reco:Kafka:BootstrapServers"] = kafka.BootstrapServers,
-            ["Reco:Kafka:TopicPrefix"] = topics.Prefix,
-            ["Reco:Gateway:RouteDeadlineMs"] = "600",
-            ["Reco:Gateway:SiloAttemptTimeoutMs"] = "200",
-            ["urls"] = "http://127.0.0.1:0",
-        });
+        var config = TestKeys.Config();
+        config["Reco:Kafka:BootstrapServers"] = kafka.BootstrapServers;
+        config["Reco:Kafka:TopicPrefix"] = topics.Prefix;
+        config["Reco:Gateway:RouteDeadlineMs"] = "600";
+        config["Reco:Gateway:SiloAttemptTimeoutMs"] = "200";
+        config["urls"] = "http://127.0.0.1:0";
+        await using var gateway = ClusterHosts.BuildGateway([], config);
         await gateway.StartAsync();
-        using var http = new HttpClient { BaseAddress = new Uri(gateway.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First()) };
+        using var http = TestKeys.Client(new Uri(gateway.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First()), TestKeys.Admin);
         await Eventually.TrueAsync(async () => (await http.GetAsync(new Uri("/readyz", UriKind.Relative))).IsSuccessStatusCode, TimeSpan.FromSeconds(20), "the gateway reading the directory");
 
         foreach (var path in new[] { "/v1/users/u-1", "/v1/admin/items/sku-1/cooccurrence" })

@@ -53,6 +53,27 @@ public abstract class GrainStoreTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_checkpoint_deletes_erased_grains_before_writing_fresh_ones()
+    {
+        var claim = await _store.ClaimAsync("events", 5, "silo-a", CancellationToken.None);
+        await _store.CheckpointAsync(new Checkpoint("events", 5, claim.Epoch, 10, [new GrainWrite("user", "gone", [1]), new GrainWrite("user", "back", [2]), new GrainWrite("user", "kept", [3])]), CancellationToken.None);
+
+        // "gone" is erased; "back" is erased and active again within the same checkpoint interval.
+        await _store.CheckpointAsync(
+            new Checkpoint("events", 5, claim.Epoch, 20, [new GrainWrite("user", "back", [9])], Deletes: [new GrainKey("user", "gone"), new GrainKey("user", "back")]),
+            CancellationToken.None);
+
+        Assert.Null(await _store.LoadGrainAsync("user", "gone", CancellationToken.None));
+        Assert.Equal([9], await _store.LoadGrainAsync("user", "back", CancellationToken.None));
+        Assert.Equal([3], await _store.LoadGrainAsync("user", "kept", CancellationToken.None));
+
+        // A fenced checkpoint deletes nothing either.
+        await _store.ClaimAsync("events", 5, "silo-b", CancellationToken.None);
+        await Assert.ThrowsAsync<PartitionFencedException>(() => _store.CheckpointAsync(new Checkpoint("events", 5, claim.Epoch, 30, [], Deletes: [new GrainKey("user", "kept")]), CancellationToken.None));
+        Assert.Equal([3], await _store.LoadGrainAsync("user", "kept", CancellationToken.None));
+    }
+
+    [Fact]
     public async Task A_stale_owner_is_fenced_and_writes_nothing()
     {
         var old = await _store.ClaimAsync("events", 0, "silo-a", CancellationToken.None);

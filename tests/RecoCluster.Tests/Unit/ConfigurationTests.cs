@@ -3,10 +3,12 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
 using RecoCluster.Cluster;
 using RecoCluster.Gateway;
+using RecoCluster.Gateway.Security;
 using RecoCluster.Grains;
 using RecoCluster.Host;
 using RecoCluster.Silo;
 using RecoCluster.Silo.Storage;
+using RecoCluster.Tests.Infrastructure;
 
 namespace RecoCluster.Tests.Unit;
 
@@ -26,11 +28,14 @@ public class ConfigurationTests
         var gateway = config.GetSection(GatewayOptions.Section).Get<GatewayOptions>()!;
         var user = config.GetSection("Reco:Grains:User").Get<UserGrainOptions>()!;
         var directory = config.GetSection(DirectoryOptions.Section).Get<DirectoryOptions>()!;
+        var auth = config.GetSection(GatewayAuthOptions.Section).Get<GatewayAuthOptions>()!;
+        var limits = config.GetSection(GatewayRateLimitOptions.Section).Get<GatewayRateLimitOptions>()!;
 
         Assert.True(new KafkaOptionsValidator().Validate(null, kafka).Succeeded);
         Assert.True(new StorageOptionsValidator().Validate(null, storage).Succeeded);
         Assert.True(new SiloOptionsValidator().Validate(null, silo).Succeeded);
         Assert.True(new GatewayOptionsValidator().Validate(null, gateway).Succeeded);
+        Assert.True(new GatewayRateLimitOptionsValidator().Validate(null, limits).Succeeded);
 
         // The file documents the defaults; it must not drift from them.
         Assert.Equivalent(new KafkaOptions(), kafka);
@@ -39,6 +44,8 @@ public class ConfigurationTests
         Assert.Equivalent(new GatewayOptions(), gateway);
         Assert.Equivalent(new UserGrainOptions(), user);
         Assert.Equivalent(new DirectoryOptions(), directory);
+        Assert.Equivalent(new GatewayAuthOptions(), auth);
+        Assert.Equivalent(new GatewayRateLimitOptions(), limits);
     }
 
     [Fact]
@@ -48,6 +55,7 @@ public class ConfigurationTests
         {
             ["Reco:Kafka:BootstrapServers"] = "127.0.0.1:1",
             ["Reco:Storage:Provider"] = "Mongo",
+            ["Reco:Cluster:Secret"] = TestKeys.ClusterSecret,
             ["urls"] = "http://127.0.0.1:0",
         }));
 
@@ -64,6 +72,7 @@ public class ConfigurationTests
             ["Reco:Storage:Provider"] = "Mongo",
             ["Reco:Silo:CheckpointIntervalMs"] = "1",
             ["Reco:Grains:User:WindowSize"] = "0",
+            ["Reco:Cluster:Secret"] = TestKeys.ClusterSecret,
         }));
 
         Assert.Equal(4, error.Failures.Count());
@@ -71,18 +80,17 @@ public class ConfigurationTests
         Assert.Contains(error.Failures, f => f.StartsWith("Reco:Silo:CheckpointIntervalMs is 1", StringComparison.Ordinal));
         Assert.Contains(error.Failures, f => f.StartsWith("Reco:Grains:User:WindowSize", StringComparison.Ordinal));
 
-        var gateway = Assert.Throws<OptionsValidationException>(() => ClusterHosts.BuildGateway([], new Dictionary<string, string?>
-        {
-            ["Reco:Kafka:BootstrapServers"] = "127.0.0.1:1",
-            ["Reco:Gateway:MaxEventsPerRequest"] = "0",
-        }));
+        var gatewayConfig = TestKeys.Config();
+        gatewayConfig["Reco:Kafka:BootstrapServers"] = "127.0.0.1:1";
+        gatewayConfig["Reco:Gateway:MaxEventsPerRequest"] = "0";
+        var gateway = Assert.Throws<OptionsValidationException>(() => ClusterHosts.BuildGateway([], gatewayConfig));
         Assert.Equal(["Reco:Gateway:MaxEventsPerRequest is 0; it must be between 1 and 100000."], gateway.Failures);
     }
 
     [Fact]
     public async Task The_reco_process_exits_non_zero_with_a_clear_message_on_a_bad_setting()
     {
-        var result = await RunRecoAsync("silo", "--storage", "Mongo", "--bootstrap", "127.0.0.1:1", "--urls", "http://127.0.0.1:0");
+        var result = await RunRecoAsync("silo", "--storage", "Mongo", "--bootstrap", "127.0.0.1:1", "--urls", "http://127.0.0.1:0", $"--Reco:Cluster:Secret={TestKeys.ClusterSecret}");
 
         Assert.Equal(2, result.ExitCode);
         Assert.Equal("reco: invalid configuration:\n  Reco:Storage:Provider 'Mongo' is not supported; use 'Sqlite' or 'Postgres'.", result.StdErr.Trim());
@@ -92,7 +100,7 @@ public class ConfigurationTests
     [Fact]
     public async Task A_silo_told_to_use_embedded_kafka_explains_that_it_only_exists_in_dev()
     {
-        var result = await RunRecoAsync("silo", "--bootstrap", "embedded", "--urls", "http://127.0.0.1:0", "--connection-string", $"Data Source={Path.GetTempFileName()}");
+        var result = await RunRecoAsync("silo", "--bootstrap", "embedded", "--urls", "http://127.0.0.1:0", "--connection-string", $"Data Source={Path.GetTempFileName()}", $"--Reco:Cluster:Secret={TestKeys.ClusterSecret}");
 
         Assert.Equal(2, result.ExitCode);
         Assert.Contains("./reco dev", result.StdErr, StringComparison.Ordinal);
