@@ -10,8 +10,13 @@ namespace RecoCluster.Grains;
 /// <remarks>Turn-based: the runtime calls one method at a time, so there are no locks.</remarks>
 public sealed class UserGrain : IUserGrain
 {
+    private const long MsPerDay = 86_400_000;
+
     private readonly string _userId;
     private readonly int _windowSize;
+    private readonly long _windowMs;
+    private readonly int _dailyCap;
+    private readonly EventWeights _weights;
     private readonly UserGrainState _state;
 
     public UserGrain(string userId, UserGrainOptions options, UserGrainState? state = null)
@@ -20,6 +25,9 @@ public sealed class UserGrain : IUserGrain
         ArgumentNullException.ThrowIfNull(options);
         _userId = userId;
         _windowSize = options.WindowSize;
+        _windowMs = options.WindowSeconds * 1_000L;
+        _dailyCap = options.MaxItemSideEventsPerDay;
+        _weights = options.Weights;
         _state = state ?? new UserGrainState();
     }
 
@@ -32,21 +40,47 @@ public sealed class UserGrain : IUserGrain
         ArgumentNullException.ThrowIfNull(evt);
         ArgumentNullException.ThrowIfNull(itemSide);
         var recent = _state.Recent;
+        var ms = evt.Timestamp.ToUnixTimeMilliseconds();
 
-        // Co-occurrence with the window as it is *before* this event, the item itself excluded.
-        foreach (var other in recent)
+        if (ReachesItemSide(ms))
         {
-            if (!string.Equals(other.ItemId, evt.ItemId, StringComparison.Ordinal))
+            var weight = _weights.For(evt.Type);
+
+            // Co-occurrence with the window as it is *before* this event, the item itself excluded, and only with
+            // items touched within the time window before it (an out-of-order, older event meets them all). A
+            // pair counts as much as its weaker side: a view next to a purchase is a view's worth of evidence.
+            foreach (var other in recent)
             {
-                itemSide.AddCooccurrence(evt.ItemId, other.ItemId, 1);
-                itemSide.AddCooccurrence(other.ItemId, evt.ItemId, 1);
+                if (string.Equals(other.ItemId, evt.ItemId, StringComparison.Ordinal) || (_windowMs > 0 && ms - other.LastSeenMs > _windowMs))
+                {
+                    continue;
+                }
+
+                var pair = Math.Min(weight, _weights.For(other.LastType));
+                if (pair > 0)
+                {
+                    itemSide.AddCooccurrence(evt.ItemId, other.ItemId, pair);
+                    itemSide.AddCooccurrence(other.ItemId, evt.ItemId, pair);
+                }
+            }
+
+            if (weight > 0)
+            {
+                itemSide.AddItemCount(evt.ItemId, weight);
             }
         }
 
-        itemSide.AddItemCount(evt.ItemId, 1);
+        // A plain loop: a FindIndex lambda would allocate a closure on every event.
+        var index = -1;
+        for (var i = 0; i < recent.Count; i++)
+        {
+            if (string.Equals(recent[i].ItemId, evt.ItemId, StringComparison.Ordinal))
+            {
+                index = i;
+                break;
+            }
+        }
 
-        var ms = evt.Timestamp.ToUnixTimeMilliseconds();
-        var index = recent.FindIndex(r => string.Equals(r.ItemId, evt.ItemId, StringComparison.Ordinal));
         RecentItemState entry;
         if (index >= 0)
         {
@@ -70,6 +104,31 @@ public sealed class UserGrain : IUserGrain
 
         _state.Counts[(int)evt.Type]++;
         _state.LastEventMs = Math.Max(_state.LastEventMs, ms);
+    }
+
+    // The daily cap counts per UTC day of the event timestamps, in log order. A late event (older day) counts
+    // against the newest day seen, so the cap depends only on the user's own log: replay gives the same answer.
+    private bool ReachesItemSide(long ms)
+    {
+        if (_dailyCap <= 0)
+        {
+            return true;
+        }
+
+        var day = (int)Math.Floor(ms / (double)MsPerDay);
+        if (day > _state.CapDay)
+        {
+            _state.CapDay = day;
+            _state.CapCount = 0;
+        }
+
+        if (_state.CapCount >= _dailyCap)
+        {
+            return false;
+        }
+
+        _state.CapCount++;
+        return true;
     }
 
     /// <inheritdoc />

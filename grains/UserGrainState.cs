@@ -15,6 +15,12 @@ public sealed class UserGrainState
 
     /// <summary>Epoch milliseconds of the latest applied event, or 0 when none.</summary>
     public long LastEventMs { get; set; }
+
+    /// <summary>The UTC day (days since 1970-01-01) the daily item-side cap currently counts.</summary>
+    public int CapDay { get; set; }
+
+    /// <summary>Events of <see cref="CapDay"/> that reached the item side.</summary>
+    public int CapCount { get; set; }
 }
 
 /// <summary>One entry of <see cref="UserGrainState.Recent"/>.</summary>

@@ -23,9 +23,8 @@ public static class SiloServices
         services.AddOptions<SiloOptions>().Bind(configuration.GetSection(SiloOptions.Section)).ValidateOnStart();
         services.AddOptions<DirectoryOptions>().Bind(configuration.GetSection(DirectoryOptions.Section));
         services.AddOptions<ClusterOptions>().Bind(configuration.GetSection(ClusterOptions.Section)).ValidateOnStart();
-        services.AddOptions<UserGrainOptions>().Bind(configuration.GetSection("Reco:Grains:User"))
-            .Validate(o => o.WindowSize is >= 1 and <= UserGrainOptions.MaxWindowSize, $"Reco:Grains:User:WindowSize must be between 1 and {UserGrainOptions.MaxWindowSize}.")
-            .ValidateOnStart();
+        services.AddOptions<UserGrainOptions>().Bind(configuration.GetSection("Reco:Grains:User")).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<UserGrainOptions>, UserGrainOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<KafkaOptions>, KafkaOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<StorageOptions>, StorageOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SiloOptions>, SiloOptionsValidator>());

@@ -136,6 +136,7 @@ public sealed class ProcessCluster : IClusterUnderTest, IAsyncDisposable
 
     private string[] Common() =>
     [
+        .. Recount.TestRuleSettings.Select(s => $"--{s.Key}={s.Value}"),
         "--bootstrap", BootstrapServers,
         "--topic-prefix", Prefix,
         "--Reco:Silo:CheckpointIntervalMs=100",

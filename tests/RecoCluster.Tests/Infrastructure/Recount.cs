@@ -37,21 +37,49 @@ public static class Recount
 
     public sealed record ExpectedItem(long Count, IReadOnlyDictionary<string, long> Row);
 
-    /// <summary>Item counts and co-occurrence rows: an event on item i, for every other item j in its user's window
-    /// as it was before the event, adds 1 to C[i][j] and to C[j][i]; and it adds 1 to N[i].</summary>
-    public static Dictionary<string, ExpectedItem> Items(IEnumerable<ClickEvent> events, int windowSize)
+    /// <summary>The co-occurrence rule's settings, as the test cluster configures them (see
+    /// <see cref="TestRule"/>); written out here, not taken from the grains' options type.</summary>
+    public sealed record Rule(int WindowSize, int WindowSeconds, int DailyCap, int View, int Click, int AddToCart, int Purchase)
     {
-        var windows = new Dictionary<string, List<string>>();
+        public int WeightOf(EventType type) => type switch
+        {
+            EventType.View => View,
+            EventType.Click => Click,
+            EventType.AddToCart => AddToCart,
+            _ => Purchase,
+        };
+    }
+
+    /// <summary>What the test clusters run with: the default weights, a one-hour time window and a cap of 30 item-side
+    /// events per user per day, small enough that the generated workloads hit both.</summary>
+    public static readonly Rule TestRule = new(WindowSize: 20, WindowSeconds: 3_600, DailyCap: 30, View: 1, Click: 2, AddToCart: 3, Purchase: 5);
+
+    /// <summary>The configuration keys that give a cluster <see cref="TestRule"/>.</summary>
+    public static IReadOnlyDictionary<string, string> TestRuleSettings { get; } = new Dictionary<string, string>
+    {
+        ["Reco:Grains:User:WindowSize"] = "20",
+        ["Reco:Grains:User:WindowSeconds"] = "3600",
+        ["Reco:Grains:User:MaxItemSideEventsPerDay"] = "30",
+    };
+
+    /// <summary>Item counts and co-occurrence rows by the documented rule: an event e = (u, i, type, t) of user u,
+    /// unless u already had DailyCap item-side events on the newest UTC day seen in u's log, adds w(e) to N[i], and
+    /// for every other item j in u's window before e, last touched by u at time tⱼ ≥ t − WindowSeconds with type
+    /// τⱼ, adds min(w(e), w(τⱼ)) to C[i][j] and to C[j][i].</summary>
+    public static Dictionary<string, ExpectedItem> Items(IEnumerable<ClickEvent> events, Rule rule)
+    {
+        var windows = new Dictionary<string, List<(string Item, EventType Type, DateTimeOffset Seen)>>();
+        var caps = new Dictionary<string, (long Day, int Count)>();
         var counts = new Dictionary<string, long>();
         var rows = new Dictionary<string, Dictionary<string, long>>();
-        void Add(string a, string b)
+        void Add(string a, string b, long w)
         {
             if (!rows.TryGetValue(a, out var row))
             {
                 rows[a] = row = [];
             }
 
-            row[b] = row.GetValueOrDefault(b) + 1;
+            row[b] = row.GetValueOrDefault(b) + w;
         }
 
         foreach (var e in events)
@@ -61,21 +89,37 @@ public static class Recount
                 windows[e.UserId] = window = [];
             }
 
-            foreach (var other in window.Where(o => o != e.ItemId))
+            var day = (long)Math.Floor(e.Timestamp.ToUnixTimeMilliseconds() / 86_400_000.0);
+            var (capDay, capCount) = caps.GetValueOrDefault(e.UserId);
+            if (day > capDay)
             {
-                Add(e.ItemId, other);
-                Add(other, e.ItemId);
+                (capDay, capCount) = (day, 0);
             }
 
-            counts[e.ItemId] = counts.GetValueOrDefault(e.ItemId) + 1;
-            window.Remove(e.ItemId);
-            window.Insert(0, e.ItemId);
-            if (window.Count > windowSize)
+            if (capCount < rule.DailyCap)
+            {
+                capCount++;
+                var w = rule.WeightOf(e.Type);
+                foreach (var other in window.Where(o => o.Item != e.ItemId && (e.Timestamp - o.Seen).TotalSeconds <= rule.WindowSeconds))
+                {
+                    var pair = Math.Min(w, rule.WeightOf(other.Type));
+                    Add(e.ItemId, other.Item, pair);
+                    Add(other.Item, e.ItemId, pair);
+                }
+
+                counts[e.ItemId] = counts.GetValueOrDefault(e.ItemId) + w;
+            }
+
+            caps[e.UserId] = (capDay, capCount);
+            window.RemoveAll(o => o.Item == e.ItemId);
+            window.Insert(0, (e.ItemId, e.Type, e.Timestamp));
+            if (window.Count > rule.WindowSize)
             {
                 window.RemoveAt(window.Count - 1);
             }
         }
 
-        return counts.ToDictionary(c => c.Key, c => new ExpectedItem(c.Value, rows.GetValueOrDefault(c.Key) ?? []));
+        // An item whose own events were all capped can still have a row (it sat in a counted event's window).
+        return counts.Keys.Union(rows.Keys).ToDictionary(i => i, i => new ExpectedItem(counts.GetValueOrDefault(i), rows.GetValueOrDefault(i) ?? []));
     }
 }

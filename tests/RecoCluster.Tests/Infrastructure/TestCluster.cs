@@ -90,6 +90,12 @@ public sealed class TestCluster : IClusterUnderTest, IAsyncDisposable
             config[key] = value;
         }
 
+        // The co-occurrence rule the recount checks against: weights, time window and daily cap all active.
+        foreach (var (key, value) in Recount.TestRuleSettings)
+        {
+            config[key] = value;
+        }
+
         foreach (var (key, value) in _overrides)
         {
             config[key] = value;

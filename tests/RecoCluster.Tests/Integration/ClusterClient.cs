@@ -109,7 +109,7 @@ public static class ClusterClient
     /// served order (count descending, ties by item id).</summary>
     public static async Task AssertItemsEqualRecountAsync(this IClusterUnderTest cluster, IReadOnlyList<ClickEvent> events, TimeSpan deadline)
     {
-        var expected = Recount.Items(events, windowSize: 20);
+        var expected = Recount.Items(events, Recount.TestRule);
         var pending = new HashSet<string>(expected.Keys);
         await Eventually.TrueAsync(
             async () =>

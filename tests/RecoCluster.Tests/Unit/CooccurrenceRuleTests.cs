@@ -1,0 +1,104 @@
+using RecoCluster.Grains;
+using RecoCluster.Grains.Interfaces;
+
+namespace RecoCluster.Tests.Unit;
+
+/// <summary>The item side of <see cref="UserGrain.Apply"/>: weights, the time window and the daily cap, on small
+/// hand-counted streams.</summary>
+public sealed class CooccurrenceRuleTests
+{
+    private static readonly DateTimeOffset T0 = new(2026, 11, 22, 10, 0, 0, TimeSpan.Zero);
+
+    [Fact]
+    public void Counts_are_weighted_and_a_pair_counts_its_weaker_side()
+    {
+        var sink = Run(new UserGrainOptions(), ("a", EventType.View, 0), ("b", EventType.Purchase, 10), ("c", EventType.Click, 20));
+
+        Assert.Equal(1, sink.N("a"));
+        Assert.Equal(5, sink.N("b"));
+        Assert.Equal(2, sink.N("c"));
+        Assert.Equal(1, sink.C("b", "a")); // min(5, 1)
+        Assert.Equal(1, sink.C("a", "b"));
+        Assert.Equal(2, sink.C("c", "b")); // min(2, 5)
+        Assert.Equal(1, sink.C("c", "a")); // min(2, 1)
+        Assert.Equal(sink.C("a", "c"), sink.C("c", "a"));
+    }
+
+    [Fact]
+    public void A_repeat_counts_against_the_window_as_it_was_and_uses_the_items_latest_type()
+    {
+        // a (view), b (view), then a again as a purchase: it meets b (view) with min(5, 1) = 1 and not itself.
+        var sink = Run(new UserGrainOptions(), ("a", EventType.View, 0), ("b", EventType.View, 1), ("a", EventType.Purchase, 2), ("c", EventType.Purchase, 3));
+
+        Assert.Equal(6, sink.N("a"));
+        Assert.Equal(2, sink.C("a", "b")); // once from b's event, once from a's repeat
+        Assert.Equal(5, sink.C("c", "a")); // a's latest type is purchase: min(5, 5)
+        Assert.Equal(1, sink.C("c", "b"));
+        Assert.Equal(0, sink.C("a", "a"));
+    }
+
+    [Fact]
+    public void Items_touched_longer_ago_than_the_time_window_do_not_co_occur()
+    {
+        var options = new UserGrainOptions { WindowSeconds = 60 };
+        var sink = Run(options, ("a", EventType.View, 0), ("b", EventType.View, 30), ("c", EventType.View, 91), ("d", EventType.View, 100), ("e", EventType.View, 151));
+
+        Assert.Equal(1, sink.C("b", "a")); // 30 s apart
+        Assert.Equal(0, sink.C("c", "b")); // 61 s
+        Assert.Equal(0, sink.C("c", "a"));
+        Assert.Equal(1, sink.C("d", "c")); // 9 s
+        Assert.Equal(0, sink.C("d", "b"));
+        Assert.Equal(1, sink.C("e", "c")); // exactly 60 s: the limit is inclusive
+        Assert.Equal(1, sink.C("e", "d"));
+        Assert.Equal(0, sink.C("e", "b"));
+    }
+
+    [Fact]
+    public void The_daily_cap_stops_the_events_item_side_but_not_the_history()
+    {
+        var options = new UserGrainOptions { MaxItemSideEventsPerDay = 2 };
+        var grain = new UserGrain("u", options);
+        var sink = new Counter();
+        grain.Apply(new ClickEvent("u", "a", EventType.View, T0), sink);
+        grain.Apply(new ClickEvent("u", "b", EventType.View, T0.AddMinutes(1)), sink);
+        grain.Apply(new ClickEvent("u", "c", EventType.View, T0.AddMinutes(2)), sink); // third of the day: capped
+        grain.Apply(new ClickEvent("u", "d", EventType.View, T0.AddDays(-1)), sink); // late: counts against the newest day, capped
+        grain.Apply(new ClickEvent("u", "e", EventType.View, T0.AddDays(1)), sink); // a new day: counts again
+
+        Assert.Equal(["a", "b", "e"], sink.Counts.Keys.Order());
+        Assert.Equal(["e", "d", "c", "b", "a"], grain.GetHistory().RecentItems.Select(r => r.ItemId));
+        // Capped events still enter the window, so the next counted event meets them (within the 24 h window).
+        Assert.Equal(1, sink.C("e", "c"));
+        Assert.Equal(1, sink.C("e", "a")); // exactly 24 h
+        Assert.Equal(0, sink.C("e", "d")); // 2 days
+        Assert.Equal(0, sink.C("c", "b")); // c itself was capped
+    }
+
+    private static Counter Run(UserGrainOptions options, params (string Item, EventType Type, int Second)[] events)
+    {
+        var grain = new UserGrain("u", options);
+        var sink = new Counter();
+        foreach (var (item, type, second) in events)
+        {
+            grain.Apply(new ClickEvent("u", item, type, T0.AddSeconds(second)), sink);
+        }
+
+        return sink;
+    }
+
+    private sealed class Counter : IItemDeltaSink
+    {
+        public Dictionary<string, long> Counts { get; } = [];
+
+        public Dictionary<(string, string), long> Pairs { get; } = [];
+
+        public long N(string item) => Counts.GetValueOrDefault(item);
+
+        public long C(string item, string other) => Pairs.GetValueOrDefault((item, other));
+
+        public void AddCooccurrence(string itemId, string otherItemId, long count) =>
+            Pairs[(itemId, otherItemId)] = Pairs.GetValueOrDefault((itemId, otherItemId)) + count;
+
+        public void AddItemCount(string itemId, long count) => Counts[itemId] = Counts.GetValueOrDefault(itemId) + count;
+    }
+}
