@@ -42,6 +42,7 @@ internal abstract class PartitionWorker
     private long _storedOffset;
     private int _queuedRecords;
     private long _highWatermark = -1;
+    private long _lastCheckpointMs;
     private bool _fenced;
     private long _lastEvictionCheck;
 
@@ -80,7 +81,16 @@ internal abstract class PartitionWorker
 
     public int ActiveGrains { get; protected set; }
 
-    public DateTimeOffset? LastCheckpointAt { get; private set; }
+    /// <summary>When the last checkpoint committed, or null before the first. Read from other threads (admin view,
+    /// metrics), so it is kept as one 64-bit value: a DateTimeOffset? could be read half-written.</summary>
+    public DateTimeOffset? LastCheckpointAt
+    {
+        get
+        {
+            var ms = Interlocked.Read(ref _lastCheckpointMs);
+            return ms == 0 ? null : DateTimeOffset.FromUnixTimeMilliseconds(ms);
+        }
+    }
 
     /// <summary>When this silo took the partition over.</summary>
     public DateTimeOffset StartedAt { get; }
@@ -293,7 +303,7 @@ internal abstract class PartitionWorker
         }
 
         _storedOffset = checkpoint.NextOffset;
-        LastCheckpointAt = Context.Time.GetUtcNow();
+        Interlocked.Exchange(ref _lastCheckpointMs, Context.Time.GetUtcNow().ToUnixTimeMilliseconds());
         Context.Stats.OnCheckpoint(Context.Time.GetElapsedTime(started));
         await OnCommittedAsync(checkpoint, final).ConfigureAwait(false);
         if (final)
