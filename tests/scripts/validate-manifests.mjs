@@ -72,7 +72,7 @@ const REQUIRED_ALERTS = [
 const REQUIRED_PANELS = [/ingest rate/i, /applied rate/i, /lag per partition/i, /checkpoint age/i, /latency p50 \/ p99/i, /5xx/i, /fencing/i];
 const TOPIC_SUFFIXES = ["events", "events.dlq", "item-deltas", "control", "directory"];
 // Secrets the manifests use but must never contain: created by hand (docs/deployment.md).
-const EXTERNAL_SECRETS = new Set(["reco-storage"]);
+const EXTERNAL_SECRETS = new Set(["reco-storage", "reco-cluster", "reco-api-keys"]);
 // The host's shutdown timeout (.NET's default, 30 s) plus margin: the kubelet must not kill a silo mid-checkpoint.
 const MIN_SILO_GRACE_SECONDS = 45;
 
