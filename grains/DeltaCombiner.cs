@@ -6,45 +6,95 @@ namespace RecoCluster.Grains;
 /// Combines the item side of a micro-batch of events: many increments of the same (item, other) pair become one
 /// number, so the shuffle carries one entry per pair per batch instead of one per event.
 /// </summary>
+/// <remarks>
+/// Hot path: every event makes up to 2×window calls here. The per-item accumulators and their row dictionaries
+/// are reused from batch to batch (cleared, keeping their capacity), so a steady stream allocates almost nothing
+/// per event; an item not touched for a whole batch gives its accumulator back, which bounds the memory kept to
+/// the items of the last batch. The price: a drained batch is valid only inside <see cref="Drain{T}"/>'s callback.
+/// </remarks>
 public sealed class DeltaCombiner : IItemDeltaSink
 {
     private readonly Dictionary<string, Accumulator> _items = new(StringComparer.Ordinal);
+    private int _touched;
 
-    public bool IsEmpty => _items.Count == 0;
+    /// <summary>Whether nothing was added since the last drain.</summary>
+    public bool IsEmpty => _touched == 0;
 
     public void AddCooccurrence(string itemId, string otherItemId, long count)
     {
-        var row = Get(itemId).Row;
+        var row = Touch(itemId).Row;
         row[otherItemId] = row.GetValueOrDefault(otherItemId) + count;
     }
 
-    public void AddItemCount(string itemId, long count) => Get(itemId).Count += count;
+    public void AddItemCount(string itemId, long count) => Touch(itemId).Count += count;
 
-    /// <summary>Takes what has been combined, grouped by <paramref name="partitionOf"/>, and starts afresh.</summary>
-    public Dictionary<int, List<ItemDelta>> Drain(Func<string, int> partitionOf)
+    /// <summary>
+    /// Groups what has been combined by <paramref name="partitionOf"/>, hands each group to
+    /// <paramref name="encode"/> (which must copy or serialize it: the deltas are reused afterwards), and starts
+    /// the next batch.
+    /// </summary>
+    public List<T> Drain<T>(Func<string, int> partitionOf, Func<int, IReadOnlyList<ItemDelta>, T> encode)
     {
         ArgumentNullException.ThrowIfNull(partitionOf);
-        var result = new Dictionary<int, List<ItemDelta>>();
+        ArgumentNullException.ThrowIfNull(encode);
+        var groups = new Dictionary<int, List<ItemDelta>>();
         foreach (var (item, acc) in _items)
         {
-            var partition = partitionOf(item);
-            if (!result.TryGetValue(partition, out var list))
+            if (!acc.Touched)
             {
-                result[partition] = list = [];
+                continue;
+            }
+
+            var partition = partitionOf(item);
+            if (!groups.TryGetValue(partition, out var list))
+            {
+                groups[partition] = list = [];
             }
 
             list.Add(new ItemDelta(item, acc.Count, acc.Row));
         }
 
-        _items.Clear();
-        return result;
+        var results = new List<T>(groups.Count);
+        foreach (var (partition, deltas) in groups.OrderBy(g => g.Key))
+        {
+            results.Add(encode(partition, deltas));
+        }
+
+        // Removing the current entry while enumerating a Dictionary is allowed (and keeps the enumeration valid).
+        foreach (var (item, acc) in _items)
+        {
+            if (acc.Touched)
+            {
+                acc.Reset();
+            }
+            else
+            {
+                _items.Remove(item);
+            }
+        }
+
+        _touched = 0;
+        return results;
     }
 
-    private Accumulator Get(string itemId)
+    /// <summary>Discards everything combined so far (a fenced worker drops its uncommitted work).</summary>
+    public void Clear()
+    {
+        _items.Clear();
+        _touched = 0;
+    }
+
+    private Accumulator Touch(string itemId)
     {
         if (!_items.TryGetValue(itemId, out var acc))
         {
             _items[itemId] = acc = new Accumulator();
+        }
+
+        if (!acc.Touched)
+        {
+            acc.Touched = true;
+            _touched++;
         }
 
         return acc;
@@ -52,8 +102,17 @@ public sealed class DeltaCombiner : IItemDeltaSink
 
     private sealed class Accumulator
     {
+        public bool Touched { get; set; }
+
         public long Count { get; set; }
 
         public Dictionary<string, long> Row { get; } = new(StringComparer.Ordinal);
+
+        public void Reset()
+        {
+            Touched = false;
+            Count = 0;
+            Row.Clear();
+        }
     }
 }

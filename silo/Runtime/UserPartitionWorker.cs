@@ -160,12 +160,10 @@ internal sealed class UserPartitionWorker : PartitionWorker
         // at every target and lets this checkpoint delete it from the outbox.
         await AwaitInFlightAsync().ConfigureAwait(false);
 
-        var outbox = new List<OutboxRow>();
-        foreach (var (target, items) in _itemSide.Drain(item => KafkaPartitioner.PartitionFor(item, Context.PartitionCount)))
-        {
-            var batch = new ItemDeltaBatch(Partition.Partition.Value, nextOffset, items);
-            outbox.Add(new OutboxRow(nextOffset, target, ItemCodec.Encode(batch)));
-        }
+        // Encoded inside the drain: the combiner reuses its dictionaries for the next batch.
+        var outbox = _itemSide.Drain(
+            item => KafkaPartitioner.PartitionFor(item, Context.PartitionCount),
+            (target, items) => new OutboxRow(nextOffset, target, ItemCodec.Encode(new ItemDeltaBatch(Partition.Partition.Value, nextOffset, items))));
 
         var writes = _grains.Dirty().Select(g => new GrainWrite(GrainKind, g.Key, UserGrainStateCodec.Encode(g.Grain.State))).ToList();
         var deletes = _erased.Select(u => new GrainKey(GrainKind, u)).ToList();
@@ -199,7 +197,7 @@ internal sealed class UserPartitionWorker : PartitionWorker
     {
         _grains.Clear();
         _erased.Clear();
-        _itemSide.Drain(_ => 0);
+        _itemSide.Clear();
         ActiveGrains = 0;
     }
 

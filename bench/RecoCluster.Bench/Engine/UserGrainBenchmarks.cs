@@ -116,7 +116,7 @@ public class UserGrainBenchmarks
             _grainOfEvent[i].Apply(_events[i], _combiner);
             if ((i + 1) % CombinerBatch == 0)
             {
-                groups += _combiner.Drain(static item => KafkaPartitioner.PartitionFor(item, PartitionCount)).Count;
+                groups += _combiner.Drain(static item => KafkaPartitioner.PartitionFor(item, PartitionCount), static (_, deltas) => deltas.Count).Count;
             }
         }
 

@@ -42,11 +42,30 @@ public class ItemGrainTests
         combiner.AddCooccurrence("a", "b", 1);
         combiner.AddCooccurrence("a", "b", 1);
         combiner.AddCooccurrence("b", "a", 1);
-        var drained = combiner.Drain(item => item == "a" ? 0 : 1);
+        var drained = combiner.Drain(item => item == "a" ? 0 : 1, (partition, deltas) => (partition, Encoded: ItemCodec.Encode(new ItemDeltaBatch(0, 1, deltas))));
 
-        Assert.Equal(2, drained[0].Single().Row["b"]);
-        Assert.Equal(1, drained[0].Single().Count);
-        Assert.Equal(0, drained[1].Single().Count);
+        Assert.Equal([0, 1], drained.Select(d => d.partition));
+        var first = ItemCodec.DecodeBatch(drained[0].Encoded).Items.Single();
+        Assert.Equal(("a", 1L, 2L), (first.ItemId, first.Count, first.Row["b"]));
+        var second = ItemCodec.DecodeBatch(drained[1].Encoded).Items.Single();
+        Assert.Equal(("b", 0L, 1L), (second.ItemId, second.Count, second.Row["a"]));
+        Assert.True(combiner.IsEmpty);
+    }
+
+    [Fact]
+    public void The_combiner_starts_each_batch_from_zero_and_forgets_items_idle_for_a_batch()
+    {
+        var combiner = new DeltaCombiner();
+        combiner.AddCooccurrence("a", "b", 5);
+        combiner.AddItemCount("c", 1);
+        _ = combiner.Drain(_ => 0, (_, deltas) => deltas.Count);
+
+        combiner.AddCooccurrence("a", "x", 1);
+        var second = combiner.Drain(_ => 0, (_, deltas) => deltas.Select(d => (d.ItemId, d.Count, string.Join(',', d.Row.Select(r => $"{r.Key}={r.Value}")))).ToList());
+        Assert.Equal([("a", 0L, "x=1")], second.Single()); // b's 5 is gone, c is not re-sent
+
+        var third = combiner.Drain(_ => 0, (_, deltas) => deltas.Count);
+        Assert.Empty(third);
         Assert.True(combiner.IsEmpty);
     }
 

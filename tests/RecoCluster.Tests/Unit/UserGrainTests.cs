@@ -104,7 +104,8 @@ public class UserGrainTests
 
         // a: window {} -> nothing; b: window {a} -> ab, ba; a: window {b, a} -> ab, ba (a itself excluded);
         // c: window {a, b} -> ca, ac, cb, bc.
-        var deltas = sink.Drain(_ => 0)[0].ToDictionary(d => d.ItemId);
+        // Copied inside the drain: the combiner reuses its dictionaries afterwards.
+        var deltas = sink.Drain(_ => 0, (_, items) => items.ToDictionary(d => d.ItemId, d => new ItemDelta(d.ItemId, d.Count, new Dictionary<string, long>(d.Row))))[0];
         Assert.Equal(2, deltas["a"].Count);
         Assert.Equal(1, deltas["b"].Count);
         Assert.Equal(1, deltas["c"].Count);
