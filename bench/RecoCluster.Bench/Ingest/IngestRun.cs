@@ -1,0 +1,256 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using Confluent.Kafka;
+using Microsoft.Extensions.DependencyInjection;
+using RecoCluster.Cluster;
+using RecoCluster.Grains.Interfaces;
+using RecoCluster.Host;
+using RecoCluster.Silo.Runtime;
+
+namespace RecoCluster.Bench.Ingest;
+
+/// <summary>
+/// End-to-end ingest against its ceiling, measured in the same run: N events are produced to the embedded Kafka,
+/// then (1) a bare consumer reads them, (2) one silo applies them (user grains, shuffle, item grains,
+/// checkpoints). Each run uses fresh topics and a fresh database; the report gives every run and the median.
+/// </summary>
+/// <remarks>
+/// Sized for the mock broker, which keeps only about 5 MB per partition: 200,000 events of ~150 bytes over 8
+/// partitions stay well inside it, so nothing is dropped before the silo reads it (the run checks the count).
+/// </remarks>
+public static class IngestRun
+{
+    private const int Partitions = 8;
+
+    /// <summary>Runs the benchmark. Arguments: <c>--events N</c> (200,000), <c>--runs R</c> (3), <c>--output DIR</c>
+    /// (bench/results).</summary>
+    public static async Task<int> RunAsync(string[] args)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        var events = IntArg(args, "--events", 200_000);
+        var runs = IntArg(args, "--runs", 3);
+        var postgres = Environment.GetEnvironmentVariable("RECO_TEST_POSTGRES");
+        var providers = string.IsNullOrEmpty(postgres) ? new[] { "Sqlite" } : ["Sqlite", "Postgres"];
+        Console.WriteLine($"ingest: {events:N0} events, {runs} runs, storage {string.Join(" and ", providers)}, {Environment.ProcessorCount} cores");
+
+        var results = new List<RunResult>();
+        for (var run = 1; run <= runs; run++)
+        {
+            foreach (var provider in providers)
+            {
+                var result = await OneRunAsync(run, events, provider, postgres);
+                results.Add(result);
+                Console.WriteLine($"  run {run} {provider,-8}: bare consumer {result.BareEventsPerSecond,9:N0} ev/s; silo user side {result.UserSideEventsPerSecond,9:N0} ev/s ({result.UserSideRatio:P0} of bare); to item side done {result.AllDoneEventsPerSecond,9:N0} ev/s");
+            }
+        }
+
+        var summary = providers.Select(p =>
+        {
+            var mine = results.Where(r => r.Provider == p).ToList();
+            return new
+            {
+                provider = p,
+                runs = mine.Count,
+                medianBareEventsPerSecond = Median(mine.Select(r => r.BareEventsPerSecond)),
+                medianUserSideEventsPerSecond = Median(mine.Select(r => r.UserSideEventsPerSecond)),
+                medianUserSideRatio = Median(mine.Select(r => r.UserSideRatio)),
+                medianAllDoneEventsPerSecond = Median(mine.Select(r => r.AllDoneEventsPerSecond)),
+                medianAllDoneRatio = Median(mine.Select(r => r.AllDoneEventsPerSecond / r.BareEventsPerSecond)),
+            };
+        }).ToList();
+
+        Console.WriteLine();
+        Console.WriteLine("| storage | bare consumer (ev/s) | silo, user side applied (ev/s) | ratio | silo, item side applied too (ev/s) | ratio |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|");
+        foreach (var s in summary)
+        {
+            Console.WriteLine($"| {s.provider} | {s.medianBareEventsPerSecond:N0} | {s.medianUserSideEventsPerSecond:N0} | {s.medianUserSideRatio:P0} | {s.medianAllDoneEventsPerSecond:N0} | {s.medianAllDoneRatio:P0} |");
+        }
+
+        var output = StringArg(args, "--output") ?? Path.Combine("bench", "results");
+        Directory.CreateDirectory(output);
+        var file = Path.Combine(output, "ingest.json");
+        await File.WriteAllTextAsync(file, JsonSerializer.Serialize(
+            new { benchmark = "ingest", date = DateTimeOffset.UtcNow, events, cores = Environment.ProcessorCount, summary, results },
+            new JsonSerializerOptions { WriteIndented = true }));
+        Console.WriteLine($"ingest: results in {file}");
+        return 0;
+    }
+
+    private static async Task<RunResult> OneRunAsync(int run, int count, string provider, string? postgres)
+    {
+        using var kafka = EmbeddedKafka.Start();
+        var topics = new TopicNames($"b{Guid.NewGuid():N}"[..12]);
+        kafka.CreateTopics(topics, Partitions);
+        await ProduceAsync(kafka.BootstrapServers, topics.Events, count, seed: run);
+
+        var bare = BareConsume(kafka.BootstrapServers, topics.Events, count);
+
+        var dbFile = Path.Combine(Path.GetTempPath(), $"reco-bench-{Guid.NewGuid():N}.db");
+        var connection = provider == "Sqlite" ? $"Data Source={dbFile}" : await FreshPostgresDatabaseAsync(postgres!);
+        var silo = ClusterHosts.BuildSilo([], new Dictionary<string, string?>
+        {
+            ["Reco:Kafka:BootstrapServers"] = kafka.BootstrapServers,
+            ["Reco:Kafka:TopicPrefix"] = topics.Prefix,
+            ["Reco:Storage:Provider"] = provider,
+            ["Reco:Storage:ConnectionString"] = connection,
+            ["Reco:Cluster:Secret"] = "bench-cluster-secret-0123456789",
+            ["Logging:LogLevel:Default"] = "Warning",
+            ["urls"] = "http://127.0.0.1:0",
+        });
+        var total = Stopwatch.StartNew();
+        await silo.StartAsync();
+        var stats = silo.Services.GetRequiredService<SiloRuntime>().Stats;
+        // Timed from the first assignment (readiness), like the bare consumer: start-up and the group join are not
+        // throughput.
+        var runtime = silo.Services.GetRequiredService<SiloRuntime>();
+        var clock = new Stopwatch();
+        var deadline = TimeSpan.FromMinutes(10);
+        TimeSpan userSide = default;
+        TimeSpan allDone;
+        var settledSince = TimeSpan.Zero;
+        while (true)
+        {
+            await Task.Delay(20);
+            if (!clock.IsRunning && (runtime.IsReady || stats.Applied > 0))
+            {
+                clock.Start();
+            }
+
+            if (total.Elapsed > deadline)
+            {
+                throw new TimeoutException($"the silo applied {stats.Applied:N0} of {count:N0} events in {deadline}");
+            }
+
+            if (userSide == default && stats.Applied >= count)
+            {
+                userSide = clock.Elapsed;
+            }
+
+            // The item side is done when every shuffle batch produced so far has been applied or dropped as a
+            // re-send, and nothing new appeared for a few checkpoint intervals.
+            var itemSideCaughtUp = userSide != default && stats.DeltaBatchesSent > 0
+                && stats.DeltaBatchesApplied + stats.DuplicateBatchesDropped >= stats.DeltaBatchesSent;
+            if (!itemSideCaughtUp)
+            {
+                settledSince = TimeSpan.Zero;
+                continue;
+            }
+
+            if (settledSince == TimeSpan.Zero)
+            {
+                settledSince = clock.Elapsed;
+            }
+            else if (clock.Elapsed - settledSince > TimeSpan.FromSeconds(1.5))
+            {
+                allDone = settledSince;
+                break;
+            }
+        }
+
+        await silo.StopAsync();
+        await silo.DisposeAsync();
+        if (File.Exists(dbFile))
+        {
+            File.Delete(dbFile);
+        }
+
+        var bareRate = count / bare.TotalSeconds;
+        var userRate = count / userSide.TotalSeconds;
+        return new RunResult(run, provider, bareRate, userRate, userRate / bareRate, count / allDone.TotalSeconds);
+    }
+
+    private static async Task ProduceAsync(string bootstrap, string topic, int count, int seed)
+    {
+        var random = new Random(seed);
+        var start = new DateTimeOffset(2026, 11, 1, 0, 0, 0, TimeSpan.Zero);
+        using var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig
+        {
+            BootstrapServers = bootstrap,
+            Acks = Acks.All,
+            EnableIdempotence = true,
+            Partitioner = Partitioner.Murmur2Random,
+        }).Build();
+        var pending = new List<Task>(10_000);
+        for (var i = 0; i < count; i++)
+        {
+            // 20,000 users and 5,000 items, Zipf-like item popularity.
+            var evt = new ClickEvent($"u-{random.Next(20_000)}", $"sku-{(int)(Math.Pow(random.NextDouble(), 2) * 5_000)}", (EventType)random.Next(4), start.AddMilliseconds(i * 50L));
+            pending.Add(producer.ProduceAsync(topic, new Message<string, byte[]> { Key = evt.UserId, Value = EventSchema.ToUtf8(evt) }));
+            if (pending.Count == pending.Capacity)
+            {
+                await Task.WhenAll(pending);
+                pending.Clear();
+            }
+        }
+
+        await Task.WhenAll(pending);
+    }
+
+    // The ceiling: a plain consumer-group member reading the same topic from the beginning, doing nothing with
+    // the records. Same client settings family as the silo (no auto-commit, cooperative-sticky).
+    private static TimeSpan BareConsume(string bootstrap, string topic, int count)
+    {
+        // Timed from the assignment, like the silo: joining the group (seconds on the mock) is not throughput,
+        // but fetching is, so the clock must start before the consumer can prefetch.
+        var clock = new Stopwatch();
+        using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(new ConsumerConfig
+        {
+            BootstrapServers = bootstrap,
+            GroupId = $"bare-{Guid.NewGuid():N}",
+            AutoOffsetReset = AutoOffsetReset.Earliest,
+            EnableAutoCommit = false,
+            PartitionAssignmentStrategy = PartitionAssignmentStrategy.CooperativeSticky,
+        }).SetPartitionsAssignedHandler((_, _) => clock.Start()).Build();
+        consumer.Subscribe(topic);
+        var seen = 0;
+        while (seen < count)
+        {
+            var record = consumer.Consume(TimeSpan.FromSeconds(30)) ?? throw new TimeoutException($"the bare consumer saw {seen:N0} of {count:N0} records");
+            if (!record.IsPartitionEOF)
+            {
+                seen++;
+            }
+        }
+
+        var elapsed = clock.Elapsed;
+        consumer.Close();
+        return elapsed;
+    }
+
+    private static async Task<string> FreshPostgresDatabaseAsync(string connectionString)
+    {
+        var builder = new Npgsql.NpgsqlConnectionStringBuilder(connectionString);
+        var name = $"bench_{Guid.NewGuid():N}";
+        await using (var admin = new Npgsql.NpgsqlConnection(connectionString))
+        {
+            await admin.OpenAsync();
+            await using var create = new Npgsql.NpgsqlCommand($"CREATE DATABASE {name}", admin);
+            await create.ExecuteNonQueryAsync();
+        }
+
+        builder.Database = name;
+        return builder.ConnectionString;
+    }
+
+    private static int IntArg(string[] args, string name, int fallback)
+    {
+        var i = Array.IndexOf(args, name);
+        return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1], CultureInfo.InvariantCulture) : fallback;
+    }
+
+    private static string? StringArg(string[] args, string name)
+    {
+        var i = Array.IndexOf(args, name);
+        return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+    }
+
+    private static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted.Length == 0 ? 0 : sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
+    }
+
+    private sealed record RunResult(int Run, string Provider, double BareEventsPerSecond, double UserSideEventsPerSecond, double UserSideRatio, double AllDoneEventsPerSecond);
+}
