@@ -14,13 +14,11 @@ public sealed class DatabaseOutageTests
     [Fact]
     public async Task A_ten_second_database_outage_during_ingest_loses_nothing()
     {
-        var direct = await TestDatabases.NewPostgresAsync();
-        var target = new NpgsqlConnectionStringBuilder(direct.ConnectionString);
-        await using var proxy = new TcpProxy(target.Host!, target.Port);
-        var viaProxy = new NpgsqlConnectionStringBuilder(direct.ConnectionString) { Host = "127.0.0.1", Port = proxy.Port, Timeout = 3, CommandTimeout = 5 };
+        var (proxy, storage) = await ProxiedPostgresAsync();
+        await using var proxyLifetime = proxy;
         // A small queue bound, so the outage has to pause fetching rather than buffer everything in memory.
         await using var cluster = await TestCluster.StartAsync(
-            new TestStorage("Postgres", viaProxy.ConnectionString),
+            storage,
             silos: 1,
             overrides: new Dictionary<string, string?> { ["Reco:Silo:MaxQueuedRecordsPerPartition"] = "50" });
         var events = ClusterClient.Events(seed: 99, count: 6_000, users: 300, items: 80);
@@ -56,11 +54,9 @@ public sealed class DatabaseOutageTests
     [Fact]
     public async Task A_silo_still_loading_its_partitions_is_not_ready()
     {
-        var direct = await TestDatabases.NewPostgresAsync();
-        var target = new NpgsqlConnectionStringBuilder(direct.ConnectionString);
-        await using var proxy = new TcpProxy(target.Host!, target.Port);
-        var viaProxy = new NpgsqlConnectionStringBuilder(direct.ConnectionString) { Host = "127.0.0.1", Port = proxy.Port, Timeout = 3, CommandTimeout = 5 };
-        await using var cluster = await TestCluster.StartAsync(new TestStorage("Postgres", viaProxy.ConnectionString), silos: 1);
+        var (proxy, storage) = await ProxiedPostgresAsync();
+        await using var proxyLifetime = proxy;
+        await using var cluster = await TestCluster.StartAsync(storage, silos: 1);
         await cluster.ProduceAsync(ClusterClient.Events(seed: 4, count: 500, users: 50, items: 20));
 
         // A second silo starts (its schema check passes), then the database goes away: it can join the group but
@@ -82,5 +78,16 @@ public sealed class DatabaseOutageTests
             TimeSpan.FromSeconds(30),
             "the joining silo becoming ready once it could load its partitions");
         await cluster.WaitUntilReadyAsync();
+    }
+
+    // A fresh PostgreSQL database reached only through a proxy the test can cut. Short timeouts, so a cut shows
+    // within seconds rather than after Npgsql's defaults.
+    private static async Task<(TcpProxy Proxy, TestStorage Storage)> ProxiedPostgresAsync()
+    {
+        var direct = await TestDatabases.NewPostgresAsync();
+        var target = new NpgsqlConnectionStringBuilder(direct.ConnectionString);
+        var proxy = new TcpProxy(target.Host!, target.Port);
+        var viaProxy = new NpgsqlConnectionStringBuilder(direct.ConnectionString) { Host = "127.0.0.1", Port = proxy.Port, Timeout = 3, CommandTimeout = 5 };
+        return (proxy, new TestStorage("Postgres", viaProxy.ConnectionString));
     }
 }

@@ -34,6 +34,7 @@ public sealed class TelemetryTests(ITestOutputHelper output)
             }
 
             await cluster.AssertServedEqualsRecountAsync(events, TimeSpan.FromSeconds(60)); // queries, too
+            await cluster.AssertItemsEqualRecountAsync(events, TimeSpan.FromSeconds(60)); // the shuffle has landed
 
             var admin = await cluster.Gateway.GetFromJsonAsync<JsonElement>(new Uri("/v1/admin/cluster", UriKind.Relative));
             var siloUrl = admin.GetProperty("silos")[0].GetProperty("endpoint").GetString()!;
