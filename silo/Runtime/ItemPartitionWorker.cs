@@ -20,7 +20,6 @@ internal sealed class ItemPartitionWorker(TopicPartition partition, PartitionCla
     private readonly GrainCache<ItemGrain> _grains = new();
     private readonly HashSet<int> _dirtyWatermarks = [];
     private Dictionary<int, long> _watermarks = [];
-    private StoredKeys _storedKeys = new(null);
 
     /// <summary>The item's count and row, or null for an item with no state. Run it through <see cref="PartitionWorker.QueryAsync{T}"/>.</summary>
     public async Task<ItemCooccurrence?> GetCooccurrenceAsync(string itemId, int count) =>
@@ -28,13 +27,8 @@ internal sealed class ItemPartitionWorker(TopicPartition partition, PartitionCla
 
     protected override bool HasChanges => _grains.DirtyCount > 0 || _dirtyWatermarks.Count > 0;
 
-    protected override async Task InitializeAsync()
-    {
+    protected override async Task InitializeAsync() =>
         _watermarks = await WithRetryAsync(() => Context.Store.LoadWatermarksAsync(Partition.Topic, Partition.Partition.Value, CancellationToken.None), "watermark load").ConfigureAwait(false);
-        _storedKeys = new StoredKeys(await WithRetryAsync(
-            () => Context.Store.LoadGrainKeysAsync(GrainKind, Partition.Topic, Partition.Partition.Value, StoredKeys.MaxKeys, CancellationToken.None),
-            "stored item keys load").ConfigureAwait(false));
-    }
 
     protected override async Task ApplyAsync(ConsumeResult<byte[]?, byte[]?> record)
     {
@@ -104,8 +98,7 @@ internal sealed class ItemPartitionWorker(TopicPartition partition, PartitionCla
             return grain;
         }
 
-        var stored = !_storedKeys.MayBeStored(itemId) ? null // never stored: a new item, no round trip
-            : create
+        var stored = create
             ? await WithRetryAsync(() => Context.Store.LoadGrainAsync(GrainKind, itemId, CancellationToken.None), "item grain load").ConfigureAwait(false)
             : await Context.Store.LoadGrainAsync(GrainKind, itemId, CancellationToken.None).ConfigureAwait(false);
         if (stored is null && !create)
@@ -115,7 +108,6 @@ internal sealed class ItemPartitionWorker(TopicPartition partition, PartitionCla
 
         grain = new ItemGrain(itemId, stored is null ? null : ItemCodec.Decode(stored));
         _grains.Add(itemId, grain, Now);
-        _storedKeys.Created(itemId);
         ActiveGrains = _grains.Count;
         Context.Stats.OnItemActivation();
         return grain;

@@ -36,7 +36,6 @@ internal sealed class UserPartitionWorker : PartitionWorker
     // Users erased since the last checkpoint: their stored rows are deleted by the next checkpoint, and until then
     // they must not be loaded from the store (the row there is the history being erased).
     private readonly HashSet<string> _erased = new(StringComparer.Ordinal);
-    private StoredKeys _storedKeys = new(null);
     private readonly UserGrainOptions _grainOptions;
     private readonly string _itemTopic;
     private Task _inFlight = Task.CompletedTask;
@@ -60,9 +59,6 @@ internal sealed class UserPartitionWorker : PartitionWorker
     // anything new. Targets drop the ones they already have.
     protected override async Task InitializeAsync()
     {
-        _storedKeys = new StoredKeys(await WithRetryAsync(
-            () => Context.Store.LoadGrainKeysAsync(GrainKind, Partition.Topic, Partition.Partition.Value, StoredKeys.MaxKeys, CancellationToken.None),
-            "stored user keys load").ConfigureAwait(false));
         var leftovers = await WithRetryAsync(() => Context.Store.LoadOutboxAsync(Partition.Topic, Partition.Partition.Value, CancellationToken.None), "outbox load").ConfigureAwait(false);
         if (leftovers.Count == 0)
         {
@@ -269,10 +265,6 @@ internal sealed class UserPartitionWorker : PartitionWorker
         {
             // Erased, and its row not deleted yet: that row is the erased history, so the user starts afresh.
         }
-        else if (!_storedKeys.MayBeStored(userId))
-        {
-            // Never stored: a new user, no round trip.
-        }
         else if (create)
         {
             // Records wait for the database (the partition pauses, it never skips); a query fails fast instead.
@@ -290,7 +282,6 @@ internal sealed class UserPartitionWorker : PartitionWorker
 
         grain = new UserGrain(userId, _grainOptions, stored is null ? null : UserGrainStateCodec.Decode(stored));
         _grains.Add(userId, grain, Now);
-        _storedKeys.Created(userId);
         ActiveGrains = _grains.Count;
         Context.Stats.OnUserActivation();
         return grain;

@@ -163,26 +163,6 @@ public sealed class GrainStore : IAsyncDisposable
     }
 
     /// <summary>Loads one grain's stored state, or null when it has none.</summary>
-    /// <summary>The keys of every stored grain of <paramref name="kind"/> in one partition, or null when there are
-    /// more than <paramref name="limit"/>.</summary>
-    public async Task<HashSet<string>?> LoadGrainKeysAsync(string kind, string topic, int partition, int limit, CancellationToken ct)
-    {
-        await using var connection = await _dataSource.OpenConnectionAsync(ct);
-        await using var command = Command(connection, null, "SELECT grain_key FROM reco_grain WHERE topic = @topic AND partition_id = @partition AND kind = @kind LIMIT @limit;");
-        Add(command, "kind", kind);
-        Add(command, "topic", topic);
-        Add(command, "partition", partition);
-        Add(command, "limit", limit + 1);
-        var keys = new HashSet<string>(StringComparer.Ordinal);
-        await using var reader = await command.ExecuteReaderAsync(ct);
-        while (await reader.ReadAsync(ct))
-        {
-            keys.Add(reader.GetString(0));
-        }
-
-        return keys.Count > limit ? null : keys;
-    }
-
     public async Task<byte[]?> LoadGrainAsync(string kind, string key, CancellationToken ct)
     {
         await using var connection = await _dataSource.OpenConnectionAsync(ct);

@@ -74,23 +74,6 @@ public abstract class GrainStoreTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task The_stored_keys_of_a_partition_are_listed_by_kind_up_to_a_limit()
-    {
-        var users = await _store.ClaimAsync("events", 6, "silo-a", CancellationToken.None);
-        await _store.CheckpointAsync(new Checkpoint("events", 6, users.Epoch, 5, [new GrainWrite("user", "u-1", [1]), new GrainWrite("user", "u-2", [2])]), CancellationToken.None);
-        var other = await _store.ClaimAsync("events", 7, "silo-a", CancellationToken.None);
-        await _store.CheckpointAsync(new Checkpoint("events", 7, other.Epoch, 5, [new GrainWrite("user", "u-9", [9])]), CancellationToken.None);
-        var items = await _store.ClaimAsync("deltas", 6, "silo-a", CancellationToken.None);
-        await _store.CheckpointAsync(new Checkpoint("deltas", 6, items.Epoch, 5, [new GrainWrite("item", "sku-1", [3])]), CancellationToken.None);
-
-        Assert.Equal(["u-1", "u-2"], (await _store.LoadGrainKeysAsync("user", "events", 6, 10, CancellationToken.None))!.Order());
-        Assert.Equal(["sku-1"], await _store.LoadGrainKeysAsync("item", "deltas", 6, 10, CancellationToken.None));
-        Assert.Empty((await _store.LoadGrainKeysAsync("user", "events", 0, 10, CancellationToken.None))!);
-        // Over the limit: no set at all, so the caller asks per key.
-        Assert.Null(await _store.LoadGrainKeysAsync("user", "events", 6, 1, CancellationToken.None));
-    }
-
-    [Fact]
     public async Task A_stale_owner_is_fenced_and_writes_nothing()
     {
         var old = await _store.ClaimAsync("events", 0, "silo-a", CancellationToken.None);
