@@ -35,7 +35,19 @@ public sealed class TcpProxy : IAsyncDisposable
         {
             foreach (var client in _open)
             {
-                client.Client.LingerState = new LingerOption(true, 0); // reset, like a vanished host
+                // A connection the other side already closed has no socket any more (Client is null) or a
+                // disposed one: there is nothing left to reset.
+                try
+                {
+                    if (client.Client is { } socket)
+                    {
+                        socket.LingerState = new LingerOption(true, 0); // reset, like a vanished host
+                    }
+                }
+                catch (ObjectDisposedException)
+                {
+                }
+
                 client.Close();
             }
 
