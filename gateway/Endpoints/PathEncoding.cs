@@ -40,6 +40,11 @@ public static class PathEncoding
     public static bool IsValid(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
+        if (!path.Contains('%', StringComparison.Ordinal))
+        {
+            return true; // the common case, on every request: nothing to decode, nothing allocated
+        }
+
         var bytes = new List<byte>();
         for (var i = 0; i <= path.Length; i++)
         {

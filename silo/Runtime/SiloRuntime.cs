@@ -37,9 +37,11 @@ public sealed class SiloRuntime : IHostedService, IDisposable
     private IProducer<byte[]?, byte[]?>? _producer;
     private WorkerContext? _context;
     private Thread? _thread;
-    // How long a stopping silo waits for its first assignment (see ConsumeLoop): a session timeout, in which the
-    // group either completes the join or drops the member, plus a rebalance round.
-    private const int FirstAssignmentGraceMs = KafkaClientSettings.SessionTimeoutMs + 4_000;
+    // How long a stopping silo waits for its first assignment (see ConsumeLoop). Generous: on a busy group the
+    // join can take several rebalance rounds, and giving up leaves a member that still heartbeats (parked, see
+    // ReleaseConsumer) and can hold partitions until max.poll.interval.ms. Only a silo that cannot reach Kafka
+    // at all waits this long, and then it is leaving anyway.
+    private const int FirstAssignmentGraceMs = 60_000;
 
     // Consumers that must never be destroyed (see ReleaseConsumer). Static, so no finalizer ever destroys them.
     private static readonly List<IConsumer<byte[]?, byte[]?>> ParkedConsumers = [];
@@ -199,7 +201,8 @@ public sealed class SiloRuntime : IHostedService, IDisposable
             }
 
             // A silo stopped moments after it started may be in the middle of its first join; see ReleaseConsumer
-            // for why that matters. It waits for its first assignment, bounded, handling it as usual if it comes.
+            // for why that matters. It waits for its first assignment, bounded, and takes nothing on while it
+            // waits (OnAssigned starts no worker once stopping), so Close then hands everything straight back.
             var giveUpAt = Environment.TickCount64 + FirstAssignmentGraceMs;
             while (Volatile.Read(ref _assignmentCallbacks) == 0 && Environment.TickCount64 < giveUpAt)
             {
@@ -337,6 +340,15 @@ public sealed class SiloRuntime : IHostedService, IDisposable
     private IEnumerable<TopicPartitionOffset> OnAssigned(List<TopicPartition> partitions)
     {
         Interlocked.Increment(ref _assignmentCallbacks);
+        if (_stopping.IsCancellationRequested)
+        {
+            // Leaving: accept the assignment without claiming or loading anything; Close revokes it at once and
+            // the next owner claims the partitions from their checkpoints. Records fetched meanwhile find no
+            // worker and are not applied.
+            _logger.LogInformation("Assigned {Partitions} while stopping: handing them back", string.Join(", ", partitions));
+            return partitions.Select(tp => new TopicPartitionOffset(tp, Offset.Unset));
+        }
+
         var result = new List<TopicPartitionOffset>(partitions.Count);
         foreach (var tp in partitions)
         {
