@@ -11,6 +11,16 @@ public interface IItemDeltaSink
 
     /// <summary>Adds <paramref name="count"/> to the item count N[<paramref name="itemId"/>].</summary>
     void AddItemCount(string itemId, long count);
+
+    /// <summary>Adds <paramref name="count"/> to the purchase co-occurrence P[<paramref name="itemId"/>][<paramref name="otherItemId"/>]
+    /// (both items bought by the same user within the window), which cart complements come from.</summary>
+    void AddPurchaseCooccurrence(string itemId, string otherItemId, long count);
+
+    /// <summary>Adds <paramref name="count"/> to the purchase count NP[<paramref name="itemId"/>].</summary>
+    void AddPurchaseCount(string itemId, long count);
+
+    /// <summary>Adds <paramref name="delta"/> (an SGD step, already scaled) to the item's factor vector.</summary>
+    void AddFactorDelta(string itemId, ReadOnlySpan<float> delta);
 }
 
 /// <summary>
@@ -30,7 +40,16 @@ public interface IItemGrain
 /// <param name="ItemId">The item.</param>
 /// <param name="Count">Added to N[item].</param>
 /// <param name="Row">Added to C[item][other], per other item.</param>
-public sealed record ItemDelta(string ItemId, long Count, IReadOnlyDictionary<string, long> Row);
+/// <param name="PurchaseCount">Added to NP[item].</param>
+/// <param name="PurchaseRow">Added to P[item][other], per other item; null when empty.</param>
+/// <param name="FactorDelta">Added to the item's factor vector; null when the batch did not touch it.</param>
+public sealed record ItemDelta(
+    string ItemId,
+    long Count,
+    IReadOnlyDictionary<string, long> Row,
+    long PurchaseCount = 0,
+    IReadOnlyDictionary<string, long>? PurchaseRow = null,
+    float[]? FactorDelta = null);
 
 /// <summary>
 /// One shuffle message on <c>reco.item-deltas</c>: the deltas of one micro-batch of one events partition, for the

@@ -28,6 +28,31 @@ public sealed class DeltaCombiner : IItemDeltaSink
 
     public void AddItemCount(string itemId, long count) => Touch(itemId).Count += count;
 
+    public void AddPurchaseCooccurrence(string itemId, string otherItemId, long count)
+    {
+        var acc = Touch(itemId);
+        var row = acc.PurchaseRow ??= new Dictionary<string, long>(StringComparer.Ordinal);
+        row[otherItemId] = row.GetValueOrDefault(otherItemId) + count;
+    }
+
+    public void AddPurchaseCount(string itemId, long count) => Touch(itemId).PurchaseCount += count;
+
+    public void AddFactorDelta(string itemId, ReadOnlySpan<float> delta)
+    {
+        var acc = Touch(itemId);
+        if (acc.FactorDelta is null || acc.FactorDelta.Length != delta.Length)
+        {
+            acc.FactorDelta = new float[delta.Length];
+        }
+        else if (!acc.FactorTouched)
+        {
+            Array.Clear(acc.FactorDelta);
+        }
+
+        System.Numerics.Tensors.TensorPrimitives.Add(acc.FactorDelta, delta, acc.FactorDelta);
+        acc.FactorTouched = true;
+    }
+
     /// <summary>
     /// Groups what has been combined by <paramref name="partitionOf"/>, hands each group to
     /// <paramref name="encode"/> (which must copy or serialize it: the deltas are reused afterwards), and starts
@@ -51,7 +76,13 @@ public sealed class DeltaCombiner : IItemDeltaSink
                 groups[partition] = list = [];
             }
 
-            list.Add(new ItemDelta(item, acc.Count, acc.Row));
+            list.Add(new ItemDelta(
+                item,
+                acc.Count,
+                acc.Row,
+                acc.PurchaseCount,
+                acc.PurchaseRow is { Count: > 0 } ? acc.PurchaseRow : null,
+                acc.FactorTouched ? acc.FactorDelta : null));
         }
 
         var results = new List<T>(groups.Count);
@@ -108,11 +139,23 @@ public sealed class DeltaCombiner : IItemDeltaSink
 
         public Dictionary<string, long> Row { get; } = new(StringComparer.Ordinal);
 
+        public long PurchaseCount { get; set; }
+
+        // Allocated on first use: most items are never bought together, and most batches carry no factor step.
+        public Dictionary<string, long>? PurchaseRow { get; set; }
+
+        public float[]? FactorDelta { get; set; }
+
+        public bool FactorTouched { get; set; }
+
         public void Reset()
         {
             Touched = false;
             Count = 0;
             Row.Clear();
+            PurchaseCount = 0;
+            PurchaseRow?.Clear();
+            FactorTouched = false;
         }
     }
 }

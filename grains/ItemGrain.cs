@@ -12,6 +12,15 @@ public sealed class ItemGrainState
 
     /// <summary>C[item][other], for every other item with a non-zero count.</summary>
     public Dictionary<string, long> Row { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>NP[item]: purchases of the item.</summary>
+    public long PurchaseCount { get; set; }
+
+    /// <summary>P[item][other]: how often the item was bought together with the other (same user, same window).</summary>
+    public Dictionary<string, long> PurchaseRow { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>The item's factor vector: its initial vector plus every step applied; null until the first.</summary>
+    public float[]? Factors { get; set; }
 }
 
 /// <summary>An item's count and co-occurrence row. Counts are integers, so the cluster's rows equal a batch
@@ -21,12 +30,17 @@ public sealed class ItemGrain : IItemGrain
     private readonly string _itemId;
     private readonly ItemGrainState _state;
 
-    public ItemGrain(string itemId, ItemGrainState? state = null)
+    private readonly float _initScale;
+
+    public ItemGrain(string itemId, ItemGrainState? state = null, float factorInitScale = 0.1f)
     {
         ArgumentException.ThrowIfNullOrEmpty(itemId);
         _itemId = itemId;
         _state = state ?? new ItemGrainState();
+        _initScale = factorInitScale;
     }
+
+    public string ItemId => _itemId;
 
     public ItemGrainState State => _state;
 
@@ -38,6 +52,26 @@ public sealed class ItemGrain : IItemGrain
         foreach (var (other, count) in delta.Row)
         {
             _state.Row[other] = _state.Row.GetValueOrDefault(other) + count;
+        }
+
+        _state.PurchaseCount += delta.PurchaseCount;
+        if (delta.PurchaseRow is not null)
+        {
+            foreach (var (other, count) in delta.PurchaseRow)
+            {
+                _state.PurchaseRow[other] = _state.PurchaseRow.GetValueOrDefault(other) + count;
+            }
+        }
+
+        if (delta.FactorDelta is { Length: > 0 } step)
+        {
+            if (_state.Factors is null || _state.Factors.Length != step.Length)
+            {
+                _state.Factors = new float[step.Length];
+                Algorithms.Bpr.InitItem(_itemId, _initScale, _state.Factors);
+            }
+
+            System.Numerics.Tensors.TensorPrimitives.Add(_state.Factors, step, _state.Factors);
         }
     }
 
@@ -64,6 +98,7 @@ public static class ItemCodec
     {
         var state = JsonSerializer.Deserialize(bytes, ItemJsonContext.Default.ItemGrainState) ?? throw new InvalidDataException("stored item grain state is null");
         state.Row = new Dictionary<string, long>(state.Row, StringComparer.Ordinal);
+        state.PurchaseRow = new Dictionary<string, long>(state.PurchaseRow ?? [], StringComparer.Ordinal);
         return state;
     }
 
@@ -74,7 +109,8 @@ public static class ItemCodec
         JsonSerializer.Deserialize(bytes, ItemJsonContext.Default.ItemDeltaBatch) ?? throw new InvalidDataException("item delta batch is null");
 }
 
-[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
+// Defaults are left out: most deltas carry no purchases and no factor step, and most states no purchase row.
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingDefault)]
 [JsonSerializable(typeof(ItemGrainState))]
 [JsonSerializable(typeof(ItemDeltaBatch))]
 internal sealed partial class ItemJsonContext : JsonSerializerContext;

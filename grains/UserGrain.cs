@@ -1,3 +1,4 @@
+using RecoCluster.Grains.Algorithms;
 using RecoCluster.Grains.Interfaces;
 
 namespace RecoCluster.Grains;
@@ -17,6 +18,7 @@ public sealed class UserGrain : IUserGrain
     private readonly long _windowMs;
     private readonly int _dailyCap;
     private readonly EventWeights _weights;
+    private readonly FactorOptions _factors;
     private readonly UserGrainState _state;
 
     public UserGrain(string userId, UserGrainOptions options, UserGrainState? state = null)
@@ -28,6 +30,7 @@ public sealed class UserGrain : IUserGrain
         _windowMs = options.WindowSeconds * 1_000L;
         _dailyCap = options.MaxItemSideEventsPerDay;
         _weights = options.Weights;
+        _factors = options.Factors;
         _state = state ?? new UserGrainState();
     }
 
@@ -35,16 +38,26 @@ public sealed class UserGrain : IUserGrain
     public UserGrainState State => _state;
 
     /// <inheritdoc />
-    public void Apply(ClickEvent evt, IItemDeltaSink itemSide)
+    public void Apply(ClickEvent evt, IItemDeltaSink itemSide) => Apply(evt, itemSide, null);
+
+    /// <summary>Applies one event as <see cref="IUserGrain.Apply"/> does and, when the factor model is on and
+    /// <paramref name="itemFactors"/> (the silo's replicated item-factor snapshot) holds at least two items,
+    /// takes one BPR step: the user's vector here, the items' through <paramref name="itemSide"/>.</summary>
+    public void Apply(ClickEvent evt, IItemDeltaSink itemSide, FactorTable? itemFactors)
     {
         ArgumentNullException.ThrowIfNull(evt);
         ArgumentNullException.ThrowIfNull(itemSide);
         var recent = _state.Recent;
         var ms = evt.Timestamp.ToUnixTimeMilliseconds();
+        var purchase = evt.Type == EventType.Purchase;
 
         if (ReachesItemSide(ms))
         {
             var weight = _weights.For(evt.Type);
+            if (weight > 0 && itemFactors is { Count: >= 2 } && _factors.Enabled && itemFactors.Dimensions == _factors.Dimensions)
+            {
+                FactorStep(evt.ItemId, weight, itemFactors, itemSide);
+            }
 
             // Co-occurrence with the window as it is *before* this event, the item itself excluded, and only with
             // items touched within the time window before it (an out-of-order, older event meets them all). A
@@ -62,11 +75,23 @@ public sealed class UserGrain : IUserGrain
                     itemSide.AddCooccurrence(evt.ItemId, other.ItemId, pair);
                     itemSide.AddCooccurrence(other.ItemId, evt.ItemId, pair);
                 }
+
+                // Bought together: this purchase with every item the user bought while it stayed in the window.
+                if (purchase && other.Purchased)
+                {
+                    itemSide.AddPurchaseCooccurrence(evt.ItemId, other.ItemId, 1);
+                    itemSide.AddPurchaseCooccurrence(other.ItemId, evt.ItemId, 1);
+                }
             }
 
             if (weight > 0)
             {
                 itemSide.AddItemCount(evt.ItemId, weight);
+            }
+
+            if (purchase)
+            {
+                itemSide.AddPurchaseCount(evt.ItemId, 1);
             }
         }
 
@@ -95,6 +120,7 @@ public sealed class UserGrain : IUserGrain
 
         entry.LastType = evt.Type;
         entry.LastSeenMs = ms;
+        entry.Purchased |= purchase;
         recent.Insert(0, entry);
         if (recent.Count > _windowSize)
         {
@@ -104,6 +130,85 @@ public sealed class UserGrain : IUserGrain
 
         _state.Counts[(int)evt.Type]++;
         _state.LastEventMs = Math.Max(_state.LastEventMs, ms);
+    }
+
+    // One BPR step against a negative drawn from the snapshot by a hash of (user, event number): the same log
+    // draws the same negatives. Items in the user's window are not negatives (they are known positives); after
+    // three draws that all hit the window, the step is skipped rather than taught something false.
+    private void FactorStep(string itemId, int weight, FactorTable table, IItemDeltaSink itemSide)
+    {
+        var d = _factors.Dimensions;
+        var sequence = _state.Counts[0] + _state.Counts[1] + _state.Counts[2] + _state.Counts[3];
+        string? negativeId = null;
+        for (var attempt = 0; attempt < 3 && negativeId is null; attempt++)
+        {
+            var candidate = table.Ids[Bpr.NegativeIndex(_userId, sequence, attempt, table.Count)];
+            if (!string.Equals(candidate, itemId, StringComparison.Ordinal) && !InWindow(candidate))
+            {
+                negativeId = candidate;
+            }
+        }
+
+        if (negativeId is null)
+        {
+            return;
+        }
+
+        if (_state.Factors is null || _state.Factors.Length != d)
+        {
+            _state.Factors = new float[d];
+            Bpr.InitUser(_userId, _factors.InitScale, _state.Factors);
+        }
+
+        Span<float> buffers = stackalloc float[4 * d];
+        var positive = ItemVector(table, itemId, buffers[..d]);
+        var negative = ItemVector(table, negativeId, buffers.Slice(d, d));
+        var positiveDelta = buffers.Slice(2 * d, d);
+        var negativeDelta = buffers.Slice(3 * d, d);
+        Bpr.Step(_state.Factors, positive, negative, _factors.LearningRate * weight, _factors.Regularization, positiveDelta, negativeDelta);
+        itemSide.AddFactorDelta(itemId, positiveDelta);
+        itemSide.AddFactorDelta(negativeId, negativeDelta);
+    }
+
+    // An item the snapshot does not have yet (new since the last round) starts from its initial vector, the same
+    // one its item grain starts from.
+    private ReadOnlySpan<float> ItemVector(FactorTable table, string itemId, Span<float> scratch)
+    {
+        var row = table.Get(itemId);
+        if (!row.IsEmpty)
+        {
+            return row;
+        }
+
+        Bpr.InitItem(itemId, _factors.InitScale, scratch);
+        return scratch;
+    }
+
+    private bool InWindow(string itemId)
+    {
+        foreach (var r in _state.Recent)
+        {
+            if (string.Equals(r.ItemId, itemId, StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>What serving needs from the user: the window (with the purchased marks) and the factor vector
+    /// (a copy, or null before the first factor step). Read in the grain's turn, used outside it.</summary>
+    public RecommendationInput GetRecommendationInput()
+    {
+        var items = new RecentInteraction[_state.Recent.Count];
+        for (var i = 0; i < items.Length; i++)
+        {
+            var r = _state.Recent[i];
+            items[i] = new RecentInteraction(r.ItemId, r.LastType, r.LastSeenMs, r.Purchased);
+        }
+
+        return new RecommendationInput(_userId, items, _state.Factors?.ToArray());
     }
 
     // The daily cap counts per UTC day of the event timestamps, in log order. A late event (older day) counts

@@ -34,6 +34,9 @@ public sealed class UserGrainOptions
 
     /// <summary>Integer weight of each event type.</summary>
     public EventWeights Weights { get; set; } = new();
+
+    /// <summary>The online factor model (BPR): section <c>Reco:Grains:User:Factors</c>.</summary>
+    public Algorithms.FactorOptions Factors { get; set; } = new();
 }
 
 /// <summary>How much each event type counts. Integers, so that counts stay exact and order-independent.</summary>

@@ -21,6 +21,9 @@ public sealed class UserGrainState
 
     /// <summary>Events of <see cref="CapDay"/> that reached the item side.</summary>
     public int CapCount { get; set; }
+
+    /// <summary>The user's factor vector, or null until the factor model first touches the user.</summary>
+    public float[]? Factors { get; set; }
 }
 
 /// <summary>One entry of <see cref="UserGrainState.Recent"/>.</summary>
@@ -33,6 +36,10 @@ public sealed class RecentItemState
     public long LastSeenMs { get; set; }
 
     public int Interactions { get; set; }
+
+    /// <summary>Whether the user bought the item while it stayed in the window (purchase co-occurrence and the
+    /// "purchased" filter read it).</summary>
+    public bool Purchased { get; set; }
 }
 
 /// <summary>Encodes grain states as compact UTF-8 JSON: readable in the database when verifying by hand, and

@@ -6,7 +6,7 @@ using RecoCluster.Grains.Interfaces;
 namespace RecoCluster.Bench.Engine;
 
 /// <summary>
-/// The per-event work of a silo on the user side: <see cref="UserGrain.Apply"/>, and the state codec a checkpoint
+/// The per-event work of a silo on the user side: <see cref="UserGrain.Apply(ClickEvent, IItemDeltaSink)"/>, and the state codec a checkpoint
 /// runs on every dirty grain. Apply numbers are per event (OperationsPerInvoke), so "Mean" reads as the CPU cost of
 /// one event and "Allocated" as the garbage one event leaves behind.
 /// </summary>
@@ -198,5 +198,11 @@ public class UserGrainBenchmarks
         public void AddCooccurrence(string itemId, string otherItemId, long count) => Total += count;
 
         public void AddItemCount(string itemId, long count) => Total += count;
+
+        public void AddPurchaseCooccurrence(string itemId, string otherItemId, long count) => Total += count;
+
+        public void AddPurchaseCount(string itemId, long count) => Total += count;
+
+        public void AddFactorDelta(string itemId, ReadOnlySpan<float> delta) => Total += delta.Length;
     }
 }

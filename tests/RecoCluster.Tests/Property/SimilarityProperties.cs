@@ -100,5 +100,12 @@ public sealed class SimilarityProperties
             Pairs[$"{itemId}|{otherItemId}"] = Pairs.GetValueOrDefault($"{itemId}|{otherItemId}") + count;
 
         public void AddItemCount(string itemId, long count) => Count[itemId] = Count.GetValueOrDefault(itemId) + count;
+
+        public void AddPurchaseCooccurrence(string itemId, string otherItemId, long count) =>
+            Pairs[$"p:{itemId}|{otherItemId}"] = Pairs.GetValueOrDefault($"p:{itemId}|{otherItemId}") + count;
+
+        public void AddPurchaseCount(string itemId, long count) => Count["p:" + itemId] = Count.GetValueOrDefault("p:" + itemId) + count;
+
+        public void AddFactorDelta(string itemId, ReadOnlySpan<float> delta) => throw new InvalidOperationException("no factor table was given");
     }
 }

@@ -3,7 +3,7 @@ using RecoCluster.Grains.Interfaces;
 
 namespace RecoCluster.Tests.Unit;
 
-/// <summary>The item side of <see cref="UserGrain.Apply"/>: weights, the time window and the daily cap, on small
+/// <summary>The item side of <see cref="UserGrain.Apply(ClickEvent, IItemDeltaSink)"/>: weights, the time window and the daily cap, on small
 /// hand-counted streams.</summary>
 public sealed class CooccurrenceRuleTests
 {
@@ -100,5 +100,16 @@ public sealed class CooccurrenceRuleTests
             Pairs[(itemId, otherItemId)] = Pairs.GetValueOrDefault((itemId, otherItemId)) + count;
 
         public void AddItemCount(string itemId, long count) => Counts[itemId] = Counts.GetValueOrDefault(itemId) + count;
+
+        public Dictionary<(string, string), long> PurchasePairs { get; } = [];
+
+        public Dictionary<string, long> PurchaseCounts { get; } = [];
+
+        public void AddPurchaseCooccurrence(string itemId, string otherItemId, long count) =>
+            PurchasePairs[(itemId, otherItemId)] = PurchasePairs.GetValueOrDefault((itemId, otherItemId)) + count;
+
+        public void AddPurchaseCount(string itemId, long count) => PurchaseCounts[itemId] = PurchaseCounts.GetValueOrDefault(itemId) + count;
+
+        public void AddFactorDelta(string itemId, ReadOnlySpan<float> delta) => throw new InvalidOperationException("no factor table was given, so no factor step may happen");
     }
 }

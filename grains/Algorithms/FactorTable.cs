@@ -1,0 +1,45 @@
+namespace RecoCluster.Grains.Algorithms;
+
+/// <summary>
+/// An immutable table of item vectors: the replicated item-factor snapshot every silo holds. Rows are stored
+/// contiguously (one float array), ids in ordinal order, so negative sampling by index means the same item on
+/// every silo that holds the same version.
+/// </summary>
+public sealed class FactorTable
+{
+    private readonly Dictionary<string, int> _index;
+    private readonly float[] _vectors;
+
+    public FactorTable(int dimensions, IEnumerable<KeyValuePair<string, float[]>> rows)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        ArgumentOutOfRangeException.ThrowIfNegative(dimensions);
+        Dimensions = dimensions;
+        var sorted = rows.Where(r => r.Value.Length == dimensions && dimensions > 0).OrderBy(r => r.Key, StringComparer.Ordinal).ToArray();
+        Ids = Array.ConvertAll(sorted, r => r.Key);
+        _vectors = new float[sorted.Length * dimensions];
+        _index = new Dictionary<string, int>(sorted.Length, StringComparer.Ordinal);
+        for (var i = 0; i < sorted.Length; i++)
+        {
+            sorted[i].Value.CopyTo(_vectors, i * dimensions);
+            _index[sorted[i].Key] = i;
+        }
+    }
+
+    /// <summary>No vectors (before the first snapshot).</summary>
+    public static FactorTable Empty { get; } = new(0, []);
+
+    public int Dimensions { get; }
+
+    /// <summary>Item ids, ordinal order; row i of the table belongs to Ids[i].</summary>
+    public IReadOnlyList<string> Ids { get; }
+
+    public int Count => Ids.Count;
+
+    /// <summary>The vector of <paramref name="itemId"/>, or an empty span when the table does not have it.</summary>
+    public ReadOnlySpan<float> Get(string itemId) =>
+        _index.TryGetValue(itemId, out var row) ? Row(row) : [];
+
+    /// <summary>The vector in row <paramref name="row"/>.</summary>
+    public ReadOnlySpan<float> Row(int row) => _vectors.AsSpan(row * Dimensions, Dimensions);
+}

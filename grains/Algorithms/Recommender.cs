@@ -1,0 +1,376 @@
+using System.Numerics.Tensors;
+using RecoCluster.Grains.Interfaces;
+
+namespace RecoCluster.Grains.Algorithms;
+
+/// <summary>One item of a user's window, as serving reads it.</summary>
+public readonly record struct RecentInteraction(string ItemId, EventType LastType, long LastSeenMs, bool Purchased);
+
+/// <summary>What the recommender needs from a user grain, copied out in the grain's turn.</summary>
+/// <param name="UserId">The user.</param>
+/// <param name="Recent">The window, most recent first.</param>
+/// <param name="Factors">The user's factor vector, or null before the model first touched the user.</param>
+public sealed record RecommendationInput(string UserId, IReadOnlyList<RecentInteraction> Recent, float[]? Factors);
+
+/// <summary>Where a recommended item came from.</summary>
+public enum CandidateSource
+{
+    /// <summary>A neighbor of an item in the user's window (or of the requested item).</summary>
+    Neighborhood,
+
+    /// <summary>The factor model's top items for the user.</summary>
+    Factors,
+
+    /// <summary>Bought together with an item of the basket.</summary>
+    BoughtTogether,
+
+    /// <summary>Similar by catalog content (category and tags): the path for new items.</summary>
+    Content,
+
+    /// <summary>Popular now (time-decayed).</summary>
+    Popular,
+}
+
+/// <summary>One recommended item.</summary>
+/// <param name="ItemId">The item.</param>
+/// <param name="Score">The blended score; larger is better; comparable within one answer only.</param>
+/// <param name="Reason">A sentence a shopper could read ("because you viewed sku-9").</param>
+/// <param name="Source">The source that contributed most.</param>
+/// <param name="BecauseOf">The item the reason names, if any.</param>
+public sealed record Recommendation(string ItemId, double Score, string Reason, CandidateSource Source, string? BecauseOf = null);
+
+/// <summary>How recommendations are blended and filtered. Section <c>Reco:Recommendations</c>.</summary>
+public sealed class RecommenderOptions
+{
+    public const string Section = "Reco:Recommendations";
+
+    /// <summary>Weight of the neighborhood score (normalized to [0, 1] by the best candidate).</summary>
+    public double NeighborhoodWeight { get; set; } = 1.0;
+
+    /// <summary>Weight of the factor model's score (by rank among its candidates, in [0, 1]).</summary>
+    public double FactorWeight { get; set; } = 0.5;
+
+    /// <summary>Weight of "popular now" (normalized by the most popular item). Small: it fills and breaks ties.</summary>
+    public double PopularityWeight { get; set; } = 0.1;
+
+    /// <summary>How much each older window item counts relative to the one after it (0.85: the tenth most
+    /// recent item counts a quarter as much as the latest).</summary>
+    public double RecencyDecay { get; set; } = 0.85;
+
+    /// <summary>Leave out items in the user's window.</summary>
+    public bool ExcludeSeen { get; set; } = true;
+
+    /// <summary>Leave out items the user bought (while in the window). Only matters with <see cref="ExcludeSeen"/> off.</summary>
+    public bool ExcludePurchased { get; set; } = true;
+
+    /// <summary>Candidates taken from the factor model per request.</summary>
+    public int FactorCandidates { get; set; } = 100;
+
+    /// <summary>Largest <c>count</c> a request may ask for.</summary>
+    public int MaxCount { get; set; } = 100;
+}
+
+/// <summary>
+/// Serving from a prepared snapshot: candidate generation, blending, filtering and reasons. Pure: the silo calls
+/// it with a user's window and vector (read in the grain's turn) and its current snapshot; the quality harness
+/// calls the same code.
+/// </summary>
+public static class Recommender
+{
+    /// <summary>Recommendations for a user. A user with no window and no vector gets popular items.</summary>
+    public static List<Recommendation> ForUser(RecommendationInput input, RecoSnapshot snapshot, Func<string, bool> isAvailable, RecommenderOptions options, int count)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(snapshot);
+        ArgumentNullException.ThrowIfNull(isAvailable);
+        ArgumentNullException.ThrowIfNull(options);
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var bought = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var r in input.Recent)
+        {
+            seen.Add(r.ItemId);
+            if (r.Purchased)
+            {
+                bought.Add(r.ItemId);
+            }
+        }
+
+        bool Allowed(string item) =>
+            !(options.ExcludeSeen && seen.Contains(item)) && !(options.ExcludePurchased && bought.Contains(item)) && isAvailable(item);
+
+        var candidates = new Dictionary<string, Candidate>(StringComparer.Ordinal);
+
+        // Neighbors of the window's items, the more recent counting more; the reason names the item that
+        // contributed most.
+        var recency = 1.0;
+        foreach (var r in input.Recent)
+        {
+            foreach (var n in snapshot.Find(r.ItemId)?.Similar ?? [])
+            {
+                if (!Allowed(n.ItemId))
+                {
+                    continue;
+                }
+
+                var c = Get(candidates, n.ItemId);
+                var contribution = recency * n.Score;
+                c.Neighborhood += contribution;
+                if (contribution > c.BestContribution)
+                {
+                    c.BestContribution = contribution;
+                    c.BecauseOf = r;
+                }
+            }
+
+            recency *= options.RecencyDecay;
+        }
+
+        Normalize(candidates.Values, c => c.Neighborhood, (c, v) => c.Neighborhood = v);
+
+        if (options.FactorWeight > 0 && input.Factors is { } user)
+        {
+            var ranked = FactorCandidates(user, snapshot.Factors, Allowed, options.FactorCandidates);
+            for (var rank = 0; rank < ranked.Count; rank++)
+            {
+                Get(candidates, ranked[rank].ItemId).Factor = 1.0 - (rank / (double)ranked.Count);
+            }
+        }
+
+        if (options.PopularityWeight > 0 || candidates.Count < count)
+        {
+            AddPopular(candidates, snapshot, Allowed, count);
+        }
+
+        return Blend(candidates, options.NeighborhoodWeight, options.FactorWeight, options.PopularityWeight, count);
+    }
+
+    /// <summary>An item's neighbors from the snapshot (no content fallback here: the catalog does that).</summary>
+    public static List<Recommendation> Similar(string itemId, RecoSnapshot snapshot, Func<string, bool> isAvailable, int count)
+    {
+        ArgumentNullException.ThrowIfNull(snapshot);
+        ArgumentNullException.ThrowIfNull(isAvailable);
+        return (snapshot.Find(itemId)?.Similar ?? [])
+            .Where(n => isAvailable(n.ItemId))
+            .Take(count)
+            .Select(n => new Recommendation(n.ItemId, n.Score, $"often seen together with {itemId}", CandidateSource.Neighborhood, itemId))
+            .ToList();
+    }
+
+    /// <summary>Complements for a basket: items bought together with its items (summed), then items often seen
+    /// with them at half weight, then popular items to fill.</summary>
+    public static List<Recommendation> Cart(IReadOnlyList<string> basket, RecoSnapshot snapshot, Func<string, bool> isAvailable, int count)
+    {
+        ArgumentNullException.ThrowIfNull(basket);
+        ArgumentNullException.ThrowIfNull(snapshot);
+        ArgumentNullException.ThrowIfNull(isAvailable);
+        var inBasket = new HashSet<string>(basket, StringComparer.Ordinal);
+        bool Allowed(string item) => !inBasket.Contains(item) && isAvailable(item);
+        var bought = new Dictionary<string, Candidate>(StringComparer.Ordinal);
+        var seen = new Dictionary<string, Candidate>(StringComparer.Ordinal);
+        foreach (var item in inBasket)
+        {
+            var entry = snapshot.Find(item);
+            Accumulate(bought, entry?.BoughtTogether ?? [], item, Allowed);
+            Accumulate(seen, entry?.Similar ?? [], item, Allowed);
+        }
+
+        Normalize(bought.Values, c => c.Neighborhood, (c, v) => c.Neighborhood = v);
+        Normalize(seen.Values, c => c.Neighborhood, (c, v) => c.Neighborhood = v);
+        var result = new List<Recommendation>(count);
+        foreach (var c in bought.Values.OrderByDescending(c => c.Neighborhood).ThenBy(c => c.ItemId, StringComparer.Ordinal))
+        {
+            result.Add(new Recommendation(c.ItemId, 1.0 + c.Neighborhood, $"often bought together with {c.BecauseOf!.Value.ItemId}", CandidateSource.BoughtTogether, c.BecauseOf.Value.ItemId));
+        }
+
+        foreach (var c in seen.Values.Where(c => !bought.ContainsKey(c.ItemId)).OrderByDescending(c => c.Neighborhood).ThenBy(c => c.ItemId, StringComparer.Ordinal))
+        {
+            result.Add(new Recommendation(c.ItemId, 0.5 * c.Neighborhood, $"often seen together with {c.BecauseOf!.Value.ItemId}", CandidateSource.Neighborhood, c.BecauseOf.Value.ItemId));
+        }
+
+        if (result.Count < count)
+        {
+            var have = new HashSet<string>(result.Select(r => r.ItemId), StringComparer.Ordinal);
+            result.AddRange(Popular(snapshot, i => Allowed(i) && !have.Contains(i), count - result.Count).Select(p => p with { Score = 0.01 * p.Score }));
+        }
+
+        return result.Count > count ? result[..count] : result;
+    }
+
+    /// <summary>Popular now, best first, scores normalized so the most popular item has 1.</summary>
+    public static List<Recommendation> Popular(RecoSnapshot snapshot, Func<string, bool> isAvailable, int count)
+    {
+        ArgumentNullException.ThrowIfNull(snapshot);
+        ArgumentNullException.ThrowIfNull(isAvailable);
+        var top = snapshot.Popular.Count == 0 ? 1 : snapshot.Popular[0].Score;
+        return snapshot.Popular
+            .Where(p => isAvailable(p.ItemId))
+            .Take(count)
+            .Select(p => new Recommendation(p.ItemId, p.Score / top, "popular now", CandidateSource.Popular))
+            .ToList();
+    }
+
+    /// <summary>The verb a reason uses for an event type.</summary>
+    public static string Verb(EventType type) => type switch
+    {
+        EventType.View => "viewed",
+        EventType.Click => "clicked",
+        EventType.AddToCart => "added to your cart",
+        _ => "bought",
+    };
+
+    // Brute force over the snapshot's table: one dot product per item (TensorPrimitives, SIMD). Fine at the
+    // catalog sizes served here (100k items × 32 floats is ~3 M multiply-adds, about a millisecond); an ANN index
+    // is the next step beyond that.
+    private static List<Scored> FactorCandidates(float[] user, FactorTable table, Func<string, bool> allowed, int take)
+    {
+        if (table.Count == 0 || table.Dimensions != user.Length || take <= 0)
+        {
+            return [];
+        }
+
+        var heap = new PriorityQueue<int, float>(take + 1);
+        for (var row = 0; row < table.Count; row++)
+        {
+            var score = TensorPrimitives.Dot(user, table.Row(row));
+            if (heap.Count < take)
+            {
+                heap.Enqueue(row, score);
+            }
+            else if (heap.TryPeek(out _, out var worst) && score > worst)
+            {
+                heap.EnqueueDequeue(row, score);
+            }
+        }
+
+        var result = new List<Scored>(heap.Count);
+        while (heap.TryDequeue(out var row, out var score))
+        {
+            if (allowed(table.Ids[row]))
+            {
+                result.Add(new Scored(table.Ids[row], score));
+            }
+        }
+
+        result.Sort(TopK.BestFirst);
+        return result;
+    }
+
+    private static void AddPopular(Dictionary<string, Candidate> candidates, RecoSnapshot snapshot, Func<string, bool> allowed, int count)
+    {
+        if (snapshot.Popular.Count == 0)
+        {
+            return;
+        }
+
+        var top = snapshot.Popular[0].Score;
+        var added = 0;
+        foreach (var p in snapshot.Popular)
+        {
+            if (!allowed(p.ItemId))
+            {
+                continue;
+            }
+
+            Get(candidates, p.ItemId).Popularity = p.Score / top;
+            if (++added >= Math.Max(count, 20))
+            {
+                break;
+            }
+        }
+    }
+
+    private static void Accumulate(Dictionary<string, Candidate> into, Scored[] neighbors, string from, Func<string, bool> allowed)
+    {
+        foreach (var n in neighbors)
+        {
+            if (!allowed(n.ItemId))
+            {
+                continue;
+            }
+
+            var c = Get(into, n.ItemId);
+            c.Neighborhood += n.Score;
+            if (n.Score > c.BestContribution)
+            {
+                c.BestContribution = n.Score;
+                c.BecauseOf = new RecentInteraction(from, EventType.Purchase, 0, true);
+            }
+        }
+    }
+
+    private static List<Recommendation> Blend(Dictionary<string, Candidate> candidates, double wn, double wf, double wp, int count)
+    {
+        var scored = new List<(Candidate C, double Score)>(candidates.Count);
+        foreach (var c in candidates.Values)
+        {
+            scored.Add((c, (wn * c.Neighborhood) + (wf * c.Factor) + (wp * c.Popularity)));
+        }
+
+        scored.Sort(static (a, b) =>
+        {
+            var byScore = b.Score.CompareTo(a.Score);
+            return byScore != 0 ? byScore : string.CompareOrdinal(a.C.ItemId, b.C.ItemId);
+        });
+
+        var result = new List<Recommendation>(Math.Min(count, scored.Count));
+        foreach (var (c, score) in scored.Take(count))
+        {
+            var n = wn * c.Neighborhood;
+            var f = wf * c.Factor;
+            if (n >= f && n > 0 && c.BecauseOf is { } because)
+            {
+                result.Add(new Recommendation(c.ItemId, score, $"because you {Verb(because.LastType)} {because.ItemId}", CandidateSource.Neighborhood, because.ItemId));
+            }
+            else if (f > 0)
+            {
+                result.Add(new Recommendation(c.ItemId, score, "matches your taste (learned from your history)", CandidateSource.Factors));
+            }
+            else
+            {
+                result.Add(new Recommendation(c.ItemId, score, "popular now", CandidateSource.Popular));
+            }
+        }
+
+        return result;
+    }
+
+    private static void Normalize(IEnumerable<Candidate> candidates, Func<Candidate, double> get, Action<Candidate, double> set)
+    {
+        var list = candidates as ICollection<Candidate> ?? candidates.ToList();
+        var max = list.Count == 0 ? 0 : list.Max(get);
+        if (max <= 0)
+        {
+            return;
+        }
+
+        foreach (var c in list)
+        {
+            set(c, get(c) / max);
+        }
+    }
+
+    private static Candidate Get(Dictionary<string, Candidate> candidates, string itemId)
+    {
+        if (!candidates.TryGetValue(itemId, out var c))
+        {
+            candidates[itemId] = c = new Candidate(itemId);
+        }
+
+        return c;
+    }
+
+    private sealed class Candidate(string itemId)
+    {
+        public string ItemId { get; } = itemId;
+
+        public double Neighborhood { get; set; }
+
+        public double Factor { get; set; }
+
+        public double Popularity { get; set; }
+
+        public double BestContribution { get; set; }
+
+        public RecentInteraction? BecauseOf { get; set; }
+    }
+}
