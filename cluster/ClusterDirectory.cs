@@ -15,6 +15,7 @@ namespace RecoCluster.Cluster;
 /// <param name="ChangedAtMs">When the silo's owned set last changed (epoch ms): the newer claim wins.</param>
 /// <param name="HeartbeatAtMs">When this entry was published (epoch ms); stale entries expire.</param>
 /// <param name="ItemPartitions">The partitions of the item-deltas topic (items) the silo owns and has loaded.</param>
+/// <param name="HostsBatchGrain">Whether the silo owns the control partition, hence hosts the batch grain.</param>
 public sealed record SiloDirectoryEntry(
     string SiloId,
     string Endpoint,
@@ -22,7 +23,8 @@ public sealed record SiloDirectoryEntry(
     int PartitionCount,
     long ChangedAtMs,
     long HeartbeatAtMs,
-    int[]? ItemPartitions = null)
+    int[]? ItemPartitions = null,
+    bool HostsBatchGrain = false)
 {
     /// <summary>The partitions this silo claims for <paramref name="role"/>.</summary>
     public int[] PartitionsFor(GrainRole role) => role == GrainRole.User ? Partitions : ItemPartitions ?? [];

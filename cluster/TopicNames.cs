@@ -21,6 +21,10 @@ public sealed record TopicNames(string Prefix)
     /// <summary>One partition, compacted: each silo's endpoint and owned partitions, key = silo id.</summary>
     public string Directory => $"{Prefix}.directory";
 
+    /// <summary>One partition, compacted: the item catalog (category, tags, price, availability), key = item id.
+    /// Every silo reads all of it.</summary>
+    public string Catalog => $"{Prefix}.catalog";
+
     /// <summary>The topics and their partition counts, as <c>./reco kafka</c> creates them.</summary>
     public IReadOnlyList<(string Topic, int Partitions)> All(int partitions) =>
     [
@@ -29,5 +33,6 @@ public sealed record TopicNames(string Prefix)
         (ItemDeltas, partitions),
         (Control, 1),
         (Directory, 1),
+        (Catalog, 1),
     ];
 }

@@ -75,6 +75,8 @@ public static class GatewayServices
         app.MapEventsEndpoints();
         app.MapUsersEndpoints();
         app.MapAdminEndpoints();
+        app.MapRecommendationsEndpoints();
+        app.MapCatalogEndpoints();
         app.MapGatewayOpenApi();
         app.MapMetrics();
         return app;

@@ -29,6 +29,7 @@ public static class SiloEndpoints
         internalApi.MapGet("/users/{userId}", GetUserAsync);
         internalApi.MapGet("/items/{itemId}/cooccurrence", GetCooccurrenceAsync);
         internalApi.MapGet("/silo", (SiloRuntime runtime) => TypedResults.Ok(Describe(runtime)));
+        internalApi.MapRecommendationEndpoints();
 
         app.MapGet("/healthz", () => TypedResults.Ok(new { status = "alive" }));
         app.MapGet("/readyz", ReadyAsync);
@@ -148,6 +149,13 @@ public static class SiloEndpoints
         partitionCount = runtime.PartitionCount,
         ready = runtime.IsReady,
         itemPartitions = runtime.OwnedItemPartitions,
+        hostsBatchGrain = runtime.BatchGrain is not null,
+        snapshot = new
+        {
+            version = runtime.Snapshots.Current.Version,
+            builtAt = runtime.Snapshots.Current.Version == 0 ? (DateTimeOffset?)null : runtime.Snapshots.Current.BuiltAt,
+            items = runtime.Snapshots.Current.ItemCount,
+        },
         lag = runtime.Workers.Sum(w => w.Lag),
         partitions = runtime.Workers.OrderBy(w => w.Partition.Topic, StringComparer.Ordinal).ThenBy(w => w.Partition.Partition.Value).Select(w => new
         {

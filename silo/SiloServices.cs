@@ -8,6 +8,8 @@ using Microsoft.Extensions.Options;
 using RecoCluster.Cluster;
 using RecoCluster.Cluster.Telemetry;
 using RecoCluster.Grains;
+using RecoCluster.Grains.Algorithms;
+using RecoCluster.Grains.Catalog;
 using RecoCluster.Silo.Runtime;
 using RecoCluster.Silo.Storage;
 
@@ -24,6 +26,10 @@ public static class SiloServices
         services.AddOptions<DirectoryOptions>().Bind(configuration.GetSection(DirectoryOptions.Section));
         services.AddOptions<ClusterOptions>().Bind(configuration.GetSection(ClusterOptions.Section)).ValidateOnStart();
         services.AddOptions<UserGrainOptions>().Bind(configuration.GetSection("Reco:Grains:User")).ValidateOnStart();
+        services.AddOptions<NeighborhoodOptions>().Bind(configuration.GetSection(NeighborhoodOptions.Section)).ValidateOnStart();
+        services.AddOptions<RecommenderOptions>().Bind(configuration.GetSection(RecommenderOptions.Section)).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<NeighborhoodOptions>, NeighborhoodOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RecommenderOptions>, RecommenderOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<UserGrainOptions>, UserGrainOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<KafkaOptions>, KafkaOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<StorageOptions>, StorageOptionsValidator>());
@@ -35,8 +41,14 @@ public static class SiloServices
         services.AddSingleton(sp => GrainStore.Open(sp.GetRequiredService<IOptions<StorageOptions>>().Value));
         services.AddSingleton<SiloStats>();
         services.AddSingleton<SiloEndpointAddress>();
+        services.AddSingleton<SnapshotHolder>();
+        services.AddSingleton<ItemCatalog>();
         services.AddSingleton<SiloRuntime>();
         services.AddHostedService(sp => sp.GetRequiredService<SiloRuntime>());
+        services.AddSingleton<RoundParticipant>();
+        services.AddHostedService(sp => sp.GetRequiredService<RoundParticipant>());
+        services.AddSingleton<CatalogReader>();
+        services.AddHostedService(sp => sp.GetRequiredService<CatalogReader>());
         services.AddSingleton<SiloMetrics>();
         services.AddRecoTelemetry("reco-silo");
         return services;

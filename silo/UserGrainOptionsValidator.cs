@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using RecoCluster.Grains;
+using RecoCluster.Grains.Algorithms;
 
 namespace RecoCluster.Silo;
 
@@ -34,6 +35,84 @@ public sealed class UserGrainOptionsValidator : IValidateOptions<UserGrainOption
             {
                 errors.Add($"Reco:Grains:User:Weights:{type} is {weight}; it must be a whole number between 0 and {MaxWeight}.");
             }
+        }
+
+        var f = options.Factors;
+        if (f.Dimensions is < 0 or > 256)
+        {
+            errors.Add($"Reco:Grains:User:Factors:Dimensions is {f.Dimensions}; it must be between 0 (off) and 256.");
+        }
+
+        if (!(f.LearningRate is > 0 and <= 1) || !(f.Regularization is >= 0 and < 1) || !(f.InitScale is > 0 and <= 1))
+        {
+            errors.Add("Reco:Grains:User:Factors: LearningRate must be in (0, 1], Regularization in [0, 1) and InitScale in (0, 1].");
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}
+
+/// <summary>Start-up validation of <see cref="NeighborhoodOptions"/> (section <c>Reco:Neighborhoods</c>).</summary>
+public sealed class NeighborhoodOptionsValidator : IValidateOptions<NeighborhoodOptions>
+{
+    public ValidateOptionsResult Validate(string? name, NeighborhoodOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var errors = new List<string>();
+        if (!Enum.IsDefined(options.Measure))
+        {
+            errors.Add($"Reco:Neighborhoods:Measure '{options.Measure}' is not one of Cosine, Jaccard, LogLikelihood.");
+        }
+
+        if (options.NeighborCount is < 1 or > 1_000)
+        {
+            errors.Add($"Reco:Neighborhoods:NeighborCount is {options.NeighborCount}; it must be between 1 and 1000.");
+        }
+
+        if (options.MinCooccurrence < 1)
+        {
+            errors.Add($"Reco:Neighborhoods:MinCooccurrence is {options.MinCooccurrence}; it must be 1 or more.");
+        }
+
+        if (options.RoundIntervalSeconds < 0)
+        {
+            errors.Add($"Reco:Neighborhoods:RoundIntervalSeconds is {options.RoundIntervalSeconds}; it must be 0 (on request only) or more.");
+        }
+
+        if (options.RoundTimeoutSeconds < 5)
+        {
+            errors.Add($"Reco:Neighborhoods:RoundTimeoutSeconds is {options.RoundTimeoutSeconds}; it must be 5 or more.");
+        }
+
+        if (options.PopularityHalfLifeHours <= 0 || options.PopularCount is < 1 or > 10_000)
+        {
+            errors.Add("Reco:Neighborhoods: PopularityHalfLifeHours must be positive and PopularCount between 1 and 10000.");
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}
+
+/// <summary>Start-up validation of <see cref="RecommenderOptions"/> (section <c>Reco:Recommendations</c>).</summary>
+public sealed class RecommenderOptionsValidator : IValidateOptions<RecommenderOptions>
+{
+    public ValidateOptionsResult Validate(string? name, RecommenderOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var errors = new List<string>();
+        if (options.NeighborhoodWeight < 0 || options.FactorWeight < 0 || options.PopularityWeight < 0)
+        {
+            errors.Add("Reco:Recommendations: NeighborhoodWeight, FactorWeight and PopularityWeight must not be negative.");
+        }
+
+        if (options.RecencyDecay is <= 0 or > 1)
+        {
+            errors.Add($"Reco:Recommendations:RecencyDecay is {options.RecencyDecay}; it must be in (0, 1].");
+        }
+
+        if (options.FactorCandidates is < 0 or > 10_000)
+        {
+            errors.Add($"Reco:Recommendations:FactorCandidates is {options.FactorCandidates}; it must be between 0 and 10000.");
         }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

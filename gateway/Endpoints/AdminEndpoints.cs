@@ -26,7 +26,20 @@ public static class AdminEndpoints
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+        admin.MapPost("/neighborhoods/rebuild", RebuildAsync)
+            .WithSummary("Run a neighborhood round now; answers with the new snapshot version once it is visible")
+            .Produces<RebuildResult>()
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         return app;
+    }
+
+    /// <summary>How long a rebuild request waits for its round.</summary>
+    public static readonly TimeSpan RebuildTimeout = TimeSpan.FromMinutes(2);
+
+    internal static async Task<IResult> RebuildAsync(HttpContext context, SiloRouter router, CancellationToken ct)
+    {
+        var answer = await router.SendToBatchHostAsync(HttpMethod.Post, "/internal/v1/neighborhoods/rebuild", RebuildTimeout, ct);
+        return PassThroughResult.OrUnavailable(answer, context, "control partition (batch grain)");
     }
 
     /// <summary>The raw counts row of an item, largest first, for verification against a recount.</summary>

@@ -27,6 +27,7 @@ public sealed class EventIngest : IDisposable
 {
     private readonly IProducer<string, byte[]> _producer;
     private readonly string _topic;
+    private readonly string _catalogTopic;
     private readonly GatewayOptions _options;
     private readonly TimeProvider _time;
     private readonly Meter _meter;
@@ -39,6 +40,7 @@ public sealed class EventIngest : IDisposable
         _options = options.Value;
         _time = time;
         _topic = kafka.Value.Topics.Events;
+        _catalogTopic = kafka.Value.Topics.Catalog;
         _producer = new ProducerBuilder<string, byte[]>(KafkaClientSettings.ReliableProducer(kafka.Value, $"reco-gateway-{Environment.ProcessId}"))
             .SetErrorHandler((_, e) => logger.LogWarning("Kafka producer: {Reason}", e.Reason))
             .SetLogHandler((_, m) => logger.LogDebug("librdkafka: {Message}", m.Message))
@@ -149,6 +151,14 @@ public sealed class EventIngest : IDisposable
         var headers = TraceHeaders.FromCurrentActivity() ?? new Headers();
         headers.Add(EventCommands.Header, Encoding.ASCII.GetBytes(EventCommands.Erase));
         await _producer.ProduceAsync(_topic, new Message<string, byte[]> { Key = userId, Value = EventCommands.EncodeErase(userId), Headers = headers }, ct);
+    }
+
+    /// <summary>Produces a catalog entry (key = item id) and waits for Kafka's acknowledgement; every silo applies
+    /// it as it reads the catalog topic. Throws like <see cref="ProduceAsync"/>.</summary>
+    public async Task ProduceCatalogAsync(CatalogEntry entry, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        await _producer.ProduceAsync(_catalogTopic, new Message<string, byte[]> { Key = entry.ItemId, Value = CatalogSchema.Encode(entry) }, ct);
     }
 
     private static void ReadOne(ref Utf8JsonReader reader, int index, TimeWindow window, List<ClickEvent> events, List<EventRejection> rejections)

@@ -19,36 +19,72 @@ public sealed class SiloRouter(HttpClient http, ClusterDirectory directory, Silo
 {
     private readonly GatewayOptions _options = options.Value;
 
+    private int _next;
+
     /// <summary>GETs <paramref name="path"/> from the owner of <paramref name="key"/> in <paramref name="role"/>;
     /// null when no owner answered before the deadline.</summary>
-    public async Task<SiloResponse?> GetFromOwnerAsync(string key, GrainRole role, string path, CancellationToken ct)
+    public Task<SiloResponse?> GetFromOwnerAsync(string key, GrainRole role, string path, CancellationToken ct) =>
+        SendAsync(
+            () =>
+            {
+                var count = directory.PartitionCount();
+                return count > 0 ? directory.OwnersOf(KafkaPartitioner.PartitionFor(key, count), role) : [];
+            },
+            HttpMethod.Get,
+            path,
+            null,
+            null,
+            ct);
+
+    /// <summary>Sends to any live silo (each holds the replicated snapshot and catalog), starting with a different
+    /// one each time so the load spreads; null when none answered before the deadline.</summary>
+    public Task<SiloResponse?> SendToAnyAsync(HttpMethod method, string path, byte[]? body, CancellationToken ct) =>
+        SendAsync(
+            () =>
+            {
+                var live = directory.Live();
+                if (live.Count == 0)
+                {
+                    return live;
+                }
+
+                var start = (int)((uint)Interlocked.Increment(ref _next) % (uint)live.Count);
+                return [.. live.Skip(start), .. live.Take(start)];
+            },
+            method,
+            path,
+            body,
+            null,
+            ct);
+
+    /// <summary>Sends to the silo that hosts the batch grain, with a longer attempt timeout (a round takes a while).</summary>
+    public Task<SiloResponse?> SendToBatchHostAsync(HttpMethod method, string path, TimeSpan timeout, CancellationToken ct) =>
+        SendAsync(() => [.. directory.Live().Where(e => e.HostsBatchGrain)], method, path, null, timeout, ct);
+
+    private async Task<SiloResponse?> SendAsync(Func<IReadOnlyList<SiloDirectoryEntry>> candidates, HttpMethod method, string path, byte[]? body, TimeSpan? timeout, CancellationToken ct)
     {
         var started = time.GetTimestamp();
-        var deadline = TimeSpan.FromMilliseconds(_options.RouteDeadlineMs);
+        var attemptTimeout = timeout ?? TimeSpan.FromMilliseconds(_options.SiloAttemptTimeoutMs);
+        var deadline = timeout is { } t ? t + TimeSpan.FromMilliseconds(_options.RouteDeadlineMs) : TimeSpan.FromMilliseconds(_options.RouteDeadlineMs);
         for (var round = 0; ; round++)
         {
-            var count = directory.PartitionCount();
-            if (count > 0)
+            foreach (var silo in candidates())
             {
-                var partition = KafkaPartitioner.PartitionFor(key, count);
-                foreach (var owner in directory.OwnersOf(partition, role))
+                if (!breaker.AllowsRequest(silo.Endpoint))
                 {
-                    if (!breaker.AllowsRequest(owner.Endpoint))
-                    {
-                        continue;
-                    }
+                    continue;
+                }
 
-                    var remaining = deadline - time.GetElapsedTime(started);
-                    if (remaining <= TimeSpan.Zero)
-                    {
-                        return null;
-                    }
+                var remaining = deadline - time.GetElapsedTime(started);
+                if (remaining <= TimeSpan.Zero)
+                {
+                    return null;
+                }
 
-                    var answer = await TryOnceAsync(owner, path, Min(remaining, TimeSpan.FromMilliseconds(_options.SiloAttemptTimeoutMs)), ct);
-                    if (answer is not null)
-                    {
-                        return answer;
-                    }
+                var answer = await TryOnceAsync(silo, method, path, body, Min(remaining, attemptTimeout), ct);
+                if (answer is not null)
+                {
+                    return answer;
                 }
             }
 
@@ -62,13 +98,20 @@ public sealed class SiloRouter(HttpClient http, ClusterDirectory directory, Silo
         }
     }
 
-    private async Task<SiloResponse?> TryOnceAsync(SiloDirectoryEntry owner, string path, TimeSpan timeout, CancellationToken ct)
+    private async Task<SiloResponse?> TryOnceAsync(SiloDirectoryEntry owner, HttpMethod method, string path, byte[]? body, TimeSpan timeout, CancellationToken ct)
     {
         using var attempt = CancellationTokenSource.CreateLinkedTokenSource(ct);
         attempt.CancelAfter(timeout);
         try
         {
-            using var response = await http.GetAsync(new Uri(owner.Endpoint + path), attempt.Token);
+            using var request = new HttpRequestMessage(method, new Uri(owner.Endpoint + path));
+            if (body is not null)
+            {
+                request.Content = new ByteArrayContent(body);
+                request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+            }
+
+            using var response = await http.SendAsync(request, attempt.Token);
             breaker.OnSuccess(owner.Endpoint);
             if (response.StatusCode == HttpStatusCode.MisdirectedRequest)
             {
@@ -82,9 +125,9 @@ public sealed class SiloRouter(HttpClient http, ClusterDirectory directory, Silo
                 return null;
             }
 
-            var body = await response.Content.ReadAsByteArrayAsync(attempt.Token);
+            var responseBody = await response.Content.ReadAsByteArrayAsync(attempt.Token);
             var contentType = response.Content.Headers.ContentType?.ToString() ?? "application/json";
-            return new SiloResponse((int)response.StatusCode, body, contentType);
+            return new SiloResponse((int)response.StatusCode, responseBody, contentType);
         }
         catch (Exception ex) when (ex is HttpRequestException || (ex is OperationCanceledException && !ct.IsCancellationRequested))
         {

@@ -65,9 +65,6 @@ public sealed class RecommenderOptions
 
     /// <summary>Candidates taken from the factor model per request.</summary>
     public int FactorCandidates { get; set; } = 100;
-
-    /// <summary>Largest <c>count</c> a request may ask for.</summary>
-    public int MaxCount { get; set; } = 100;
 }
 
 /// <summary>

@@ -40,6 +40,9 @@ internal sealed class GrainCache<TGrain>
         _dirty.Remove(key);
     }
 
+    /// <summary>Every activated grain.</summary>
+    public IEnumerable<(string Key, TGrain Grain)> All() => _slots.Select(s => (s.Key, s.Value.Grain));
+
     public IEnumerable<(string Key, TGrain Grain)> Dirty() => _dirty.Select(key => (key, _slots[key].Grain));
 
     public void ClearDirty() => _dirty.Clear();

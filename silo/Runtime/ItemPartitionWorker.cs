@@ -21,6 +21,29 @@ internal sealed class ItemPartitionWorker(TopicPartition partition, PartitionCla
     private readonly HashSet<int> _dirtyWatermarks = [];
     private Dictionary<int, long> _watermarks = [];
 
+    /// <summary>
+    /// Every item of the partition at this turn's cut: the stored rows, overridden by the grains in memory (an
+    /// active grain is at least as new as its row). Run it through <see cref="PartitionWorker.QueryAsync{T}"/>: in
+    /// the partition's turn, no delta lands halfway through, so the result is the effect of a prefix of the
+    /// partition's log, the same cut for every item. A neighborhood round reads a partition this way.
+    /// </summary>
+    public async Task<List<(string ItemId, ItemGrainState State)>> ReadAllItemsAsync()
+    {
+        var stored = await Context.Store.LoadPartitionGrainsAsync(GrainKind, Partition.Topic, Partition.Partition.Value, CancellationToken.None).ConfigureAwait(false);
+        var items = new Dictionary<string, ItemGrainState>(stored.Count, StringComparer.Ordinal);
+        foreach (var (key, state) in stored)
+        {
+            items[key] = ItemCodec.Decode(state);
+        }
+
+        foreach (var (key, grain) in _grains.All())
+        {
+            items[key] = grain.State;
+        }
+
+        return [.. items.Select(kv => (kv.Key, kv.Value))];
+    }
+
     /// <summary>The item's count and row, or null for an item with no state. Run it through <see cref="PartitionWorker.QueryAsync{T}"/>.</summary>
     public async Task<ItemCooccurrence?> GetCooccurrenceAsync(string itemId, int count) =>
         (await ActivateAsync(itemId, create: false).ConfigureAwait(false))?.GetCooccurrence(count);
@@ -106,7 +129,7 @@ internal sealed class ItemPartitionWorker(TopicPartition partition, PartitionCla
             return null;
         }
 
-        grain = new ItemGrain(itemId, stored is null ? null : ItemCodec.Decode(stored));
+        grain = new ItemGrain(itemId, stored is null ? null : ItemCodec.Decode(stored), Context.FactorInitScale);
         _grains.Add(itemId, grain, Now);
         ActiveGrains = _grains.Count;
         Context.Stats.OnItemActivation();

@@ -14,7 +14,9 @@ internal sealed record WorkerContext(
     int PartitionCount,
     TimeProvider Time,
     SiloStats Stats,
-    ILoggerFactory Loggers);
+    ILoggerFactory Loggers,
+    SnapshotHolder Snapshots,
+    float FactorInitScale);
 
 /// <summary>The answer to a query run in a partition's turn: whether this silo still owned the partition, and
 /// the value.</summary>

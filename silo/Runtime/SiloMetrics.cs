@@ -12,8 +12,9 @@ public sealed class SiloMetrics : IDisposable
 {
     private readonly Meter _meter;
 
-    public SiloMetrics(SiloRuntime runtime)
+    public SiloMetrics(SiloRuntime runtime, TimeProvider time)
     {
+        ArgumentNullException.ThrowIfNull(time);
         ArgumentNullException.ThrowIfNull(runtime);
         _meter = new Meter(RecoTelemetry.MeterName);
         var stats = runtime.Stats;
@@ -52,6 +53,13 @@ public sealed class SiloMetrics : IDisposable
             "s",
             "How long applied events have waited for a checkpoint, per owned partition (0 when all is stored).");
         _meter.CreateObservableGauge("reco_owned_partitions", () => runtime.Workers.Count(), "{partition}", "Partitions this silo owns (events and item-deltas).");
+        _meter.CreateObservableGauge("reco_snapshot_version", () => runtime.Snapshots.Current.Version, "{version}", "The neighborhood snapshot version this silo serves (0: none yet).");
+        _meter.CreateObservableGauge(
+            "reco_snapshot_age",
+            () => runtime.Snapshots.Current.Version == 0 ? 0 : (time.GetUtcNow() - runtime.Snapshots.Current.BuiltAt).TotalSeconds,
+            "s",
+            "Time since the served snapshot's round completed (0 before the first): rounds are not completing if it keeps growing.");
+        _meter.CreateObservableGauge("reco_batch_grain_host", () => runtime.BatchGrain is null ? 0 : 1, "1", "1 on the silo that hosts the neighborhood batch grain.");
         _meter.CreateObservableGauge("reco_silo_ready", () => runtime.IsReady ? 1 : 0, "1", "1 once every assigned partition is loaded.");
 
         var checkpointDuration = _meter.CreateHistogram<double>(

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using RecoCluster.Cluster;
 using RecoCluster.Grains;
+using RecoCluster.Grains.Algorithms;
 using RecoCluster.Silo.Storage;
 
 namespace RecoCluster.Silo.Runtime;
@@ -26,6 +27,7 @@ public sealed class SiloRuntime : IHostedService, IDisposable
     private readonly SiloOptions _options;
     private readonly DirectoryOptions _directoryOptions;
     private readonly UserGrainOptions _grainOptions;
+    private readonly NeighborhoodOptions _neighborhoodOptions;
     private readonly GrainStore _store;
     private readonly TimeProvider _time;
     private readonly ILogger<SiloRuntime> _logger;
@@ -46,6 +48,7 @@ public sealed class SiloRuntime : IHostedService, IDisposable
     // Consumers that must never be destroyed (see ReleaseConsumer). Static, so no finalizer ever destroys them.
     private static readonly List<IConsumer<byte[]?, byte[]?>> ParkedConsumers = [];
 
+    private NeighborhoodBatchGrain? _batchGrain;
     private int _assignmentCallbacks;
     private long _watermarksReadAt;
     private long _changedAtMs;
@@ -56,7 +59,9 @@ public sealed class SiloRuntime : IHostedService, IDisposable
         IOptions<SiloOptions> options,
         IOptions<DirectoryOptions> directoryOptions,
         IOptions<UserGrainOptions> grainOptions,
+        IOptions<NeighborhoodOptions> neighborhoodOptions,
         GrainStore store,
+        SnapshotHolder snapshots,
         SiloStats stats,
         SiloEndpointAddress address,
         TimeProvider time,
@@ -71,7 +76,9 @@ public sealed class SiloRuntime : IHostedService, IDisposable
         _options = options.Value;
         _directoryOptions = directoryOptions.Value;
         _grainOptions = grainOptions.Value;
+        _neighborhoodOptions = neighborhoodOptions.Value;
         _store = store;
+        Snapshots = snapshots;
         Stats = stats;
         Address = address;
         _time = time;
@@ -85,6 +92,12 @@ public sealed class SiloRuntime : IHostedService, IDisposable
     public SiloStats Stats { get; }
 
     public SiloEndpointAddress Address { get; }
+
+    /// <summary>The snapshot this silo serves.</summary>
+    public SnapshotHolder Snapshots { get; }
+
+    /// <summary>The batch grain, while this silo owns the control partition; otherwise null.</summary>
+    public NeighborhoodBatchGrain? BatchGrain => Volatile.Read(ref _batchGrain);
 
     /// <summary>The events topic's partition count (0 until known).</summary>
     public int PartitionCount { get; private set; }
@@ -123,7 +136,7 @@ public sealed class SiloRuntime : IHostedService, IDisposable
             .SetLogHandler((_, m) => _logger.LogDebug("librdkafka producer: {Message}", m.Message))
             .Build();
         PartitionCount = await Task.Run(ReadPartitionCount, cancellationToken).ConfigureAwait(false);
-        _context = new WorkerContext(_store, _producer, new DeadLetters(_producer, _kafka.Topics.DeadLetters), _options, PartitionCount, _time, Stats, _loggerFactory);
+        _context = new WorkerContext(_store, _producer, new DeadLetters(_producer, _kafka.Topics.DeadLetters), _options, PartitionCount, _time, Stats, _loggerFactory, Snapshots, _grainOptions.Factors.InitScale);
         _thread = new Thread(ConsumeLoop) { IsBackground = true, Name = "reco-silo-consumer" };
         _thread.Start();
     }
@@ -193,7 +206,8 @@ public sealed class SiloRuntime : IHostedService, IDisposable
                 .SetErrorHandler((_, e) => _logger.LogWarning("Kafka: {Reason}", e.Reason))
                 .SetLogHandler((_, m) => LogFromLibrdkafka(m))
                 .Build();
-            consumer.Subscribe([_kafka.Topics.Events, _kafka.Topics.ItemDeltas]);
+            // The control topic's one partition decides which silo hosts the batch grain; nothing is read from it.
+            consumer.Subscribe([_kafka.Topics.Events, _kafka.Topics.ItemDeltas, _kafka.Topics.Control]);
             PublishDirectory(force: true);
             while (!_stopping.IsCancellationRequested)
             {
@@ -287,7 +301,7 @@ public sealed class SiloRuntime : IHostedService, IDisposable
 
         // Ready once the group has answered (an assignment, even an empty one, always reaches the handler) and
         // every assigned partition has a running worker.
-        IsReady = Volatile.Read(ref _assignmentCallbacks) > 0 && consumer.Assignment.Count == _workers.Count;
+        IsReady = Volatile.Read(ref _assignmentCallbacks) > 0 && consumer.Assignment.Count == _workers.Count + (_batchGrain is null ? 0 : 1);
         ApplyBackpressure(consumer);
         RefreshWatermarks(consumer);
         PublishDirectory(force: false);
@@ -353,6 +367,18 @@ public sealed class SiloRuntime : IHostedService, IDisposable
         foreach (var tp in partitions)
         {
             var claim = ClaimWithRetry(tp);
+            if (tp.Topic == _kafka.Topics.Control)
+            {
+                // The claim bumped the control epoch: from here on, the previous host's batch grain cannot change
+                // any round. Nothing is consumed from the topic, so the position is its end.
+                var grain = new NeighborhoodBatchGrain(_store, tp.Topic, claim.Epoch, SiloId, () => PartitionCount, _neighborhoodOptions, _time, _loggerFactory.CreateLogger<NeighborhoodBatchGrain>());
+                Volatile.Write(ref _batchGrain, grain);
+                grain.Start();
+                result.Add(new TopicPartitionOffset(tp, Offset.End));
+                _logger.LogInformation("Hosting the batch grain (control epoch {Epoch})", claim.Epoch);
+                continue;
+            }
+
             PartitionWorker worker = tp.Topic == _kafka.Topics.Events
                 ? new UserPartitionWorker(tp, claim, _context!, _grainOptions, _kafka.Topics.ItemDeltas)
                 : new ItemPartitionWorker(tp, claim, _context!);
@@ -372,6 +398,12 @@ public sealed class SiloRuntime : IHostedService, IDisposable
         var stopping = new List<Task>();
         foreach (var tpo in partitions)
         {
+            if (tpo.Topic == _kafka.Topics.Control && Interlocked.Exchange(ref _batchGrain, null) is { } grain)
+            {
+                stopping.Add(grain.DisposeAsync().AsTask());
+                continue;
+            }
+
             if (_workers.TryRemove(tpo.TopicPartition, out var worker))
             {
                 _paused.Remove(tpo.TopicPartition);
@@ -423,7 +455,7 @@ public sealed class SiloRuntime : IHostedService, IDisposable
         }
 
         _lastHeartbeatMs = now;
-        var entry = new SiloDirectoryEntry(SiloId, endpoint, OwnedPartitions, PartitionCount, _changedAtMs, now, OwnedItemPartitions);
+        var entry = new SiloDirectoryEntry(SiloId, endpoint, OwnedPartitions, PartitionCount, _changedAtMs, now, OwnedItemPartitions, HostsBatchGrain: _batchGrain is not null);
         _producer!.Produce(_kafka.Topics.Directory, new Message<byte[]?, byte[]?>
         {
             Key = System.Text.Encoding.UTF8.GetBytes(SiloId),

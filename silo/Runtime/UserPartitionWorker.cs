@@ -6,6 +6,7 @@ using Microsoft.Extensions.Logging;
 using RecoCluster.Cluster;
 using RecoCluster.Cluster.Telemetry;
 using RecoCluster.Grains;
+using RecoCluster.Grains.Algorithms;
 using RecoCluster.Grains.Interfaces;
 using RecoCluster.Silo.Storage;
 
@@ -53,6 +54,11 @@ internal sealed class UserPartitionWorker : PartitionWorker
     public async Task<UserHistory?> GetHistoryAsync(string userId) =>
         (await ActivateAsync(userId, create: false).ConfigureAwait(false))?.GetHistory();
 
+    /// <summary>What the recommender needs from the user (window and vector, copied), or null for a user with no
+    /// state. Run it through <see cref="PartitionWorker.QueryAsync{T}"/>.</summary>
+    public async Task<RecommendationInput?> GetRecommendationInputAsync(string userId) =>
+        (await ActivateAsync(userId, create: false).ConfigureAwait(false))?.GetRecommendationInput();
+
     protected override bool HasChanges => _grains.DirtyCount > 0 || !_itemSide.IsEmpty || _pendingDeadLetters.Count > 0 || _erased.Count > 0;
 
     // A previous owner may have committed batches that Kafka never acknowledged: send them again, in order, before
@@ -93,7 +99,7 @@ internal sealed class UserPartitionWorker : PartitionWorker
         }
 
         var grain = (await ActivateAsync(evt!.UserId, create: true).ConfigureAwait(false))!;
-        grain.Apply(evt, _itemSide);
+        grain.Apply(evt, _itemSide, Context.Snapshots.Current.Factors);
         _grains.MarkDirty(evt.UserId);
         Context.Stats.OnApplied();
     }

@@ -45,7 +45,7 @@ public sealed class PartitionFencedException(string topic, int partition, long e
 /// same for both apart from the schema scripts (INSERT … ON CONFLICT and RETURNING exist in both), so the two
 /// providers cannot drift apart in behaviour.
 /// </summary>
-public sealed class GrainStore : IAsyncDisposable
+public sealed partial class GrainStore : IAsyncDisposable
 {
     private const long MigrationLockKey = 0x7265636f; // 'reco': serialises concurrent migrators on PostgreSQL.
 

@@ -121,7 +121,9 @@ public sealed class PartitionWorkerTests : IAsyncLifetime
             PartitionCount: 1,
             _clock,
             _stats,
-            NullLoggerFactory.Instance);
+            NullLoggerFactory.Instance,
+            new SnapshotHolder(),
+            FactorInitScale: 0.1f);
         var worker = new ItemPartitionWorker(new TopicPartition(Topic, 0), claim, context);
         worker.Start();
         return worker;

@@ -154,10 +154,6 @@ public sealed class TelemetryTests(ITestOutputHelper output)
             "the silo's request span in the gateway query's trace");
     }
 
-    // Families that arrive with the recommendation engine's neighborhood snapshots; the alert on them is
-    // shipped already and stays silent until then.
-    private static readonly string[] PendingFamilies = ["reco_snapshot_age_seconds", "reco_snapshot_version"];
-
     private static IEnumerable<string> TypeLines(string exposition) =>
         exposition.Split('\n').Where(l => l.StartsWith("# TYPE ", StringComparison.Ordinal)).Select(l => l.Split(' ')[2]);
 
@@ -175,7 +171,6 @@ public sealed class TelemetryTests(ITestOutputHelper output)
         var names = System.Text.RegularExpressions.Regex.Matches(text, "\\b(?:reco|http_server)_[a-z_]+\\b")
             .Select(m => m.Value)
             .Select(n => System.Text.RegularExpressions.Regex.Replace(n, "_(bucket|count|sum)$", string.Empty))
-            .Where(n => !PendingFamilies.Contains(n))
             .Distinct(StringComparer.Ordinal)
             .ToList();
         Assert.NotEmpty(names);

@@ -1,0 +1,25 @@
+-- Neighborhood rounds (the cluster-wide batch grain), SQLite dialect.
+
+-- One row per round. state: 'counting' -> 'scoring' -> 'complete', or 'abandoned' (timed out). Only the
+-- holder of the control partition's current epoch may create a round or move its state (the statements check
+-- reco_partition), so a coordinator that lost the control partition cannot publish anything.
+CREATE TABLE reco_round (
+    version       INTEGER NOT NULL PRIMARY KEY,
+    state         TEXT    NOT NULL,
+    partitions    INTEGER NOT NULL,      -- item partitions that must each write a part per phase
+    started_ms    INTEGER NOT NULL,
+    completed_ms  INTEGER,
+    owner         TEXT    NOT NULL
+);
+
+-- The parts of a round: per phase ('counts', 'entries') and item partition, written by the partition's owner
+-- (checked against the partition's epoch). A version becomes visible only once every 'entries' part exists
+-- and the coordinator has marked it complete.
+CREATE TABLE reco_round_part (
+    version       INTEGER NOT NULL,
+    phase         TEXT    NOT NULL,
+    partition_id  INTEGER NOT NULL,
+    payload       BLOB    NOT NULL,
+    written_ms    INTEGER NOT NULL,
+    PRIMARY KEY (version, phase, partition_id)
+);
