@@ -71,4 +71,14 @@ public sealed record Neighbor(string ItemId, long Count);
 /// <param name="Count">N[item].</param>
 /// <param name="RowLength">How many other items co-occur with it.</param>
 /// <param name="Neighbors">The largest entries of the row: count descending, ties by item id (ordinal).</param>
-public sealed record ItemCooccurrence(string ItemId, long Count, int RowLength, IReadOnlyList<Neighbor> Neighbors);
+/// <param name="PurchaseCount">NP[item]: purchases of the item that reached the item side.</param>
+/// <param name="PurchaseRowLength">How many other items were bought together with it.</param>
+/// <param name="PurchaseNeighbors">The largest entries of the purchase row, ordered like <paramref name="Neighbors"/>.</param>
+public sealed record ItemCooccurrence(
+    string ItemId,
+    long Count,
+    int RowLength,
+    IReadOnlyList<Neighbor> Neighbors,
+    long PurchaseCount = 0,
+    int PurchaseRowLength = 0,
+    IReadOnlyList<Neighbor>? PurchaseNeighbors = null);

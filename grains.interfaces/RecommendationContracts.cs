@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace RecoCluster.Grains.Interfaces;
 
 /// <summary>One recommended item.</summary>
@@ -7,7 +9,12 @@ namespace RecoCluster.Grains.Interfaces;
 /// <param name="Source">Where it came from: <c>neighborhood</c>, <c>factors</c>, <c>boughtTogether</c>,
 /// <c>content</c> or <c>popular</c>.</param>
 /// <param name="BecauseOf">The item the reason names, if any.</param>
-public sealed record RecommendedItem(string ItemId, double Score, string Reason, string Source, string? BecauseOf);
+public sealed record RecommendedItem(
+    string ItemId,
+    double Score,
+    string Reason,
+    string Source,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? BecauseOf);
 
 /// <summary>An answer of the recommendation endpoints.</summary>
 /// <param name="SnapshotVersion">The neighborhood snapshot version the answer was computed from (0: none built yet).</param>
@@ -20,9 +27,9 @@ public sealed record RecommendationList(
     long SnapshotVersion,
     DateTimeOffset? SnapshotBuiltAt,
     IReadOnlyList<RecommendedItem> Items,
-    string? UserId = null,
-    string? ItemId = null,
-    bool? ColdStart = null);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? UserId = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? ItemId = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] bool? ColdStart = null);
 
 /// <summary>The body of <c>POST /v1/recommendations/cart</c>.</summary>
 /// <param name="Items">The basket's item ids (1 to 100).</param>

@@ -76,16 +76,15 @@ public sealed class ItemGrain : IItemGrain
     }
 
     /// <inheritdoc />
-    public ItemCooccurrence GetCooccurrence(int count)
-    {
-        var top = _state.Row
-            .OrderByDescending(e => e.Value)
-            .ThenBy(e => e.Key, StringComparer.Ordinal)
-            .Take(count)
-            .Select(e => new Neighbor(e.Key, e.Value))
-            .ToList();
-        return new ItemCooccurrence(_itemId, _state.Count, _state.Row.Count, top);
-    }
+    public ItemCooccurrence GetCooccurrence(int count) =>
+        new(_itemId, _state.Count, _state.Row.Count, Top(_state.Row, count), _state.PurchaseCount, _state.PurchaseRow.Count, Top(_state.PurchaseRow, count));
+
+    private static List<Neighbor> Top(Dictionary<string, long> row, int count) => row
+        .OrderByDescending(e => e.Value)
+        .ThenBy(e => e.Key, StringComparer.Ordinal)
+        .Take(count)
+        .Select(e => new Neighbor(e.Key, e.Value))
+        .ToList();
 }
 
 /// <summary>Encoding of item grain states and shuffle batches (compact JSON).</summary>

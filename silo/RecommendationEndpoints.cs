@@ -129,6 +129,16 @@ public static class RecommendationEndpoints
         try
         {
             var round = await grain.RequestRoundAsync(ct);
+
+            // Answer once this silo serves the version (or a newer one), so a client that rebuilds and then asks
+            // sees it; other silos switch on their next poll of the rounds (RoundParticipant.PollInterval).
+            using var wait = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            wait.CancelAfter(TimeSpan.FromSeconds(10));
+            while (runtime.Snapshots.Current.Version < round.Version && !wait.IsCancellationRequested)
+            {
+                await Task.Delay(20, CancellationToken.None);
+            }
+
             return TypedResults.Ok(new RebuildResult(
                 round.Version,
                 DateTimeOffset.FromUnixTimeMilliseconds(round.StartedMs),

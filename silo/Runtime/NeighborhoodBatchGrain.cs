@@ -107,7 +107,9 @@ public sealed class NeighborhoodBatchGrain : IAsyncDisposable
             return;
         }
 
-        var due = _options.RoundIntervalSeconds > 0 && (latest is null || now - latest.StartedMs >= _options.RoundIntervalSeconds * 1_000L);
+        // An abandoned round starts over at once (it was due, or asked for); otherwise the timer decides.
+        var due = (latest?.State == RoundStates.Abandoned)
+            || (_options.RoundIntervalSeconds > 0 && (latest is null || now - latest.StartedMs >= _options.RoundIntervalSeconds * 1_000L));
         bool asked;
         long lastRequest;
         lock (_lock)

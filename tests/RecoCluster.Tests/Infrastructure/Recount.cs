@@ -35,7 +35,7 @@ public static class Recount
         return result;
     }
 
-    public sealed record ExpectedItem(long Count, IReadOnlyDictionary<string, long> Row);
+    public sealed record ExpectedItem(long Count, IReadOnlyDictionary<string, long> Row, long PurchaseCount, IReadOnlyDictionary<string, long> PurchaseRow);
 
     /// <summary>The co-occurrence rule's settings, as the test cluster configures them (see
     /// <see cref="TestRule"/>); written out here, not taken from the grains' options type.</summary>
@@ -65,14 +65,17 @@ public static class Recount
     /// <summary>Item counts and co-occurrence rows by the documented rule: an event e = (u, i, type, t) of user u,
     /// unless u already had DailyCap item-side events on the newest UTC day seen in u's log, adds w(e) to N[i], and
     /// for every other item j in u's window before e, last touched by u at time tⱼ ≥ t − WindowSeconds with type
-    /// τⱼ, adds min(w(e), w(τⱼ)) to C[i][j] and to C[j][i].</summary>
+    /// τⱼ, adds min(w(e), w(τⱼ)) to C[i][j] and to C[j][i]. A counted purchase also adds 1 to NP[i] and, for every
+    /// such j that u bought while j stayed in u's window, 1 to P[i][j] and to P[j][i].</summary>
     public static Dictionary<string, ExpectedItem> Items(IEnumerable<ClickEvent> events, Rule rule)
     {
-        var windows = new Dictionary<string, List<(string Item, EventType Type, DateTimeOffset Seen)>>();
+        var windows = new Dictionary<string, List<(string Item, EventType Type, DateTimeOffset Seen, bool Bought)>>();
         var caps = new Dictionary<string, (long Day, int Count)>();
         var counts = new Dictionary<string, long>();
+        var purchases = new Dictionary<string, long>();
         var rows = new Dictionary<string, Dictionary<string, long>>();
-        void Add(string a, string b, long w)
+        var purchaseRows = new Dictionary<string, Dictionary<string, long>>();
+        static void AddTo(Dictionary<string, Dictionary<string, long>> rows, string a, string b, long w)
         {
             if (!rows.TryGetValue(a, out var row))
             {
@@ -81,6 +84,8 @@ public static class Recount
 
             row[b] = row.GetValueOrDefault(b) + w;
         }
+
+        void Add(string a, string b, long w) => AddTo(rows, a, b, w);
 
         foreach (var e in events)
         {
@@ -105,14 +110,24 @@ public static class Recount
                     var pair = Math.Min(w, rule.WeightOf(other.Type));
                     Add(e.ItemId, other.Item, pair);
                     Add(other.Item, e.ItemId, pair);
+                    if (e.Type == EventType.Purchase && other.Bought)
+                    {
+                        AddTo(purchaseRows, e.ItemId, other.Item, 1);
+                        AddTo(purchaseRows, other.Item, e.ItemId, 1);
+                    }
                 }
 
                 counts[e.ItemId] = counts.GetValueOrDefault(e.ItemId) + w;
+                if (e.Type == EventType.Purchase)
+                {
+                    purchases[e.ItemId] = purchases.GetValueOrDefault(e.ItemId) + 1;
+                }
             }
 
             caps[e.UserId] = (capDay, capCount);
+            var boughtBefore = window.Any(o => o.Item == e.ItemId && o.Bought);
             window.RemoveAll(o => o.Item == e.ItemId);
-            window.Insert(0, (e.ItemId, e.Type, e.Timestamp));
+            window.Insert(0, (e.ItemId, e.Type, e.Timestamp, boughtBefore || e.Type == EventType.Purchase));
             if (window.Count > rule.WindowSize)
             {
                 window.RemoveAt(window.Count - 1);
@@ -120,6 +135,10 @@ public static class Recount
         }
 
         // An item whose own events were all capped can still have a row (it sat in a counted event's window).
-        return counts.Keys.Union(rows.Keys).ToDictionary(i => i, i => new ExpectedItem(counts.GetValueOrDefault(i), rows.GetValueOrDefault(i) ?? []));
+        return counts.Keys.Union(rows.Keys).ToDictionary(i => i, i => new ExpectedItem(
+            counts.GetValueOrDefault(i),
+            rows.GetValueOrDefault(i) ?? [],
+            purchases.GetValueOrDefault(i),
+            purchaseRows.GetValueOrDefault(i) ?? []));
     }
 }

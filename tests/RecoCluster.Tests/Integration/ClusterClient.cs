@@ -136,6 +136,10 @@ public static class ClusterClient
             var wantRow = want.Row.OrderByDescending(e => e.Value).ThenBy(e => e.Key, StringComparer.Ordinal).Select(e => $"{e.Key}={e.Value}");
             var servedRow = served.GetProperty("neighbors").EnumerateArray().Select(n => $"{n.GetProperty("itemId").GetString()}={n.GetProperty("count").GetInt64()}");
             Assert.Equal(wantRow, servedRow);
+            Assert.Equal(want.PurchaseCount, served.GetProperty("purchaseCount").GetInt64());
+            var wantPurchases = want.PurchaseRow.OrderByDescending(e => e.Value).ThenBy(e => e.Key, StringComparer.Ordinal).Select(e => $"{e.Key}={e.Value}");
+            var servedPurchases = served.GetProperty("purchaseNeighbors").EnumerateArray().Select(n => $"{n.GetProperty("itemId").GetString()}={n.GetProperty("count").GetInt64()}");
+            Assert.Equal(wantPurchases, servedPurchases);
         }
     }
 

@@ -1,0 +1,115 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using RecoCluster.Grains.Algorithms;
+using RecoCluster.Grains.Interfaces;
+using RecoCluster.Tests.Infrastructure;
+
+namespace RecoCluster.Tests.Integration;
+
+/// <summary>What tests do with neighborhood snapshots from the outside: rebuild, wait for every silo to serve a
+/// version, and compare what is served with a batch computation from the separate recount.</summary>
+public static class NeighborhoodClient
+{
+    /// <summary>The cluster's settings the batch computation must use (the default configuration).</summary>
+    public const int K = 20;
+
+    /// <summary>Runs a round through the gateway; returns the new version once every live silo serves it.</summary>
+    public static async Task<long> RebuildAsync(this IClusterUnderTest cluster, TimeSpan deadline)
+    {
+        using var response = await cluster.Gateway.PostAsync(new Uri("/v1/admin/neighborhoods/rebuild", UriKind.Relative), null);
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.OK, $"rebuild answered {(int)response.StatusCode}: {body}");
+        var version = JsonDocument.Parse(body).RootElement.GetProperty("version").GetInt64();
+        await cluster.WaitForVersionAsync(version, deadline);
+        return version;
+    }
+
+    /// <summary>Waits until every live silo reports serving <paramref name="version"/> or newer.</summary>
+    public static async Task WaitForVersionAsync(this IClusterUnderTest cluster, long version, TimeSpan deadline) =>
+        await Eventually.TrueAsync(
+            async () =>
+            {
+                var versions = await cluster.ServedVersionsAsync();
+                return versions.Count > 0 && versions.All(v => v >= version);
+            },
+            deadline,
+            $"every silo serving snapshot version {version}");
+
+    /// <summary>The snapshot version each live, reachable silo serves.</summary>
+    public static async Task<List<long>> ServedVersionsAsync(this IClusterUnderTest cluster)
+    {
+        using var response = await cluster.Gateway.GetAsync(new Uri("/v1/admin/cluster", UriKind.Relative));
+        var admin = await response.Content.ReadFromJsonAsync<JsonElement>();
+        return admin.GetProperty("silos").EnumerateArray()
+            .Where(s => s.GetProperty("reachable").GetBoolean())
+            .Select(s => s.GetProperty("detail").GetProperty("snapshot").GetProperty("version").GetInt64())
+            .ToList();
+    }
+
+    /// <summary>GETs a recommendation endpoint and returns the answer's JSON (asserting 200).</summary>
+    public static async Task<JsonElement> GetListAsync(this IClusterUnderTest cluster, string path)
+    {
+        using var response = await cluster.Gateway.GetAsync(new Uri(path, UriKind.Relative));
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.OK, $"{path} answered {(int)response.StatusCode}: {body}");
+        return JsonDocument.Parse(body).RootElement.Clone();
+    }
+
+    public static async Task<JsonElement> CartAsync(this IClusterUnderTest cluster, IEnumerable<string> items, int count)
+    {
+        var body = JsonSerializer.Serialize(new { items, count });
+        using var response = await cluster.Gateway.PostAsync(new Uri("/v1/recommendations/cart", UriKind.Relative), new StringContent(body, Encoding.UTF8, "application/json"));
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.OK, $"cart answered {(int)response.StatusCode}: {text}");
+        return JsonDocument.Parse(text).RootElement.Clone();
+    }
+
+    /// <summary>
+    /// Checks, item for item, that the served neighborhoods (similar items) and bought-together lists (cart
+    /// complements of a one-item basket) equal a batch computation from the recount of <paramref name="events"/>:
+    /// every pair of the recounted rows scored by the same measure (log-likelihood, the default) with the
+    /// recounted item counts and total, the best K kept, ties by item id. The cluster must hold exactly these
+    /// events (a cluster of its own), since the scores depend on the totals.
+    /// </summary>
+    public static async Task AssertNeighborhoodsEqualRecountAsync(this IClusterUnderTest cluster, IReadOnlyList<ClickEvent> events)
+    {
+        var expected = Recount.Items(events, Recount.TestRule);
+        var total = expected.Values.Sum(e => e.Count);
+        var purchaseTotal = expected.Values.Sum(e => e.PurchaseCount);
+        var compared = 0;
+        foreach (var (item, want) in expected.OrderBy(e => e.Key, StringComparer.Ordinal))
+        {
+            var similar = Batch(want.Count, want.Row, j => expected.TryGetValue(j, out var x) ? x.Count : 0, total);
+            var served = await cluster.GetListAsync($"/v1/items/{Uri.EscapeDataString(item)}/similar?count={K}");
+            var servedItems = served.GetProperty("items").EnumerateArray().ToList();
+            Assert.Equal(similar.Select(s => s.ItemId), servedItems.Select(s => s.GetProperty("itemId").GetString()));
+            for (var i = 0; i < similar.Count; i++)
+            {
+                // Served scores are rounded to 6 decimals.
+                var servedScore = servedItems[i].GetProperty("score").GetDouble();
+                Assert.True(Math.Abs(similar[i].Score - servedScore) <= 1e-6, $"{item} → {similar[i].ItemId}: batch {similar[i].Score}, served {servedScore}");
+            }
+
+            var bought = Batch(want.PurchaseCount, want.PurchaseRow, j => expected.TryGetValue(j, out var x) ? x.PurchaseCount : 0, purchaseTotal);
+            var cart = await cluster.CartAsync([item], K);
+            var servedBought = cart.GetProperty("items").EnumerateArray()
+                .Where(s => s.GetProperty("source").GetString() == "boughtTogether")
+                .Select(s => s.GetProperty("itemId").GetString());
+            Assert.Equal(bought.Select(s => s.ItemId), servedBought);
+            compared += similar.Count + bought.Count;
+        }
+
+        Assert.True(compared > 0, "the workload produced no neighbors at all; the comparison would prove nothing");
+    }
+
+    // Written out here: every pair, the measure, sort by score descending then id, keep K.
+    private static List<Scored> Batch(long countI, IReadOnlyDictionary<string, long> row, Func<string, long> countOf, long total) =>
+        row.Select(e => new Scored(e.Key, Similarity.Score(SimilarityMeasure.LogLikelihood, e.Value, countI, countOf(e.Key), total)))
+            .Where(s => s.Score > 0)
+            .OrderByDescending(s => s.Score)
+            .ThenBy(s => s.ItemId, StringComparer.Ordinal)
+            .Take(K)
+            .ToList();
+}

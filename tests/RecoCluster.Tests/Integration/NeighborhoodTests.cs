@@ -1,0 +1,218 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using RecoCluster.Grains.Interfaces;
+using RecoCluster.Tests.Infrastructure;
+
+namespace RecoCluster.Tests.Integration;
+
+/// <summary>A two-silo cluster of its own (the similarity scores depend on the totals, so no other test may add
+/// events to it), with rounds only on request, loaded once with a known workload.</summary>
+public sealed class NeighborhoodClusterFixture : IAsyncLifetime
+{
+    public TestCluster Cluster { get; private set; } = null!;
+
+    /// <summary>The workload every test of the class starts from; purchases are a quarter of it.</summary>
+    public List<ClickEvent> Events { get; } = ClusterClient.Events(seed: 11, count: 4_000, users: 300, items: 120, userPrefix: "nb");
+
+    public async Task InitializeAsync()
+    {
+        Cluster = await TestCluster.StartAsync(
+            TestDatabases.NewSqlite(),
+            silos: 2,
+            overrides: new Dictionary<string, string?> { ["Reco:Neighborhoods:RoundIntervalSeconds"] = "0" });
+        await Cluster.ProduceAsync(Events);
+        await Cluster.AssertItemsEqualRecountAsync(Events, TimeSpan.FromSeconds(60));
+    }
+
+    public async Task DisposeAsync() => await Cluster.DisposeAsync();
+}
+
+[Collection("cluster")]
+public sealed class NeighborhoodTests(NeighborhoodClusterFixture fixture) : IClassFixture<NeighborhoodClusterFixture>
+{
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
+    private readonly TestCluster _cluster = fixture.Cluster;
+
+    [Fact]
+    public async Task Served_neighborhoods_and_bought_together_lists_equal_a_batch_computation_from_the_recount()
+    {
+        var version = await _cluster.RebuildAsync(Deadline);
+        Assert.True(version >= 1);
+        await _cluster.AssertNeighborhoodsEqualRecountAsync(fixture.Events);
+    }
+
+    [Fact]
+    public async Task Each_rebuild_publishes_a_higher_version_that_every_silo_serves()
+    {
+        var first = await _cluster.RebuildAsync(Deadline);
+        var second = await _cluster.RebuildAsync(Deadline);
+        Assert.True(second > first, $"{second} after {first}");
+        Assert.All(await _cluster.ServedVersionsAsync(), v => Assert.Equal(second, v));
+
+        var similar = await _cluster.GetListAsync("/v1/items/sku-0/similar?count=5");
+        Assert.Equal(second, similar.GetProperty("snapshotVersion").GetInt64());
+    }
+
+    [Fact]
+    public async Task A_new_event_shows_in_the_users_recommendations_within_a_second()
+    {
+        await _cluster.RebuildAsync(Deadline);
+        var user = "nb-1";
+        var before = await _cluster.GetListAsync($"/v1/users/{user}/recommendations?count=20");
+        Assert.False(before.GetProperty("coldStart").GetBoolean());
+        var target = before.GetProperty("items").EnumerateArray().First().GetProperty("itemId").GetString()!;
+
+        // The user views the top recommendation: it leaves the list (seen), and its neighbors come in "because
+        // you viewed" it. Timed from the gateway's 202 (Kafka has it) to the first answer that reflects it.
+        var body = JsonSerializer.Serialize(new { userId = user, itemId = target, type = "view", timestamp = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() });
+        using var post = await _cluster.Gateway.PostAsync(new Uri("/v1/events", UriKind.Relative), new StringContent(body, Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.Accepted, post.StatusCode);
+        var clock = Stopwatch.StartNew();
+        JsonElement after;
+        do
+        {
+            after = await _cluster.GetListAsync($"/v1/users/{user}/recommendations?count=20");
+        }
+        while (after.GetProperty("items").EnumerateArray().Any(i => i.GetProperty("itemId").GetString() == target) && clock.Elapsed < TimeSpan.FromSeconds(5));
+
+        var reflectedAfter = clock.Elapsed;
+        Assert.DoesNotContain(after.GetProperty("items").EnumerateArray(), i => i.GetProperty("itemId").GetString() == target);
+        Assert.Contains(after.GetProperty("items").EnumerateArray(), i => i.GetProperty("reason").GetString() == $"because you viewed {target}");
+        Assert.True(reflectedAfter < TimeSpan.FromSeconds(1), $"the event showed after {reflectedAfter.TotalMilliseconds:F0} ms");
+    }
+
+    [Fact]
+    public async Task Recommendations_carry_reasons_and_leave_out_what_the_user_has_seen()
+    {
+        await _cluster.RebuildAsync(Deadline);
+        var user = "nb-7";
+        var history = (await _cluster.GetUserAsync(user))!.Value;
+        var seen = ClusterClient.Window(history).ToHashSet();
+        var recs = await _cluster.GetListAsync($"/v1/users/{user}/recommendations?count=15");
+        var items = recs.GetProperty("items").EnumerateArray().ToList();
+        Assert.Equal(15, items.Count);
+        Assert.Equal(user, recs.GetProperty("userId").GetString());
+        Assert.True(recs.GetProperty("snapshotVersion").GetInt64() >= 1);
+        Assert.All(items, i => Assert.DoesNotContain(i.GetProperty("itemId").GetString()!, seen));
+        Assert.All(items, i => Assert.False(string.IsNullOrWhiteSpace(i.GetProperty("reason").GetString())));
+        var neighbors = items.Where(i => i.GetProperty("source").GetString() == "neighborhood").ToList();
+        Assert.NotEmpty(neighbors);
+        Assert.All(neighbors, i => Assert.Contains(i.GetProperty("becauseOf").GetString()!, seen));
+        var scores = items.Select(i => i.GetProperty("score").GetDouble()).ToList();
+        Assert.Equal(scores.OrderByDescending(s => s), scores);
+    }
+
+    [Fact]
+    public async Task A_user_without_history_gets_popular_items_marked_as_cold_start()
+    {
+        await _cluster.RebuildAsync(Deadline);
+        var recs = await _cluster.GetListAsync("/v1/users/never-seen-anywhere/recommendations?count=5");
+        Assert.True(recs.GetProperty("coldStart").GetBoolean());
+        var items = recs.GetProperty("items").EnumerateArray().ToList();
+        Assert.Equal(5, items.Count);
+        Assert.All(items, i => Assert.Equal("popular now", i.GetProperty("reason").GetString()));
+
+        var popular = await _cluster.GetListAsync("/v1/items/popular?count=5");
+        Assert.Equal(popular.GetProperty("items").EnumerateArray().Select(i => i.GetProperty("itemId").GetString()), items.Select(i => i.GetProperty("itemId").GetString()));
+
+        // The most popular item by the recount (the first round counts all of N as new) leads the list.
+        var counts = Recount.Items(fixture.Events, Recount.TestRule);
+        var most = counts.OrderByDescending(c => c.Value.Count).ThenBy(c => c.Key, StringComparer.Ordinal).First().Key;
+        var served = popular.GetProperty("items")[0].GetProperty("itemId").GetString();
+        Assert.True(served == most || counts[served!].Count == counts[most].Count || popular.GetProperty("snapshotVersion").GetInt64() > 1, $"popular starts with {served}, the recount's most counted item is {most}");
+    }
+
+    [Fact]
+    public async Task An_unavailable_item_is_never_recommended_and_a_new_item_gets_neighbors_by_content()
+    {
+        await _cluster.RebuildAsync(Deadline);
+        var popular = await _cluster.GetListAsync("/v1/items/popular?count=3");
+        var hidden = popular.GetProperty("items")[0].GetProperty("itemId").GetString()!;
+        await PutItemAsync(hidden, new { category = "lamps", tags = new[] { "brass" }, available = false });
+        await PutItemAsync("nb-new-1", new { category = "lamps", tags = new[] { "brass", "vintage" }, price = 12.5 });
+        await PutItemAsync("nb-new-2", new { category = "lamps", tags = new[] { "vintage" } });
+        await PutItemAsync("nb-new-3", new { category = "rugs", tags = new[] { "wool" } });
+
+        await Eventually.TrueAsync(
+            async () => !(await _cluster.GetListAsync("/v1/items/popular?count=10")).GetProperty("items").EnumerateArray().Any(i => i.GetProperty("itemId").GetString() == hidden)
+                && (await _cluster.GetListAsync("/v1/items/nb-new-1/similar?count=5")).GetProperty("items").GetArrayLength() > 0,
+            Deadline,
+            "every silo applying the catalog changes");
+
+        foreach (var path in new[] { "/v1/users/nb-3/recommendations?count=50", "/v1/users/nobody-nb/recommendations?count=50", "/v1/items/popular?count=50" })
+        {
+            var list = await _cluster.GetListAsync(path);
+            Assert.DoesNotContain(list.GetProperty("items").EnumerateArray(), i => i.GetProperty("itemId").GetString() == hidden);
+        }
+
+        var cart = await _cluster.CartAsync(["sku-1", "sku-2"], 50);
+        Assert.DoesNotContain(cart.GetProperty("items").EnumerateArray(), i => i.GetProperty("itemId").GetString() == hidden);
+
+        // The new item has no co-occurrence: its neighbors come from the catalog, best overlap first, never the
+        // unavailable item although it shares category and a tag.
+        var similar = (await _cluster.GetListAsync("/v1/items/nb-new-1/similar?count=5")).GetProperty("items").EnumerateArray().ToList();
+        Assert.Equal(["nb-new-2"], similar.Select(i => i.GetProperty("itemId").GetString()));
+        Assert.Equal("content", similar[0].GetProperty("source").GetString());
+        Assert.Contains("lamps", similar[0].GetProperty("reason").GetString(), StringComparison.Ordinal);
+
+        await PutItemAsync(hidden, new { category = "lamps", tags = new[] { "brass" }, available = true });
+        await Eventually.TrueAsync(
+            async () => (await _cluster.GetListAsync("/v1/items/popular?count=3")).GetProperty("items")[0].GetProperty("itemId").GetString() == hidden,
+            Deadline,
+            "the item coming back once available again");
+    }
+
+    [Theory]
+    [InlineData("/v1/users/nb-1/recommendations?count=0")]
+    [InlineData("/v1/users/nb-1/recommendations?count=101")]
+    [InlineData("/v1/users/nb-1/recommendations?count=ten")]
+    [InlineData("/v1/items/sku-1/similar?count=-1")]
+    [InlineData("/v1/items/popular?count=1e3")]
+    public async Task Invalid_counts_get_a_problem_saying_so(string path)
+    {
+        using var response = await _cluster.Gateway.GetAsync(new Uri(path, UriKind.Relative));
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("'count'", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("", "'items'")]
+    [InlineData("{}", "'items'")]
+    [InlineData("""{"items":[]}""", "'items'")]
+    [InlineData("""{"items":["a",""]}""", "items[1]")]
+    [InlineData("""{"items":"a"}""", "not a valid cart request")]
+    [InlineData("""{"items":["a"],"count":0}""", "'count'")]
+    [InlineData("[1,2", "not a valid cart request")]
+    public async Task Invalid_cart_requests_get_a_problem_saying_what_is_wrong(string body, string expected)
+    {
+        using var response = await _cluster.Gateway.PostAsync(new Uri("/v1/recommendations/cart", UriKind.Relative), new StringContent(body, Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Contains(expected, await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_item_in_neither_snapshot_nor_catalog_is_404_and_bad_catalog_entries_are_400()
+    {
+        using var unknown = await _cluster.Gateway.GetAsync(new Uri("/v1/items/no-such-item/similar", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+        Assert.Equal("application/problem+json", unknown.Content.Headers.ContentType?.MediaType);
+
+        foreach (var (body, expected) in new[] { ("""{"price":-1}""", "'price'"), ("""{"tags":[""]}""", "tags[0]"), ("""{"category":5}""", "not a valid catalog entry"), ("nope", "not a valid catalog entry") })
+        {
+            using var response = await _cluster.Gateway.PutAsync(new Uri("/v1/items/x", UriKind.Relative), new StringContent(body, Encoding.UTF8, "application/json"));
+            Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+            Assert.Contains(expected, await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+    }
+
+    private async Task PutItemAsync(string itemId, object entry)
+    {
+        using var response = await _cluster.Gateway.PutAsJsonAsync(new Uri($"/v1/items/{itemId}", UriKind.Relative), entry);
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+    }
+}
