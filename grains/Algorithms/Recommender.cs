@@ -193,7 +193,8 @@ public static class Recommender
         return result.Count > count ? result[..count] : result;
     }
 
-    /// <summary>Popular now, best first, scores normalized so the most popular item has 1.</summary>
+    /// <summary>Popular now, best first, available items only; scores relative to the snapshot's most popular item
+    /// (1 when that one is available), so a score means the same whatever the filter took out.</summary>
     public static List<Recommendation> Popular(RecoSnapshot snapshot, Func<string, bool> isAvailable, int count)
     {
         ArgumentNullException.ThrowIfNull(snapshot);

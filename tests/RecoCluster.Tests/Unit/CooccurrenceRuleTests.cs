@@ -74,6 +74,41 @@ public sealed class CooccurrenceRuleTests
         Assert.Equal(0, sink.C("c", "b")); // c itself was capped
     }
 
+    [Fact]
+    public void A_purchase_is_bought_together_with_the_window_items_the_user_bought_and_only_those()
+    {
+        // a bought, b only viewed, then c bought: c goes with a, not with b. Viewing a again keeps its purchase
+        // mark (it stays in the window), so d, bought after, goes with a and c.
+        var sink = Run(
+            new UserGrainOptions(),
+            ("a", EventType.Purchase, 0),
+            ("b", EventType.View, 1),
+            ("c", EventType.Purchase, 2),
+            ("a", EventType.View, 3),
+            ("d", EventType.Purchase, 4));
+
+        Assert.Equal(1, sink.P("c", "a"));
+        Assert.Equal(1, sink.P("a", "c"));
+        Assert.Equal(0, sink.P("c", "b"));
+        Assert.Equal(1, sink.P("d", "a"));
+        Assert.Equal(1, sink.P("d", "c"));
+        Assert.Equal(0, sink.P("d", "b"));
+        Assert.Equal(2, sink.P("a", "d") + sink.P("a", "c"));
+        Assert.Equal([("a", 1L), ("c", 1L), ("d", 1L)], sink.PurchaseCounts.OrderBy(p => p.Key).Select(p => (p.Key, p.Value)));
+    }
+
+    [Fact]
+    public void Purchases_outside_the_time_window_or_capped_are_not_bought_together()
+    {
+        var options = new UserGrainOptions { WindowSeconds = 60, MaxItemSideEventsPerDay = 3 };
+        var sink = Run(options, ("a", EventType.Purchase, 0), ("b", EventType.Purchase, 61), ("c", EventType.Purchase, 62), ("d", EventType.Purchase, 63));
+
+        Assert.Equal(0, sink.P("b", "a")); // 61 s apart
+        Assert.Equal(1, sink.P("c", "b"));
+        Assert.Equal(0, sink.P("d", "c")); // fourth item-side event of the day: capped
+        Assert.False(sink.PurchaseCounts.ContainsKey("d"));
+    }
+
     private static Counter Run(UserGrainOptions options, params (string Item, EventType Type, int Second)[] events)
     {
         var grain = new UserGrain("u", options);
@@ -95,6 +130,8 @@ public sealed class CooccurrenceRuleTests
         public long N(string item) => Counts.GetValueOrDefault(item);
 
         public long C(string item, string other) => Pairs.GetValueOrDefault((item, other));
+
+        public long P(string item, string other) => PurchasePairs.GetValueOrDefault((item, other));
 
         public void AddCooccurrence(string itemId, string otherItemId, long count) =>
             Pairs[(itemId, otherItemId)] = Pairs.GetValueOrDefault((itemId, otherItemId)) + count;

@@ -1,0 +1,159 @@
+using RecoCluster.Grains;
+using RecoCluster.Grains.Algorithms;
+using RecoCluster.Grains.Catalog;
+using RecoCluster.Grains.Interfaces;
+
+namespace RecoCluster.Tests.Unit;
+
+/// <summary>Serving from a hand-made snapshot: candidates, blending, filters, reasons; the catalog's content
+/// path; the snapshot's own rules (trend, popular list, encoding).</summary>
+public sealed class RecommenderTests
+{
+    private static readonly RecoSnapshot Snapshot = RecoSnapshot.Build(
+        7,
+        DateTimeOffset.UnixEpoch,
+        [
+            Item("a", 50, similar: [("b", 3.0), ("c", 2.0), ("x", 1.0)], bought: [("c", 4.0)]),
+            Item("b", 40, similar: [("a", 3.0), ("d", 2.5)], bought: []),
+            Item("c", 30, similar: [("a", 2.0)], bought: [("a", 4.0), ("e", 1.0)]),
+            Item("d", 60, similar: [("b", 2.5)], bought: []),
+            Item("e", 5, similar: [], bought: [("c", 1.0)]),
+            Item("x", 1, similar: [("a", 1.0)], bought: []),
+        ],
+        popularCount: 10,
+        factorDimensions: 0);
+
+    [Fact]
+    public void Neighbors_of_recent_items_are_recommended_with_the_item_that_brought_them_and_seen_items_are_left_out()
+    {
+        var input = new RecommendationInput("u", [Recent("a", EventType.View), Recent("b", EventType.AddToCart)], null);
+        var recs = Recommender.ForUser(input, Snapshot, _ => true, new RecommenderOptions { PopularityWeight = 0 }, 10);
+
+        // d: 2.5 from b, one step older (× 0.85 = 2.125); c: 2.0 from a; x: 1.0 from a. The list is short, so
+        // popular items fill it, at their (zero) weight.
+        Assert.Equal(["d", "c", "x", "e"], recs.Select(r => r.ItemId));
+        Assert.Equal("because you added to your cart b", recs[0].Reason);
+        Assert.Equal("b", recs[0].BecauseOf);
+        Assert.Equal(CandidateSource.Neighborhood, recs[0].Source);
+        Assert.Equal("because you viewed a", recs[1].Reason);
+        Assert.Equal(2.0 / 2.125, recs[1].Score, 12);
+        Assert.Equal(("popular now", CandidateSource.Popular), (recs[3].Reason, recs[3].Source));
+    }
+
+    [Fact]
+    public void Purchased_and_unavailable_items_are_filtered_and_popular_items_fill_the_rest()
+    {
+        var input = new RecommendationInput("u", [Recent("a", EventType.Purchase, purchased: true)], null);
+        var options = new RecommenderOptions { ExcludeSeen = false, ExcludePurchased = true };
+        var recs = Recommender.ForUser(input, Snapshot, item => item != "c", options, 5);
+
+        Assert.DoesNotContain(recs, r => r.ItemId is "a" or "c");
+        Assert.Equal("b", recs[0].ItemId);
+        Assert.Contains(recs, r => r.Source == CandidateSource.Popular && r.Reason == "popular now");
+        Assert.Equal(4, recs.Count); // six items, one bought, one unavailable
+    }
+
+    [Fact]
+    public void The_factor_model_alone_ranks_by_dot_product_and_says_so()
+    {
+        var snapshot = RecoSnapshot.Build(
+            1,
+            DateTimeOffset.UnixEpoch,
+            [Item("p", 1, [], [], [1f, 0f]), Item("q", 1, [], [], [0.5f, 0f]), Item("r", 1, [], [], [-1f, 0f])],
+            10,
+            2);
+        var input = new RecommendationInput("u", [], [1f, 0f]);
+        var recs = Recommender.ForUser(input, snapshot, _ => true, new RecommenderOptions { NeighborhoodWeight = 0, PopularityWeight = 0, FactorWeight = 1 }, 2);
+
+        Assert.Equal(["p", "q"], recs.Select(r => r.ItemId));
+        Assert.All(recs, r => Assert.Equal(CandidateSource.Factors, r.Source));
+        Assert.Equal("matches your taste (learned from your history)", recs[0].Reason);
+    }
+
+    [Fact]
+    public void Cart_complements_come_from_purchase_co_occurrence_first_and_never_include_the_basket()
+    {
+        var recs = Recommender.Cart(["a"], Snapshot, _ => true, 4);
+
+        Assert.Equal("c", recs[0].ItemId);
+        Assert.Equal(CandidateSource.BoughtTogether, recs[0].Source);
+        Assert.Equal("often bought together with a", recs[0].Reason);
+        Assert.Equal(["b", "x"], recs.Skip(1).Take(2).Select(r => r.ItemId)); // then often seen together
+        Assert.DoesNotContain(recs, r => r.ItemId == "a");
+        Assert.Equal(4, recs.Count); // filled with popular
+    }
+
+    [Fact]
+    public void Popular_is_by_trend_with_ties_by_id_and_scores_relative_to_the_first()
+    {
+        var popular = Recommender.Popular(Snapshot, item => item != "d", 3);
+        Assert.Equal(["a", "b", "c"], popular.Select(p => p.ItemId));
+        Assert.Equal(50.0 / 60, popular[0].Score, 12); // relative to the snapshot's most popular (d, unavailable)
+        Assert.Equal(40.0 / 60, popular[1].Score, 12);
+    }
+
+    [Fact]
+    public void Trend_decays_by_half_life_and_adds_what_is_new_since_the_previous_round()
+    {
+        Assert.Equal(100, SnapshotBuilder.Trend(null, 100, 0, 24));
+        var previous = Item("a", 100, [], [], trend: 80);
+        Assert.Equal(40 + 20, SnapshotBuilder.Trend(previous, 120, 24 * 3600, 24), 9);
+        Assert.Equal(80, SnapshotBuilder.Trend(previous, 100, 0, 24), 9);
+        Assert.Equal(20, SnapshotBuilder.Trend(previous, 90, 24 * 3600 * 2, 24), 9); // counts never go down; decay does
+    }
+
+    [Fact]
+    public void Entries_are_scored_by_the_configured_measure_and_encode_losslessly()
+    {
+        var state = new ItemGrainState { Count = 10, Row = new(StringComparer.Ordinal) { ["b"] = 4, ["c"] = 4, ["d"] = 1 }, PurchaseCount = 2, PurchaseRow = new(StringComparer.Ordinal) { ["b"] = 2 }, Factors = [0.25f, -1f] };
+        var global = GlobalCounts.Merge([[new ItemCounts("a", 10, 2), new ItemCounts("b", 16, 4)], [new ItemCounts("c", 4, 0), new ItemCounts("d", 100, 0)]]);
+        var entry = SnapshotBuilder.Entry("a", state, global, null, 0, new NeighborhoodOptions { Measure = SimilarityMeasure.Cosine, NeighborCount = 2, MinCooccurrence = 2 });
+
+        Assert.Equal(130, global.Total);
+        Assert.Equal(["c", "b"], entry.Similar.Select(s => s.ItemId)); // 4/√40 > 4/√160; d is below the minimum
+        Assert.Equal(4 / Math.Sqrt(40), entry.Similar[0].Score, 12);
+        Assert.Equal(["b"], entry.BoughtTogether.Select(s => s.ItemId));
+
+        var decoded = SnapshotCodec.DecodeEntries(SnapshotCodec.EncodeEntries([entry])).Single();
+        Assert.Equal(entry.ItemId, decoded.ItemId);
+        Assert.Equal(entry.Similar, decoded.Similar);
+        Assert.Equal(entry.BoughtTogether, decoded.BoughtTogether);
+        Assert.Equal(entry.Factors, decoded.Factors);
+        Assert.Equal((entry.Count, entry.Trend), (decoded.Count, decoded.Trend));
+        Assert.Equal([new ItemCounts("a", 10, 2)], SnapshotCodec.DecodeCounts(SnapshotCodec.EncodeCounts([new ItemCounts("a", 10, 2)])));
+        Assert.Throws<InvalidDataException>(() => SnapshotCodec.DecodeEntries([9, 0, 0, 0, 0]));
+    }
+
+    [Fact]
+    public void Content_similarity_is_the_jaccard_index_of_category_and_tags_and_skips_unavailable_items()
+    {
+        var catalog = new ItemCatalog();
+        catalog.Upsert(Catalog("new", "lamps", "brass", "vintage"));
+        catalog.Upsert(Catalog("l1", "lamps", "brass", "vintage"));          // 3 of 3
+        catalog.Upsert(Catalog("l2", "lamps", "vintage"));                   // 2 of 3
+        catalog.Upsert(Catalog("l3", "lamps", "steel"));                     // 1 of 4
+        catalog.Upsert(Catalog("r1", "rugs", "vintage", "wool"));            // 1 of 5
+        catalog.Upsert(Catalog("gone", "lamps", "brass", "vintage") with { Available = false });
+
+        var similar = catalog.SimilarByContent("new", 10);
+        Assert.Equal(["l1", "l2", "l3", "r1"], similar.Select(s => s.ItemId));
+        Assert.Equal([1.0, 2.0 / 3, 0.25, 0.2], similar.Select(s => s.Score));
+        Assert.Equal("same category as new (lamps), also tagged brass, vintage", similar[0].Reason);
+        Assert.False(catalog.IsAvailable("gone"));
+        Assert.True(catalog.IsAvailable("never-in-catalog"));
+
+        // Re-categorised: the old features stop matching.
+        catalog.Upsert(Catalog("l1", "rugs"));
+        Assert.DoesNotContain(catalog.SimilarByContent("new", 10), s => s.ItemId == "l1");
+        catalog.Remove("l2");
+        Assert.DoesNotContain(catalog.SimilarByContent("new", 10), s => s.ItemId == "l2");
+        Assert.Empty(catalog.SimilarByContent("unknown", 10));
+    }
+
+    private static CatalogItem Catalog(string id, string category, params string[] tags) => new(id, category, tags, null, true, DateTimeOffset.UnixEpoch);
+
+    private static RecentInteraction Recent(string item, EventType type, bool purchased = false) => new(item, type, 0, purchased);
+
+    private static SnapshotItem Item(string id, long count, (string, double)[] similar, (string, double)[] bought, float[]? factors = null, double? trend = null) =>
+        new(id, count, trend ?? count, [.. similar.Select(s => new Scored(s.Item1, s.Item2))], [.. bought.Select(s => new Scored(s.Item1, s.Item2))], factors);
+}
