@@ -64,8 +64,9 @@ public sealed class SiloRouter(HttpClient http, ClusterDirectory directory, Silo
     private async Task<SiloResponse?> SendAsync(Func<IReadOnlyList<SiloDirectoryEntry>> candidates, HttpMethod method, string path, byte[]? body, TimeSpan? timeout, CancellationToken ct)
     {
         var started = time.GetTimestamp();
-        var attemptTimeout = timeout ?? TimeSpan.FromMilliseconds(_options.SiloAttemptTimeoutMs);
-        var deadline = timeout is { } t ? t + TimeSpan.FromMilliseconds(_options.RouteDeadlineMs) : TimeSpan.FromMilliseconds(_options.RouteDeadlineMs);
+        // The deadline bounds the search for a silo that answers; a long operation (a rebuild) gets its own
+        // attempt timeout once a silo has taken it.
+        var deadline = TimeSpan.FromMilliseconds(_options.RouteDeadlineMs);
         for (var round = 0; ; round++)
         {
             foreach (var silo in candidates())
@@ -81,7 +82,7 @@ public sealed class SiloRouter(HttpClient http, ClusterDirectory directory, Silo
                     return null;
                 }
 
-                var answer = await TryOnceAsync(silo, method, path, body, Min(remaining, attemptTimeout), ct);
+                var answer = await TryOnceAsync(silo, method, path, body, timeout ?? Min(remaining, TimeSpan.FromMilliseconds(_options.SiloAttemptTimeoutMs)), ct);
                 if (answer is not null)
                 {
                     return answer;

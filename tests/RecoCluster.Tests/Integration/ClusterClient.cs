@@ -42,11 +42,13 @@ public static class ClusterClient
         await Task.WhenAll(deliveries);
     }
 
-    /// <summary>The user's history as the gateway serves it, or null on 404.</summary>
-    public static async Task<JsonElement?> GetUserAsync(this IClusterUnderTest cluster, string userId)
+    /// <summary>The user's history as the gateway serves it, or null on 404 (and, when waiting for the cluster
+    /// to catch up, on 503: an owner busy replaying a backlog answers queries after the records queued before
+    /// them, and the gateway answers 503 with Retry-After past its deadline, as documented).</summary>
+    public static async Task<JsonElement?> GetUserAsync(this IClusterUnderTest cluster, string userId, bool whileCatchingUp = false)
     {
         using var response = await cluster.Gateway.GetAsync(new Uri($"/v1/users/{Uri.EscapeDataString(userId)}", UriKind.Relative));
-        if (response.StatusCode == HttpStatusCode.NotFound)
+        if (response.StatusCode == HttpStatusCode.NotFound || (whileCatchingUp && response.StatusCode == HttpStatusCode.ServiceUnavailable))
         {
             return null;
         }
@@ -68,7 +70,7 @@ public static class ClusterClient
             {
                 foreach (var user in pending.ToList())
                 {
-                    var served = await cluster.GetUserAsync(user);
+                    var served = await cluster.GetUserAsync(user, whileCatchingUp: true);
                     if (served is { } h && h.GetProperty("totalEvents").GetInt64() == expected[user].Total)
                     {
                         pending.Remove(user);
@@ -92,11 +94,12 @@ public static class ClusterClient
         }
     }
 
-    /// <summary>An item's count and row as the admin endpoint serves it, or null on 404.</summary>
-    public static async Task<JsonElement?> GetCooccurrenceAsync(this IClusterUnderTest cluster, string itemId, int count = 10_000)
+    /// <summary>An item's count and row as the admin endpoint serves it, or null on 404 (and on 503 while
+    /// catching up, as for users).</summary>
+    public static async Task<JsonElement?> GetCooccurrenceAsync(this IClusterUnderTest cluster, string itemId, int count = 10_000, bool whileCatchingUp = false)
     {
         using var response = await cluster.Gateway.GetAsync(new Uri($"/v1/admin/items/{Uri.EscapeDataString(itemId)}/cooccurrence?count={count}", UriKind.Relative));
-        if (response.StatusCode == HttpStatusCode.NotFound)
+        if (response.StatusCode == HttpStatusCode.NotFound || (whileCatchingUp && response.StatusCode == HttpStatusCode.ServiceUnavailable))
         {
             return null;
         }
@@ -116,7 +119,7 @@ public static class ClusterClient
             {
                 foreach (var item in pending.ToList())
                 {
-                    var served = await cluster.GetCooccurrenceAsync(item, 1);
+                    var served = await cluster.GetCooccurrenceAsync(item, 1, whileCatchingUp: true);
                     if (served is { } row && row.GetProperty("count").GetInt64() == expected[item].Count)
                     {
                         pending.Remove(item);

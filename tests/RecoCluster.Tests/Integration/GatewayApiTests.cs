@@ -36,6 +36,12 @@ public sealed class GatewayApiTests(GatewayOnlyFixture fixture) : IClassFixture<
         "DELETE /v1/users/{userId}",
         "GET /v1/admin/cluster",
         "GET /v1/admin/items/{itemId}/cooccurrence",
+        "POST /v1/admin/neighborhoods/rebuild",
+        "GET /v1/users/{userId}/recommendations",
+        "GET /v1/items/{itemId}/similar",
+        "GET /v1/items/popular",
+        "POST /v1/recommendations/cart",
+        "PUT /v1/items/{itemId}",
     ];
 
     /// <summary>Every scoped endpoint with a request that passes validation, and the scope it needs.</summary>
@@ -46,6 +52,12 @@ public sealed class GatewayApiTests(GatewayOnlyFixture fixture) : IClassFixture<
         { "DELETE", "/v1/users/api-1", null, ApiScope.Admin },
         { "GET", "/v1/admin/cluster", null, ApiScope.Admin },
         { "GET", "/v1/admin/items/sku-1/cooccurrence", null, ApiScope.Admin },
+        { "POST", "/v1/admin/neighborhoods/rebuild", null, ApiScope.Admin },
+        { "GET", "/v1/users/api-1/recommendations", null, ApiScope.Read },
+        { "GET", "/v1/items/sku-1/similar", null, ApiScope.Read },
+        { "GET", "/v1/items/popular", null, ApiScope.Read },
+        { "POST", "/v1/recommendations/cart", """{"items":["sku-1"]}""", ApiScope.Read },
+        { "PUT", "/v1/items/sku-1", """{"category":"lamps"}""", ApiScope.Ingest },
     };
 
     [Theory]

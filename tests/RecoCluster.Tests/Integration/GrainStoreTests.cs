@@ -26,7 +26,37 @@ public abstract class GrainStoreTests : IAsyncLifetime
     public async Task Migration_is_idempotent()
     {
         await _store.MigrateAsync(CancellationToken.None);
-        Assert.Equal(2, await _store.SchemaVersionAsync(CancellationToken.None));
+        Assert.Equal(3, await _store.SchemaVersionAsync(CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Rounds_and_their_parts_are_written_only_under_a_current_epoch()
+    {
+        var control = await _store.ClaimAsync("control", 0, "silo-a", CancellationToken.None);
+        var items = await _store.ClaimAsync("items", 1, "silo-a", CancellationToken.None);
+        var round = new RoundRow(7, RoundStates.Counting, 2, 1_000, null, "silo-a");
+        Assert.True(await _store.CreateRoundAsync("control", control.Epoch, round, CancellationToken.None));
+        Assert.False(await _store.CreateRoundAsync("control", control.Epoch + 1, round with { Version = 8 }, CancellationToken.None));
+        Assert.Equal(round, await _store.LatestRoundAsync(CancellationToken.None));
+
+        Assert.True(await _store.WriteRoundPartAsync(7, RoundPhases.Counts, "items", 1, items.Epoch, [1, 2], CancellationToken.None));
+        Assert.False(await _store.WriteRoundPartAsync(7, RoundPhases.Counts, "items", 1, items.Epoch, [9], CancellationToken.None)); // first writer wins
+        Assert.False(await _store.WriteRoundPartAsync(7, RoundPhases.Counts, "items", 0, items.Epoch, [3], CancellationToken.None)); // not this partition's epoch
+        Assert.Equal([1], await _store.RoundPartsWrittenAsync(7, RoundPhases.Counts, CancellationToken.None));
+        Assert.Equal([1, 2], Assert.Single(await _store.LoadRoundPartsAsync(7, RoundPhases.Counts, 1, CancellationToken.None)).Payload);
+
+        // A new claim fences the old epoch: the round cannot be moved by it any more.
+        var newer = await _store.ClaimAsync("control", 0, "silo-b", CancellationToken.None);
+        Assert.False(await _store.AdvanceRoundAsync("control", control.Epoch, 7, RoundStates.Counting, RoundStates.Scoring, null, CancellationToken.None));
+        Assert.True(await _store.AdvanceRoundAsync("control", newer.Epoch, 7, RoundStates.Counting, RoundStates.Scoring, null, CancellationToken.None));
+        Assert.False(await _store.AdvanceRoundAsync("control", newer.Epoch, 7, RoundStates.Counting, RoundStates.Scoring, null, CancellationToken.None)); // not in that state any more
+        Assert.True(await _store.AdvanceRoundAsync("control", newer.Epoch, 7, RoundStates.Scoring, RoundStates.Complete, 2_000, CancellationToken.None));
+        Assert.Equal(round with { State = RoundStates.Complete, CompletedMs = 2_000 }, await _store.LatestCompleteRoundAsync(long.MaxValue, CancellationToken.None));
+        Assert.Null(await _store.LatestCompleteRoundAsync(7, CancellationToken.None));
+
+        await _store.DeleteRoundsBelowAsync(8, CancellationToken.None);
+        Assert.Null(await _store.LatestRoundAsync(CancellationToken.None));
+        Assert.Empty(await _store.RoundPartsWrittenAsync(7, RoundPhases.Counts, CancellationToken.None));
     }
 
     [Fact]
