@@ -58,15 +58,25 @@ public sealed class SiloRouter(HttpClient http, ClusterDirectory directory, Silo
             ct);
 
     /// <summary>Sends to the silo that hosts the batch grain, with a longer attempt timeout (a round takes a while).</summary>
+    /// <remarks>While the host fails over (its control partition moves after the session timeout) no silo hosts
+    /// the grain for several seconds, so the search for one may take the whole <paramref name="timeout"/>; with no
+    /// live silo at all, there is nothing to wait for, and the usual route deadline applies.</remarks>
     public Task<SiloResponse?> SendToBatchHostAsync(HttpMethod method, string path, TimeSpan timeout, CancellationToken ct) =>
-        SendAsync(() => [.. directory.Live().Where(e => e.HostsBatchGrain)], method, path, null, timeout, ct);
+        SendAsync(
+            () => [.. directory.Live().Where(e => e.HostsBatchGrain)],
+            method,
+            path,
+            null,
+            timeout,
+            ct,
+            searchDeadline: directory.Live().Count > 0 ? timeout : null);
 
-    private async Task<SiloResponse?> SendAsync(Func<IReadOnlyList<SiloDirectoryEntry>> candidates, HttpMethod method, string path, byte[]? body, TimeSpan? timeout, CancellationToken ct)
+    private async Task<SiloResponse?> SendAsync(Func<IReadOnlyList<SiloDirectoryEntry>> candidates, HttpMethod method, string path, byte[]? body, TimeSpan? timeout, CancellationToken ct, TimeSpan? searchDeadline = null)
     {
         var started = time.GetTimestamp();
         // The deadline bounds the search for a silo that answers; a long operation (a rebuild) gets its own
         // attempt timeout once a silo has taken it.
-        var deadline = TimeSpan.FromMilliseconds(_options.RouteDeadlineMs);
+        var deadline = searchDeadline ?? TimeSpan.FromMilliseconds(_options.RouteDeadlineMs);
         for (var round = 0; ; round++)
         {
             foreach (var silo in candidates())
