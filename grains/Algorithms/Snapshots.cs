@@ -76,7 +76,9 @@ public static class SnapshotBuilder
     /// <param name="previous">The item's entry in the previous complete snapshot, if any.</param>
     /// <param name="secondsSincePrevious">Time between the previous round's start and this one's.</param>
     /// <param name="options">Measure, K, minimum co-occurrence, popularity half-life.</param>
-    public static SnapshotItem Entry(string itemId, ItemGrainState state, GlobalCounts global, SnapshotItem? previous, double secondsSincePrevious, NeighborhoodOptions options)
+    /// <param name="factors">The factor model's settings: an item no step has touched yet enters the snapshot with
+    /// its initial vector, so that the first steps have negatives to draw (null or off: no vectors).</param>
+    public static SnapshotItem Entry(string itemId, ItemGrainState state, GlobalCounts global, SnapshotItem? previous, double secondsSincePrevious, NeighborhoodOptions options, FactorOptions? factors = null)
     {
         ArgumentNullException.ThrowIfNull(state);
         ArgumentNullException.ThrowIfNull(global);
@@ -86,7 +88,17 @@ public static class SnapshotBuilder
             ? []
             : Neighborhoods.Compute(state.PurchaseCount, state.PurchaseRow, global.PurchaseCountOf, global.PurchaseTotal, options.Measure, options.NeighborCount);
         var trend = Trend(previous, state.Count, secondsSincePrevious, options.PopularityHalfLifeHours);
-        return new SnapshotItem(itemId, state.Count, trend, [.. similar], [.. bought], state.Factors?.ToArray());
+        float[]? vector = null;
+        if (factors is { Enabled: true })
+        {
+            vector = state.Factors is { } f && f.Length == factors.Dimensions ? f.ToArray() : new float[factors.Dimensions];
+            if (state.Factors is null || state.Factors.Length != factors.Dimensions)
+            {
+                Bpr.InitItem(itemId, factors.InitScale, vector);
+            }
+        }
+
+        return new SnapshotItem(itemId, state.Count, trend, [.. similar], [.. bought], vector);
     }
 
     /// <summary>

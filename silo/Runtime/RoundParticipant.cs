@@ -31,7 +31,7 @@ public sealed class RoundParticipant(
     public static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(200);
 
     private readonly NeighborhoodOptions _options = options.Value;
-    private readonly int _dimensions = grainOptions.Value.Factors.Dimensions;
+    private readonly FactorOptions _factors = grainOptions.Value.Factors;
     private readonly string _itemTopic = kafka.Value.Topics.ItemDeltas;
     private (long Version, GlobalCounts Counts)? _global;
 
@@ -107,7 +107,7 @@ public sealed class RoundParticipant(
                 {
                     var items = await worker.ReadAllItemsAsync().ConfigureAwait(false);
                     return SnapshotCodec.EncodeEntries(items
-                        .Select(i => SnapshotBuilder.Entry(i.ItemId, i.State, global, previous.GetValueOrDefault(i.ItemId), seconds, _options))
+                        .Select(i => SnapshotBuilder.Entry(i.ItemId, i.State, global, previous.GetValueOrDefault(i.ItemId), seconds, _options, _factors))
                         .ToList());
                 }).ConfigureAwait(false);
                 payload = result.Owned ? result.Value : null;
@@ -182,7 +182,7 @@ public sealed class RoundParticipant(
             DateTimeOffset.FromUnixTimeMilliseconds(complete.CompletedMs ?? complete.StartedMs),
             parts.SelectMany(p => SnapshotCodec.DecodeEntries(p.Payload)),
             _options.PopularCount,
-            _dimensions);
+            _factors.Dimensions);
         if (snapshots.TryInstall(snapshot))
         {
             logger.LogInformation("Serving neighborhood snapshot {Version}: {Items} items, loaded in {Ms:F0} ms", snapshot.Version, snapshot.ItemCount, time.GetElapsedTime(started).TotalMilliseconds);

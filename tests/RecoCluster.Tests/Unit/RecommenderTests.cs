@@ -122,6 +122,15 @@ public sealed class RecommenderTests
         Assert.Equal((entry.Count, entry.Trend), (decoded.Count, decoded.Trend));
         Assert.Equal([new ItemCounts("a", 10, 2)], SnapshotCodec.DecodeCounts(SnapshotCodec.EncodeCounts([new ItemCounts("a", 10, 2)])));
         Assert.Throws<InvalidDataException>(() => SnapshotCodec.DecodeEntries([9, 0, 0, 0, 0]));
+
+        // With the factor model on, an item no step has touched yet enters with its initial vector: without it the
+        // first snapshot would have no vectors, so no step could ever draw a negative.
+        var fresh = SnapshotBuilder.Entry("z", new ItemGrainState { Count = 1 }, global, null, 0, new NeighborhoodOptions(), new FactorOptions { Dimensions = 4 });
+        var init = new float[4];
+        Bpr.InitItem("z", 0.1f, init);
+        Assert.Equal(init, fresh.Factors);
+        Assert.Equal(state.Factors, SnapshotBuilder.Entry("a", state, global, null, 0, new NeighborhoodOptions(), new FactorOptions { Dimensions = 2 }).Factors);
+        Assert.Null(SnapshotBuilder.Entry("z", new ItemGrainState(), global, null, 0, new NeighborhoodOptions(), new FactorOptions { Dimensions = 0 }).Factors);
     }
 
     [Fact]
