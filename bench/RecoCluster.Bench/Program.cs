@@ -16,6 +16,8 @@ public static class Program
                 return await Queries.QueryRun.RunAsync(rest);
             case ["charts", .. var rest]:
                 return await Reporting.ChartsRun.RunAsync(rest);
+            case ["report", .. var rest]:
+                return await Reporting.DocsReport.RunAsync(rest);
             case ["micro", .. var rest]:
                 args = rest;
                 break;
