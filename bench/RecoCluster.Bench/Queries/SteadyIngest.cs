@@ -70,7 +70,18 @@ public sealed class SteadyIngest : IDisposable
         return new IngestMeasurement(_rate, Delivered, Failed, seconds > 0 ? Delivered / seconds : 0);
     }
 
-    public void Dispose() => _producer.Dispose();
+    /// <summary>Stops the thread before the producer goes: a run that failed half-way leaves it producing, and
+    /// a producer disposed under it would throw on a background thread, which ends the process.</summary>
+    public void Dispose()
+    {
+        _stop = true;
+        if (_thread.IsAlive)
+        {
+            _thread.Join();
+        }
+
+        _producer.Dispose();
+    }
 
     private void Run()
     {
