@@ -11,6 +11,16 @@ public sealed record MachineInfo(int Cores, string Cpu, double MemoryGiB)
 {
     public static MachineInfo Current() => new(Environment.ProcessorCount, CpuModel(), MemoryGiBTotal());
 
+    /// <summary>The 1-minute load average (<c>/proc/loadavg</c>), or null where there is none. The machine may be
+    /// shared: a run made while others were busy says so in its results.</summary>
+    public static double? LoadAverage()
+    {
+        const string path = "/proc/loadavg";
+        return File.Exists(path)
+            ? double.Parse(File.ReadAllText(path).Split(' ')[0], CultureInfo.InvariantCulture)
+            : null;
+    }
+
     public override string ToString() =>
         string.Create(CultureInfo.InvariantCulture, $"{Cores} cores, \"{Cpu}\", {MemoryGiB:0.#} GiB RAM");
 

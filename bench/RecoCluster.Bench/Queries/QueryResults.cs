@@ -9,6 +9,7 @@ public sealed record QueryResults(
     DateTimeOffset Date,
     string Command,
     MachineInfo Machine,
+    LoadAverages Load,
     QuerySettings Settings,
     IReadOnlyList<QuerySummaryRow> Summary,
     IngestSummary Ingest,
@@ -18,6 +19,10 @@ public sealed record QueryResults(
 
     public static JsonSerializerOptions Json { get; } = new(JsonSerializerDefaults.Web) { WriteIndented = true };
 }
+
+/// <summary>The machine's 1-minute load average when the run started and when it ended (the second includes the
+/// bench itself). Well above the core count at the start means someone else was using the machine.</summary>
+public sealed record LoadAverages(double? AtStart, double? AtEnd);
 
 public sealed record QuerySettings(
     IReadOnlyList<int> Rates,

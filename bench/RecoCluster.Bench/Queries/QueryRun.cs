@@ -50,8 +50,9 @@ public static class QueryRun
             "--ingest-rate", Invariant(ingestRate), "--kinds", string.Join(',', kinds), "--users", Invariant(users), "--items", Invariant(items),
             "--preload-events", Invariant(preload), "--timeout-ms", Invariant(timeoutMs), "--min-threads", Invariant(minThreads)]);
         var machine = MachineInfo.Current();
+        var loadAtStart = MachineInfo.LoadAverage();
         Console.WriteLine($"queries: {command}");
-        Console.WriteLine($"queries: kinds {string.Join(", ", kinds)} at {string.Join(", ", rates)} req/s, {seconds} s each after {warmup} s of warm-up, {runs} run(s), ingest {ingestRate:N0} events/s; {machine}");
+        Console.WriteLine($"queries: kinds {string.Join(", ", kinds)} at {string.Join(", ", rates)} req/s, {seconds} s each after {warmup} s of warm-up, {runs} run(s), ingest {ingestRate:N0} events/s; {machine}, load average {loadAtStart}");
 
         // Everything under test shares this process's thread pool, and each of the silo's partition workers keeps a
         // pool thread for as long as its queue is not empty. With the pool's default minimum (one thread per core)
@@ -94,6 +95,7 @@ public static class QueryRun
             DateTimeOffset.UtcNow,
             command,
             machine,
+            new LoadAverages(loadAtStart, MachineInfo.LoadAverage()),
             new QuerySettings(rates, seconds, warmup, runs, ingestRate, kinds, users, items, preload, timeoutMs, minThreads, bareBytes),
             summary,
             ingest,

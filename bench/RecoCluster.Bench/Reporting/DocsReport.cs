@@ -85,6 +85,11 @@ public static class DocsReport
         var file = JsonSerializer.Deserialize<QueryResults>(await File.ReadAllTextAsync(path), QueryResults.Json)!;
         var s = file.Settings;
         var text = new StringBuilder(Provenance(path, file.Date, file.Machine.ToString(), file.Command));
+        if (file.Load is { AtStart: { } atStart, AtEnd: { } atEnd })
+        {
+            text.Append(CultureInfo.InvariantCulture, $"Load average (1 min) {atStart:0.0} when the run started, {atEnd:0.0} when it ended (that one includes the bench){(atStart > file.Machine.Cores ? $": **the machine was busy with other work; take these figures as a check, not a measurement**" : "")}. ");
+        }
+
         text.Append(CultureInfo.InvariantCulture, $"{s.Runs} run(s); each kind {s.Seconds} s per rate after {s.WarmupSeconds} s of warm-up; {s.Users:N0} users and {s.Items:N0} items preloaded with {s.PreloadEvents:N0} events; client timeout {s.TimeoutMs:N0} ms; bare answer {s.BareBodyBytes} bytes. Percentiles are of 2xx answers only, medians across runs.\n\n");
         text.Append(QueryTables.Markdown(file)).Append('\n');
         return text.Append(Chart(chartsDir, ChartsRun.QueriesChart, "p50, p99 and p99.9 latency against offered load, per request kind")).ToString();
