@@ -46,8 +46,9 @@ public sealed class OpenLoopGenerator(HttpClient http)
 
         // Every request ends by the client's timeout at the latest; the slack covers a saturated machine.
         var patience = http.Timeout + TimeSpan.FromSeconds(5);
-        var finished = await Task.WhenAny(cell.AllAnswered.Task, Task.Delay(patience)) == cell.AllAnswered.Task;
-        return cell.Measure(kind.Name, rate, t0, finished) with { CpuPercent = load.CpuPercent(), MaxThreadPoolQueue = load.MaxThreadPoolQueue };
+        // Whatever is still unanswered after that is counted as such.
+        await Task.WhenAny(cell.AllAnswered.Task, Task.Delay(patience));
+        return cell.Measure(kind.Name, rate, t0, ticksPerRequest, duration) with { CpuPercent = load.CpuPercent(), MaxThreadPoolQueue = load.MaxThreadPoolQueue };
     }
 
     private void Schedule(Cell cell, RequestKind kind, long t0, double ticksPerRequest)
@@ -113,7 +114,6 @@ public sealed class OpenLoopGenerator(HttpClient http)
         private readonly long[] _latency = new long[total];
         private readonly int[] _status = new int[total];
         private int _answered;
-        private long _lastAnswer;
 
         public int Total { get; } = total;
 
@@ -128,12 +128,11 @@ public sealed class OpenLoopGenerator(HttpClient http)
             _status[k] = status;
             if (Interlocked.Increment(ref _answered) == Total)
             {
-                Volatile.Write(ref _lastAnswer, now);
                 AllAnswered.TrySetResult();
             }
         }
 
-        public CellMeasurement Measure(string kind, int rate, long t0, bool finished)
+        public CellMeasurement Measure(string kind, int rate, long t0, double ticksPerRequest, TimeSpan duration)
         {
             if (Total == 0)
             {
@@ -141,6 +140,8 @@ public sealed class OpenLoopGenerator(HttpClient http)
             }
 
             var ok = new List<long>(Total);
+            var windowEnd = t0 + (long)(duration.TotalSeconds * Stopwatch.Frequency);
+            var okInWindow = 0;
             var errors = new SortedDictionary<string, int>(StringComparer.Ordinal);
             for (var k = 0; k < Total; k++)
             {
@@ -156,6 +157,10 @@ public sealed class OpenLoopGenerator(HttpClient http)
                 if (key is null)
                 {
                     ok.Add(_latency[k]);
+                    if (t0 + (long)(k * ticksPerRequest) + _latency[k] <= windowEnd)
+                    {
+                        okInWindow++;
+                    }
                 }
                 else
                 {
@@ -163,10 +168,9 @@ public sealed class OpenLoopGenerator(HttpClient http)
                 }
             }
 
-            // Answers per second from the first due time to the last answer: below the offered rate when the
-            // server could not keep up and answers trailed behind the schedule.
-            var end = finished ? Volatile.Read(ref _lastAnswer) : Stopwatch.GetTimestamp();
-            var seconds = (double)(end - t0) / Stopwatch.Frequency;
+            // 2xx answers that arrived while the schedule ran, per second of it: the offered rate when the server
+            // keeps up, less when answers trail behind. Counting to the last answer instead would let one slow
+            // straggler in a short window pull the figure down by a third.
             var lags = SendLag.Order().ToArray();
             return new CellMeasurement(
                 kind,
@@ -174,7 +178,7 @@ public sealed class OpenLoopGenerator(HttpClient http)
                 Total,
                 ok.Count,
                 LatencySummary.FromTicks([.. ok]),
-                ok.Count / seconds,
+                okInWindow / duration.TotalSeconds,
                 errors,
                 LatencySummary.TicksToMs(LatencySummary.Percentile(lags, 0.99)),
                 LatencySummary.TicksToMs(lags[^1]));
@@ -188,7 +192,7 @@ public sealed class OpenLoopGenerator(HttpClient http)
 /// <param name="Sent">Requests sent (all of them: an open loop never skips one).</param>
 /// <param name="Ok">Answers with a 2xx status.</param>
 /// <param name="Latency">Percentiles of the 2xx answers, from due time to the end of the answer.</param>
-/// <param name="AchievedQps">2xx answers per second, from the first due time to the last answer.</param>
+/// <param name="AchievedQps">2xx answers completed within the scheduled interval, per second of it.</param>
 /// <param name="Errors">Everything else, by status code, "timeout" or "connection failed".</param>
 /// <param name="SendLagP99Ms">How late the scheduler sent requests (p99): the generator's own delay.</param>
 /// <param name="SendLagMaxMs">The latest a request was sent after its due time.</param>
