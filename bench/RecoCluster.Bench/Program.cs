@@ -6,10 +6,23 @@ public static class Program
 {
     public static async Task<int> Main(string[] args)
     {
-        // Macro benchmarks (real Kafka protocol, real storage) have their own runners; the rest is BenchmarkDotNet.
-        if (args is ["ingest", .. var rest])
+        // Macro benchmarks (real Kafka protocol, real storage) have their own runners, and so do the charts and the
+        // docs report made from their results; `micro`, or no mode at all, is BenchmarkDotNet.
+        switch (args)
         {
-            return await Ingest.IngestRun.RunAsync(rest);
+            case ["ingest", .. var rest]:
+                return await Ingest.IngestRun.RunAsync(rest);
+            case ["queries", .. var rest]:
+                return await Queries.QueryRun.RunAsync(rest);
+            case ["charts", .. var rest]:
+                return await Reporting.ChartsRun.RunAsync(rest);
+            case ["report", .. var rest]:
+                return await Reporting.DocsReport.RunAsync(rest);
+            case ["micro", .. var rest]:
+                args = rest;
+                break;
+            default:
+                break;
         }
 
         // Without a filter, BenchmarkSwitcher asks on stdin which benchmarks to run; `./reco bench` is run from

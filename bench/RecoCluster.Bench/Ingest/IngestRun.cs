@@ -28,8 +28,8 @@ public static class IngestRun
     public static async Task<int> RunAsync(string[] args)
     {
         ArgumentNullException.ThrowIfNull(args);
-        var events = IntArg(args, "--events", 200_000);
-        var runs = IntArg(args, "--runs", 3);
+        var events = BenchArgs.Int(args, "--events", 200_000);
+        var runs = BenchArgs.Int(args, "--runs", 3);
         var postgres = Environment.GetEnvironmentVariable("RECO_TEST_POSTGRES");
         var providers = string.IsNullOrEmpty(postgres) ? new[] { "Sqlite" } : ["Sqlite", "Postgres"];
         Console.WriteLine($"ingest: {events:N0} events, {runs} runs, storage {string.Join(" and ", providers)}, {Environment.ProcessorCount} cores");
@@ -52,11 +52,11 @@ public static class IngestRun
             {
                 provider = p,
                 runs = mine.Count,
-                medianBareEventsPerSecond = Median(mine.Select(r => r.BareEventsPerSecond)),
-                medianUserSideEventsPerSecond = Median(mine.Select(r => r.UserSideEventsPerSecond)),
-                medianUserSideRatio = Median(mine.Select(r => r.UserSideRatio)),
-                medianAllDoneEventsPerSecond = Median(mine.Select(r => r.AllDoneEventsPerSecond)),
-                medianAllDoneRatio = Median(mine.Select(r => r.AllDoneEventsPerSecond / r.BareEventsPerSecond)),
+                medianBareEventsPerSecond = BenchArgs.Median(mine.Select(r => r.BareEventsPerSecond)),
+                medianUserSideEventsPerSecond = BenchArgs.Median(mine.Select(r => r.UserSideEventsPerSecond)),
+                medianUserSideRatio = BenchArgs.Median(mine.Select(r => r.UserSideRatio)),
+                medianAllDoneEventsPerSecond = BenchArgs.Median(mine.Select(r => r.AllDoneEventsPerSecond)),
+                medianAllDoneRatio = BenchArgs.Median(mine.Select(r => r.AllDoneEventsPerSecond / r.BareEventsPerSecond)),
             };
         }).ToList();
 
@@ -68,11 +68,13 @@ public static class IngestRun
             Console.WriteLine($"| {s.provider} | {s.medianBareEventsPerSecond:N0} | {s.medianUserSideEventsPerSecond:N0} | {s.medianUserSideRatio:P0} | {s.medianAllDoneEventsPerSecond:N0} | {s.medianAllDoneRatio:P0} |");
         }
 
-        var output = StringArg(args, "--output") ?? Path.Combine("bench", "results");
+        var output = BenchArgs.String(args, "--output") ?? Path.Combine("bench", "results");
         Directory.CreateDirectory(output);
         var file = Path.Combine(output, "ingest.json");
+        // The command and the machine go with the figures: docs/benchmarks.md is generated from this file.
+        var command = BenchArgs.Command("ingest", ["--events", events.ToString(CultureInfo.InvariantCulture), "--runs", runs.ToString(CultureInfo.InvariantCulture)]);
         await File.WriteAllTextAsync(file, JsonSerializer.Serialize(
-            new { benchmark = "ingest", date = DateTimeOffset.UtcNow, events, cores = Environment.ProcessorCount, summary, results },
+            new { benchmark = "ingest", date = DateTimeOffset.UtcNow, command, machine = MachineInfo.Current(), events, cores = Environment.ProcessorCount, summary, results },
             new JsonSerializerOptions { WriteIndented = true }));
         Console.WriteLine($"ingest: results in {file}");
         return 0;
@@ -232,24 +234,6 @@ public static class IngestRun
 
         builder.Database = name;
         return builder.ConnectionString;
-    }
-
-    private static int IntArg(string[] args, string name, int fallback)
-    {
-        var i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1], CultureInfo.InvariantCulture) : fallback;
-    }
-
-    private static string? StringArg(string[] args, string name)
-    {
-        var i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
-    }
-
-    private static double Median(IEnumerable<double> values)
-    {
-        var sorted = values.Order().ToArray();
-        return sorted.Length == 0 ? 0 : sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
     }
 
     private sealed record RunResult(int Run, string Provider, double BareEventsPerSecond, double UserSideEventsPerSecond, double UserSideRatio, double AllDoneEventsPerSecond);

@@ -1,0 +1,163 @@
+using System.Diagnostics;
+using System.Net;
+using Confluent.Kafka;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using RecoCluster.Cluster;
+using RecoCluster.Grains.Interfaces;
+using RecoCluster.Host;
+using RecoCluster.Silo.Runtime;
+
+namespace RecoCluster.Bench.Queries;
+
+/// <summary>
+/// What the query bench measures: an embedded Kafka, one silo on SQLite in a temp dir and the gateway, in this
+/// process, built by <see cref="ClusterHosts"/> as <c>./reco</c> builds them, with authentication on (the bench
+/// sends a read key, as a storefront does). Preloaded through Kafka before anything is measured.
+/// </summary>
+public sealed class QueryCluster : IAsyncDisposable
+{
+    /// <summary>The storefront's key. Read scope: what every measured endpoint needs.</summary>
+    public const string ReadKey = "bench-read-key-3c9e1f7a52d8";
+
+    private const int Partitions = 8;
+
+    private readonly EmbeddedKafka _kafka;
+    private readonly DirectoryInfo _dataDir;
+    private readonly WebApplication _silo;
+    private readonly WebApplication _gateway;
+
+    private QueryCluster(EmbeddedKafka kafka, TopicNames topics, DirectoryInfo dataDir, WebApplication silo, WebApplication gateway)
+    {
+        _kafka = kafka;
+        Topics = topics;
+        _dataDir = dataDir;
+        _silo = silo;
+        _gateway = gateway;
+        GatewayAddress = new Uri(gateway.Urls.First());
+    }
+
+    public string BootstrapServers => _kafka.BootstrapServers;
+
+    public TopicNames Topics { get; }
+
+    public Uri GatewayAddress { get; }
+
+    public SiloStats SiloStats => _silo.Services.GetRequiredService<SiloRuntime>().Stats;
+
+    public static async Task<QueryCluster> StartAsync()
+    {
+        var kafka = EmbeddedKafka.Start();
+        var topics = new TopicNames($"q{Guid.NewGuid():N}"[..12]);
+        kafka.CreateTopics(topics, Partitions);
+        var dataDir = Directory.CreateTempSubdirectory("reco-bench-queries-");
+        var config = new Dictionary<string, string?>
+        {
+            ["Reco:Kafka:BootstrapServers"] = kafka.BootstrapServers,
+            ["Reco:Kafka:TopicPrefix"] = topics.Prefix,
+            ["Reco:Storage:Provider"] = "Sqlite",
+            ["Reco:Storage:ConnectionString"] = $"Data Source={Path.Combine(dataDir.FullName, "reco.db")}",
+            ["Reco:Cluster:Secret"] = "bench-cluster-secret-0123456789",
+            ["Reco:Gateway:Auth:ReadKeys:0"] = ReadKey,
+            // Per-key limits protect a shared gateway from one storefront; here the one key is the whole load, and
+            // a 429 would measure the limiter instead of the path to the silo.
+            ["Reco:Gateway:RateLimits:Read:PermitsPerSecond"] = "1000000",
+            ["Reco:Gateway:RateLimits:Read:Burst"] = "1000000",
+            ["Logging:LogLevel:Default"] = "Warning",
+            ["urls"] = "http://127.0.0.1:0",
+        };
+        var silo = ClusterHosts.BuildSilo([], config);
+        var gateway = ClusterHosts.BuildGateway([], config);
+        await silo.StartAsync();
+        await gateway.StartAsync();
+        return new QueryCluster(kafka, topics, dataDir, silo, gateway);
+    }
+
+    /// <summary>Produces <paramref name="count"/> events through Kafka and waits until the silo has applied them,
+    /// item side included, and the gateway answers for a preloaded user: queries then find warm, complete state.</summary>
+    public async Task PreloadAsync(Workload workload, int count, int seed, TimeSpan deadline)
+    {
+        ArgumentNullException.ThrowIfNull(workload);
+        var clock = Stopwatch.StartNew();
+        var random = new Random(seed);
+        var start = DateTimeOffset.UtcNow.AddHours(-1);
+        using (var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig
+        {
+            BootstrapServers = BootstrapServers,
+            Acks = Acks.All,
+            EnableIdempotence = true,
+            Partitioner = Partitioner.Murmur2Random,
+        }).Build())
+        {
+            var pending = new List<Task>(10_000);
+            for (var i = 0; i < count; i++)
+            {
+                // Spread over the last hour: inside the co-occurrence time window, and never in the future.
+                var evt = workload.Event(random, i, start.AddMilliseconds(i * 3_600_000.0 / count));
+                pending.Add(producer.ProduceAsync(Topics.Events, new Message<string, byte[]> { Key = evt.UserId, Value = EventSchema.ToUtf8(evt) }));
+                if (pending.Count == pending.Capacity)
+                {
+                    await Task.WhenAll(pending);
+                    pending.Clear();
+                }
+            }
+
+            await Task.WhenAll(pending);
+        }
+
+        var stats = SiloStats;
+        var settledSince = TimeSpan.Zero;
+        while (true)
+        {
+            if (clock.Elapsed > deadline)
+            {
+                throw new TimeoutException($"preload: the silo applied {stats.Applied:N0} of {count:N0} events in {deadline}");
+            }
+
+            await Task.Delay(50);
+            var itemSideCaughtUp = stats.Applied >= count && stats.DeltaBatchesSent > 0
+                && stats.DeltaBatchesApplied + stats.DuplicateBatchesDropped >= stats.DeltaBatchesSent;
+            if (!itemSideCaughtUp)
+            {
+                settledSince = TimeSpan.Zero;
+            }
+            else if (settledSince == TimeSpan.Zero)
+            {
+                settledSince = clock.Elapsed;
+            }
+            else if (clock.Elapsed - settledSince > TimeSpan.FromSeconds(1))
+            {
+                break;
+            }
+        }
+
+        // The gateway learns who owns what from the directory heartbeat; until then a query answers 503. A
+        // misconfigured bench would otherwise measure nothing but errors, so it stops here instead.
+        using var http = new HttpClient { BaseAddress = GatewayAddress };
+        http.DefaultRequestHeaders.Add("X-Api-Key", ReadKey);
+        HttpStatusCode? last = null;
+        while (clock.Elapsed < deadline)
+        {
+            using var response = await http.GetAsync(new Uri($"/v1/users/{Workload.UserId(0)}", UriKind.Relative));
+            last = response.StatusCode;
+            if (response.IsSuccessStatusCode)
+            {
+                return;
+            }
+
+            await Task.Delay(100);
+        }
+
+        throw new TimeoutException($"preload: GET /v1/users/{Workload.UserId(0)} still answers {last} after {deadline}");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _gateway.StopAsync();
+        await _gateway.DisposeAsync();
+        await _silo.StopAsync();
+        await _silo.DisposeAsync();
+        _kafka.Dispose();
+        _dataDir.Delete(recursive: true);
+    }
+}

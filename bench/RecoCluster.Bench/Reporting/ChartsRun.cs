@@ -1,0 +1,181 @@
+using System.ComponentModel;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using RecoCluster.Bench.Queries;
+
+namespace RecoCluster.Bench.Reporting;
+
+/// <summary>
+/// <c>charts</c>: turns <c>bench/results/*.json</c> into gnuplot data files (in a temp dir) and runs the scripts
+/// of <c>bench/charts/</c> on them, writing SVGs to <c>docs/charts/</c>. gnuplot (Debian's gnuplot-nox, which
+/// <c>./reco bench</c> installs) is required: without it this fails, so stale charts are never left looking fresh.
+/// </summary>
+public static class ChartsRun
+{
+    public const string QueriesChart = "queries-latency.svg";
+    public const string IngestChart = "ingest-throughput.svg";
+
+    /// <summary>Options: <c>--results</c> (bench/results), <c>--output</c> (docs/charts), <c>--scripts</c>
+    /// (bench/charts).</summary>
+    public static async Task<int> RunAsync(string[] args)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        var results = BenchArgs.String(args, "--results") ?? Path.Combine("bench", "results");
+        var output = BenchArgs.String(args, "--output") ?? Path.Combine("docs", "charts");
+        var scripts = BenchArgs.String(args, "--scripts") ?? Path.Combine("bench", "charts");
+        var version = await GnuplotAsync(["--version"]);
+        if (version is null)
+        {
+            Console.Error.WriteLine("charts: gnuplot is not installed (Debian: apt-get install gnuplot-nox; `./reco bench` installs it)");
+            return 1;
+        }
+
+        Console.WriteLine($"charts: {version.Trim()}");
+        Directory.CreateDirectory(output);
+        var work = Directory.CreateTempSubdirectory("reco-charts-");
+        try
+        {
+            var drawn = 0;
+            var queries = Path.Combine(results, QueryResults.FileName);
+            if (File.Exists(queries))
+            {
+                var file = JsonSerializer.Deserialize<QueryResults>(await File.ReadAllTextAsync(queries), QueryResults.Json)!;
+                var (data, kinds) = QueriesData(file);
+                if (kinds.Count == 0)
+                {
+                    Console.Error.WriteLine($"charts: {queries} has no successful answers in any kind; nothing to draw");
+                    return 1;
+                }
+
+                drawn += await DrawAsync(work, scripts, "queries-latency.gp", data, Path.Combine(output, QueriesChart), Subtitle(file.Date, file.Machine.ToString()), ("command", file.Command), ("kinds", string.Join(' ', kinds)));
+            }
+            else
+            {
+                Console.WriteLine($"charts: no {queries}; its chart is not drawn");
+            }
+
+            var ingest = Path.Combine(results, IngestResultsFile.FileName);
+            if (File.Exists(ingest))
+            {
+                var file = IngestResultsFile.Load(ingest);
+                drawn += await DrawAsync(work, scripts, "ingest-throughput.gp", IngestData(file), Path.Combine(output, IngestChart), Subtitle(file.Date, file.MachineText), ("command", file.Command));
+            }
+            else
+            {
+                Console.WriteLine($"charts: no {ingest}; its chart is not drawn");
+            }
+
+            if (drawn == 0)
+            {
+                Console.Error.WriteLine($"charts: no results in {results}; run the benchmarks first");
+                return 1;
+            }
+
+            return 0;
+        }
+        finally
+        {
+            work.Delete(recursive: true);
+        }
+    }
+
+    // One block per kind with any 2xx answer; a kind that only failed (not served yet) has no line to draw.
+    private static (string Data, List<string> Kinds) QueriesData(QueryResults file)
+    {
+        var data = new StringBuilder();
+        var kinds = new List<string>();
+        foreach (var group in file.Summary.GroupBy(r => r.Kind))
+        {
+            var rows = group.Where(r => r.P50Ms is not null).OrderBy(r => r.OfferedQps).ToList();
+            if (rows.Count == 0)
+            {
+                continue;
+            }
+
+            kinds.Add(group.Key);
+            data.Append(CultureInfo.InvariantCulture, $"# {group.Key}: offered_qps p50_ms p99_ms p999_ms\n");
+            foreach (var r in rows)
+            {
+                // A logarithmic axis has no zero: a sub-microsecond figure is drawn at 1 µs.
+                data.Append(CultureInfo.InvariantCulture, $"{r.OfferedQps} {Math.Max(r.P50Ms!.Value, 0.001)} {Math.Max(r.P99Ms!.Value, 0.001)} {Math.Max(r.P999Ms!.Value, 0.001)}\n");
+            }
+
+            data.Append("\n\n");
+        }
+
+        return (data.ToString(), kinds);
+    }
+
+    private static string IngestData(IngestResultsFile file)
+    {
+        var data = new StringBuilder("# storage bare user_side item_side\n");
+        foreach (var row in file.Summary)
+        {
+            data.Append(CultureInfo.InvariantCulture, $"{IngestResultsFile.StorageName(row.Provider)} {row.Bare:0} {row.UserSide:0} {row.AllDone:0}\n");
+        }
+
+        return data.ToString();
+    }
+
+    private static async Task<int> DrawAsync(DirectoryInfo work, string scripts, string script, string data, string svg, string subtitle, params (string Name, string Value)[] extra)
+    {
+        var datafile = Path.Combine(work.FullName, Path.ChangeExtension(script, ".dat"));
+        await File.WriteAllTextAsync(datafile, data);
+        var variables = new List<(string Name, string Value)> { ("datafile", datafile), ("outfile", Path.GetFullPath(svg)), ("subtitle", subtitle) };
+        variables.AddRange(extra);
+        var assignments = string.Join("; ", variables.Select(v => $"{v.Name} = '{v.Value.Replace("'", "''", StringComparison.Ordinal)}'"));
+        // No shell in between (ArgumentList): the only quoting is gnuplot's own, '' inside '…'.
+        if (await GnuplotAsync(["-e", assignments, Path.Combine(scripts, script)]) is null)
+        {
+            throw new InvalidOperationException($"gnuplot failed on {script}");
+        }
+
+        Console.WriteLine($"charts: {svg}");
+        return 1;
+    }
+
+    private static string Subtitle(DateTimeOffset date, string machine) =>
+        string.Create(CultureInfo.InvariantCulture, $"{date.UtcDateTime:yyyy-MM-dd HH:mm} UTC, {machine}");
+
+    /// <summary>Runs gnuplot; its standard output, or null when it is not installed or fails (its errors are
+    /// passed through to stderr).</summary>
+    private static async Task<string?> GnuplotAsync(string[] args)
+    {
+        var start = new ProcessStartInfo("gnuplot")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        Process process;
+        try
+        {
+            process = Process.Start(start)!;
+        }
+        catch (Win32Exception)
+        {
+            return null;
+        }
+
+        using (process)
+        {
+            var stdout = process.StandardOutput.ReadToEndAsync();
+            var stderr = process.StandardError.ReadToEndAsync();
+            await process.WaitForExitAsync();
+            var errors = await stderr;
+            if (errors.Length > 0)
+            {
+                await Console.Error.WriteAsync(errors);
+            }
+
+            return process.ExitCode == 0 ? await stdout : null;
+        }
+    }
+}

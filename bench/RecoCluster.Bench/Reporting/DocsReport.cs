@@ -1,0 +1,106 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using RecoCluster.Bench.Queries;
+
+namespace RecoCluster.Bench.Reporting;
+
+/// <summary>
+/// <c>report</c>: regenerates the generated parts of docs/benchmarks.md from <c>bench/results/*.json</c>. The
+/// document keeps its hand-written prose; each generated part sits between
+/// <c>&lt;!-- generated:NAME:begin --&gt;</c> and <c>&lt;!-- generated:NAME:end --&gt;</c> and is replaced whole,
+/// with the run's date, machine and command, so a table can never drift from the file it came from. A missing
+/// marker is an error: silently appending would leave the old table in place beside the new one.
+/// </summary>
+public static class DocsReport
+{
+    /// <summary>Options: <c>--results</c> (bench/results), <c>--doc</c> (docs/benchmarks.md). Charts are linked
+    /// when they exist in <c>charts/</c> next to the document.</summary>
+    public static async Task<int> RunAsync(string[] args)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        var results = BenchArgs.String(args, "--results") ?? Path.Combine("bench", "results");
+        var doc = BenchArgs.String(args, "--doc") ?? Path.Combine("docs", "benchmarks.md");
+        var chartsDir = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(doc))!, "charts");
+        var text = await File.ReadAllTextAsync(doc);
+        try
+        {
+            text = Replace(text, "ingest", IngestBlock(Path.Combine(results, IngestResultsFile.FileName), chartsDir));
+            text = Replace(text, "queries", await QueriesBlockAsync(Path.Combine(results, QueryResults.FileName), chartsDir));
+        }
+        catch (FormatException ex)
+        {
+            Console.Error.WriteLine($"report: {doc}: {ex.Message}");
+            return 1;
+        }
+
+        await File.WriteAllTextAsync(doc, text);
+        Console.WriteLine($"report: {doc} regenerated from {results}");
+        return 0;
+    }
+
+    /// <summary>Replaces what lies between the markers of <paramref name="name"/> with <paramref name="block"/>.</summary>
+    public static string Replace(string document, string name, string block)
+    {
+        ArgumentNullException.ThrowIfNull(document);
+        var begin = $"<!-- generated:{name}:begin -->";
+        var end = $"<!-- generated:{name}:end -->";
+        var from = document.IndexOf(begin, StringComparison.Ordinal);
+        var to = document.IndexOf(end, StringComparison.Ordinal);
+        if (from < 0 || to < from || document.IndexOf(begin, from + begin.Length, StringComparison.Ordinal) >= 0)
+        {
+            throw new FormatException($"expected exactly one '{begin}' followed by '{end}'");
+        }
+
+        return $"{document[..(from + begin.Length)]}\n{block.TrimEnd('\n')}\n{document[to..]}";
+    }
+
+    private static string IngestBlock(string path, string chartsDir)
+    {
+        if (!File.Exists(path))
+        {
+            return NotRun(path, "./reco bench ingest");
+        }
+
+        var file = IngestResultsFile.Load(path);
+        var text = new StringBuilder(Provenance(path, file.Date, file.MachineText, file.Command));
+        text.Append("| storage | bare consumer | silo, user side | ratio | silo, item side too | ratio |\n");
+        text.Append("|---|---:|---:|---:|---:|---:|\n");
+        foreach (var row in file.Summary)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"| {IngestResultsFile.StorageName(row.Provider)} | {row.Bare:N0} ev/s | {row.UserSide:N0} ev/s | {row.UserSideRatio:P0} | {row.AllDone:N0} ev/s | {row.AllDoneRatio:P0} |\n");
+        }
+
+        text.Append(CultureInfo.InvariantCulture, $"\nMedians of {file.Summary.Max(r => r.Runs)} run(s); every run's figures are in `{path}`.\n");
+        return text.Append(Chart(chartsDir, ChartsRun.IngestChart, "Events/s of the bare consumer and of one silo, per storage")).ToString();
+    }
+
+    private static async Task<string> QueriesBlockAsync(string path, string chartsDir)
+    {
+        if (!File.Exists(path))
+        {
+            return NotRun(path, "./reco bench queries");
+        }
+
+        var file = JsonSerializer.Deserialize<QueryResults>(await File.ReadAllTextAsync(path), QueryResults.Json)!;
+        var s = file.Settings;
+        var text = new StringBuilder(Provenance(path, file.Date, file.Machine.ToString(), file.Command));
+        if (file.Load is { AtStart: { } atStart, AtEnd: { } atEnd })
+        {
+            text.Append(CultureInfo.InvariantCulture, $"Load average (1 min) {atStart:0.0} when the run started, {atEnd:0.0} when it ended (that one includes the bench){(atStart > file.Machine.Cores ? $": **the machine was busy with other work; take these figures as a check, not a measurement**" : "")}. ");
+        }
+
+        text.Append(CultureInfo.InvariantCulture, $"{s.Runs} run(s); each kind {s.Seconds} s per rate after {s.WarmupSeconds} s of warm-up; {s.Users:N0} users and {s.Items:N0} items preloaded with {s.PreloadEvents:N0} events; client timeout {s.TimeoutMs:N0} ms; bare answer {s.BareBodyBytes} bytes. Percentiles are of 2xx answers only, medians across runs.\n\n");
+        text.Append(QueryTables.Markdown(file)).Append('\n');
+        return text.Append(Chart(chartsDir, ChartsRun.QueriesChart, "p50, p99 and p99.9 latency against offered load, per request kind")).ToString();
+    }
+
+    private static string Provenance(string path, DateTimeOffset date, string machine, string command) =>
+        string.Create(CultureInfo.InvariantCulture, $"*Generated by `./reco bench report` from `{path}`.* Run on **{date.UtcDateTime:yyyy-MM-dd HH:mm} UTC**, machine: {machine}, command: `{command}`.\n\n");
+
+    private static string NotRun(string path, string command) =>
+        $"*Not run yet: `{command}` writes `{path}`, then `./reco bench report` fills this in.*\n";
+
+    private static string Chart(string chartsDir, string chart, string alt) =>
+        File.Exists(Path.Combine(chartsDir, chart)) ? $"\n![{alt}](charts/{chart})\n" : "";
+}

@@ -1,0 +1,44 @@
+using System.Globalization;
+using System.Text.Json;
+
+namespace RecoCluster.Bench.Reporting;
+
+/// <summary><c>bench/results/ingest.json</c> as <c>charts</c> and <c>report</c> read it. Files written before
+/// the ingest bench recorded its command and machine have neither; the command is then rebuilt from what the file
+/// does say (events and runs), and the machine is only its core count.</summary>
+public sealed record IngestResultsFile(DateTimeOffset Date, string Command, MachineInfo? Machine, int Cores, IReadOnlyList<IngestResultsFile.Row> Summary)
+{
+    public const string FileName = "ingest.json";
+
+    public static IngestResultsFile Load(string path)
+    {
+        using var document = JsonDocument.Parse(File.ReadAllText(path));
+        var root = document.RootElement;
+        var summary = root.GetProperty("summary").EnumerateArray().Select(s => new Row(
+            s.GetProperty("provider").GetString()!,
+            s.GetProperty("runs").GetInt32(),
+            s.GetProperty("medianBareEventsPerSecond").GetDouble(),
+            s.GetProperty("medianUserSideEventsPerSecond").GetDouble(),
+            s.GetProperty("medianUserSideRatio").GetDouble(),
+            s.GetProperty("medianAllDoneEventsPerSecond").GetDouble(),
+            s.GetProperty("medianAllDoneRatio").GetDouble())).ToList();
+        var command = root.TryGetProperty("command", out var c) ? c.GetString()! : BenchArgs.Command("ingest", [
+            "--events", root.GetProperty("events").GetInt32().ToString(CultureInfo.InvariantCulture),
+            "--runs", summary.Max(s => s.Runs).ToString(CultureInfo.InvariantCulture)]);
+        var machine = root.TryGetProperty("machine", out var m) ? m.Deserialize<MachineInfo>(JsonSerializerOptions.Web) : null;
+        return new IngestResultsFile(root.GetProperty("date").GetDateTimeOffset(), command, machine, root.GetProperty("cores").GetInt32(), summary);
+    }
+
+    /// <summary>How the docs name a storage provider.</summary>
+    public static string StorageName(string provider) => provider switch
+    {
+        "Sqlite" => "SQLite",
+        "Postgres" => "PostgreSQL",
+        _ => provider,
+    };
+
+    /// <summary>The machine as the docs print it.</summary>
+    public string MachineText => Machine?.ToString() ?? $"{Cores} cores (CPU and RAM not recorded by this run)";
+
+    public sealed record Row(string Provider, int Runs, double Bare, double UserSide, double UserSideRatio, double AllDone, double AllDoneRatio);
+}
