@@ -44,7 +44,7 @@ public static class RecommendationEndpoints
             return NotOwner(runtime, partition);
         }
 
-        var result = await worker.QueryAsync(() => worker.GetRecommendationInputAsync(userId));
+        var result = await worker.ReadAsync(() => worker.GetRecommendationInputAsync(userId));
         if (!result.Owned)
         {
             return NotOwner(runtime, partition);

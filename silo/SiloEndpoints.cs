@@ -55,7 +55,7 @@ public static class SiloEndpoints
             return NotOwner(runtime, partition);
         }
 
-        var result = await worker.QueryAsync(() => worker.GetHistoryAsync(userId));
+        var result = await worker.ReadAsync(() => worker.GetHistoryAsync(userId));
         if (!result.Owned)
         {
             return NotOwner(runtime, partition);

@@ -28,7 +28,8 @@ internal readonly record struct QueryResult<T>(bool Owned, T? Value)
 /// <summary>
 /// Owns one partition while this silo holds it: its grains, applied one turn at a time in log order, and its
 /// checkpoints. Everything that touches the grains (records, queries, timers, stop) goes through one inbox read
-/// by one loop, so grain code needs no locks and a query sees every record queued before it.
+/// by one loop, so grain code needs no locks and a query sees every record queued before it. Serving reads
+/// (<see cref="ReadAsync{T}"/>) go through the same loop but ahead of the queue.
 /// </summary>
 /// <remarks>
 /// Invariant: the stored state of the partition equals the effect of the offsets below its stored next_offset,
@@ -38,6 +39,11 @@ internal readonly record struct QueryResult<T>(bool Owned, T? Value)
 internal abstract class PartitionWorker
 {
     private readonly Channel<WorkItem> _inbox = Channel.CreateUnbounded<WorkItem>(new UnboundedChannelOptions { SingleReader = true });
+
+    // Serving reads: taken before anything queued in the inbox, and also while a checkpoint commits (see
+    // RunLoopAsync and CheckpointAsync), so a storefront's request never waits behind a backlog of records or a
+    // database round trip. They see the state as of the last record applied.
+    private readonly Channel<WorkItem> _reads = Channel.CreateUnbounded<WorkItem>(new UnboundedChannelOptions { SingleReader = false });
     private ITimer? _checkpointTimer;
     private Task _loop = Task.CompletedTask;
     private long _nextOffset;
@@ -131,11 +137,21 @@ internal abstract class PartitionWorker
         }
     }
 
-    /// <summary>Runs <paramref name="query"/> in the partition's turn.</summary>
+    /// <summary>Runs <paramref name="query"/> in the partition's turn, after every record queued before it.</summary>
     public Task<QueryResult<T>> QueryAsync<T>(Func<Task<T>> query)
     {
         var item = new QueryItem<T>(query);
         return _inbox.Writer.TryWrite(item) ? item.Result.Task : Task.FromResult(QueryResult<T>.NotOwner);
+    }
+
+    /// <summary>Runs a read-only <paramref name="query"/> in the partition's turn, ahead of queued records and
+    /// during checkpoint commits: it sees the state as of the last record applied. For serving, where waiting
+    /// behind a backlog would cost more than the few records it may not see yet. The query must not change
+    /// grain state (activating a grain from its stored row is fine).</summary>
+    public Task<QueryResult<T>> ReadAsync<T>(Func<Task<T>> query)
+    {
+        var item = new QueryItem<T>(query);
+        return _reads.Writer.TryWrite(item) ? item.Result.Task : Task.FromResult(QueryResult<T>.NotOwner);
     }
 
     /// <summary>Applies what is queued, writes a final checkpoint and stops. Used on revocation and shutdown.</summary>
@@ -221,7 +237,8 @@ internal abstract class PartitionWorker
         finally
         {
             // Anything still queued (queries that raced with stop) gets an answer: not here any more.
-            while (_inbox.Reader.TryRead(out var left))
+            _reads.Writer.TryComplete();
+            while (_inbox.Reader.TryRead(out var left) || _reads.Reader.TryRead(out left))
             {
                 (left as IQuery)?.NotOwner();
                 (left as StopItem)?.Done.TrySetResult();
@@ -231,8 +248,22 @@ internal abstract class PartitionWorker
 
     private async Task RunLoopAsync()
     {
-        await foreach (var item in _inbox.Reader.ReadAllAsync().ConfigureAwait(false))
+        while (true)
         {
+            await RunReadsAsync().ConfigureAwait(false);
+            if (!_inbox.Reader.TryRead(out var item))
+            {
+                // Idle: wake on whichever channel gets something first (the allocation happens only when idle).
+                var inbox = _inbox.Reader.WaitToReadAsync().AsTask();
+                await Task.WhenAny(inbox, _reads.Reader.WaitToReadAsync().AsTask()).ConfigureAwait(false);
+                if (inbox.IsCompleted && !await inbox.ConfigureAwait(false))
+                {
+                    return; // the inbox is complete (stopped) and empty
+                }
+
+                continue;
+            }
+
             switch (item)
             {
                 case RecordItem record:
@@ -299,13 +330,24 @@ internal abstract class PartitionWorker
         var started = Context.Time.GetTimestamp();
         try
         {
-            await WithRetryAsync(
+            var commit = WithRetryAsync(
                 async () =>
                 {
                     await Context.Store.CheckpointAsync(checkpoint, CancellationToken.None).ConfigureAwait(false);
                     return true;
                 },
-                "checkpoint").ConfigureAwait(false);
+                "checkpoint");
+
+            // Serving reads go on while the database commits: nothing changes grain state until the commit is
+            // done (the checkpoint's states were encoded in PrepareCheckpointAsync, and no record is applied
+            // meanwhile), so they see exactly what they would have seen before it.
+            while (!commit.IsCompleted)
+            {
+                await Task.WhenAny(commit, _reads.Reader.WaitToReadAsync().AsTask()).ConfigureAwait(false);
+                await RunReadsAsync().ConfigureAwait(false);
+            }
+
+            await commit.ConfigureAwait(false);
         }
         catch (PartitionFencedException ex)
         {
@@ -325,6 +367,22 @@ internal abstract class PartitionWorker
         if (final)
         {
             Logger.LogInformation("Final checkpoint of {Partition} at offset {Offset}", Partition, checkpoint.NextOffset);
+        }
+    }
+
+    private async Task RunReadsAsync()
+    {
+        while (_reads.Reader.TryRead(out var read))
+        {
+            var query = (IQuery)read;
+            if (IsFenced)
+            {
+                query.NotOwner();
+            }
+            else
+            {
+                await query.RunAsync().ConfigureAwait(false);
+            }
         }
     }
 
