@@ -330,13 +330,16 @@ internal abstract class PartitionWorker
         var started = Context.Time.GetTimestamp();
         try
         {
-            var commit = WithRetryAsync(
+            // On another thread: Microsoft.Data.Sqlite's async methods run synchronously (waits for SQLite's single
+            // write lock included), so awaiting the commit here would hold this loop, and every read, until the
+            // transaction is done. The commit touches nothing but the prepared checkpoint and the store.
+            var commit = Task.Run(() => WithRetryAsync(
                 async () =>
                 {
                     await Context.Store.CheckpointAsync(checkpoint, CancellationToken.None).ConfigureAwait(false);
                     return true;
                 },
-                "checkpoint");
+                "checkpoint"));
 
             // Serving reads go on while the database commits: nothing changes grain state until the commit is
             // done (the checkpoint's states were encoded in PrepareCheckpointAsync, and no record is applied

@@ -20,6 +20,9 @@ public sealed class QueryCluster : IAsyncDisposable
     /// <summary>The storefront's key. Read scope: what every measured endpoint needs.</summary>
     public const string ReadKey = "bench-read-key-3c9e1f7a52d8";
 
+    /// <summary>The operator's key: the bench asks for a neighborhood round once the preload is applied.</summary>
+    public const string AdminKey = "bench-admin-key-8e41b07d96a3";
+
     private const int Partitions = 8;
 
     private readonly EmbeddedKafka _kafka;
@@ -59,6 +62,7 @@ public sealed class QueryCluster : IAsyncDisposable
             ["Reco:Storage:ConnectionString"] = $"Data Source={Path.Combine(dataDir.FullName, "reco.db")}",
             ["Reco:Cluster:Secret"] = "bench-cluster-secret-0123456789",
             ["Reco:Gateway:Auth:ReadKeys:0"] = ReadKey,
+            ["Reco:Gateway:Auth:AdminKeys:0"] = AdminKey,
             // Per-key limits protect a shared gateway from one storefront; here the one key is the whole load, and
             // a 429 would measure the limiter instead of the path to the silo.
             ["Reco:Gateway:RateLimits:Read:PermitsPerSecond"] = "1000000",
@@ -142,6 +146,7 @@ public sealed class QueryCluster : IAsyncDisposable
             last = response.StatusCode;
             if (response.IsSuccessStatusCode)
             {
+                await RebuildAsync(deadline - clock.Elapsed);
                 return;
             }
 
@@ -149,6 +154,22 @@ public sealed class QueryCluster : IAsyncDisposable
         }
 
         throw new TimeoutException($"preload: GET /v1/users/{Workload.UserId(0)} still answers {last} after {deadline}");
+    }
+
+    /// <summary>Runs a neighborhood round over the preloaded state, so the recommendation endpoints answer from
+    /// real neighborhoods, vectors and popularity (rounds otherwise run once a minute); returns how long it took.</summary>
+    public async Task<TimeSpan> RebuildAsync(TimeSpan deadline)
+    {
+        using var admin = new HttpClient { BaseAddress = GatewayAddress, Timeout = deadline > TimeSpan.Zero ? deadline : TimeSpan.FromSeconds(1) };
+        admin.DefaultRequestHeaders.Add("X-Api-Key", AdminKey);
+        var clock = Stopwatch.StartNew();
+        using var rebuilt = await admin.PostAsync(new Uri("/v1/admin/neighborhoods/rebuild", UriKind.Relative), null);
+        if (!rebuilt.IsSuccessStatusCode)
+        {
+            throw new InvalidOperationException($"preload: the neighborhood rebuild answered {(int)rebuilt.StatusCode}: {await rebuilt.Content.ReadAsStringAsync()}");
+        }
+
+        return clock.Elapsed;
     }
 
     public async ValueTask DisposeAsync()
