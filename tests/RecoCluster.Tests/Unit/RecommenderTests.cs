@@ -26,7 +26,7 @@ public sealed class RecommenderTests
     [Fact]
     public void Neighbors_of_recent_items_are_recommended_with_the_item_that_brought_them_and_seen_items_are_left_out()
     {
-        var input = new RecommendationInput("u", [Recent("a", EventType.View), Recent("b", EventType.AddToCart)], null);
+        var input = new RecommendationInput("u", [Recent("a", EventType.View, at: 2_000), Recent("b", EventType.AddToCart, at: 1_000)], null);
         var recs = Recommender.ForUser(input, Snapshot, _ => true, new RecommenderOptions { PopularityWeight = 0 }, 10);
 
         // d: 2.5 from b, one step older (× 0.85 = 2.125); c: 2.0 from a; x: 1.0 from a. The list is short, so
@@ -38,6 +38,12 @@ public sealed class RecommenderTests
         Assert.Equal("because you viewed a", recs[1].Reason);
         Assert.Equal(2.0 / 2.125, recs[1].Score, 12);
         Assert.Equal(("popular now", CandidateSource.Popular), (recs[3].Reason, recs[3].Source));
+
+        // Touched at the same moment (one basket): equally recent, so d's 2.5 and c's 2.0 count in full.
+        var basket = new RecommendationInput("u", [Recent("a", EventType.Purchase, at: 5), Recent("b", EventType.Purchase, at: 5)], null);
+        var same = Recommender.ForUser(basket, Snapshot, _ => true, new RecommenderOptions { PopularityWeight = 0 }, 2);
+        Assert.Equal(["d", "c"], same.Select(r => r.ItemId));
+        Assert.Equal(2.0 / 2.5, same[1].Score, 12);
     }
 
     [Fact]
@@ -161,7 +167,7 @@ public sealed class RecommenderTests
 
     private static CatalogItem Catalog(string id, string category, params string[] tags) => new(id, category, tags, null, true, DateTimeOffset.UnixEpoch);
 
-    private static RecentInteraction Recent(string item, EventType type, bool purchased = false) => new(item, type, 0, purchased);
+    private static RecentInteraction Recent(string item, EventType type, bool purchased = false, long at = 0) => new(item, type, at, purchased);
 
     private static SnapshotItem Item(string id, long count, (string, double)[] similar, (string, double)[] bought, float[]? factors = null, double? trend = null) =>
         new(id, count, trend ?? count, [.. similar.Select(s => new Scored(s.Item1, s.Item2))], [.. bought.Select(s => new Scored(s.Item1, s.Item2))], factors);
