@@ -16,18 +16,34 @@ public sealed class EngineReplay
     private readonly UserGrainOptions _userOptions;
     private readonly NeighborhoodOptions _neighborhoods;
     private readonly int _batchEvents;
+    private readonly bool _bootstrapFactors;
     private readonly Dictionary<string, UserGrain> _users = new(StringComparer.Ordinal);
     private readonly Dictionary<string, ItemGrain> _items = new(StringComparer.Ordinal);
     private readonly DeltaCombiner _combiner = new();
+    private static readonly Dictionary<string, long> EmptyRow = [];
+
     private int _pending;
     private DateTimeOffset _lastRoundAt;
 
-    public EngineReplay(UserGrainOptions userOptions, NeighborhoodOptions neighborhoods, int batchEvents)
+    /// <param name="userOptions">The user grains' settings (window, weights, factor model).</param>
+    /// <param name="neighborhoods">The rounds' settings.</param>
+    /// <param name="batchEvents">Events per micro-batch.</param>
+    /// <param name="bootstrapFactors">Give every new item grain its initial factor vector at once (a zero factor
+    /// delta, through <see cref="ItemGrain.Apply"/>). Off, the engine as it is: a user grain takes a BPR step only
+    /// when the snapshot's factor table has items, an item gets a vector only from a step, and a snapshot's table
+    /// holds only items with a vector, so from an empty start the factor model never takes its first step. On,
+    /// the first round publishes every item's initial vector, which is what the engine would do if the round
+    /// (or the item grain) started items at their initial vector.</param>
+    public EngineReplay(UserGrainOptions userOptions, NeighborhoodOptions neighborhoods, int batchEvents, bool bootstrapFactors)
     {
         _userOptions = userOptions;
         _neighborhoods = neighborhoods;
         _batchEvents = batchEvents;
+        _bootstrapFactors = bootstrapFactors;
     }
+
+    /// <summary>Users whose grain holds a factor vector (took at least one BPR step).</summary>
+    public int UsersWithFactors => _users.Values.Count(u => u.State.Factors is not null);
 
     /// <summary>The snapshot serving reads (the last complete round's).</summary>
     public RecoSnapshot Snapshot { get; private set; } = RecoSnapshot.Empty;
@@ -91,6 +107,10 @@ public sealed class EngineReplay
                 if (!_items.TryGetValue(delta.ItemId, out var item))
                 {
                     _items[delta.ItemId] = item = new ItemGrain(delta.ItemId, factorInitScale: _userOptions.Factors.InitScale);
+                    if (_bootstrapFactors && _userOptions.Factors.Enabled)
+                    {
+                        item.Apply(new ItemDelta(delta.ItemId, 0, EmptyRow, FactorDelta: new float[_userOptions.Factors.Dimensions]));
+                    }
                 }
 
                 item.Apply(delta);

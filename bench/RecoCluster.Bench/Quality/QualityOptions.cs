@@ -11,6 +11,8 @@ namespace RecoCluster.Bench.Quality;
 /// </summary>
 public sealed class QualityOptions
 {
+    private readonly List<ServedVariant> _variants = [];
+
     /// <summary>The time window the harness uses unless told otherwise: 30 days. The engine's default (1 day) is
     /// meant for click streams, where a session is hours long. Here every event is a purchase and a customer's
     /// invoices are a median of 22 days apart (59 % of consecutive invoices within 30 days, 14 % within a day), so
@@ -55,11 +57,19 @@ public sealed class QualityOptions
     /// <summary>Micro-batch size: events combined before the deltas go to the item grains.</summary>
     public int BatchEvents { get; private set; } = 500;
 
+    /// <summary>Start item grains at their initial factor vector (see <see cref="EngineReplay"/>): without it the
+    /// engine's factor model never starts from an empty state.</summary>
+    public bool BootstrapFactors { get; private set; }
+
     public UserGrainOptions User { get; } = new() { WindowSeconds = DefaultWindowDays * 86_400 };
 
     public NeighborhoodOptions Neighborhoods { get; } = new();
 
     public RecommenderOptions Recommender { get; } = new();
+
+    /// <summary>Extra blends of the served recommender, scored in the same replay as the rest (serving settings do not
+    /// change the replayed state, so a sweep of them needs one replay, not one per setting).</summary>
+    public IReadOnlyList<ServedVariant> Variants => _variants;
 
     /// <summary>The arguments as given, for the results' <c>command</c>.</summary>
     public IReadOnlyList<string> Arguments { get; private set; } = [];
@@ -110,6 +120,8 @@ public sealed class QualityOptions
                 case "--popularity-weight": o.Recommender.PopularityWeight = Double(); break;
                 case "--recency-decay": o.Recommender.RecencyDecay = Double(); break;
                 case "--factor-candidates": o.Recommender.FactorCandidates = Int(); break;
+                case "--bootstrap-factors": o.BootstrapFactors = true; break;
+                case "--variant": o._variants.Add(ServedVariant.Parse(Value())); break;
                 default: throw new ArgumentException($"unknown argument '{name}' (see QualityRun's summary for the list)");
             }
         }
@@ -120,5 +132,40 @@ public sealed class QualityOptions
         }
 
         return o;
+    }
+}
+
+/// <summary>
+/// A served blend to score besides the default one: <c>--variant LABEL:key=value,key=value</c> with keys
+/// <c>neighborhood-weight</c>, <c>factor-weight</c>, <c>popularity-weight</c>, <c>recency-decay</c>; unset keys keep
+/// the run's recommender settings. It appears in the tables as <c>served [LABEL]</c>.
+/// </summary>
+public sealed record ServedVariant(string Label, double? NeighborhoodWeight, double? FactorWeight, double? PopularityWeight, double? RecencyDecay)
+{
+    public static ServedVariant Parse(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var colon = text.IndexOf(':', StringComparison.Ordinal);
+        if (colon <= 0)
+        {
+            throw new ArgumentException($"--variant '{text}': expected LABEL:key=value,...");
+        }
+
+        var v = new ServedVariant(text[..colon], null, null, null, null);
+        foreach (var pair in text[(colon + 1)..].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var parts = pair.Split('=', 2);
+            var value = parts.Length == 2 ? double.Parse(parts[1], NumberStyles.Float, CultureInfo.InvariantCulture) : throw new ArgumentException($"--variant '{text}': '{pair}' is not key=value");
+            v = parts[0] switch
+            {
+                "neighborhood-weight" => v with { NeighborhoodWeight = value },
+                "factor-weight" => v with { FactorWeight = value },
+                "popularity-weight" => v with { PopularityWeight = value },
+                "recency-decay" => v with { RecencyDecay = value },
+                _ => throw new ArgumentException($"--variant '{text}': unknown key '{parts[0]}'"),
+            };
+        }
+
+        return v;
     }
 }

@@ -93,6 +93,7 @@ public static class QualityRun
                 knnEveryDays = options.KnnEveryDays,
                 knnNeighbors = options.KnnNeighbors,
                 batchEvents = options.BatchEvents,
+                bootstrapFactors = options.BootstrapFactors,
                 user = new
                 {
                     options.User.WindowSize,
@@ -117,6 +118,7 @@ public static class QualityRun
                     options.Recommender.RecencyDecay,
                     options.Recommender.FactorCandidates,
                 },
+                variants = options.Variants,
             },
             counts = result.Counts,
             tables = result.Tables.Select(tb => new
@@ -191,7 +193,7 @@ public static class QualityRun
             }
         }
 
-        var engine = new EngineReplay(options.User, options.Neighborhoods, options.BatchEvents);
+        var engine = new EngineReplay(options.User, options.Neighborhoods, options.BatchEvents, options.BootstrapFactors);
         var knn = new BatchItemKnn(options.User.WindowSize, options.KnnNeighbors);
         var lineCounts = new Dictionary<string, long>(StringComparer.Ordinal);
         long linesSoFar = 0;
@@ -298,6 +300,8 @@ public static class QualityRun
         }
 
         counts.TestBaskets = counts.WarmBaskets + counts.ColdBaskets;
+        counts.FactorTableItems = engine.Snapshot.Factors.Count;
+        counts.UsersWithFactors = engine.UsersWithFactors;
         return new ReplayResult(tables, counts, timing, engine.Rounds, knn.Rebuilds);
     }
 
@@ -343,6 +347,7 @@ public static class QualityRun
         var c = result.Counts;
         Console.WriteLine();
         Console.WriteLine($"events: {c.TrainEvents:N0} before the cut-off, {c.TestEvents:N0} after; test baskets scored: {c.TestBaskets:N0} ({c.WarmBaskets:N0} warm, {c.ColdBaskets:N0} cold, of which {c.ColdBasketsWithEmptyWindow:N0} with no history at all); items before the cut-off: {c.ItemsInTraining:N0}");
+        Console.WriteLine($"factor model at the end: {c.FactorTableItems:N0} items in the snapshot's factor table, {c.UsersWithFactors:N0} users with a vector{(c.FactorTableItems == 0 ? " (it never took a step: see --bootstrap-factors)" : string.Empty)}");
         if (c.WindowMismatches > 0)
         {
             Console.WriteLine($"WARNING: the baseline's window differed from the user grain's on {c.WindowMismatches:N0} requests");
@@ -405,10 +410,22 @@ public static class QualityRun
         private readonly RecommenderOptions _factorsRepeats;
         private readonly RecommenderOptions _neighborhoods;
         private readonly RecommenderOptions _neighborhoodsRepeats;
+        private readonly Dictionary<string, (RecommenderOptions New, RecommenderOptions All)> _variants = new(StringComparer.Ordinal);
 
         public Methods(QualityOptions options)
         {
             var b = options.Recommender;
+            foreach (var v in options.Variants)
+            {
+                var nw = v.NeighborhoodWeight ?? b.NeighborhoodWeight;
+                var fw = v.FactorWeight ?? b.FactorWeight;
+                var pw = v.PopularityWeight ?? b.PopularityWeight;
+                var rd = v.RecencyDecay ?? b.RecencyDecay;
+                _variants[$"{Served} [{v.Label}]"] = (Copy(b, nw, fw, pw, exclude: true, rd), Copy(b, nw, fw, pw, exclude: false, rd));
+            }
+
+            NewItemNames = [Served, Popularity, Knn, FactorsOnly, NeighborhoodsOnly, .. _variants.Keys];
+            AllItemNames = [ServedRepeats, Popularity, Knn, FactorsOnly, NeighborhoodsOnly, .. _variants.Keys];
             _served = Copy(b, b.NeighborhoodWeight, b.FactorWeight, b.PopularityWeight, exclude: true);
             _servedRepeats = Copy(b, b.NeighborhoodWeight, b.FactorWeight, b.PopularityWeight, exclude: false);
             _factors = Copy(b, 0, 1, 0, exclude: true);
@@ -417,15 +434,20 @@ public static class QualityRun
             _neighborhoodsRepeats = Copy(b, 1, 0, 0, exclude: false);
         }
 
-        public string[] NewItemNames { get; } = [Served, Popularity, Knn, FactorsOnly, NeighborhoodsOnly];
+        public string[] NewItemNames { get; }
 
-        public string[] AllItemNames { get; } = [ServedRepeats, Popularity, Knn, FactorsOnly, NeighborhoodsOnly];
+        public string[] AllItemNames { get; }
 
         public List<string> Answer(string method, Request r, bool newOnly, int count)
         {
             bool Allowed(string item) => !(newOnly && r.Window.Contains(item));
             List<string> Serve(RecommenderOptions o) =>
                 Recommender.ForUser(r.Input, r.Snapshot, static _ => true, o, count).ConvertAll(x => x.ItemId);
+
+            if (_variants.TryGetValue(method, out var variant))
+            {
+                return Serve(newOnly ? variant.New : variant.All);
+            }
 
             return method switch
             {
@@ -439,12 +461,12 @@ public static class QualityRun
             };
         }
 
-        private static RecommenderOptions Copy(RecommenderOptions b, double neighborhood, double factor, double popularity, bool exclude) => new()
+        private static RecommenderOptions Copy(RecommenderOptions b, double neighborhood, double factor, double popularity, bool exclude, double? recencyDecay = null) => new()
         {
             NeighborhoodWeight = neighborhood,
             FactorWeight = factor,
             PopularityWeight = popularity,
-            RecencyDecay = b.RecencyDecay,
+            RecencyDecay = recencyDecay ?? b.RecencyDecay,
             FactorCandidates = b.FactorCandidates,
             MaxCount = b.MaxCount,
             ExcludeSeen = exclude,
@@ -470,6 +492,12 @@ public static class QualityRun
         public int ItemsInTraining { get; set; }
 
         public int WarmUsers { get; set; }
+
+        /// <summary>Items in the last snapshot's factor table, and users with a factor vector, at the end: 0 and 0
+        /// mean the factor model never took a step.</summary>
+        public int FactorTableItems { get; set; }
+
+        public int UsersWithFactors { get; set; }
 
         /// <summary>Requests where the baseline's own window differed from the user grain's (expected 0: both are
         /// the last distinct items; a difference would mean the two methods saw different users).</summary>
