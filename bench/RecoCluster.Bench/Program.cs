@@ -25,6 +25,11 @@ public static class Program
                 break;
         }
 
+        if (args is ["quality", .. var qualityArgs])
+        {
+            return await Quality.QualityRun.RunAsync(qualityArgs);
+        }
+
         // Without a filter, BenchmarkSwitcher asks on stdin which benchmarks to run; `./reco bench` is run from
         // scripts and CI, where nobody answers. So no filter means all of them, whatever other options are given.
         var hasFilter = args.Any(a => a is "--filter" or "-f" || a.StartsWith("--filter=", StringComparison.Ordinal));

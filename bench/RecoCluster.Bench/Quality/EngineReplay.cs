@@ -1,0 +1,109 @@
+using RecoCluster.Grains;
+using RecoCluster.Grains.Algorithms;
+using RecoCluster.Grains.Interfaces;
+
+namespace RecoCluster.Bench.Quality;
+
+/// <summary>
+/// The cluster's engine in one process, built from the same classes the silos run: a <see cref="UserGrain"/> per
+/// user, a <see cref="DeltaCombiner"/> per micro-batch drained into <see cref="ItemGrain"/>s, and neighborhood
+/// rounds (<see cref="SnapshotBuilder"/> phase 1 and 2, <see cref="RecoSnapshot.Build"/>) that publish the
+/// snapshot serving and the next factor steps read. What it leaves out is only transport: Kafka, the shuffle's
+/// encoding and the database change no number.
+/// </summary>
+public sealed class EngineReplay
+{
+    private readonly UserGrainOptions _userOptions;
+    private readonly NeighborhoodOptions _neighborhoods;
+    private readonly int _batchEvents;
+    private readonly Dictionary<string, UserGrain> _users = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, ItemGrain> _items = new(StringComparer.Ordinal);
+    private readonly DeltaCombiner _combiner = new();
+
+    private int _pending;
+    private DateTimeOffset _lastRoundAt;
+
+    /// <param name="userOptions">The user grains' settings (window, weights, factor model).</param>
+    /// <param name="neighborhoods">The rounds' settings.</param>
+    /// <param name="batchEvents">Events per micro-batch.</param>
+    public EngineReplay(UserGrainOptions userOptions, NeighborhoodOptions neighborhoods, int batchEvents)
+    {
+        _userOptions = userOptions;
+        _neighborhoods = neighborhoods;
+        _batchEvents = batchEvents;
+    }
+
+    /// <summary>Users whose grain holds a factor vector (took at least one BPR step).</summary>
+    public int UsersWithFactors => _users.Values.Count(u => u.State.Factors is not null);
+
+    /// <summary>The snapshot serving reads (the last complete round's).</summary>
+    public RecoSnapshot Snapshot { get; private set; } = RecoSnapshot.Empty;
+
+    public int Rounds { get; private set; }
+
+    /// <summary>Applies one purchase to its user grain; every <c>batchEvents</c> events the combined deltas go to
+    /// the item grains, as a silo's micro-batch does. The factor step reads the current snapshot's factors.</summary>
+    public void Apply(RetailLine line)
+    {
+        if (!_users.TryGetValue(line.UserId, out var user))
+        {
+            _users[line.UserId] = user = new UserGrain(line.UserId, _userOptions);
+        }
+
+        user.Apply(new ClickEvent(line.UserId, line.ItemId, EventType.Purchase, line.At), _combiner, Snapshot.Factors);
+        if (++_pending >= _batchEvents)
+        {
+            Flush();
+        }
+    }
+
+    /// <summary>What serving reads from the user grain; an unknown user has an empty window and no vector.</summary>
+    public RecommendationInput InputFor(string userId) =>
+        _users.TryGetValue(userId, out var user) ? user.GetRecommendationInput() : new RecommendationInput(userId, [], null);
+
+    /// <summary>
+    /// A neighborhood round cut at <paramref name="at"/>: every pending delta reaches its item grain first (the
+    /// cluster's round cuts each partition at its applied offsets), then phase 1 gathers every item's counts, and
+    /// phase 2 builds every item's entry from its state, the global counts and its entry in the previous snapshot.
+    /// Phase 2 is per item and pure, so it runs on every core, as item partitions do on different silos.
+    /// </summary>
+    public void Round(DateTimeOffset at)
+    {
+        Flush();
+        var items = _items.Values.ToArray();
+        var global = GlobalCounts.Merge([items.Select(i => SnapshotBuilder.Counts(i.ItemId, i.State))]);
+        var previous = Snapshot;
+        var seconds = Rounds == 0 ? 0 : (at - _lastRoundAt).TotalSeconds;
+        var entries = new SnapshotItem[items.Length];
+        Parallel.For(0, items.Length, i =>
+            entries[i] = SnapshotBuilder.Entry(items[i].ItemId, items[i].State, global, previous.Find(items[i].ItemId), seconds, _neighborhoods, _userOptions.Factors));
+        Rounds++;
+        _lastRoundAt = at;
+        Snapshot = RecoSnapshot.Build(Rounds, at, entries, _neighborhoods.PopularCount, _userOptions.Factors.Dimensions);
+    }
+
+    private void Flush()
+    {
+        _pending = 0;
+        if (_combiner.IsEmpty)
+        {
+            return;
+        }
+
+        // One item partition: the deltas are applied inside the callback, where they are valid.
+        _combiner.Drain(static _ => 0, (_, deltas) =>
+        {
+            foreach (var delta in deltas)
+            {
+                if (!_items.TryGetValue(delta.ItemId, out var item))
+                {
+                    _items[delta.ItemId] = item = new ItemGrain(delta.ItemId, factorInitScale: _userOptions.Factors.InitScale);
+                }
+
+                item.Apply(delta);
+            }
+
+            return 0;
+        });
+    }
+}
