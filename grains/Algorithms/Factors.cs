@@ -13,8 +13,9 @@ public sealed class FactorOptions
     public int Dimensions { get; set; } = DefaultDimensions;
 
     /// <summary>SGD step per unit of event weight: a purchase (weight 5) moves the vectors five times as far as a
-    /// view (weight 1).</summary>
-    public float LearningRate { get; set; } = 0.02f;
+    /// view (weight 1). 0.04 was the best of 0.005–0.2 on the retail evaluation (docs/benchmarks.md); 0.1 and above
+    /// diverge there (a purchase then steps by 0.5), so stay well below it.</summary>
+    public float LearningRate { get; set; } = 0.04f;
 
     /// <summary>L2 regularization of the vectors a step touches.</summary>
     public float Regularization { get; set; } = 0.01f;
