@@ -41,13 +41,13 @@ public static class RecommendationEndpoints
         var partition = runtime.PartitionCount == 0 ? -1 : KafkaPartitioner.PartitionFor(userId, runtime.PartitionCount);
         if (partition < 0 || !runtime.TryGetUserWorker(partition, out var worker))
         {
-            return NotOwner(runtime, partition);
+            return SiloEndpoints.NotOwner(runtime, partition);
         }
 
         var result = await worker.ReadAsync(() => worker.GetRecommendationInputAsync(userId));
         if (!result.Owned)
         {
-            return NotOwner(runtime, partition);
+            return SiloEndpoints.NotOwner(runtime, partition);
         }
 
         var snapshot = runtime.Snapshots.Current;
@@ -167,7 +167,4 @@ public static class RecommendationEndpoints
 
     private static ProblemHttpResult BadRequest(string error) =>
         TypedResults.Problem(error, statusCode: StatusCodes.Status400BadRequest, title: "Invalid request");
-
-    private static ProblemHttpResult NotOwner(SiloRuntime runtime, int partition) =>
-        TypedResults.Problem($"silo {runtime.SiloId} does not own partition {partition}", statusCode: StatusCodes.Status421MisdirectedRequest, title: "Not owner", type: SiloEndpoints.NotOwnerType);
 }

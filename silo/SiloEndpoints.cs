@@ -114,7 +114,7 @@ public static class SiloEndpoints
         return await next(context);
     }
 
-    private static ProblemHttpResult NotOwner(SiloRuntime runtime, int partition) =>
+    internal static ProblemHttpResult NotOwner(SiloRuntime runtime, int partition) =>
         TypedResults.Problem(
             $"silo {runtime.SiloId} does not own partition {partition}",
             statusCode: StatusCodes.Status421MisdirectedRequest,
