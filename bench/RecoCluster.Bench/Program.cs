@@ -6,14 +6,16 @@ public static class Program
 {
     public static async Task<int> Main(string[] args)
     {
-        // Macro benchmarks (real Kafka protocol, real storage) have their own runners, and so do the charts and the
-        // docs report made from their results; `micro`, or no mode at all, is BenchmarkDotNet.
+        // Macro benchmarks (real Kafka protocol, real storage, or the engine at scale) have their own runners, and so
+        // do the charts and the docs report made from their results; `micro`, or no mode at all, is BenchmarkDotNet.
         switch (args)
         {
             case ["ingest", .. var rest]:
                 return await Ingest.IngestRun.RunAsync(rest);
             case ["queries", .. var rest]:
                 return await Queries.QueryRun.RunAsync(rest);
+            case ["memory", .. var rest]:
+                return await Memory.MemoryRun.RunAsync(rest);
             case ["charts", .. var rest]:
                 return await Reporting.ChartsRun.RunAsync(rest);
             case ["report", .. var rest]:
