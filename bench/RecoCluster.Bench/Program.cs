@@ -16,6 +16,8 @@ public static class Program
                 return await Queries.QueryRun.RunAsync(rest);
             case ["memory", .. var rest]:
                 return await Memory.MemoryRun.RunAsync(rest);
+            case ["rebuild", .. var rest]:
+                return await Rebuild.RebuildRun.RunAsync(rest);
             case ["charts", .. var rest]:
                 return await Reporting.ChartsRun.RunAsync(rest);
             case ["report", .. var rest]:
