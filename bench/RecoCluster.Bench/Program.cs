@@ -18,6 +18,8 @@ public static class Program
                 return await Memory.MemoryRun.RunAsync(rest);
             case ["rebuild", .. var rest]:
                 return await Rebuild.RebuildRun.RunAsync(rest);
+            case ["freshness", .. var rest]:
+                return await Freshness.FreshnessRun.RunAsync(rest);
             case ["charts", .. var rest]:
                 return await Reporting.ChartsRun.RunAsync(rest);
             case ["report", .. var rest]:
