@@ -6,14 +6,22 @@ public static class Program
 {
     public static async Task<int> Main(string[] args)
     {
-        // Macro benchmarks (real Kafka protocol, real storage) have their own runners, and so do the charts and the
-        // docs report made from their results; `micro`, or no mode at all, is BenchmarkDotNet.
+        // Macro benchmarks (real Kafka protocol, real storage, or the engine at scale) have their own runners, and so
+        // do the charts and the docs report made from their results; `micro`, or no mode at all, is BenchmarkDotNet.
         switch (args)
         {
             case ["ingest", .. var rest]:
                 return await Ingest.IngestRun.RunAsync(rest);
             case ["queries", .. var rest]:
                 return await Queries.QueryRun.RunAsync(rest);
+            case ["memory", .. var rest]:
+                return await Memory.MemoryRun.RunAsync(rest);
+            case ["rebuild", .. var rest]:
+                return await Rebuild.RebuildRun.RunAsync(rest);
+            case ["quality", .. var rest]:
+                return await Quality.QualityRun.RunAsync(rest);
+            case ["freshness", .. var rest]:
+                return await Freshness.FreshnessRun.RunAsync(rest);
             case ["charts", .. var rest]:
                 return await Reporting.ChartsRun.RunAsync(rest);
             case ["report", .. var rest]:
@@ -23,11 +31,6 @@ public static class Program
                 break;
             default:
                 break;
-        }
-
-        if (args is ["quality", .. var qualityArgs])
-        {
-            return await Quality.QualityRun.RunAsync(qualityArgs);
         }
 
         // Without a filter, BenchmarkSwitcher asks on stdin which benchmarks to run; `./reco bench` is run from

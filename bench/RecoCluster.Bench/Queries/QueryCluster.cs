@@ -20,8 +20,11 @@ public sealed class QueryCluster : IAsyncDisposable
     /// <summary>The storefront's key. Read scope: what every measured endpoint needs.</summary>
     public const string ReadKey = "bench-read-key-3c9e1f7a52d8";
 
-    /// <summary>The operator's key: the bench asks for a neighborhood round once the preload is applied.</summary>
-    public const string AdminKey = "bench-admin-key-8e41b07d96a3";
+    /// <summary>The operator's key: the benches ask for neighborhood rounds with it.</summary>
+    public const string AdminKey = "bench-admin-key-8f2a6d1c94e7";
+
+    /// <summary>A producer's key, for <c>POST /v1/events</c>.</summary>
+    public const string IngestKey = "bench-ingest-key-5b7e03a9c1f4";
 
     private const int Partitions = 8;
 
@@ -48,7 +51,8 @@ public sealed class QueryCluster : IAsyncDisposable
 
     public SiloStats SiloStats => _silo.Services.GetRequiredService<SiloRuntime>().Stats;
 
-    public static async Task<QueryCluster> StartAsync()
+    /// <summary>Starts the cluster; <paramref name="overrides"/> are added to (or replace) its configuration.</summary>
+    public static async Task<QueryCluster> StartAsync(IReadOnlyDictionary<string, string?>? overrides = null)
     {
         var kafka = EmbeddedKafka.Start();
         var topics = new TopicNames($"q{Guid.NewGuid():N}"[..12]);
@@ -63,6 +67,7 @@ public sealed class QueryCluster : IAsyncDisposable
             ["Reco:Cluster:Secret"] = "bench-cluster-secret-0123456789",
             ["Reco:Gateway:Auth:ReadKeys:0"] = ReadKey,
             ["Reco:Gateway:Auth:AdminKeys:0"] = AdminKey,
+            ["Reco:Gateway:Auth:IngestKeys:0"] = IngestKey,
             // Per-key limits protect a shared gateway from one storefront; here the one key is the whole load, and
             // a 429 would measure the limiter instead of the path to the silo.
             ["Reco:Gateway:RateLimits:Read:PermitsPerSecond"] = "1000000",
@@ -70,6 +75,11 @@ public sealed class QueryCluster : IAsyncDisposable
             ["Logging:LogLevel:Default"] = "Warning",
             ["urls"] = "http://127.0.0.1:0",
         };
+        foreach (var (key, value) in overrides ?? new Dictionary<string, string?>())
+        {
+            config[key] = value;
+        }
+
         var silo = ClusterHosts.BuildSilo([], config);
         var gateway = ClusterHosts.BuildGateway([], config);
         await silo.StartAsync();

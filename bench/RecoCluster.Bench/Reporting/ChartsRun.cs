@@ -4,18 +4,20 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using RecoCluster.Bench.Queries;
+using RecoCluster.Bench.Rebuild;
 
 namespace RecoCluster.Bench.Reporting;
 
 /// <summary>
 /// <c>charts</c>: turns <c>bench/results/*.json</c> into gnuplot data files (in a temp dir) and runs the scripts
-/// of <c>bench/charts/</c> on them, writing SVGs to <c>docs/charts/</c>. gnuplot (Debian's gnuplot-nox, which
+/// of <c>bench/charts/</c> on them, writing SVGs to <c>docs/charts/</c> (queries, ingest, rebuild). gnuplot (Debian's gnuplot-nox, which
 /// <c>./reco bench</c> installs) is required: without it this fails, so stale charts are never left looking fresh.
 /// </summary>
 public static class ChartsRun
 {
     public const string QueriesChart = "queries-latency.svg";
     public const string IngestChart = "ingest-throughput.svg";
+    public const string RebuildChart = "rebuild-time.svg";
 
     /// <summary>Options: <c>--results</c> (bench/results), <c>--output</c> (docs/charts), <c>--scripts</c>
     /// (bench/charts).</summary>
@@ -67,6 +69,28 @@ public static class ChartsRun
                 Console.WriteLine($"charts: no {ingest}; its chart is not drawn");
             }
 
+            var rebuild = Path.Combine(results, RebuildResults.FileName);
+            if (File.Exists(rebuild))
+            {
+                var file = JsonSerializer.Deserialize<RebuildResults>(await File.ReadAllTextAsync(rebuild), RebuildResults.Json)!;
+                drawn += await DrawAsync(
+                    work,
+                    scripts,
+                    "rebuild-time.gp",
+                    RebuildData(file),
+                    Path.Combine(output, RebuildChart),
+                    Subtitle(file.Date, file.Machine.ToString()),
+                    ("command", file.Command),
+                    ("parallel", string.Create(CultureInfo.InvariantCulture, $"{file.Settings.Partitions} partitions in parallel on {file.Machine.Cores} cores")),
+                    ("target_entries", RebuildResults.TargetEntries.ToString(CultureInfo.InvariantCulture)),
+                    ("target_seconds", RebuildResults.TargetSeconds.ToString(CultureInfo.InvariantCulture)),
+                    ("target_label", string.Create(CultureInfo.InvariantCulture, $"{RebuildResults.TargetSeconds:N0} s at {RebuildResults.TargetEntries:N0} entries")));
+            }
+            else
+            {
+                Console.WriteLine($"charts: no {rebuild}; its chart is not drawn");
+            }
+
             if (drawn == 0)
             {
                 Console.Error.WriteLine($"charts: no results in {results}; run the benchmarks first");
@@ -114,6 +138,17 @@ public static class ChartsRun
         foreach (var row in file.Summary)
         {
             data.Append(CultureInfo.InvariantCulture, $"{IngestResultsFile.StorageName(row.Provider)} {row.Bare:0} {row.UserSide:0} {row.AllDone:0}\n");
+        }
+
+        return data.ToString();
+    }
+
+    private static string RebuildData(RebuildResults file)
+    {
+        var data = new StringBuilder("# nonzero_entries single_thread_s parallel_s\n");
+        foreach (var row in file.Rows.OrderBy(r => r.NonZeroEntries))
+        {
+            data.Append(CultureInfo.InvariantCulture, $"{row.NonZeroEntries} {row.Single.TotalSeconds:0.####} {row.Parallel.TotalSeconds:0.####}\n");
         }
 
         return data.ToString();

@@ -1,7 +1,10 @@
 using System.Text.Json;
+using RecoCluster.Bench.Freshness;
 using RecoCluster.Bench.Ingest;
+using RecoCluster.Bench.Memory;
 using RecoCluster.Bench.Quality;
 using RecoCluster.Bench.Queries;
+using RecoCluster.Bench.Rebuild;
 
 namespace RecoCluster.Tests.Integration;
 
@@ -110,6 +113,92 @@ public sealed class BenchSmokeTests
             var warm = tables.Where(t => t.GetProperty("segment").GetString() == "warm").ToList();
             Assert.All(warm.SelectMany(Methods), m => Assert.True(m.GetProperty("coverage").GetDouble() > 0, m.GetProperty("method").GetString()));
             Assert.All(warm.SelectMany(Methods).Where(m => m.GetProperty("method").GetString()!.StartsWith("served", StringComparison.Ordinal)), m => Assert.True(m.GetProperty("hitRate").GetDouble() > 0));
+        }
+        finally
+        {
+            Directory.Delete(output, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task The_memory_benchmark_fills_user_and_item_grains_and_writes_its_results()
+    {
+        var output = Directory.CreateTempSubdirectory("reco-bench-smoke-").FullName;
+        try
+        {
+            Assert.Equal(0, await MemoryRun.RunAsync(["--users", "2000", "--items", "1000", "--clusters", "20", "--events-per-user", "10", "--output", output]));
+
+            var results = JsonSerializer.Deserialize<MemoryResults>(await File.ReadAllTextAsync(Path.Combine(output, MemoryResults.FileName)), MemoryResults.Json)!;
+            var f = results.Figures;
+            Assert.Equal(20_000, f.Events);
+            Assert.True(f.CooccurrenceEntries > 0 && f.ItemGrains > 0, $"no item side: {f}");
+            // Every user got events and a factor step (the table holds every item), so each one holds a window
+            // and a vector: far more than nothing, whatever the exact figure.
+            Assert.Equal(2_000, f.UsersWithFactors);
+            Assert.InRange(f.BytesPerUser, 100, 100_000);
+            Assert.InRange(f.BytesPerEntry, 1, 10_000);
+            Assert.True(f.StoredBytesPerUser > 0 && f.StoredBytesPerEntry > 0 && f.StoredBytesPerItem > 0, $"stored sizes missing: {f}");
+            Assert.True(f.WindowIdStringBytesPerUser > 0 && f.WindowIdStringBytesPerUser < f.BytesPerUser, $"id strings: {f}");
+            Assert.NotNull(results.Load.AtStart);
+        }
+        finally
+        {
+            Directory.Delete(output, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task The_rebuild_benchmark_times_a_round_per_size_and_writes_its_results()
+    {
+        var output = Directory.CreateTempSubdirectory("reco-bench-smoke-").FullName;
+        try
+        {
+            Assert.Equal(0, await RebuildRun.RunAsync(["--nnz", "5000,20000", "--items", "2000", "--clusters", "40", "--output", output]));
+
+            var results = JsonSerializer.Deserialize<RebuildResults>(await File.ReadAllTextAsync(Path.Combine(output, RebuildResults.FileName)), RebuildResults.Json)!;
+            Assert.Equal([5_000L, 20_000L], results.Rows.Select(r => r.TargetEntries));
+            Assert.All(results.Rows, row =>
+            {
+                // Pairs add two entries at a time, so each kind of row may overshoot its share by one.
+                Assert.InRange(row.NonZeroEntries, row.TargetEntries, row.TargetEntries + 2);
+                Assert.True(row.Single.TotalSeconds > 0 && row.Parallel.TotalSeconds > 0, $"untimed: {row}");
+                Assert.True(row.Single.EntriesSeconds > 0 && row.Single.EntriesSeconds <= row.Single.TotalSeconds, $"steps: {row.Single}");
+                Assert.True(row.EncodedBytes > 0 && row.MeanNeighbors > 0, $"empty snapshot: {row}");
+            });
+        }
+        finally
+        {
+            Directory.Delete(output, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task The_freshness_benchmark_sees_every_event_reach_the_recommendations_and_writes_its_results()
+    {
+        var output = Directory.CreateTempSubdirectory("reco-bench-smoke-").FullName;
+        try
+        {
+            Assert.Equal(0, await FreshnessRun.RunAsync([
+                "--samples", "15", "--users", "300", "--items", "100", "--preload-events", "1500", "--ingest-rate", "200", "--output", output]));
+
+            var results = JsonSerializer.Deserialize<FreshnessResults>(await File.ReadAllTextAsync(Path.Combine(output, FreshnessResults.FileName)), FreshnessResults.Json)!;
+            var s = results.Summary;
+            Assert.Equal(15, results.Samples.Count);
+            Assert.Equal(0, s.Timeouts);
+            Assert.Equal(15, s.FromAck.Count + s.Skipped);
+            Assert.True(s.FromAck.Count > 0, "no sample had a list to watch");
+            // The viewed item is in the user's window afterwards, so it always leaves the list.
+            Assert.Equal(s.FromAck.Count, s.SeenAsLeft);
+            foreach (var l in new[] { s.FromAck, s.FromSend, s.Produce, s.Poll })
+            {
+                Assert.True(l.P50Ms >= 0 && l.P50Ms <= l.P95Ms && l.P95Ms <= l.P99Ms && l.P99Ms <= l.MaxMs, $"percentiles out of order: {l}");
+            }
+
+            Assert.True(s.FromSend.P50Ms >= s.FromAck.P50Ms, "sending comes before the acknowledgment");
+            Assert.Equal(2, results.Rebuilds.Count);
+            Assert.All(results.Rebuilds, r => Assert.True(r.WallSeconds > 0 && r.Version > 0, $"rebuild: {r}"));
+            Assert.True(results.Rebuilds[1].Version > results.Rebuilds[0].Version);
+            Assert.True(results.Ingest.AchievedEventsPerSecond > 0, "the background ingest produced nothing");
         }
         finally
         {

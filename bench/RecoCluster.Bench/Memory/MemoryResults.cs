@@ -1,0 +1,104 @@
+using System.Text.Json;
+using RecoCluster.Bench.Queries;
+
+namespace RecoCluster.Bench.Memory;
+
+/// <summary><c>bench/results/memory.json</c>: how the run was made and what it measured. Read back by
+/// <c>report</c>.</summary>
+public sealed record MemoryResults(
+    string Benchmark,
+    DateTimeOffset Date,
+    string Command,
+    MachineInfo Machine,
+    LoadAverages Load,
+    MemorySettings Settings,
+    MemoryFigures Figures)
+{
+    public const string FileName = "memory.json";
+
+    /// <summary>The population: what the per-user figure is projected to when the run used fewer.</summary>
+    public const int TargetUsers = 1_000_000;
+
+    /// <summary>The targets (reported, not tuned for).</summary>
+    public const double TargetBytesPerUser = 300;
+
+    public const double TargetBytesPerEntry = 16;
+
+    public static JsonSerializerOptions Json { get; } = new(JsonSerializerDefaults.Web) { WriteIndented = true };
+}
+
+/// <param name="Users">User grains created and fed.</param>
+/// <param name="Items">The catalog (every item is in the factor table; only items that got events have grains).</param>
+/// <param name="EventsPerUser">Events per user, interleaved across users.</param>
+/// <param name="Clusters">Planted item clusters.</param>
+/// <param name="HomeShare">Share of a user's events from their home cluster.</param>
+/// <param name="WindowSize">The user window (<c>UserGrainOptions.WindowSize</c>).</param>
+/// <param name="FactorDimensions">The factor model's dimension (0: off).</param>
+/// <param name="BatchEvents">Events between two drains of the combiner into the item grains.</param>
+/// <param name="ItemPartitions">Partitions the shuffle groups deltas by.</param>
+/// <param name="Shuffle"><c>copy</c> (each delta copied with fresh strings) or <c>codec</c> (through the shuffle's
+/// JSON): the same memory either way, the copy much faster.</param>
+/// <param name="ServerGc">Whether the run used the server GC (heap figures differ little, timings more).</param>
+public sealed record MemorySettings(
+    int Users,
+    int Items,
+    int EventsPerUser,
+    int Clusters,
+    double HomeShare,
+    int WindowSize,
+    int FactorDimensions,
+    int BatchEvents,
+    int ItemPartitions,
+    string Shuffle,
+    bool ServerGc);
+
+/// <param name="Events">Events applied.</param>
+/// <param name="FillSeconds">Wall time to apply them, item side included (not a throughput benchmark: the
+/// machine may be shared).</param>
+/// <param name="MeanWindowLength">Mean number of items in a user's window at the end.</param>
+/// <param name="UsersWithFactors">Users that have a factor vector.</param>
+/// <param name="ItemGrains">Item grains with any state.</param>
+/// <param name="CooccurrenceEntries">Non-zero entries of the co-occurrence rows, over all items.</param>
+/// <param name="PurchaseEntries">Non-zero entries of the purchase rows.</param>
+/// <param name="LongestRow">The longest co-occurrence row.</param>
+/// <param name="HeapBeforeBytes">Managed heap after full collections, before any grain existed (ids, the factor table).</param>
+/// <param name="HeapFilledBytes">The same with every user and item grain filled.</param>
+/// <param name="UserHeapBytes">What the heap lost when the user grains were dropped.</param>
+/// <param name="ItemHeapBytes">What it lost when the item grains were dropped next.</param>
+/// <param name="ResidueBytes">Heap after dropping both, minus <see cref="HeapBeforeBytes"/>: should be near 0.</param>
+/// <param name="BytesPerUser">UserHeapBytes / users.</param>
+/// <param name="BytesPerEntry">ItemHeapBytes / (co-occurrence + purchase entries).</param>
+/// <param name="WindowIdStringBytesPerUser">Of <see cref="BytesPerUser"/>: the item-id strings the windows hold
+/// (each entry keeps the string its event was parsed into). Computed from the string lengths, not measured.</param>
+/// <param name="RowKeyStringBytesPerEntry">Of <see cref="BytesPerEntry"/>: the item-id strings that key the rows
+/// (decoded from the shuffle, one per entry). Computed, not measured.</param>
+/// <param name="StoredBytesPerUser">Mean <c>UserGrainStateCodec.Encode</c> length: what the database holds per user.</param>
+/// <param name="StoredBytesPerItem">Mean <c>ItemCodec.Encode</c> length per item grain.</param>
+/// <param name="StoredBytesPerEntry">Total <c>ItemCodec.Encode</c> length / entries (counts and vectors included).</param>
+/// <param name="ProjectedUserHeapGiB">BytesPerUser × <see cref="MemoryResults.TargetUsers"/>, in GiB: linear
+/// because a user's state is bounded by the window and the vector, whatever the number of users.</param>
+public sealed record MemoryFigures(
+    long Events,
+    double FillSeconds,
+    double MeanWindowLength,
+    long UsersWithFactors,
+    long ItemGrains,
+    long CooccurrenceEntries,
+    long PurchaseEntries,
+    long LongestRow,
+    long HeapBeforeBytes,
+    long HeapFilledBytes,
+    long UserHeapBytes,
+    long ItemHeapBytes,
+    long ResidueBytes,
+    double BytesPerUser,
+    double BytesPerEntry,
+    double WindowIdStringBytesPerUser,
+    double RowKeyStringBytesPerEntry,
+    double StoredBytesPerUser,
+    double StoredBytesPerItem,
+    double StoredBytesPerEntry,
+    double ProjectedUserHeapGiB)
+{
+    public long NonZeroEntries => CooccurrenceEntries + PurchaseEntries;
+}
