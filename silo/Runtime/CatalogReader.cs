@@ -19,11 +19,6 @@ public sealed class CatalogReader(ItemCatalog catalog, IOptions<KafkaOptions> ka
 {
     private readonly KafkaOptions _kafka = kafka.Value;
 
-    /// <summary>Records applied (for tests and the admin view).</summary>
-    public long Applied => Interlocked.Read(ref _applied);
-
-    private long _applied;
-
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         Task.Factory.StartNew(() => Run(stoppingToken), stoppingToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
@@ -67,7 +62,6 @@ public sealed class CatalogReader(ItemCatalog catalog, IOptions<KafkaOptions> ka
             entry.Price,
             entry.Available ?? true,
             entry.UpdatedAt ?? DateTimeOffset.UnixEpoch));
-        Interlocked.Increment(ref _applied);
         return true;
     }
 
