@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Threading.Channels;
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
@@ -53,10 +54,11 @@ internal abstract class PartitionWorker
     private long _lastCheckpointMs;
     private bool _fenced;
     private long _lastEvictionCheck;
-    private int _sinceYield;
+    private long _lastYield;
 
-    // Records applied between two yields of the loop's thread: ~100 µs of work at a few µs per record.
-    private const int YieldEveryRecords = 32;
+    // How long a worker applies records before it lets the pool run something else: 2 ms bounds what an HTTP
+    // request waits for a thread behind a busy partition, and is long against the cost of one yield.
+    private static readonly long YieldAfterTicks = Stopwatch.Frequency / 500;
 
     protected PartitionWorker(TopicPartition partition, PartitionClaim claim, WorkerContext context, ILogger logger)
     {
@@ -277,11 +279,12 @@ internal abstract class PartitionWorker
                     // Applying mostly completes synchronously, so a worker with a backlog would keep its pool
                     // thread for as long as the backlog lasts; with more partitions than cores that starves
                     // everything else on the pool (the silo's HTTP endpoint first). Yielding now and then puts the
-                    // loop back in the queue behind whatever is waiting.
-                    if (++_sinceYield >= YieldEveryRecords)
+                    // loop back in the queue behind whatever is waiting. By time, not by count, so the cost stays
+                    // bounded whatever the record rate.
+                    if (Stopwatch.GetTimestamp() - _lastYield > YieldAfterTicks)
                     {
-                        _sinceYield = 0;
                         await Task.Yield();
+                        _lastYield = Stopwatch.GetTimestamp();
                     }
 
                     break;
