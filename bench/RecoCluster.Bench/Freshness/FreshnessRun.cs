@@ -82,13 +82,7 @@ public static class FreshnessRun
                 rebuilds,
                 ingest,
                 measured);
-            Console.WriteLine();
-            Console.WriteLine(FreshnessTables.Markdown(results));
-            Directory.CreateDirectory(output);
-            var path = Path.Combine(output, FreshnessResults.FileName);
-            await File.WriteAllTextAsync(path, JsonSerializer.Serialize(results, FreshnessResults.Json));
-            Console.WriteLine($"freshness: results in {path}");
-            return 0;
+            return await BenchOutput.WriteAsync("freshness", output, FreshnessResults.FileName, results, FreshnessResults.Json, FreshnessTables.Markdown(results));
         }
         finally
         {

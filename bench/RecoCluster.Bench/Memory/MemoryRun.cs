@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Runtime;
 using System.Runtime.CompilerServices;
-using System.Text.Json;
 using RecoCluster.Bench.Queries;
 using RecoCluster.Bench.Synthetic;
 using RecoCluster.Cluster;
@@ -116,13 +115,7 @@ public static class MemoryRun
             new MemorySettings(users, items, eventsPerUser, clusters, homeShare, options.WindowSize, options.Factors.Dimensions, batchEvents, partitions, shuffle, GCSettings.IsServerGC),
             figures);
 
-        Console.WriteLine();
-        Console.WriteLine(MemoryTables.Markdown(results));
-        Directory.CreateDirectory(output);
-        var path = Path.Combine(output, MemoryResults.FileName);
-        await File.WriteAllTextAsync(path, JsonSerializer.Serialize(results, MemoryResults.Json));
-        Console.WriteLine($"memory: results in {path}");
-        return 0;
+        return await BenchOutput.WriteAsync("memory", output, MemoryResults.FileName, results, MemoryResults.Json, MemoryTables.Markdown(results));
     }
 
     /// <summary>Live bytes after full, blocking collections (finalizers run in between).</summary>

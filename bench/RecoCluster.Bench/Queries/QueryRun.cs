@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
-using System.Text.Json;
 using RecoCluster.Bench.Reporting;
 
 namespace RecoCluster.Bench.Queries;
@@ -101,13 +100,7 @@ public static class QueryRun
             ingest,
             results);
 
-        Console.WriteLine();
-        Console.WriteLine(QueryTables.Markdown(file));
-        Directory.CreateDirectory(output);
-        var path = Path.Combine(output, QueryResults.FileName);
-        await File.WriteAllTextAsync(path, JsonSerializer.Serialize(file, QueryResults.Json));
-        Console.WriteLine($"queries: results in {path}");
-        return 0;
+        return await BenchOutput.WriteAsync("queries", output, QueryResults.FileName, file, QueryResults.Json, QueryTables.Markdown(file));
     }
 
     private static async Task<(QueryRunResult Result, int BareBodyBytes)> OneRunAsync(

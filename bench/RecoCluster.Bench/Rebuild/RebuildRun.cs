@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
-using System.Text.Json;
 using RecoCluster.Bench.Queries;
 using RecoCluster.Bench.Synthetic;
 using RecoCluster.Cluster;
@@ -117,13 +116,7 @@ public static class RebuildRun
             new LoadAverages(loadAtStart, MachineInfo.LoadAverage()),
             new RebuildSettings(items, clusters, homeShare, purchaseShare, partitions, neighborhoods.Measure.ToString(), neighborhoods.NeighborCount, factors.Dimensions, runs),
             rows);
-        Console.WriteLine();
-        Console.WriteLine(RebuildTables.Markdown(results));
-        Directory.CreateDirectory(output);
-        var path = Path.Combine(output, RebuildResults.FileName);
-        await File.WriteAllTextAsync(path, JsonSerializer.Serialize(results, RebuildResults.Json));
-        Console.WriteLine($"rebuild: results in {path}");
-        return 0;
+        return await BenchOutput.WriteAsync("rebuild", output, RebuildResults.FileName, results, RebuildResults.Json, RebuildTables.Markdown(results));
     }
 
     /// <summary>
