@@ -12,6 +12,8 @@ public static class Program
         {
             case ["ingest", .. var rest]:
                 return await Ingest.IngestRun.RunAsync(rest);
+            case ["scale", .. var rest]:
+                return await Scale.ScaleRun.RunAsync(rest);
             case ["queries", .. var rest]:
                 return await Queries.QueryRun.RunAsync(rest);
             case ["memory", .. var rest]:

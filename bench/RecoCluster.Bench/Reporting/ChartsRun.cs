@@ -5,12 +5,13 @@ using System.Text;
 using System.Text.Json;
 using RecoCluster.Bench.Queries;
 using RecoCluster.Bench.Rebuild;
+using RecoCluster.Bench.Scale;
 
 namespace RecoCluster.Bench.Reporting;
 
 /// <summary>
 /// <c>charts</c>: turns <c>bench/results/*.json</c> into gnuplot data files (in a temp dir) and runs the scripts
-/// of <c>bench/charts/</c> on them, writing SVGs to <c>docs/charts/</c> (queries, ingest, rebuild). gnuplot (Debian's gnuplot-nox, which
+/// of <c>bench/charts/</c> on them, writing SVGs to <c>docs/charts/</c> (queries, ingest, scale, rebuild). gnuplot (Debian's gnuplot-nox, which
 /// <c>./reco bench</c> installs) is required: without it this fails, so stale charts are never left looking fresh.
 /// </summary>
 public static class ChartsRun
@@ -18,6 +19,7 @@ public static class ChartsRun
     public const string QueriesChart = "queries-latency.svg";
     public const string IngestChart = "ingest-throughput.svg";
     public const string RebuildChart = "rebuild-time.svg";
+    public const string ScaleChart = "scale-throughput.svg";
 
     /// <summary>Options: <c>--results</c> (bench/results), <c>--output</c> (docs/charts), <c>--scripts</c>
     /// (bench/charts).</summary>
@@ -67,6 +69,18 @@ public static class ChartsRun
             else
             {
                 Console.WriteLine($"charts: no {ingest}; its chart is not drawn");
+            }
+
+            var scale = Path.Combine(results, ScaleResults.FileName);
+            if (File.Exists(scale))
+            {
+                var file = JsonSerializer.Deserialize<ScaleResults>(await File.ReadAllTextAsync(scale), ScaleResults.Json)!;
+                var (data, partitions) = ScaleData(file);
+                drawn += await DrawAsync(work, scripts, "scale-throughput.gp", data, Path.Combine(output, ScaleChart), Subtitle(file.Date, file.Machine.ToString()), ("command", file.Command), ("partitions", string.Join(' ', partitions)));
+            }
+            else
+            {
+                Console.WriteLine($"charts: no {scale}; its chart is not drawn");
             }
 
             var rebuild = Path.Combine(results, RebuildResults.FileName);
@@ -141,6 +155,27 @@ public static class ChartsRun
         }
 
         return data.ToString();
+    }
+
+    // One block per partition count; a configuration with no steady window (NaN) is drawn without that point.
+    private static (string Data, List<int> Partitions) ScaleData(ScaleResults file)
+    {
+        var data = new StringBuilder();
+        var partitions = new List<int>();
+        foreach (var group in file.Summary.GroupBy(r => r.Partitions).OrderBy(g => g.Key))
+        {
+            partitions.Add(group.Key);
+            data.Append(CultureInfo.InvariantCulture, $"# {group.Key} partitions: silos steady_ev_s whole_run_ev_s item_side_ev_s\n");
+            foreach (var r in group.OrderBy(r => r.Silos))
+            {
+                var steady = double.IsFinite(r.SteadyEventsPerSecond) ? r.SteadyEventsPerSecond.ToString("0", CultureInfo.InvariantCulture) : "NaN";
+                data.Append(CultureInfo.InvariantCulture, $"{r.Silos} {steady} {r.WholeRunEventsPerSecond:0} {r.ItemSideEventsPerSecond:0}\n");
+            }
+
+            data.Append("\n\n");
+        }
+
+        return (data.ToString(), partitions);
     }
 
     private static string RebuildData(RebuildResults file)

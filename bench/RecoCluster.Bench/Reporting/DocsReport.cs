@@ -5,6 +5,7 @@ using RecoCluster.Bench.Freshness;
 using RecoCluster.Bench.Memory;
 using RecoCluster.Bench.Queries;
 using RecoCluster.Bench.Rebuild;
+using RecoCluster.Bench.Scale;
 
 namespace RecoCluster.Bench.Reporting;
 
@@ -30,6 +31,9 @@ public static class DocsReport
         {
             text = Replace(text, "ingest", IngestBlock(Path.Combine(results, IngestResultsFile.FileName), chartsDir));
             text = Replace(text, "queries", await QueriesBlockAsync(Path.Combine(results, QueryResults.FileName), chartsDir));
+            text = Replace(text, "scale", await BlockAsync<ScaleResults>(
+                Path.Combine(results, ScaleResults.FileName), "./reco bench scale", ScaleResults.Json, r => (r.Date, r.Machine, r.Command, r.Load), ScaleTables.Markdown)
+                + Chart(chartsDir, ChartsRun.ScaleChart, "Events/s against the number of silos, per partition count: steady and whole run"));
             text = Replace(text, "memory", await BlockAsync<MemoryResults>(
                 Path.Combine(results, MemoryResults.FileName), "./reco bench memory", MemoryResults.Json, r => (r.Date, r.Machine, r.Command, r.Load), MemoryTables.Markdown));
             text = Replace(text, "rebuild", await BlockAsync<RebuildResults>(
@@ -74,11 +78,13 @@ public static class DocsReport
 
         var file = IngestResultsFile.Load(path);
         var text = new StringBuilder(Provenance(path, file.Date, file.MachineText, file.Command));
-        text.Append("| storage | bare consumer | silo, user side | ratio | silo, item side too | ratio |\n");
-        text.Append("|---|---:|---:|---:|---:|---:|\n");
+        text.Append("| storage | bare consumer | silo, user side | ratio | user side, second half | ratio | silo, item side too | ratio |\n");
+        text.Append("|---|---:|---:|---:|---:|---:|---:|---:|\n");
         foreach (var row in file.Summary)
         {
-            text.Append(CultureInfo.InvariantCulture, $"| {IngestResultsFile.StorageName(row.Provider)} | {row.Bare:N0} ev/s | {row.UserSide:N0} ev/s | {row.UserSideRatio:P0} | {row.AllDone:N0} ev/s | {row.AllDoneRatio:P0} |\n");
+            var half = row.SecondHalf is { } h ? I($"{h:N0} ev/s") : "not measured";
+            var halfRatio = row.SecondHalfRatio is { } r ? I($"{r:P0}") : "";
+            text.Append(CultureInfo.InvariantCulture, $"| {IngestResultsFile.StorageName(row.Provider)} | {row.Bare:N0} ev/s | {row.UserSide:N0} ev/s | {row.UserSideRatio:P0} | {half} | {halfRatio} | {row.AllDone:N0} ev/s | {row.AllDoneRatio:P0} |\n");
         }
 
         text.Append(CultureInfo.InvariantCulture, $"\nMedians of {file.Summary.Max(r => r.Runs)} run(s); every run's figures are in `{path}`.\n");
@@ -137,4 +143,6 @@ public static class DocsReport
 
     private static string Chart(string chartsDir, string chart, string alt) =>
         File.Exists(Path.Combine(chartsDir, chart)) ? $"\n![{alt}](charts/{chart})\n" : "";
+
+    private static string I(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 }

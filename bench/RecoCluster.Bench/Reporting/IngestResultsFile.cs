@@ -20,6 +20,8 @@ public sealed record IngestResultsFile(DateTimeOffset Date, string Command, Mach
             s.GetProperty("medianBareEventsPerSecond").GetDouble(),
             s.GetProperty("medianUserSideEventsPerSecond").GetDouble(),
             s.GetProperty("medianUserSideRatio").GetDouble(),
+            s.TryGetProperty("medianSecondHalfEventsPerSecond", out var half) ? half.GetDouble() : null,
+            s.TryGetProperty("medianSecondHalfRatio", out var halfRatio) ? halfRatio.GetDouble() : null,
             s.GetProperty("medianAllDoneEventsPerSecond").GetDouble(),
             s.GetProperty("medianAllDoneRatio").GetDouble())).ToList();
         var command = root.TryGetProperty("command", out var c) ? c.GetString()! : BenchArgs.Command("ingest", [
@@ -40,5 +42,16 @@ public sealed record IngestResultsFile(DateTimeOffset Date, string Command, Mach
     /// <summary>The machine as the docs print it.</summary>
     public string MachineText => Machine?.ToString() ?? $"{Cores} cores (CPU and RAM not recorded by this run)";
 
-    public sealed record Row(string Provider, int Runs, double Bare, double UserSide, double UserSideRatio, double AllDone, double AllDoneRatio);
+    /// <summary>One storage's medians (events/s, and ratios to the bare consumer of the same run).</summary>
+    /// <param name="Provider">The storage provider's configuration name.</param>
+    /// <param name="Runs">Runs the medians are of.</param>
+    /// <param name="Bare">The bare consumer.</param>
+    /// <param name="UserSide">The silo, every event applied to its user grain.</param>
+    /// <param name="UserSideRatio">Of the bare consumer.</param>
+    /// <param name="SecondHalf">The user side over the run's second half, when its grains are active (null in
+    /// files from before it was measured).</param>
+    /// <param name="SecondHalfRatio">Of the bare consumer.</param>
+    /// <param name="AllDone">The silo, until the item side had applied everything too.</param>
+    /// <param name="AllDoneRatio">Of the bare consumer.</param>
+    public sealed record Row(string Provider, int Runs, double Bare, double UserSide, double UserSideRatio, double? SecondHalf, double? SecondHalfRatio, double AllDone, double AllDoneRatio);
 }

@@ -5,6 +5,9 @@ using RecoCluster.Bench.Memory;
 using RecoCluster.Bench.Quality;
 using RecoCluster.Bench.Queries;
 using RecoCluster.Bench.Rebuild;
+using RecoCluster.Bench.Reporting;
+using RecoCluster.Bench.Scale;
+using RecoCluster.Tests.Infrastructure;
 
 namespace RecoCluster.Tests.Integration;
 
@@ -31,6 +34,69 @@ public sealed class BenchSmokeTests
         finally
         {
             Directory.Delete(output, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task The_scale_benchmark_measures_every_silo_and_partition_count_and_writes_its_results()
+    {
+        var output = Directory.CreateTempSubdirectory("reco-bench-smoke-").FullName;
+        try
+        {
+            Assert.Equal(0, await ScaleRun.RunAsync(["--events", "3000", "--silos", "1,2", "--partitions", "4", "--runs", "1", "--output", output]));
+
+            var results = JsonSerializer.Deserialize<ScaleResults>(await File.ReadAllTextAsync(Path.Combine(output, ScaleResults.FileName)), ScaleResults.Json)!;
+            Assert.Equal([(4, 1), (4, 2)], results.Summary.Select(r => (r.Partitions, r.Silos)));
+            Assert.All(results.Runs, run =>
+            {
+                // The group settled with every silo holding a share of the four partitions.
+                Assert.Equal(run.Silos, run.PartitionsPerSilo.Count);
+                Assert.Equal(4, run.PartitionsPerSilo.Sum());
+                Assert.All(run.PartitionsPerSilo, p => Assert.True(p > 0, $"a silo without partitions: {run}"));
+                Assert.True(run.BareEventsPerSecond > 0 && run.WholeRunEventsPerSecond > 0 && run.ItemSideEventsPerSecond > 0, $"untimed: {run}");
+                Assert.InRange(run.AppliedBeforeSettled, 0, 1);
+            });
+        }
+        finally
+        {
+            Directory.Delete(output, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task The_report_and_charts_regenerate_from_the_committed_results()
+    {
+        // The committed results against a copy of the committed page: every marker is there, every block is
+        // filled from its file, and gnuplot draws every chart. A renamed marker or a results file the report can
+        // no longer read fails here, not at the end of a 25-minute bench.
+        var work = Directory.CreateTempSubdirectory("reco-bench-smoke-").FullName;
+        try
+        {
+            var doc = Path.Combine(work, "benchmarks.md");
+            File.Copy(RepoPaths.Of("docs", "benchmarks.md"), doc);
+            var results = RepoPaths.Of("bench", "results");
+            Assert.Equal(0, await ChartsRun.RunAsync(["--results", results, "--output", Path.Combine(work, "charts"), "--scripts", RepoPaths.Of("bench", "charts")]));
+            foreach (var chart in new[] { ChartsRun.QueriesChart, ChartsRun.IngestChart, ChartsRun.ScaleChart, ChartsRun.RebuildChart })
+            {
+                var svg = await File.ReadAllTextAsync(Path.Combine(work, "charts", chart));
+                Assert.Contains("<svg", svg, StringComparison.Ordinal);
+                Assert.Contains("<path", svg, StringComparison.Ordinal);
+            }
+
+            Assert.Equal(0, await DocsReport.RunAsync(["--results", results, "--doc", doc]));
+            var text = await File.ReadAllTextAsync(doc);
+            Assert.DoesNotContain("*Not run yet", text, StringComparison.Ordinal);
+            foreach (var name in new[] { "ingest", "scale", "queries", "memory", "rebuild", "freshness" })
+            {
+                var begin = text.IndexOf($"<!-- generated:{name}:begin -->", StringComparison.Ordinal);
+                var end = text.IndexOf($"<!-- generated:{name}:end -->", StringComparison.Ordinal);
+                Assert.True(begin >= 0 && end > begin, $"markers of {name}");
+                Assert.Contains($"from `{Path.Combine(results, name + ".json")}`", text[begin..end], StringComparison.Ordinal);
+            }
+        }
+        finally
+        {
+            Directory.Delete(work, recursive: true);
         }
     }
 

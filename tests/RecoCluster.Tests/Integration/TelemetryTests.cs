@@ -159,14 +159,7 @@ public sealed class TelemetryTests(ITestOutputHelper output)
 
     private static IEnumerable<string> MetricsUsedByDeployAssets()
     {
-        var root = new DirectoryInfo(AppContext.BaseDirectory);
-        while (root is not null && !File.Exists(Path.Combine(root.FullName, "RecoCluster.sln")))
-        {
-            root = root.Parent;
-        }
-
-        Assert.NotNull(root);
-        var monitoring = Path.Combine(root.FullName, "deploy", "monitoring");
+        var monitoring = RepoPaths.Of("deploy", "monitoring");
         var text = File.ReadAllText(Path.Combine(monitoring, "alerts.rules.yml")) + File.ReadAllText(Path.Combine(monitoring, "grafana-dashboard.json"));
         var names = System.Text.RegularExpressions.Regex.Matches(text, "\\b(?:reco|http_server)_[a-z_]+\\b")
             .Select(m => m.Value)
