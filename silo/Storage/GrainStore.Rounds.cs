@@ -55,6 +55,7 @@ public sealed partial class GrainStore
     public async Task<bool> CreateRoundAsync(string controlTopic, long epoch, RoundRow round, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(round);
+        using var turn = await WriterTurnAsync(ct);
         await using var connection = await _dataSource.OpenConnectionAsync(ct);
         await using var command = Command(connection, null, $"""
             INSERT INTO reco_round (version, state, partitions, started_ms, completed_ms, owner)
@@ -73,6 +74,7 @@ public sealed partial class GrainStore
     /// is still the control partition's and the round is still in <paramref name="from"/>.</summary>
     public async Task<bool> AdvanceRoundAsync(string controlTopic, long epoch, long version, string from, string to, long? completedMs, CancellationToken ct)
     {
+        using var turn = await WriterTurnAsync(ct);
         await using var connection = await _dataSource.OpenConnectionAsync(ct);
         await using var command = Command(connection, null, $"""
             UPDATE reco_round SET state = @to, completed_ms = @completed
@@ -131,6 +133,7 @@ public sealed partial class GrainStore
     /// already there is kept (first writer wins; both computed a consistent cut of the same partition).</summary>
     public async Task<bool> WriteRoundPartAsync(long version, string phase, string itemTopic, int partition, long epoch, byte[] payload, CancellationToken ct)
     {
+        using var turn = await WriterTurnAsync(ct);
         await using var connection = await _dataSource.OpenConnectionAsync(ct);
         await using var command = Command(connection, null, $"""
             INSERT INTO reco_round_part (version, phase, partition_id, payload, written_ms)
@@ -150,6 +153,7 @@ public sealed partial class GrainStore
     /// newest complete round and the one before it (the trend of the next round reads it).</summary>
     public async Task DeleteRoundsBelowAsync(long version, CancellationToken ct)
     {
+        using var turn = await WriterTurnAsync(ct);
         await using var connection = await _dataSource.OpenConnectionAsync(ct);
         await using var tx = await connection.BeginTransactionAsync(ct);
         foreach (var sql in new[] { "DELETE FROM reco_round_part WHERE version < @version;", "DELETE FROM reco_round WHERE version < @version;" })
