@@ -129,10 +129,11 @@ public static class DocsReport
         return text.Append(markdown(file)).Append('\n').ToString();
     }
 
-    // Well above the core count at the start means someone else was using the machine.
+    // Well above the core count at the start means the machine was busy: other work, or, within `./reco bench`,
+    // the previous part, whose load the 1-minute average still carries for a while.
     private static string LoadSentence(LoadAverages? load, int cores) =>
         load is { AtStart: { } atStart, AtEnd: { } atEnd }
-            ? string.Create(CultureInfo.InvariantCulture, $"Load average (1 min) {atStart:0.0} when the run started, {atEnd:0.0} when it ended (that one includes the bench){(atStart > cores ? ": **the machine was busy with other work; take these figures as a check, not a measurement**" : "")}. ")
+            ? string.Create(CultureInfo.InvariantCulture, $"Load average (1 min) {atStart:0.0} when the run started, {atEnd:0.0} when it ended (that one includes the bench){(atStart > cores ? ": **the machine was busy when it started (other work, or the suite's previous part, whose load the 1-minute average still carries); compare with care**" : "")}. ")
             : "";
 
     private static string Provenance(string path, DateTimeOffset date, string machine, string command) =>
