@@ -51,6 +51,9 @@ public sealed class SiloRuntime : IHostedService, IDisposable
     private NeighborhoodBatchGrain? _batchGrain;
     private int _assignmentCallbacks;
     private long _watermarksReadAt;
+    private long _readinessCheckedAt;
+    private int _rebalances;
+    private int _rebalancesAtReadinessCheck = -1;
     private long _changedAtMs;
     private long _lastHeartbeatMs;
 
@@ -200,9 +203,21 @@ public sealed class SiloRuntime : IHostedService, IDisposable
         try
         {
             consumer = new ConsumerBuilder<byte[]?, byte[]?>(KafkaClientSettings.Consumer(_kafka, _kafka.EffectiveGroupId, SiloId))
-                .SetPartitionsAssignedHandler((_, partitions) => OnAssigned(partitions))
-                .SetPartitionsRevokedHandler((_, partitions) => OnRevoked(partitions, lost: false))
-                .SetPartitionsLostHandler((_, partitions) => OnRevoked(partitions, lost: true))
+                .SetPartitionsAssignedHandler((_, partitions) =>
+                {
+                    _rebalances++;
+                    return OnAssigned(partitions);
+                })
+                .SetPartitionsRevokedHandler((_, partitions) =>
+                {
+                    _rebalances++;
+                    OnRevoked(partitions, lost: false);
+                })
+                .SetPartitionsLostHandler((_, partitions) =>
+                {
+                    _rebalances++;
+                    OnRevoked(partitions, lost: true);
+                })
                 .SetErrorHandler((_, e) => _logger.LogWarning("Kafka: {Reason}", e.Reason))
                 .SetLogHandler((_, m) => LogFromLibrdkafka(m))
                 .Build();
@@ -299,12 +314,29 @@ public sealed class SiloRuntime : IHostedService, IDisposable
             worker.Post(record);
         }
 
-        // Ready once the group has answered (an assignment, even an empty one, always reaches the handler) and
-        // every assigned partition has a running worker.
-        IsReady = Volatile.Read(ref _assignmentCallbacks) > 0 && consumer.Assignment.Count == _workers.Count + (_batchGrain is null ? 0 : 1);
+        UpdateReadiness(consumer);
         ApplyBackpressure(consumer);
         RefreshWatermarks(consumer);
         PublishDirectory(force: false);
+    }
+
+    // Ready once the group has answered (an assignment, even an empty one, always reaches the handler) and every
+    // assigned partition has a running worker. Asking the consumer for its assignment builds a new list of every
+    // partition, each with its topic name marshalled from native memory: done for every record, it made the
+    // consume loop, which hands every record of the silo to its worker, a serial cost of its own. The assignment
+    // changes only in the rebalance callbacks, which run on this thread inside Consume, so it is checked after
+    // each callback and otherwise every 50 ms, which the readiness probe and the directory cannot tell apart.
+    private void UpdateReadiness(IConsumer<byte[]?, byte[]?> consumer)
+    {
+        var now = Environment.TickCount64;
+        if (_rebalances == _rebalancesAtReadinessCheck && now - _readinessCheckedAt < 50)
+        {
+            return;
+        }
+
+        _rebalancesAtReadinessCheck = _rebalances;
+        _readinessCheckedAt = now;
+        IsReady = Volatile.Read(ref _assignmentCallbacks) > 0 && consumer.Assignment.Count == _workers.Count + (_batchGrain is null ? 0 : 1);
     }
 
     // The consumer caches each partition's log end offset from its fetch responses; reading it is local and cheap,
