@@ -93,16 +93,7 @@ public static class IngestRun
 
         var dbFile = Path.Combine(Path.GetTempPath(), $"reco-bench-{Guid.NewGuid():N}.db");
         var connection = provider == "Sqlite" ? $"Data Source={dbFile}" : await FreshPostgresDatabaseAsync(postgres!);
-        var silo = ClusterHosts.BuildSilo([], new Dictionary<string, string?>
-        {
-            ["Reco:Kafka:BootstrapServers"] = kafka.BootstrapServers,
-            ["Reco:Kafka:TopicPrefix"] = topics.Prefix,
-            ["Reco:Storage:Provider"] = provider,
-            ["Reco:Storage:ConnectionString"] = connection,
-            ["Reco:Cluster:Secret"] = "bench-cluster-secret-0123456789",
-            ["Logging:LogLevel:Default"] = "Warning",
-            ["urls"] = "http://127.0.0.1:0",
-        });
+        var silo = ClusterHosts.BuildSilo([], BenchSiloConfig.For(kafka.BootstrapServers, topics, provider, connection));
         var total = Stopwatch.StartNew();
         await silo.StartAsync();
         var stats = silo.Services.GetRequiredService<SiloRuntime>().Stats;

@@ -58,23 +58,14 @@ public sealed class QueryCluster : IAsyncDisposable
         var topics = new TopicNames($"q{Guid.NewGuid():N}"[..12]);
         kafka.CreateTopics(topics, Partitions);
         var dataDir = Directory.CreateTempSubdirectory("reco-bench-queries-");
-        var config = new Dictionary<string, string?>
-        {
-            ["Reco:Kafka:BootstrapServers"] = kafka.BootstrapServers,
-            ["Reco:Kafka:TopicPrefix"] = topics.Prefix,
-            ["Reco:Storage:Provider"] = "Sqlite",
-            ["Reco:Storage:ConnectionString"] = $"Data Source={Path.Combine(dataDir.FullName, "reco.db")}",
-            ["Reco:Cluster:Secret"] = "bench-cluster-secret-0123456789",
-            ["Reco:Gateway:Auth:ReadKeys:0"] = ReadKey,
-            ["Reco:Gateway:Auth:AdminKeys:0"] = AdminKey,
-            ["Reco:Gateway:Auth:IngestKeys:0"] = IngestKey,
-            // Per-key limits protect a shared gateway from one storefront; here the one key is the whole load, and
-            // a 429 would measure the limiter instead of the path to the silo.
-            ["Reco:Gateway:RateLimits:Read:PermitsPerSecond"] = "1000000",
-            ["Reco:Gateway:RateLimits:Read:Burst"] = "1000000",
-            ["Logging:LogLevel:Default"] = "Warning",
-            ["urls"] = "http://127.0.0.1:0",
-        };
+        var config = BenchSiloConfig.For(kafka.BootstrapServers, topics, "Sqlite", $"Data Source={Path.Combine(dataDir.FullName, "reco.db")}");
+        config["Reco:Gateway:Auth:ReadKeys:0"] = ReadKey;
+        config["Reco:Gateway:Auth:AdminKeys:0"] = AdminKey;
+        config["Reco:Gateway:Auth:IngestKeys:0"] = IngestKey;
+        // Per-key limits protect a shared gateway from one storefront; here the one key is the whole load, and a
+        // 429 would measure the limiter instead of the path to the silo.
+        config["Reco:Gateway:RateLimits:Read:PermitsPerSecond"] = "1000000";
+        config["Reco:Gateway:RateLimits:Read:Burst"] = "1000000";
         foreach (var (key, value) in overrides ?? new Dictionary<string, string?>())
         {
             config[key] = value;

@@ -89,16 +89,7 @@ public static class ScaleRun
         var bare = IngestRun.BareConsume(kafka.BootstrapServers, topics.Events, count);
 
         var dataDir = Directory.CreateTempSubdirectory("reco-bench-scale-");
-        var config = new Dictionary<string, string?>
-        {
-            ["Reco:Kafka:BootstrapServers"] = kafka.BootstrapServers,
-            ["Reco:Kafka:TopicPrefix"] = topics.Prefix,
-            ["Reco:Storage:Provider"] = "Sqlite",
-            ["Reco:Storage:ConnectionString"] = $"Data Source={Path.Combine(dataDir.FullName, "reco.db")}",
-            ["Reco:Cluster:Secret"] = "bench-cluster-secret-0123456789",
-            ["Logging:LogLevel:Default"] = "Warning",
-            ["urls"] = "http://127.0.0.1:0",
-        };
+        var config = BenchSiloConfig.For(kafka.BootstrapServers, topics, "Sqlite", $"Data Source={Path.Combine(dataDir.FullName, "reco.db")}");
         var hosts = Enumerable.Range(0, siloCount).Select(_ => ClusterHosts.BuildSilo([], config)).ToList();
         var runtimes = hosts.Select(h => h.Services.GetRequiredService<SiloRuntime>()).ToList();
         try
