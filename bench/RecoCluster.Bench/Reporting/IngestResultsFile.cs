@@ -20,8 +20,8 @@ public sealed record IngestResultsFile(DateTimeOffset Date, string Command, Mach
             s.GetProperty("medianBareEventsPerSecond").GetDouble(),
             s.GetProperty("medianUserSideEventsPerSecond").GetDouble(),
             s.GetProperty("medianUserSideRatio").GetDouble(),
-            s.TryGetProperty("medianSecondHalfEventsPerSecond", out var half) ? half.GetDouble() : null,
-            s.TryGetProperty("medianSecondHalfRatio", out var halfRatio) ? halfRatio.GetDouble() : null,
+            OptionalDouble(s, "medianSecondHalfEventsPerSecond"),
+            OptionalDouble(s, "medianSecondHalfRatio"),
             s.GetProperty("medianAllDoneEventsPerSecond").GetDouble(),
             s.GetProperty("medianAllDoneRatio").GetDouble())).ToList();
         var command = root.TryGetProperty("command", out var c) ? c.GetString()! : BenchArgs.Command("ingest", [
@@ -30,6 +30,10 @@ public sealed record IngestResultsFile(DateTimeOffset Date, string Command, Mach
         var machine = root.TryGetProperty("machine", out var m) ? m.Deserialize<MachineInfo>(JsonSerializerOptions.Web) : null;
         return new IngestResultsFile(root.GetProperty("date").GetDateTimeOffset(), command, machine, root.GetProperty("cores").GetInt32(), summary);
     }
+
+    // Absent in files from before the figure existed; null when no run had a window to time it.
+    private static double? OptionalDouble(JsonElement element, string name) =>
+        element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number ? value.GetDouble() : null;
 
     /// <summary>How the docs name a storage provider.</summary>
     public static string StorageName(string provider) => provider switch
