@@ -5,6 +5,7 @@ using System.Text.Json;
 using Confluent.Kafka;
 using RecoCluster.Bench.Queries;
 using RecoCluster.Grains.Interfaces;
+using static RecoCluster.Bench.BenchText;
 
 namespace RecoCluster.Bench.Freshness;
 
@@ -301,8 +302,6 @@ public static class FreshnessRun
     }
 
     private static long MsToTicks(double ms) => (long)Math.Round(ms * Stopwatch.Frequency / 1000);
-
-    private static string Invariant(double value) => value.ToString(CultureInfo.InvariantCulture);
 
     private sealed record UserList(long SnapshotVersion, IReadOnlyList<ListItem> Items);
 

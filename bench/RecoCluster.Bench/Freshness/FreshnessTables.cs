@@ -1,5 +1,6 @@
 using System.Globalization;
 using RecoCluster.Bench.Queries;
+using static RecoCluster.Bench.BenchText;
 
 namespace RecoCluster.Bench.Freshness;
 
@@ -41,6 +42,4 @@ public static class FreshnessTables
 
     private static string Ms(double? value) =>
         value is null ? "–" : value.Value.ToString(value.Value < 10 ? "0.00" : "N1", CultureInfo.InvariantCulture);
-
-    private static string I(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 }

@@ -8,6 +8,7 @@ using RecoCluster.Cluster;
 using RecoCluster.Grains;
 using RecoCluster.Grains.Algorithms;
 using RecoCluster.Grains.Interfaces;
+using static RecoCluster.Bench.BenchText;
 
 namespace RecoCluster.Bench.Memory;
 
@@ -277,8 +278,6 @@ public static class MemoryRun
     // A string on 64-bit .NET: object header and method table (16), length (4), UTF-16 characters and a
     // terminating NUL, rounded up to 8 bytes.
     private static long StringBytes(string s) => (22 + (2L * s.Length) + 7) & ~7L;
-
-    private static string Invariant(double value) => value.ToString(CultureInfo.InvariantCulture);
 
     /// <summary>What exists before any grain: the item ids and the replicated factor table, which a silo holds
     /// whatever its number of users. Measured in the baseline, not charged to users or items.</summary>

@@ -1,4 +1,4 @@
-using System.Globalization;
+using static RecoCluster.Bench.BenchText;
 
 namespace RecoCluster.Bench.Memory;
 
@@ -36,6 +36,4 @@ public static class MemoryTables
     private static string GiB(long bytes) => I($"{bytes / (double)(1L << 30):N2} GiB");
 
     private static string Mib(long bytes) => I($"{bytes / (double)(1L << 20):N1} MiB");
-
-    private static string I(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 }

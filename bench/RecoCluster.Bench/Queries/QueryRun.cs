@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using RecoCluster.Bench.Reporting;
+using static RecoCluster.Bench.BenchText;
 
 namespace RecoCluster.Bench.Queries;
 
@@ -227,6 +228,4 @@ public static class QueryRun
 
     private static string Causes(IReadOnlyDictionary<string, int> errors) =>
         errors.Count == 0 ? "" : $" ({string.Join(", ", errors.Select(e => $"{e.Key}: {e.Value}"))})";
-
-    private static string Invariant(double value) => value.ToString(CultureInfo.InvariantCulture);
 }

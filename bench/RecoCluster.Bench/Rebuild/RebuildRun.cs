@@ -6,6 +6,7 @@ using RecoCluster.Bench.Synthetic;
 using RecoCluster.Cluster;
 using RecoCluster.Grains;
 using RecoCluster.Grains.Algorithms;
+using static RecoCluster.Bench.BenchText;
 
 namespace RecoCluster.Bench.Rebuild;
 
@@ -265,8 +266,6 @@ public static class RebuildRun
         double M(Func<RebuildTimes, double> step) => Math.Round(BenchArgs.Median(list.Select(step)), 4);
         return new RebuildTimes(M(t => t.CountsSeconds), M(t => t.MergeSeconds), M(t => t.EntriesSeconds), M(t => t.EncodeSeconds), M(t => t.DecodeSeconds), M(t => t.BuildSeconds));
     }
-
-    private static string Invariant(double value) => value.ToString(CultureInfo.InvariantCulture);
 
     private sealed record Outcome(long EncodedBytes, double MeanNeighbors);
 }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using static RecoCluster.Bench.BenchText;
 
 namespace RecoCluster.Bench.Rebuild;
 
@@ -35,6 +36,4 @@ public static class RebuildTables
 
     private static string Sec(double seconds) =>
         I($"{seconds.ToString(seconds < 10 ? "0.00" : "N1", CultureInfo.InvariantCulture)} s");
-
-    private static string I(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 }

@@ -6,6 +6,7 @@ using RecoCluster.Bench.Memory;
 using RecoCluster.Bench.Queries;
 using RecoCluster.Bench.Rebuild;
 using RecoCluster.Bench.Scale;
+using static RecoCluster.Bench.BenchText;
 
 namespace RecoCluster.Bench.Reporting;
 
@@ -144,6 +145,4 @@ public static class DocsReport
 
     private static string Chart(string chartsDir, string chart, string alt) =>
         File.Exists(Path.Combine(chartsDir, chart)) ? $"\n![{alt}](charts/{chart})\n" : "";
-
-    private static string I(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 }

@@ -1,4 +1,4 @@
-using System.Globalization;
+using static RecoCluster.Bench.BenchText;
 
 namespace RecoCluster.Bench.Scale;
 
@@ -39,6 +39,4 @@ public static class ScaleTables
     private static string Rate(double value) => double.IsFinite(value) ? I($"{value:N0} ev/s") : "n/a";
 
     private static string Ratio(double value) => double.IsFinite(value) ? I($"{value:P0}") : "n/a";
-
-    private static string I(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 }
