@@ -140,7 +140,9 @@ public sealed class SiloRouter(HttpClient http, ClusterDirectory directory, Silo
             var contentType = response.Content.Headers.ContentType?.ToString() ?? "application/json";
             return new SiloResponse((int)response.StatusCode, responseBody, contentType);
         }
-        catch (Exception ex) when (ex is HttpRequestException || (ex is OperationCanceledException && !ct.IsCancellationRequested))
+        // A silo killed while the connection is being set up can surface as a bare SocketException (reading
+        // RemoteEndPoint of a socket the peer already reset) rather than wrapped in HttpRequestException.
+        catch (Exception ex) when (ex is HttpRequestException or System.Net.Sockets.SocketException || (ex is OperationCanceledException && !ct.IsCancellationRequested))
         {
             logger.LogDebug(ex, "Silo {Silo} at {Endpoint} did not answer", owner.SiloId, owner.Endpoint);
             breaker.OnFailure(owner.Endpoint);
