@@ -11,7 +11,8 @@ namespace RecoCluster.Cluster;
 /// </summary>
 public sealed partial class EmbeddedKafka : IDisposable
 {
-    private const string Lib = "librdkafka.so.1";
+    // Resolved by KafkaNativeLibrary to the same bundled file Confluent.Kafka loads.
+    private const string Lib = "librdkafka";
     private const int ProducerType = 0;
 
     private readonly Lock _gate = new();
@@ -37,6 +38,7 @@ public sealed partial class EmbeddedKafka : IDisposable
     public static EmbeddedKafka Start(int brokers = 1)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(brokers, 1);
+        KafkaNativeLibrary.Use();
         var conf = NativeMethods.rd_kafka_conf_new();
         var errstr = new byte[512];
         // The mock needs a client handle to live in; its own logs would only repeat what clients report.
@@ -55,7 +57,11 @@ public sealed partial class EmbeddedKafka : IDisposable
             throw new InvalidOperationException("librdkafka could not start its mock cluster");
         }
 
-        return new EmbeddedKafka(handle, cluster, brokers);
+        var kafka = new EmbeddedKafka(handle, cluster, brokers);
+        // The mock's KIP-848 session timeout is a broker's default (45 s): a killed silo's partitions would wait
+        // that long. Development and tests want the silos' classic timeouts (see KafkaClientSettings.Consumer).
+        kafka.SetConsumerGroupTimeouts(KafkaClientSettings.SessionTimeoutMs, KafkaClientSettings.HeartbeatIntervalMs);
+        return kafka;
     }
 
     /// <summary>Creates a topic (replication factor 1). Creating an existing topic is an error.</summary>
@@ -94,6 +100,20 @@ public sealed partial class EmbeddedKafka : IDisposable
     {
         ArgumentNullException.ThrowIfNull(errors);
         NativeMethods.rd_kafka_mock_push_request_errors_array(Cluster(), apiKey, (nuint)errors.Length, errors);
+    }
+
+    /// <summary>Classic groups: how long the coordinator waits for more members before the first assignment
+    /// (the mock's default is 3 s, as a real broker's <c>group.initial.rebalance.delay.ms</c>).</summary>
+    public void SetInitialRebalanceDelay(int delayMs) =>
+        NativeMethods.rd_kafka_mock_group_initial_rebalance_delay_ms(Cluster(), delayMs);
+
+    /// <summary>KIP-848 groups (<c>group.protocol=consumer</c>): the broker-side session timeout and heartbeat
+    /// interval, which such clients cannot set themselves (a broker's <c>group.consumer.session.timeout.ms</c>
+    /// and <c>group.consumer.heartbeat.interval.ms</c>).</summary>
+    public void SetConsumerGroupTimeouts(int sessionTimeoutMs, int heartbeatIntervalMs)
+    {
+        NativeMethods.rd_kafka_mock_set_group_consumer_session_timeout_ms(Cluster(), sessionTimeoutMs);
+        NativeMethods.rd_kafka_mock_set_group_consumer_heartbeat_interval_ms(Cluster(), heartbeatIntervalMs);
     }
 
     /// <summary>Removes errors pushed for <paramref name="apiKey"/> that have not fired yet.</summary>
@@ -192,5 +212,14 @@ public sealed partial class EmbeddedKafka : IDisposable
 
         [LibraryImport(Lib)]
         internal static partial void rd_kafka_mock_clear_request_errors(IntPtr cluster, short apiKey);
+
+        [LibraryImport(Lib)]
+        internal static partial void rd_kafka_mock_group_initial_rebalance_delay_ms(IntPtr cluster, int delayMs);
+
+        [LibraryImport(Lib)]
+        internal static partial void rd_kafka_mock_set_group_consumer_session_timeout_ms(IntPtr cluster, int timeoutMs);
+
+        [LibraryImport(Lib)]
+        internal static partial void rd_kafka_mock_set_group_consumer_heartbeat_interval_ms(IntPtr cluster, int intervalMs);
     }
 }

@@ -73,6 +73,7 @@ public static class Commands
 
     private static async Task<int> RunAppAsync(WebApplication app)
     {
+        app.Logger.LogInformation("Kafka client: {NativeLibrary}", KafkaNativeLibrary.Describe());
         await app.RunAsync();
         return 0;
     }
@@ -103,7 +104,7 @@ public static class Commands
         Console.Out.WriteLine(cluster.BootstrapServers);
         Console.Out.Flush();
 
-        Console.Error.WriteLine($"reco kafka: {brokers} broker(s) at {cluster.BootstrapServers}; topics {string.Join(", ", kafka.Topics.All(kafka.Partitions).Select(t => $"{t.Topic}({t.Partitions})"))}. Ctrl-C or SIGTERM stops it (all data is in memory).");
+        Console.Error.WriteLine($"reco kafka: {brokers} broker(s) at {cluster.BootstrapServers}; topics {string.Join(", ", kafka.Topics.All(kafka.Partitions).Select(t => $"{t.Topic}({t.Partitions})"))}. Ctrl-C or SIGTERM stops it (all data is in memory). {KafkaNativeLibrary.Describe()}.");
         await WaitForSignalAsync();
         return 0;
     }

@@ -6,6 +6,8 @@ public static class Program
 {
     public static async Task<int> Main(string[] args)
     {
+        // The bench's own producers and consumers load the bundled librdkafka, as the cluster's processes do.
+        Cluster.KafkaNativeLibrary.Use();
         // Macro benchmarks (real Kafka protocol, real storage, or the engine at scale) have their own runners, and so
         // do the charts and the docs report made from their results; `micro`, or no mode at all, is BenchmarkDotNet.
         switch (args)
@@ -24,6 +26,10 @@ public static class Program
                 return await Quality.QualityRun.RunAsync(rest);
             case ["freshness", .. var rest]:
                 return await Freshness.FreshnessRun.RunAsync(rest);
+            case ["group", .. var rest]:
+                return await Group.GroupRun.RunAsync(rest);
+            case ["group-member", .. var rest]:
+                return Group.GroupMember.Run(rest);
             case ["charts", .. var rest]:
                 return await Reporting.ChartsRun.RunAsync(rest);
             case ["report", .. var rest]:

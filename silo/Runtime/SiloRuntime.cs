@@ -39,15 +39,6 @@ public sealed class SiloRuntime : IHostedService, IDisposable
     private IProducer<byte[]?, byte[]?>? _producer;
     private WorkerContext? _context;
     private Thread? _thread;
-    // How long a stopping silo waits for its first assignment (see ConsumeLoop). Generous: on a busy group the
-    // join can take several rebalance rounds, and giving up leaves a member that still heartbeats (parked, see
-    // ReleaseConsumer) and can hold partitions until max.poll.interval.ms. Only a silo that cannot reach Kafka
-    // at all waits this long, and then it is leaving anyway.
-    private const int FirstAssignmentGraceMs = 60_000;
-
-    // Consumers that must never be destroyed (see ReleaseConsumer). Static, so no finalizer ever destroys them.
-    private static readonly List<IConsumer<byte[]?, byte[]?>> ParkedConsumers = [];
-
     private NeighborhoodBatchGrain? _batchGrain;
     private int _assignmentCallbacks;
     private long _watermarksReadAt;
@@ -238,17 +229,9 @@ public sealed class SiloRuntime : IHostedService, IDisposable
                 Poll(consumer);
             }
 
-            // A silo stopped moments after it started may be in the middle of its first join; see ReleaseConsumer
-            // for why that matters. It waits for its first assignment, bounded, and takes nothing on while it
-            // waits (OnAssigned starts no worker once stopping), so Close then hands everything straight back.
-            var giveUpAt = Environment.TickCount64 + FirstAssignmentGraceMs;
-            while (Volatile.Read(ref _assignmentCallbacks) == 0 && Environment.TickCount64 < giveUpAt)
-            {
-                Poll(consumer);
-            }
-
-            ReleaseConsumer(consumer);
-            consumer = null;
+            // Close leaves the group: the revoked handler runs for every owned partition (final checkpoints) and
+            // the group rebalances at once instead of after the session timeout.
+            consumer.Close();
             PublishTombstone();
         }
 #pragma warning disable CA1031 // the reason must reach the log; the host then stops with the silo
@@ -256,52 +239,16 @@ public sealed class SiloRuntime : IHostedService, IDisposable
 #pragma warning restore CA1031
         {
             _logger.LogCritical(ex, "The silo's consume loop failed");
-            if (consumer is not null)
-            {
-                ReleaseConsumer(consumer);
-            }
         }
         finally
         {
+            consumer?.Dispose();
             _stopped.TrySetResult();
         }
     }
 
-    // librdkafka 2.0.2, Debian's and so ours, aborts the whole process (an assert in the cooperative-sticky
-    // assignor) when a consumer is destroyed after its first JoinGroup response and before its first assignment:
-    // confluentinc/librdkafka#4312, fixed in 2.3.0. A consumer that has had an assignment closes normally: Close
-    // leaves the group, the revoked handler runs for every partition (final checkpoints), and the group
-    // rebalances at once instead of after the session timeout. One that never had an assignment (it owns nothing,
-    // so there is nothing to checkpoint) only leaves the group and is then never destroyed: its handle is parked
-    // for the life of the process, which is ending anyway outside tests. Destroying it could abort the process.
-    private void ReleaseConsumer(IConsumer<byte[]?, byte[]?> consumer)
-    {
-        if (Volatile.Read(ref _assignmentCallbacks) > 0)
-        {
-            consumer.Close();
-            return;
-        }
-
-        _logger.LogWarning("Stopping before the group assigned this silo anything; leaving the group without destroying the consumer (librdkafka#4312)");
-        try
-        {
-            consumer.Unsubscribe();
-        }
-#pragma warning disable CA1031 // leaving is best effort: the session timeout removes the member anyway
-        catch (Exception ex)
-#pragma warning restore CA1031
-        {
-            _logger.LogWarning(ex, "Leaving the group failed; the session timeout will remove this member");
-        }
-
-        lock (ParkedConsumers)
-        {
-            ParkedConsumers.Add(consumer);
-        }
-    }
-
-    // librdkafka calls this from its own threads, possibly after the host has shut down (a parked consumer): an
-    // exception thrown back into native code would end the process.
+    // librdkafka calls this from its own threads, possibly while the host is shutting down: an exception thrown
+    // back into native code would end the process.
     private void LogFromLibrdkafka(LogMessage message)
     {
         try

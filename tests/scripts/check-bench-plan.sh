@@ -33,6 +33,8 @@ named="$(plan ingest --events 5 --runs 1 charts report)"
 [[ "$named" == $'ingest --events 5 --runs 1\ncharts\nreport' ]] ||
   fail "named parts planned as '$(paste -sd'|' <<<"$named")'"
 
+[[ "$(plan group --runs 2)" == "group --runs 2" ]] || fail "the group part (outside the suite) is not planned by name"
+
 [[ "$(plan micro --filter '*UserGrain*' --job short)" == "micro --filter *UserGrain* --job short" ]] || fail "micro arguments are not passed through"
 
 if RECO_BENCH_DRY_RUN=1 ./reco bench no-such-part >/dev/null 2>&1; then

@@ -281,10 +281,14 @@ if ! grep -q "^ENTRYPOINT \[\"dotnet\", \"$assembly.dll\"\]" "$DOCKERFILE"; then
   failed "$DOCKERFILE must end in ENTRYPOINT [\"dotnet\", \"$assembly.dll\"] (AssemblyName of $HOST_PROJECT)"
   dockerfile_ok=0
 fi
-# shellcheck disable=SC2016 # the $FEED_DIR here is text in ./reco, not a variable
-placeholder="$(sed -n 's/^PLACEHOLDER_NUPKG="\$FEED_DIR\/\(.*\)"$/\1/p' reco)"
-if [[ -z "$placeholder" ]] || ! grep -qF "$placeholder" "$DOCKERFILE"; then
-  failed "$DOCKERFILE does not pack the placeholder '$placeholder' that ./reco setup packs"
+# The Kafka client's native library is the NuGet package's own: the image must neither install a distro
+# librdkafka (which the loader would then have to ignore) nor lose the bundled one in publishing.
+if grep -qiE '^[^#]*apt-get[^#]*librdkafka' "$DOCKERFILE"; then
+  failed "$DOCKERFILE installs a distro librdkafka; the bundled one from librdkafka.redist is the one that runs"
+  dockerfile_ok=0
+fi
+if ! grep -qF 'runtimes/linux-x64/native/centos8-librdkafka.so' "$DOCKERFILE"; then
+  failed "$DOCKERFILE does not check that the published output holds the bundled centos8-librdkafka.so"
   dockerfile_ok=0
 fi
 ((dockerfile_ok)) && log "Dockerfile: sources exist, restores the host's $(wc -l <<<"$expected") projects, runs $assembly.dll"

@@ -44,6 +44,9 @@ public sealed class ProcessCluster : IClusterUnderTest, IAsyncDisposable
 
     public List<RecoProcess> Silos { get; } = [];
 
+    /// <summary>Every process started, in order: Kafka, the silos, the gateway, later silos.</summary>
+    public IReadOnlyList<RecoProcess> Processes => _all;
+
     /// <summary>Starts Kafka, <paramref name="silos"/> silos and a gateway; <paramref name="environment"/> is added to
     /// every process (configuration keys spelled with "__").</summary>
     public static async Task<ProcessCluster> StartAsync(TestStorage storage, int silos, int partitions = 8, IReadOnlyDictionary<string, string>? environment = null)

@@ -3,11 +3,10 @@ using RecoCluster.Tests.Infrastructure;
 namespace RecoCluster.Tests.Integration;
 
 /// <summary>
-/// Silos stopped moments after they start, as a crash-looping pod or a quick scale-up-then-down does. Debian's
-/// librdkafka 2.0.2 aborts the process when a consumer is destroyed between its first JoinGroup response and its
-/// first assignment (librdkafka#4312). Before SiloRuntime.ReleaseConsumer existed, this test took the test host
-/// down about one run in three; now a silo waits for its first assignment and, if none comes, leaves the group
-/// without destroying its consumer. Either way, quick start-stop cycles must lose and double nothing.
+/// Silos stopped moments after they start, as a crash-looping pod or a quick scale-up-then-down does. With
+/// Debian's librdkafka 2.0.2 this took the test host down about one run in three (librdkafka#4312: a consumer
+/// destroyed between its first JoinGroup response and its first assignment aborts the process); the bundled 2.16
+/// has no such window. Either way, quick start-stop cycles must lose and double nothing.
 /// </summary>
 [Collection("cluster")]
 public sealed class ShortLivedSiloTests
