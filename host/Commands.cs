@@ -155,6 +155,7 @@ public static class Commands
             var siloOverrides = new Dictionary<string, string?>(overrides) { ["urls"] = "http://127.0.0.1:0" };
             await using var silo = ClusterHosts.BuildSilo(args, siloOverrides);
             await using var gateway = ClusterHosts.BuildGateway(args, overrides);
+            silo.Logger.LogInformation("Kafka client: {NativeLibrary}", KafkaNativeLibrary.Describe());
             await silo.StartAsync();
             await gateway.StartAsync();
             var urls = string.Join(", ", gateway.Urls);
