@@ -23,19 +23,6 @@ public interface IItemDeltaSink
     void AddFactorDelta(string itemId, ReadOnlySpan<float> delta);
 }
 
-/// <summary>
-/// An item grain: the item's count and co-occurrence row. Addressed by item id; lives on the silo that owns the
-/// item's partition of <c>reco.item-deltas</c>. Turn-based, like every grain.
-/// </summary>
-public interface IItemGrain
-{
-    /// <summary>Adds a combined delta to the item's count and row.</summary>
-    void Apply(ItemDelta delta);
-
-    /// <summary>The item's count and its <paramref name="count"/> largest co-occurrences.</summary>
-    ItemCooccurrence GetCooccurrence(int count);
-}
-
 /// <summary>The combined item side of a micro-batch of events, for one item.</summary>
 /// <param name="ItemId">The item.</param>
 /// <param name="Count">Added to N[item].</param>

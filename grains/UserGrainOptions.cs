@@ -2,7 +2,7 @@ using RecoCluster.Grains.Interfaces;
 
 namespace RecoCluster.Grains;
 
-/// <summary>Tuning of <see cref="UserGrain"/> and of the co-occurrence it emits. Bound from configuration section
+/// <summary>Tuning of <see cref="Model.UserModel"/> and of the co-occurrence it emits. Bound from configuration section
 /// <c>Reco:Grains:User</c>. The rules are in docs/algorithms.md.</summary>
 public sealed class UserGrainOptions
 {

@@ -1,4 +1,5 @@
 using System.Text;
+using RecoCluster.Grains.Model;
 
 namespace RecoCluster.Grains.Algorithms;
 

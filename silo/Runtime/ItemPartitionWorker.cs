@@ -1,9 +1,9 @@
 using System.Text.Json;
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
-using RecoCluster.Grains;
 using RecoCluster.Grains.Interfaces;
 using RecoCluster.Silo.Storage;
+using RecoCluster.Grains.Model;
 
 namespace RecoCluster.Silo.Runtime;
 
@@ -17,7 +17,7 @@ internal sealed class ItemPartitionWorker(TopicPartition partition, PartitionCla
 {
     internal const string GrainKind = "item";
 
-    private readonly GrainCache<ItemGrain> _grains = new();
+    private readonly GrainCache<ItemModel> _grains = new();
     private readonly HashSet<int> _dirtyWatermarks = [];
     private Dictionary<int, long> _watermarks = [];
 
@@ -114,7 +114,7 @@ internal sealed class ItemPartitionWorker(TopicPartition partition, PartitionCla
         return evicted;
     }
 
-    private async Task<ItemGrain?> ActivateAsync(string itemId, bool create)
+    private async Task<ItemModel?> ActivateAsync(string itemId, bool create)
     {
         if (_grains.TryGet(itemId, Now, out var grain))
         {
@@ -129,7 +129,7 @@ internal sealed class ItemPartitionWorker(TopicPartition partition, PartitionCla
             return null;
         }
 
-        grain = new ItemGrain(itemId, stored is null ? null : ItemCodec.Decode(stored), Context.FactorInitScale);
+        grain = new ItemModel(itemId, stored is null ? null : ItemCodec.Decode(stored), Context.FactorInitScale);
         _grains.Add(itemId, grain, Now);
         ActiveGrains = _grains.Count;
         Context.Stats.OnItemActivation();

@@ -9,6 +9,7 @@ using RecoCluster.Grains;
 using RecoCluster.Grains.Algorithms;
 using RecoCluster.Grains.Interfaces;
 using RecoCluster.Silo.Storage;
+using RecoCluster.Grains.Model;
 
 namespace RecoCluster.Silo.Runtime;
 
@@ -30,7 +31,7 @@ internal sealed class UserPartitionWorker : PartitionWorker
     internal const string GrainKind = "user";
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
-    private readonly GrainCache<UserGrain> _grains = new();
+    private readonly GrainCache<UserModel> _grains = new();
     private readonly DeltaCombiner _itemSide = new();
     private readonly List<Task> _pendingDeadLetters = [];
 
@@ -259,7 +260,7 @@ internal sealed class UserPartitionWorker : PartitionWorker
         return Context.Producer.ProduceAsync(new TopicPartition(_itemTopic, row.TargetPartition), new Message<byte[]?, byte[]?> { Value = row.Payload, Headers = headers });
     }
 
-    private async Task<UserGrain?> ActivateAsync(string userId, bool create)
+    private async Task<UserModel?> ActivateAsync(string userId, bool create)
     {
         if (_grains.TryGet(userId, Now, out var grain))
         {
@@ -286,7 +287,7 @@ internal sealed class UserPartitionWorker : PartitionWorker
             return null;
         }
 
-        grain = new UserGrain(userId, _grainOptions, stored is null ? null : UserGrainStateCodec.Decode(stored));
+        grain = new UserModel(userId, _grainOptions, stored is null ? null : UserGrainStateCodec.Decode(stored));
         _grains.Add(userId, grain, Now);
         ActiveGrains = _grains.Count;
         Context.Stats.OnUserActivation();

@@ -9,14 +9,15 @@ using RecoCluster.Grains;
 using RecoCluster.Grains.Algorithms;
 using RecoCluster.Grains.Interfaces;
 using static RecoCluster.Bench.BenchText;
+using RecoCluster.Grains.Model;
 
 namespace RecoCluster.Bench.Memory;
 
 /// <summary>
 /// Memory per user and per co-occurrence entry, on the engine's own classes (no Kafka, no database): the issue's
-/// synthetic workload (<see cref="ClusteredWorkload"/>) is applied through <see cref="UserGrain.Apply(ClickEvent, IItemDeltaSink, FactorTable?)"/>
+/// synthetic workload (<see cref="ClusteredWorkload"/>) is applied through <see cref="UserModel.Apply(ClickEvent, IItemDeltaSink, FactorTable?)"/>
 /// (window 20, factor model at dimension 32 against a table of every item) into a <see cref="DeltaCombiner"/>,
-/// whose drains are applied to <see cref="ItemGrain"/>s as a silo's shuffle delivers them. Then the heap is
+/// whose drains are applied to <see cref="ItemModel"/>s as a silo's shuffle delivers them. Then the heap is
 /// measured after full collections: filled, without the user grains, without the item grains too. What each
 /// drop freed is that side's memory.
 /// </summary>
@@ -134,14 +135,14 @@ public static class MemoryRun
     {
         var users = workload.Users;
         var userIds = new string[users];
-        var grains = new UserGrain[users];
+        var grains = new UserModel[users];
         for (var u = 0; u < users; u++)
         {
             userIds[u] = ClusteredWorkload.UserId(u);
-            grains[u] = new UserGrain(userIds[u], options);
+            grains[u] = new UserModel(userIds[u], options);
         }
 
-        var itemGrains = new Dictionary<string, ItemGrain>(StringComparer.Ordinal);
+        var itemGrains = new Dictionary<string, ItemModel>(StringComparer.Ordinal);
         population.Set(userIds, grains, itemGrains);
 
         var combiner = new DeltaCombiner();
@@ -194,7 +195,7 @@ public static class MemoryRun
     // copying each delta with fresh strings. Both leave the item side holding exactly what a silo's does (its ids
     // and row keys are strings of its own, as decoding makes them, never the user side's); the copy is about
     // three times faster.
-    private static void Shuffle(DeltaCombiner combiner, Dictionary<string, ItemGrain> itemGrains, int partitions, long batchEnd, float initScale, bool codec)
+    private static void Shuffle(DeltaCombiner combiner, Dictionary<string, ItemModel> itemGrains, int partitions, long batchEnd, float initScale, bool codec)
     {
         _ = combiner.Drain(
             item => KafkaPartitioner.PartitionFor(item, partitions),
@@ -205,7 +206,7 @@ public static class MemoryRun
                 {
                     if (!itemGrains.TryGetValue(delta.ItemId, out var grain))
                     {
-                        itemGrains[delta.ItemId] = grain = new ItemGrain(delta.ItemId, null, initScale);
+                        itemGrains[delta.ItemId] = grain = new ItemModel(delta.ItemId, null, initScale);
                     }
 
                     grain.Apply(delta);
@@ -309,16 +310,16 @@ public static class MemoryRun
     private sealed class Population
     {
         private string[]? _userIds;
-        private UserGrain[]? _users;
-        private Dictionary<string, ItemGrain>? _items;
+        private UserModel[]? _users;
+        private Dictionary<string, ItemModel>? _items;
 
-        public UserGrain[] Users => _users ?? throw new InvalidOperationException("users dropped");
+        public UserModel[] Users => _users ?? throw new InvalidOperationException("users dropped");
 
         public string[] UserIds => _userIds ?? throw new InvalidOperationException("users dropped");
 
-        public Dictionary<string, ItemGrain> Items => _items ?? throw new InvalidOperationException("items dropped");
+        public Dictionary<string, ItemModel> Items => _items ?? throw new InvalidOperationException("items dropped");
 
-        public void Set(string[] userIds, UserGrain[] users, Dictionary<string, ItemGrain> items)
+        public void Set(string[] userIds, UserModel[] users, Dictionary<string, ItemModel> items)
         {
             _userIds = userIds;
             _users = users;

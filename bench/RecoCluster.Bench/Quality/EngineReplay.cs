@@ -1,12 +1,13 @@
 using RecoCluster.Grains;
 using RecoCluster.Grains.Algorithms;
 using RecoCluster.Grains.Interfaces;
+using RecoCluster.Grains.Model;
 
 namespace RecoCluster.Bench.Quality;
 
 /// <summary>
-/// The cluster's engine in one process, built from the same classes the silos run: a <see cref="UserGrain"/> per
-/// user, a <see cref="DeltaCombiner"/> per micro-batch drained into <see cref="ItemGrain"/>s, and neighborhood
+/// The cluster's engine in one process, built from the same classes the silos run: a <see cref="UserModel"/> per
+/// user, a <see cref="DeltaCombiner"/> per micro-batch drained into <see cref="ItemModel"/>s, and neighborhood
 /// rounds (<see cref="SnapshotBuilder"/> phase 1 and 2, <see cref="RecoSnapshot.Build"/>) that publish the
 /// snapshot serving and the next factor steps read. What it leaves out is only transport: Kafka, the shuffle's
 /// encoding and the database change no number.
@@ -16,8 +17,8 @@ public sealed class EngineReplay
     private readonly UserGrainOptions _userOptions;
     private readonly NeighborhoodOptions _neighborhoods;
     private readonly int _batchEvents;
-    private readonly Dictionary<string, UserGrain> _users = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, ItemGrain> _items = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, UserModel> _users = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, ItemModel> _items = new(StringComparer.Ordinal);
     private readonly DeltaCombiner _combiner = new();
 
     private int _pending;
@@ -47,7 +48,7 @@ public sealed class EngineReplay
     {
         if (!_users.TryGetValue(line.UserId, out var user))
         {
-            _users[line.UserId] = user = new UserGrain(line.UserId, _userOptions);
+            _users[line.UserId] = user = new UserModel(line.UserId, _userOptions);
         }
 
         user.Apply(new ClickEvent(line.UserId, line.ItemId, EventType.Purchase, line.At), _combiner, Snapshot.Factors);
@@ -97,7 +98,7 @@ public sealed class EngineReplay
             {
                 if (!_items.TryGetValue(delta.ItemId, out var item))
                 {
-                    _items[delta.ItemId] = item = new ItemGrain(delta.ItemId, factorInitScale: _userOptions.Factors.InitScale);
+                    _items[delta.ItemId] = item = new ItemModel(delta.ItemId, factorInitScale: _userOptions.Factors.InitScale);
                 }
 
                 item.Apply(delta);

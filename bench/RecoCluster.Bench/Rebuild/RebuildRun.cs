@@ -7,6 +7,7 @@ using RecoCluster.Cluster;
 using RecoCluster.Grains;
 using RecoCluster.Grains.Algorithms;
 using static RecoCluster.Bench.BenchText;
+using RecoCluster.Grains.Model;
 
 namespace RecoCluster.Bench.Rebuild;
 

@@ -2,6 +2,7 @@ using RecoCluster.Grains;
 using RecoCluster.Grains.Interfaces;
 using RecoCluster.Silo.Storage;
 using RecoCluster.Tests.Infrastructure;
+using RecoCluster.Grains.Model;
 
 namespace RecoCluster.Tests.Integration;
 
@@ -62,7 +63,7 @@ public abstract class GrainStoreTests : IAsyncLifetime
     [Fact]
     public async Task Grain_state_round_trips_through_a_checkpoint()
     {
-        var grain = new UserGrain("u-1", new UserGrainOptions());
+        var grain = new UserModel("u-1", new UserGrainOptions());
         grain.Apply(new ClickEvent("u-1", "sku-1", EventType.Purchase, DateTimeOffset.FromUnixTimeMilliseconds(1763797753123), "s", 2, 9.99m), Sink);
         grain.Apply(new ClickEvent("u-1", "sku-2", EventType.View, DateTimeOffset.FromUnixTimeMilliseconds(1763797754000)), Sink);
         var claim = await _store.ClaimAsync("events", 3, "silo-a", CancellationToken.None);
@@ -72,7 +73,7 @@ public abstract class GrainStoreTests : IAsyncLifetime
 
         var stored = await _store.LoadGrainAsync("user", "u-1", CancellationToken.None);
         Assert.NotNull(stored);
-        var restored = new UserGrain("u-1", new UserGrainOptions(), UserGrainStateCodec.Decode(stored));
+        var restored = new UserModel("u-1", new UserGrainOptions(), UserGrainStateCodec.Decode(stored));
         Assert.Equal(
             System.Text.Json.JsonSerializer.Serialize(grain.GetHistory()),
             System.Text.Json.JsonSerializer.Serialize(restored.GetHistory()));

@@ -1,11 +1,11 @@
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging.Abstractions;
-using RecoCluster.Grains;
 using RecoCluster.Grains.Interfaces;
 using RecoCluster.Silo;
 using RecoCluster.Silo.Runtime;
 using RecoCluster.Silo.Storage;
 using RecoCluster.Tests.Infrastructure;
+using RecoCluster.Grains.Model;
 
 namespace RecoCluster.Tests.Integration;
 

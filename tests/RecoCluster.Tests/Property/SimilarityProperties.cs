@@ -3,6 +3,7 @@ using FsCheck.Xunit;
 using RecoCluster.Grains;
 using RecoCluster.Grains.Algorithms;
 using RecoCluster.Grains.Interfaces;
+using RecoCluster.Grains.Model;
 
 namespace RecoCluster.Tests.Property;
 
@@ -73,14 +74,14 @@ public sealed class SimilarityProperties
     private static Sink Count(IEnumerable<(string User, string Item)> events)
     {
         var options = new UserGrainOptions { WindowSize = 5 };
-        var grains = new Dictionary<string, UserGrain>();
+        var grains = new Dictionary<string, UserModel>();
         var sink = new Sink();
         var t = DateTimeOffset.UnixEpoch;
         foreach (var (user, item) in events)
         {
             if (!grains.TryGetValue(user, out var grain))
             {
-                grains[user] = grain = new UserGrain(user, options);
+                grains[user] = grain = new UserModel(user, options);
             }
 
             t = t.AddSeconds(1);

@@ -1,9 +1,10 @@
 using RecoCluster.Grains;
 using RecoCluster.Grains.Interfaces;
+using RecoCluster.Grains.Model;
 
 namespace RecoCluster.Tests.Unit;
 
-/// <summary>The item side of <see cref="UserGrain.Apply(ClickEvent, IItemDeltaSink)"/>: weights, the time window and the daily cap, on small
+/// <summary>The item side of <see cref="UserModel.Apply(ClickEvent, IItemDeltaSink)"/>: weights, the time window and the daily cap, on small
 /// hand-counted streams.</summary>
 public sealed class CooccurrenceRuleTests
 {
@@ -57,7 +58,7 @@ public sealed class CooccurrenceRuleTests
     public void The_daily_cap_stops_the_events_item_side_but_not_the_history()
     {
         var options = new UserGrainOptions { MaxItemSideEventsPerDay = 2 };
-        var grain = new UserGrain("u", options);
+        var grain = new UserModel("u", options);
         var sink = new Counter();
         grain.Apply(new ClickEvent("u", "a", EventType.View, T0), sink);
         grain.Apply(new ClickEvent("u", "b", EventType.View, T0.AddMinutes(1)), sink);
@@ -111,7 +112,7 @@ public sealed class CooccurrenceRuleTests
 
     private static Counter Run(UserGrainOptions options, params (string Item, EventType Type, int Second)[] events)
     {
-        var grain = new UserGrain("u", options);
+        var grain = new UserModel("u", options);
         var sink = new Counter();
         foreach (var (item, type, second) in events)
         {

@@ -2,6 +2,7 @@ using System.Numerics.Tensors;
 using RecoCluster.Grains;
 using RecoCluster.Grains.Algorithms;
 using RecoCluster.Grains.Interfaces;
+using RecoCluster.Grains.Model;
 
 namespace RecoCluster.Tests.Unit;
 
@@ -66,7 +67,7 @@ public sealed class FactorModelTests
 
         (float[] User, string Deltas) Replay()
         {
-            var grain = new UserGrain("u", new UserGrainOptions());
+            var grain = new UserModel("u", new UserGrainOptions());
             var combiner = new DeltaCombiner();
             foreach (var e in events)
             {
@@ -87,7 +88,7 @@ public sealed class FactorModelTests
     [Fact]
     public void No_step_happens_without_a_snapshot_of_at_least_two_items_and_the_window_is_never_a_negative()
     {
-        var grain = new UserGrain("u", new UserGrainOptions());
+        var grain = new UserModel("u", new UserGrainOptions());
         var combiner = new DeltaCombiner();
         grain.Apply(new ClickEvent("u", "a", EventType.View, T0), combiner, Table(("a", 1)));
         Assert.Null(grain.State.Factors);
@@ -103,7 +104,7 @@ public sealed class FactorModelTests
     [Fact]
     public void An_item_grain_adds_the_steps_to_the_same_initial_vector_the_user_side_assumed()
     {
-        var grain = new ItemGrain("x");
+        var grain = new ItemModel("x");
         grain.Apply(new ItemDelta("x", 0, new Dictionary<string, long>(), FactorDelta: [0.5f, -0.5f]));
         var init = new float[2];
         Bpr.InitItem("x", 0.1f, init);
@@ -116,8 +117,8 @@ public sealed class FactorModelTests
         // Two groups of users, each buying within its own group of 10 items. After a few epochs (a snapshot per
         // epoch, as rounds would), every user's vector must score the own group above the other.
         var options = new UserGrainOptions { WindowSize = 3, WindowSeconds = 0, MaxItemSideEventsPerDay = 0 };
-        var users = Enumerable.Range(0, 40).Select(u => new UserGrain($"u{u}", options)).ToList();
-        var items = new Dictionary<string, ItemGrain>(StringComparer.Ordinal);
+        var users = Enumerable.Range(0, 40).Select(u => new UserModel($"u{u}", options)).ToList();
+        var items = new Dictionary<string, ItemModel>(StringComparer.Ordinal);
         var table = Table([.. Enumerable.Range(0, 20).Select(i => ($"i{i}", i))]);
         var random = new Random(3);
         var t = T0;
@@ -139,7 +140,7 @@ public sealed class FactorModelTests
                 {
                     if (!items.TryGetValue(d.ItemId, out var g))
                     {
-                        items[d.ItemId] = g = new ItemGrain(d.ItemId);
+                        items[d.ItemId] = g = new ItemModel(d.ItemId);
                     }
 
                     g.Apply(d);

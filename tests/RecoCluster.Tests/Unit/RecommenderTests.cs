@@ -1,7 +1,7 @@
-using RecoCluster.Grains;
 using RecoCluster.Grains.Algorithms;
 using RecoCluster.Grains.Catalog;
 using RecoCluster.Grains.Interfaces;
+using RecoCluster.Grains.Model;
 
 namespace RecoCluster.Tests.Unit;
 

@@ -1,6 +1,6 @@
 using RecoCluster.Grains.Interfaces;
 
-namespace RecoCluster.Grains;
+namespace RecoCluster.Grains.Model;
 
 /// <summary>
 /// Combines the item side of a micro-batch of events: many increments of the same (item, other) pair become one

@@ -3,16 +3,17 @@ using RecoCluster.Cluster;
 using RecoCluster.Grains;
 using RecoCluster.Grains.Algorithms;
 using RecoCluster.Grains.Interfaces;
+using RecoCluster.Grains.Model;
 
 namespace RecoCluster.Bench.Engine;
 
 /// <summary>
-/// The per-event work of a silo on the user side: <see cref="UserGrain.Apply(ClickEvent, IItemDeltaSink)"/>, and the state codec a checkpoint
+/// The per-event work of a silo on the user side: <see cref="UserModel.Apply(ClickEvent, IItemDeltaSink)"/>, and the state codec a checkpoint
 /// runs on every dirty grain. Apply numbers are per event (OperationsPerInvoke), so "Mean" reads as the CPU cost of
 /// one event and "Allocated" as the garbage one event leaves behind.
 /// </summary>
 [MemoryDiagnoser]
-public class UserGrainBenchmarks
+public class UserModelBenchmarks
 {
     // Events applied per invocation; the Apply numbers are divided by it.
     private const int EventsPerInvoke = 100_000;
@@ -36,7 +37,7 @@ public class UserGrainBenchmarks
     private readonly CountingSink _sink = new();
     private readonly DeltaCombiner _combiner = new();
     private ClickEvent[] _events = [];
-    private UserGrain[] _grainOfEvent = [];
+    private UserModel[] _grainOfEvent = [];
     private int _next;
     private FactorTable _factors = FactorTable.Empty;
     private UserGrainState _fullState = new();
@@ -53,14 +54,14 @@ public class UserGrainBenchmarks
 
         // The grain of each event is looked up here, not in the loop: the runtime's grain cache is a dictionary
         // lookup that is not what these numbers are about.
-        var grains = new Dictionary<string, UserGrain>(UserCount, StringComparer.Ordinal);
-        _grainOfEvent = new UserGrain[_events.Length];
+        var grains = new Dictionary<string, UserModel>(UserCount, StringComparer.Ordinal);
+        _grainOfEvent = new UserModel[_events.Length];
         for (var i = 0; i < _events.Length; i++)
         {
             var userId = _events[i].UserId;
             if (!grains.TryGetValue(userId, out var grain))
             {
-                grains[userId] = grain = new UserGrain(userId, options);
+                grains[userId] = grain = new UserModel(userId, options);
             }
 
             _grainOfEvent[i] = grain;
@@ -210,7 +211,7 @@ public class UserGrainBenchmarks
     // Built through Apply, so the state has exactly the shape a grain persists.
     private static UserGrainState BuildFullState(UserGrainOptions options)
     {
-        var grain = new UserGrain("u-00042", options);
+        var grain = new UserModel("u-00042", options);
         var sink = new CountingSink();
         var ms = new DateTimeOffset(2026, 11, 22, 7, 49, 13, TimeSpan.Zero).ToUnixTimeMilliseconds();
         for (var i = 0; i < options.WindowSize; i++)

@@ -1,7 +1,7 @@
 using RecoCluster.Grains.Algorithms;
 using RecoCluster.Grains.Interfaces;
 
-namespace RecoCluster.Grains;
+namespace RecoCluster.Grains.Model;
 
 /// <summary>
 /// A user's recent history. The window holds the user's most recent distinct items in the order the partition
@@ -9,7 +9,7 @@ namespace RecoCluster.Grains;
 /// that makes the state deterministic).
 /// </summary>
 /// <remarks>Turn-based: the runtime calls one method at a time, so there are no locks.</remarks>
-public sealed class UserGrain : IUserGrain
+public sealed class UserModel
 {
     private const long MsPerDay = 86_400_000;
 
@@ -21,7 +21,7 @@ public sealed class UserGrain : IUserGrain
     private readonly FactorOptions _factors;
     private readonly UserGrainState _state;
 
-    public UserGrain(string userId, UserGrainOptions options, UserGrainState? state = null)
+    public UserModel(string userId, UserGrainOptions options, UserGrainState? state = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(userId);
         ArgumentNullException.ThrowIfNull(options);
@@ -37,10 +37,12 @@ public sealed class UserGrain : IUserGrain
     /// <summary>The state to persist. The runtime must not mutate it.</summary>
     public UserGrainState State => _state;
 
-    /// <inheritdoc />
+    /// <summary>Applies one event, in the partition's order, and sends its item side (co-occurrence with the
+    /// window, the item count) to <paramref name="itemSide"/>. Deterministic: a replay of the same events from the
+    /// same state gives the same state and the same item side.</summary>
     public void Apply(ClickEvent evt, IItemDeltaSink itemSide) => Apply(evt, itemSide, null);
 
-    /// <summary>Applies one event as <see cref="IUserGrain.Apply"/> does and, when the factor model is on and
+    /// <summary>Applies one event as <see cref="Apply(ClickEvent, IItemDeltaSink)"/> does and, when the factor model is on and
     /// <paramref name="itemFactors"/> (the silo's replicated item-factor snapshot) holds at least two items,
     /// takes one BPR step: the user's vector here, the items' through <paramref name="itemSide"/>.</summary>
     public void Apply(ClickEvent evt, IItemDeltaSink itemSide, FactorTable? itemFactors)
@@ -236,7 +238,7 @@ public sealed class UserGrain : IUserGrain
         return true;
     }
 
-    /// <inheritdoc />
+    /// <summary>The user's history window and counts, as served by <c>GET /v1/users/{userId}</c>.</summary>
     public UserHistory GetHistory()
     {
         var items = new RecentItem[_state.Recent.Count];

@@ -2,9 +2,9 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using RecoCluster.Grains.Interfaces;
 
-namespace RecoCluster.Grains;
+namespace RecoCluster.Grains.Model;
 
-/// <summary>The persistent state of a <see cref="UserGrain"/>. Plain data; the runtime stores it as bytes.</summary>
+/// <summary>The persistent state of a <see cref="UserModel"/>. Plain data; the runtime stores it as bytes.</summary>
 public sealed class UserGrainState
 {
     /// <summary>Recent distinct items, most recent first.</summary>

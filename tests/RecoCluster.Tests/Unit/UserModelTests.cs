@@ -1,9 +1,10 @@
 using RecoCluster.Grains;
 using RecoCluster.Grains.Interfaces;
+using RecoCluster.Grains.Model;
 
 namespace RecoCluster.Tests.Unit;
 
-public class UserGrainTests
+public class UserModelTests
 {
     private static readonly DateTimeOffset T0 = new(2026, 11, 22, 0, 0, 0, TimeSpan.Zero);
     private static readonly DeltaCombiner Sink = new();
@@ -14,7 +15,7 @@ public class UserGrainTests
     [Fact]
     public void Window_keeps_distinct_items_most_recent_first_and_counts_interactions()
     {
-        var grain = new UserGrain("u", new UserGrainOptions { WindowSize = 3 });
+        var grain = new UserModel("u", new UserGrainOptions { WindowSize = 3 });
         grain.Apply(E("a", second: 1), Sink);
         grain.Apply(E("b", EventType.Click, 2), Sink);
         grain.Apply(E("a", EventType.Purchase, 3), Sink);
@@ -34,7 +35,7 @@ public class UserGrainTests
     [Fact]
     public void The_least_recent_item_leaves_a_full_window()
     {
-        var grain = new UserGrain("u", new UserGrainOptions { WindowSize = 3 });
+        var grain = new UserModel("u", new UserGrainOptions { WindowSize = 3 });
         foreach (var item in new[] { "a", "b", "c", "a", "d" })
         {
             grain.Apply(E(item), Sink);
@@ -48,7 +49,7 @@ public class UserGrainTests
     [Fact]
     public void Log_order_not_timestamp_order_decides_recency()
     {
-        var grain = new UserGrain("u", new UserGrainOptions());
+        var grain = new UserModel("u", new UserGrainOptions());
         grain.Apply(E("late", second: 100), Sink);
         grain.Apply(E("early", second: 1), Sink);
 
@@ -62,15 +63,15 @@ public class UserGrainTests
     {
         var options = new UserGrainOptions { WindowSize = 4 };
         var events = Enumerable.Range(0, 50).Select(i => E($"i{i * 7 % 9}", (EventType)(i % 4), i)).ToList();
-        var straight = new UserGrain("u", options);
-        var resumed = new UserGrain("u", options);
+        var straight = new UserModel("u", options);
+        var resumed = new UserModel("u", options);
         foreach (var e in events.Take(20))
         {
             straight.Apply(e, Sink);
             resumed.Apply(e, Sink);
         }
 
-        var restored = new UserGrain("u", options, UserGrainStateCodec.Decode(UserGrainStateCodec.Encode(resumed.State)));
+        var restored = new UserModel("u", options, UserGrainStateCodec.Decode(UserGrainStateCodec.Encode(resumed.State)));
         foreach (var e in events.Skip(20))
         {
             straight.Apply(e, Sink);
@@ -86,7 +87,7 @@ public class UserGrainTests
     [Fact]
     public void An_empty_grain_has_no_last_event()
     {
-        var history = new UserGrain("u", new UserGrainOptions()).GetHistory();
+        var history = new UserModel("u", new UserGrainOptions()).GetHistory();
         Assert.Empty(history.RecentItems);
         Assert.Null(history.LastEventAt);
         Assert.Equal(0, history.TotalEvents);
@@ -95,7 +96,7 @@ public class UserGrainTests
     [Fact]
     public void The_item_side_pairs_the_new_item_with_the_window_before_it_in_both_directions()
     {
-        var grain = new UserGrain("u", new UserGrainOptions { WindowSize = 2 });
+        var grain = new UserModel("u", new UserGrainOptions { WindowSize = 2 });
         var sink = new DeltaCombiner();
         foreach (var item in new[] { "a", "b", "a", "c" })
         {

@@ -1,14 +1,14 @@
-using RecoCluster.Grains;
 using RecoCluster.Grains.Interfaces;
+using RecoCluster.Grains.Model;
 
 namespace RecoCluster.Tests.Unit;
 
-public class ItemGrainTests
+public class ItemModelTests
 {
     [Fact]
     public void Deltas_add_up_and_the_row_is_served_largest_first_ties_by_item_id()
     {
-        var grain = new ItemGrain("x");
+        var grain = new ItemModel("x");
         grain.Apply(new ItemDelta("x", 2, new Dictionary<string, long> { ["b"] = 1, ["a"] = 3 }));
         grain.Apply(new ItemDelta("x", 1, new Dictionary<string, long> { ["b"] = 2, ["c"] = 1, ["d"] = 3 }));
 
@@ -22,9 +22,9 @@ public class ItemGrainTests
     [Fact]
     public void State_and_batches_round_trip_through_their_codecs()
     {
-        var grain = new ItemGrain("x");
+        var grain = new ItemModel("x");
         grain.Apply(new ItemDelta("x", 5, new Dictionary<string, long> { ["é"] = 7, ["b"] = 1 }));
-        var restored = new ItemGrain("x", ItemCodec.Decode(ItemCodec.Encode(grain.State)));
+        var restored = new ItemModel("x", ItemCodec.Decode(ItemCodec.Encode(grain.State)));
         Assert.Equal(grain.GetCooccurrence(10), restored.GetCooccurrence(10), new CooccurrenceComparer());
 
         var batch = new ItemDeltaBatch(3, 1234, [new ItemDelta("x", 1, new Dictionary<string, long> { ["y"] = 2 })]);
