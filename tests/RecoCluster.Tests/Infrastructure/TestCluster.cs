@@ -150,7 +150,7 @@ public sealed class TestCluster : IClusterUnderTest, IAsyncDisposable
                     && (await ready.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("allPartitionsOwned").GetBoolean()
                     && claimed.SequenceEqual(owned);
             },
-            deadline ?? TimeSpan.FromSeconds(45),
+            deadline ?? TimeSpan.FromSeconds(90),
             "the cluster becoming ready (every partition owned once, directory agreeing)");
     }
 
