@@ -4,6 +4,7 @@ namespace RecoCluster.Grains.Interfaces;
 
 /// <summary>The kinds of clickstream event, in increasing order of intent. Serialized by wire name.</summary>
 [JsonConverter(typeof(EventTypeJsonConverter))]
+[GenerateSerializer, Alias("reco.EventType")]
 public enum EventType
 {
     /// <summary>The user looked at the item's page. Wire name <c>view</c>.</summary>
@@ -30,6 +31,7 @@ public enum EventType
 /// <param name="SessionId">Optional session id; same rules as the ids when present.</param>
 /// <param name="Quantity">Optional quantity (purchases, baskets).</param>
 /// <param name="Price">Optional unit price.</param>
+[GenerateSerializer, Immutable, Alias("reco.ClickEvent")]
 public sealed record ClickEvent(
     string UserId,
     string ItemId,

@@ -30,6 +30,7 @@ public interface IItemDeltaSink
 /// <param name="PurchaseCount">Added to NP[item].</param>
 /// <param name="PurchaseRow">Added to P[item][other], per other item; null when empty.</param>
 /// <param name="FactorDelta">Added to the item's factor vector; null when the batch did not touch it.</param>
+[GenerateSerializer, Alias("reco.ItemDelta")]
 public sealed record ItemDelta(
     string ItemId,
     long Count,
@@ -51,6 +52,7 @@ public sealed record ItemDeltaBatch(int SourcePartition, long BatchEnd, IReadOnl
 /// <summary>One entry of a co-occurrence row.</summary>
 /// <param name="ItemId">The other item.</param>
 /// <param name="Count">C[item][other].</param>
+[GenerateSerializer, Immutable, Alias("reco.Neighbor")]
 public sealed record Neighbor(string ItemId, long Count);
 
 /// <summary>An item's count and co-occurrence row, as <c>GET /v1/admin/items/{itemId}/cooccurrence</c> serves it.</summary>
@@ -61,6 +63,7 @@ public sealed record Neighbor(string ItemId, long Count);
 /// <param name="PurchaseCount">NP[item]: purchases of the item that reached the item side.</param>
 /// <param name="PurchaseRowLength">How many other items were bought together with it.</param>
 /// <param name="PurchaseNeighbors">The largest entries of the purchase row, ordered like <paramref name="Neighbors"/>.</param>
+[GenerateSerializer, Immutable, Alias("reco.ItemCooccurrence")]
 public sealed record ItemCooccurrence(
     string ItemId,
     long Count,

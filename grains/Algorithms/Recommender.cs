@@ -3,15 +3,6 @@ using RecoCluster.Grains.Interfaces;
 
 namespace RecoCluster.Grains.Algorithms;
 
-/// <summary>One item of a user's window, as serving reads it.</summary>
-public readonly record struct RecentInteraction(string ItemId, EventType LastType, long LastSeenMs, bool Purchased);
-
-/// <summary>What the recommender needs from a user grain, copied out in the grain's turn.</summary>
-/// <param name="UserId">The user.</param>
-/// <param name="Recent">The window, most recent first.</param>
-/// <param name="Factors">The user's factor vector, or null before the model first touched the user.</param>
-public sealed record RecommendationInput(string UserId, IReadOnlyList<RecentInteraction> Recent, float[]? Factors);
-
 /// <summary>Where a recommended item came from.</summary>
 public enum CandidateSource
 {

@@ -53,6 +53,44 @@ public sealed class DeltaCombiner : IItemDeltaSink
         acc.FactorTouched = true;
     }
 
+    /// <summary>Adds an already combined delta (one user's batch, to be combined with the other users' of the batch).</summary>
+    public void Add(ItemDelta delta)
+    {
+        ArgumentNullException.ThrowIfNull(delta);
+        var acc = Touch(delta.ItemId);
+        acc.Count += delta.Count;
+        foreach (var (other, count) in delta.Row)
+        {
+            acc.Row[other] = acc.Row.GetValueOrDefault(other) + count;
+        }
+
+        acc.PurchaseCount += delta.PurchaseCount;
+        if (delta.PurchaseRow is { Count: > 0 } purchases)
+        {
+            var row = acc.PurchaseRow ??= new Dictionary<string, long>(StringComparer.Ordinal);
+            foreach (var (other, count) in purchases)
+            {
+                row[other] = row.GetValueOrDefault(other) + count;
+            }
+        }
+
+        if (delta.FactorDelta is { Length: > 0 } step)
+        {
+            AddFactorDelta(delta.ItemId, step);
+        }
+    }
+
+    /// <summary>Drains what has been combined as deltas of their own (copies, safe to keep and to send), item by
+    /// item in no particular order, and starts the next batch.</summary>
+    public List<ItemDelta> DrainCopies() =>
+        Drain(_ => 0, (_, deltas) => deltas.Select(d => new ItemDelta(
+            d.ItemId,
+            d.Count,
+            new Dictionary<string, long>(d.Row, StringComparer.Ordinal),
+            d.PurchaseCount,
+            d.PurchaseRow is null ? null : new Dictionary<string, long>(d.PurchaseRow, StringComparer.Ordinal),
+            d.FactorDelta?.ToArray())).ToList()) is [var all] ? all : [];
+
     /// <summary>
     /// Groups what has been combined by <paramref name="partitionOf"/>, hands each group to
     /// <paramref name="encode"/> (which must copy or serialize it: the deltas are reused afterwards), and starts

@@ -183,7 +183,7 @@ public sealed class SiloRuntime : IHostedService, IDisposable
         {
             var metadata = admin.GetMetadata(name, TimeSpan.FromSeconds(5));
             var topic = metadata.Topics.FirstOrDefault(t => t.Topic == name);
-            if (topic is not null && topic.Error.Code == ErrorCode.NoError && topic.Partitions.Count > 0)
+            if (topic is not null && topic.Error.Code == Confluent.Kafka.ErrorCode.NoError && topic.Partitions.Count > 0)
             {
                 return topic.Partitions.Count;
             }

@@ -6,8 +6,8 @@ using Microsoft.Extensions.Logging;
 using RecoCluster.Cluster;
 using RecoCluster.Cluster.Telemetry;
 using RecoCluster.Grains;
-using RecoCluster.Grains.Algorithms;
 using RecoCluster.Grains.Interfaces;
+using RecoCluster.Silo.Ingress;
 using RecoCluster.Silo.Storage;
 using RecoCluster.Grains.Model;
 
@@ -29,7 +29,6 @@ namespace RecoCluster.Silo.Runtime;
 internal sealed class UserPartitionWorker : PartitionWorker
 {
     internal const string GrainKind = "user";
-    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     private readonly GrainCache<UserModel> _grains = new();
     private readonly DeltaCombiner _itemSide = new();
@@ -84,58 +83,36 @@ internal sealed class UserPartitionWorker : PartitionWorker
         // A producer's trace continues here when it sent a W3C traceparent header. Only when tracing is on (a
         // listener exists) is the header read and a span started: nothing per event otherwise.
         using var activity = RecoTelemetry.Source.HasListeners() ? StartProcessingActivity(record) : null;
-        if (record.Message.Headers?.TryGetLastBytes(EventCommands.Header, out var command) == true)
-        {
-            ApplyCommand(record, command);
-            return;
-        }
-
-        var error = Validate(record, out var evt);
-        if (error is not null)
+        var parsed = EventRecordParser.Parse(record);
+        if (parsed.Error is not null)
         {
             Context.Stats.OnInvalid();
-            Logger.LogWarning("Dead-lettering {Topic}[{Partition}]@{Offset}: {Reason}", record.Topic, record.Partition.Value, record.Offset.Value, error);
-            _pendingDeadLetters.Add(Context.DeadLetters.SendAsync(record, error));
+            Logger.LogWarning("Dead-lettering {Topic}[{Partition}]@{Offset}: {Reason}", record.Topic, record.Partition.Value, record.Offset.Value, parsed.Error);
+            _pendingDeadLetters.Add(Context.DeadLetters.SendAsync(record, parsed.Error));
             return;
         }
 
-        var grain = (await ActivateAsync(evt!.UserId, create: true).ConfigureAwait(false))!;
+        if (parsed.IsErase)
+        {
+            Erase(record, parsed.UserId!);
+            return;
+        }
+
+        var evt = parsed.Event!;
+        var grain = (await ActivateAsync(evt.UserId, create: true).ConfigureAwait(false))!;
         grain.Apply(evt, _itemSide, Context.Snapshots.Current.Factors);
         _grains.MarkDirty(evt.UserId);
         Context.Stats.OnApplied();
     }
 
     // Commands are applied in log order like events, so a replay after a crash applies them at the same point.
-    private void ApplyCommand(ConsumeResult<byte[]?, byte[]?> record, byte[] command)
+    private void Erase(ConsumeResult<byte[]?, byte[]?> record, string userId)
     {
-        string? error;
-        string? userId = null;
-        if (!Encoding.ASCII.GetString(command).Equals(EventCommands.Erase, StringComparison.Ordinal))
-        {
-            error = $"unknown command '{Encoding.ASCII.GetString(command, 0, Math.Min(command.Length, 32))}' in header {EventCommands.Header}";
-        }
-        else if (!EventCommands.TryParseErase(record.Message.Value ?? [], out userId, out error))
-        {
-            error = $"invalid erase command: {error}";
-        }
-        else if (!string.Equals(DecodeKey(record), userId, StringComparison.Ordinal))
-        {
-            error = "record key must be the erased userId (UTF-8), so the command lands on its user's partition";
-        }
-
-        if (error is not null)
-        {
-            Context.Stats.OnInvalid();
-            Logger.LogWarning("Dead-lettering {Topic}[{Partition}]@{Offset}: {Reason}", record.Topic, record.Partition.Value, record.Offset.Value, error);
-            _pendingDeadLetters.Add(Context.DeadLetters.SendAsync(record, error));
-            return;
-        }
-
         // The grain leaves memory now (queries answer 404 from here on) and its row leaves the store in the next
         // checkpoint, in the same transaction as the offset past this record. The item deltas it already emitted
         // stay: item counts hold no user id, and are anonymous aggregates.
-        _grains.Remove(userId!);
-        _erased.Add(userId!);
+        _grains.Remove(userId);
+        _erased.Add(userId);
         ActiveGrains = _grains.Count;
         Logger.LogInformation("Erased a user of {Partition} at offset {Offset}", Partition, record.Offset.Value);
     }
@@ -294,41 +271,5 @@ internal sealed class UserPartitionWorker : PartitionWorker
         return grain;
     }
 
-    private static string? Validate(ConsumeResult<byte[]?, byte[]?> record, out ClickEvent? evt)
-    {
-        evt = null;
-        if (record.Message.Value is null)
-        {
-            return "record has no value";
-        }
 
-        if (!EventSchema.TryParse(record.Message.Value, out evt, out var error))
-        {
-            return error;
-        }
-
-        var key = DecodeKey(record);
-
-        // The key decides the partition, and the partition decides which silo owns the user. A record keyed by
-        // anything but its userId would be applied on a silo that does not own that user.
-        if (!string.Equals(key, evt.UserId, StringComparison.Ordinal))
-        {
-            evt = null;
-            return "record key must be the event's userId (UTF-8), so the event lands on its user's partition";
-        }
-
-        return null;
-    }
-
-    private static string? DecodeKey(ConsumeResult<byte[]?, byte[]?> record)
-    {
-        try
-        {
-            return record.Message.Key is null ? null : StrictUtf8.GetString(record.Message.Key);
-        }
-        catch (DecoderFallbackException)
-        {
-            return null;
-        }
-    }
 }

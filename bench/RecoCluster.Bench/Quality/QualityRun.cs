@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using RecoCluster.Grains.Algorithms;
+using RecoCluster.Grains.Interfaces;
 
 namespace RecoCluster.Bench.Quality;
 
@@ -381,7 +382,7 @@ public static class QualityRun
             return true;
         }
 
-        var h = StableHash.Of(userId, 0x73616d70);
+        var h = RecoCluster.Grains.Algorithms.StableHash.Of(userId, 0x73616d70);
         return (h >> 11) / (double)(1UL << 53) < fraction;
     }
 

@@ -7,6 +7,7 @@ using RecoCluster.Gateway.Security;
 using RecoCluster.Grains;
 using RecoCluster.Host;
 using RecoCluster.Silo;
+using RecoCluster.Silo.Ingress;
 using RecoCluster.Silo.Storage;
 using RecoCluster.Tests.Infrastructure;
 
@@ -30,12 +31,14 @@ public class ConfigurationTests
         var directory = config.GetSection(DirectoryOptions.Section).Get<DirectoryOptions>()!;
         var auth = config.GetSection(GatewayAuthOptions.Section).Get<GatewayAuthOptions>()!;
         var limits = config.GetSection(GatewayRateLimitOptions.Section).Get<GatewayRateLimitOptions>()!;
+        var ingress = config.GetSection(IngressOptions.Section).Get<IngressOptions>()!;
 
         Assert.True(new KafkaOptionsValidator().Validate(null, kafka).Succeeded);
         Assert.True(new StorageOptionsValidator().Validate(null, storage).Succeeded);
         Assert.True(new SiloOptionsValidator().Validate(null, silo).Succeeded);
         Assert.True(new GatewayOptionsValidator().Validate(null, gateway).Succeeded);
         Assert.True(new GatewayRateLimitOptionsValidator().Validate(null, limits).Succeeded);
+        Assert.True(new IngressOptionsValidator().Validate(null, ingress).Succeeded);
 
         // The file documents the defaults; it must not drift from them.
         Assert.Equivalent(new KafkaOptions(), kafka);
@@ -46,6 +49,7 @@ public class ConfigurationTests
         Assert.Equivalent(new DirectoryOptions(), directory);
         Assert.Equivalent(new GatewayAuthOptions(), auth);
         Assert.Equivalent(new GatewayRateLimitOptions(), limits);
+        Assert.Equivalent(new IngressOptions(), ingress);
     }
 
     [Fact]

@@ -1,0 +1,13 @@
+using RecoCluster.Grains.Model;
+
+namespace RecoCluster.Grains.Orleans;
+
+/// <summary>What an <see cref="ItemGrain"/> stores: the model's state and, per events partition, the end of the
+/// last batch applied from there (its watermark).</summary>
+public sealed class PersistedItem
+{
+    public ItemGrainState Model { get; set; } = new();
+
+    /// <summary>Events partition → end offset (exclusive) of the last batch from it that this item stored.</summary>
+    public Dictionary<int, long> Watermarks { get; set; } = [];
+}

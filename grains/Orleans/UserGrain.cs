@@ -1,0 +1,102 @@
+using Microsoft.Extensions.Options;
+using RecoCluster.Grains.Interfaces;
+using RecoCluster.Grains.Model;
+
+namespace RecoCluster.Grains.Orleans;
+
+/// <summary>
+/// The Orleans grain over <see cref="UserModel"/>. Thin: it replays nothing and decides nothing; it applies a batch,
+/// stores the result together with the batch's end and item side, and answers reads from memory.
+/// </summary>
+/// <remarks>
+/// Exactness rests on two rules. (1) In-memory state never runs ahead of storage for longer than one call: a
+/// failed write marks the activation stale, and the next batch reloads the stored state before applying, so a
+/// retried batch starts from the state the first attempt started from. (2) A batch whose end is already stored
+/// is answered from storage (<see cref="PersistedUser.LastItemSide"/>), never recomputed: the window has moved on
+/// and would give other deltas.
+/// </remarks>
+public sealed class UserGrain(
+    [PersistentState("user", GrainStorageNames.Grains)] IPersistentState<PersistedUser> state,
+    IOptions<UserGrainOptions> options) : Grain, IUserGrain
+{
+    private UserModel? _model;
+    private bool _stale;
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        _model = ModelFromState();
+        return Task.CompletedTask;
+    }
+
+    public async Task<UserBatchResult> ApplyAsync(UserEventBatch batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        if (_stale)
+        {
+            await state.ReadStateAsync();
+            _model = ModelFromState();
+            _stale = false;
+        }
+
+        var stored = state.State;
+        if (batch.BatchEnd == stored.LastBatchEnd)
+        {
+            return new UserBatchResult(stored.LastItemSide, stored.Model is null, Replayed: true);
+        }
+
+        if (batch.BatchEnd < stored.LastBatchEnd)
+        {
+            // Only an ingress that lost its partition (and will be fenced at its checkpoint) sends a batch older
+            // than the one stored; that batch's item side was sent when it was new.
+            return new UserBatchResult([], stored.Model is null, Replayed: true);
+        }
+
+        var combiner = new DeltaCombiner();
+        foreach (var record in batch.Records)
+        {
+            if (record.IsErase)
+            {
+                _model = null;
+                continue;
+            }
+
+            _model ??= new UserModel(this.GetPrimaryKeyString(), options.Value);
+            _model.Apply(record.Event!, combiner);
+        }
+
+        var itemSide = combiner.DrainCopies();
+        stored.Model = _model?.State;
+        stored.LastBatchEnd = batch.BatchEnd;
+        stored.LastItemSide = itemSide;
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch
+        {
+            _stale = true;
+            throw;
+        }
+
+        return new UserBatchResult(itemSide, _model is null, Replayed: false);
+    }
+
+    public Task<UserHistory?> GetHistoryAsync() => Task.FromResult(HasEvents ? _model!.GetHistory() : null);
+
+    public Task<RecommendationInput?> GetRecommendationInputAsync() =>
+        Task.FromResult(HasEvents ? _model!.GetRecommendationInput() : null);
+
+    public async Task ForgetErasedAsync(long batchEnd)
+    {
+        if (!_stale && state.State.Model is null && state.State.LastBatchEnd == batchEnd && state.RecordExists)
+        {
+            await state.ClearStateAsync();
+            state.State = new PersistedUser { LastBatchEnd = batchEnd };
+        }
+    }
+
+    private bool HasEvents => _model is { } model && model.State.Counts.Sum() > 0;
+
+    private UserModel? ModelFromState() =>
+        state.State.Model is { } model ? new UserModel(this.GetPrimaryKeyString(), options.Value, model) : null;
+}

@@ -1,0 +1,83 @@
+using Confluent.Kafka;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using RecoCluster.Cluster;
+
+namespace RecoCluster.Silo.Ingress;
+
+/// <summary>
+/// Keeps one ingress running per events partition. Every silo runs one: each tick it calls every partition's
+/// ingress grain, which Orleans activates where its placement says if it is not running (first start, or its silo
+/// died). Any live silo is enough, so there is no leader to elect.
+/// </summary>
+public sealed partial class IngressKeeper(
+    IGrainFactory grains,
+    IOptions<KafkaOptions> kafka,
+    IOptions<IngressOptions> options,
+    ILogger<IngressKeeper> logger) : ILifecycleParticipant<ISiloLifecycle>, IDisposable
+{
+    private readonly CancellationTokenSource _stopping = new();
+    private Task _loop = Task.CompletedTask;
+
+    /// <summary>The events topic's partition count, once read from Kafka (0 until then).</summary>
+    public int Partitions { get; private set; }
+
+    public void Participate(ISiloLifecycle lifecycle) =>
+        lifecycle.Subscribe<IngressKeeper>(ServiceLifecycleStage.Active, Start, StopAsync);
+
+    private Task Start(CancellationToken ct)
+    {
+        _loop = Task.Run(() => RunAsync(_stopping.Token), CancellationToken.None);
+        return Task.CompletedTask;
+    }
+
+    private async Task StopAsync(CancellationToken ct)
+    {
+        await _stopping.CancelAsync();
+        await _loop.WaitAsync(ct).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+    }
+
+    private async Task RunAsync(CancellationToken ct)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(options.Value.KeeperIntervalMs));
+        while (!ct.IsCancellationRequested)
+        {
+            try
+            {
+                if (Partitions == 0)
+                {
+                    Partitions = ReadPartitionCount();
+                }
+
+                await Task.WhenAll(Enumerable.Range(0, Partitions).Select(p => grains.GetGrain<IPartitionIngressGrain>(p).EnsureRunningAsync()));
+            }
+            catch (Exception e) when (!ct.IsCancellationRequested)
+            {
+                // A silo that just died, a database that is down: the next tick tries again.
+                LogKeepFailed(e.Message);
+            }
+
+            try
+            {
+                await timer.WaitForNextTickAsync(ct);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    private int ReadPartitionCount()
+    {
+        using var admin = new AdminClientBuilder(new AdminClientConfig(kafka.Value.Client) { BootstrapServers = kafka.Value.BootstrapServers }).Build();
+        var topic = kafka.Value.Topics.Events;
+        var metadata = admin.GetMetadata(topic, TimeSpan.FromSeconds(5));
+        return metadata.Topics.FirstOrDefault(t => t.Topic == topic && t.Error.Code == Confluent.Kafka.ErrorCode.NoError)?.Partitions.Count ?? 0;
+    }
+
+    public void Dispose() => _stopping.Dispose();
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not make sure every events partition has an ingress: {Reason}")]
+    private partial void LogKeepFailed(string reason);
+}

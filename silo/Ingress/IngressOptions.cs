@@ -1,0 +1,57 @@
+using Microsoft.Extensions.Options;
+
+namespace RecoCluster.Silo.Ingress;
+
+/// <summary>How the partition ingress grains read the events topic. Section <c>Reco:Ingress</c>.</summary>
+public sealed class IngressOptions
+{
+    public const string Section = "Reco:Ingress";
+
+    /// <summary>The most records one batch takes. A batch costs one grain call per user and per item in it and
+    /// one group commit per side, so larger batches amortise more; smaller ones show an event sooner.</summary>
+    public int MaxBatchRecords { get; set; } = 5_000;
+
+    /// <summary>How often an idle ingress looks for new records, in milliseconds (a bound on the added delay
+    /// before an event is applied; a busy ingress starts its next batch as soon as the last one is stored).</summary>
+    public int PollIntervalMs { get; set; } = 10;
+
+    /// <summary>Records read ahead from Kafka and held per partition. Bounds memory when the grains or the
+    /// database are slow: the log, not the silo, holds the backlog.</summary>
+    public int MaxBufferedRecords { get; set; } = 20_000;
+
+    /// <summary>How often every silo makes sure each partition has a running ingress (after a silo dies, its
+    /// partitions' ingresses restart elsewhere within this long, plus Orleans' failure detection).</summary>
+    public int KeeperIntervalMs { get; set; } = 1_000;
+
+    /// <summary>The first delay after a failed batch; it doubles up to 5 s while failures go on.</summary>
+    public int RetryDelayMs { get; set; } = 100;
+}
+
+/// <summary>Start-up validation of <see cref="IngressOptions"/>, with messages that name the setting.</summary>
+public sealed class IngressOptionsValidator : IValidateOptions<IngressOptions>
+{
+    public ValidateOptionsResult Validate(string? name, IngressOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var errors = new List<string>();
+        Check(errors, nameof(options.MaxBatchRecords), options.MaxBatchRecords, 1, 100_000);
+        Check(errors, nameof(options.PollIntervalMs), options.PollIntervalMs, 1, 10_000);
+        Check(errors, nameof(options.MaxBufferedRecords), options.MaxBufferedRecords, 1, 10_000_000);
+        Check(errors, nameof(options.KeeperIntervalMs), options.KeeperIntervalMs, 100, 600_000);
+        Check(errors, nameof(options.RetryDelayMs), options.RetryDelayMs, 1, 60_000);
+        if (options.MaxBufferedRecords < options.MaxBatchRecords)
+        {
+            errors.Add($"{IngressOptions.Section}:MaxBufferedRecords ({options.MaxBufferedRecords}) must be at least MaxBatchRecords ({options.MaxBatchRecords}).");
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    private static void Check(List<string> errors, string setting, int value, int min, int max)
+    {
+        if (value < min || value > max)
+        {
+            errors.Add($"{IngressOptions.Section}:{setting} is {value}; it must be between {min} and {max}.");
+        }
+    }
+}

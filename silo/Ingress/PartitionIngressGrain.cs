@@ -1,0 +1,317 @@
+using Confluent.Kafka;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using RecoCluster.Cluster;
+using RecoCluster.Grains.Interfaces;
+using RecoCluster.Grains.Model;
+using RecoCluster.Silo.Runtime;
+using RecoCluster.Silo.Storage;
+
+namespace RecoCluster.Silo.Ingress;
+
+/// <summary>
+/// Reads one events partition and applies it, batch by batch, exactly once: to the user grains, then, with the
+/// item side they return, to the item grains, then the checkpoint.
+/// </summary>
+/// <remarks>
+/// Why it is exact through crashes, kills and moves (docs/architecture.md, "Exactly once on Orleans"):
+/// <list type="number">
+/// <item>A batch's end is stored (<c>pending_end</c>) before any of it is sent, so whoever reads the partition next
+/// cuts the same batch again, with the same end.</item>
+/// <item>A user grain stores its state with the batch's end and the item side it produced, and answers a batch it
+/// has stored with that item side: a replayed batch yields the same item side whether or not the user had
+/// stored it.</item>
+/// <item>An item grain stores, per partition, the end of the last batch it applied, and drops a batch at or below
+/// it.</item>
+/// <item>The checkpoint (<c>next_offset</c> = the batch's end) moves only once every grain of the batch has stored
+/// it, and only while this reader's epoch is current: a reader that lost the partition is fenced, and a new one
+/// replays from the last checkpoint.</item>
+/// </list>
+/// Users are placed on the silo that first calls them (the reader of their partition), so the user side is local;
+/// item grains are spread over the cluster.
+/// </remarks>
+[PartitionSpreadPlacement]
+public sealed partial class PartitionIngressGrain(
+    GrainStore store,
+    IOptions<KafkaOptions> kafka,
+    IOptions<IngressOptions> options,
+    DeadLetters deadLetters,
+    PartitionReaders readers,
+    TimeProvider time,
+    IClusterMembershipService membership,
+    ILocalSiloDetails silo,
+    ILogger<PartitionIngressGrain> logger) : Grain, IPartitionIngressGrain
+{
+    private readonly List<ConsumeResult<byte[]?, byte[]?>> _batch = [];
+    private int _partition;
+    private long _epoch;
+    private long _committed = -1;
+    private long? _pendingEnd;
+    private long? _batchEnd;
+    private bool _begun;
+    private bool _fenced;
+    private ConsumeResult<byte[]?, byte[]?>? _carried;
+    private PartitionReader? _reader;
+    private IGrainTimer? _timer;
+    private long _batches;
+    private long _applied;
+    private long _invalid;
+    private int _failures;
+    private long _retryAtMs;
+    private string? _lastError;
+    private long _activatedMs;
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        _partition = checked((int)this.GetPrimaryKeyLong());
+        _activatedMs = time.GetUtcNow().ToUnixTimeMilliseconds();
+        var claim = await store.ClaimIngressAsync(_partition, cancellationToken);
+        _epoch = claim.Epoch;
+        _committed = claim.NextOffset;
+        _pendingEnd = claim.PendingEnd;
+        _reader = readers.Start(kafka.Value, _partition, claim.NextOffset, options.Value.MaxBufferedRecords);
+        LogStarted(_partition, _epoch, claim.NextOffset, claim.PendingEnd);
+        var poll = TimeSpan.FromMilliseconds(options.Value.PollIntervalMs);
+        _timer = this.RegisterGrainTimer(PumpAsync, new GrainTimerCreationOptions(TimeSpan.Zero, poll) { KeepAlive = true });
+    }
+
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        _timer?.Dispose();
+        StopReader();
+        return Task.CompletedTask;
+    }
+
+    public Task<IngressStatus> EnsureRunningAsync()
+    {
+        // After a membership change the partition may belong elsewhere: it moves by deactivating, and the next
+        // call activates it on its new home (placement), which claims it and replays from the last checkpoint.
+        // Silos see a membership change at slightly different moments, and placement may still count a silo that
+        // is about to be declared dead: a fresh activation stays a few keeper rounds before it moves again, so
+        // views that disagree for a moment do not bounce a partition between silos.
+        var settled = time.GetUtcNow().ToUnixTimeMilliseconds() - _activatedMs > 3 * options.Value.KeeperIntervalMs;
+        var active = membership.CurrentSnapshot.Members.Values.Where(m => m.Status == SiloStatus.Active).Select(m => m.SiloAddress).ToList();
+        if (settled && active.Contains(silo.SiloAddress) && !PartitionSpreadPlacement.Home(_partition, active).Equals(silo.SiloAddress))
+        {
+            LogMoving(_partition, silo.SiloAddress.ToString());
+            DeactivateOnIdle();
+        }
+
+        return Task.FromResult(Status());
+    }
+
+    private IngressStatus Status() => new(
+        _partition,
+        silo.SiloAddress.ToString(),
+        _epoch,
+        _committed,
+        _reader?.HighWatermark ?? -1,
+        _batches,
+        _applied,
+        _invalid,
+        _lastError);
+
+    private async Task PumpAsync(CancellationToken cancellationToken)
+    {
+        if (_fenced || _reader is null || time.GetUtcNow().ToUnixTimeMilliseconds() < _retryAtMs)
+        {
+            return;
+        }
+
+        try
+        {
+            if (_batchEnd is null && !CutBatch())
+            {
+                return;
+            }
+
+            if (!_begun)
+            {
+                await store.BeginIngressBatchAsync(_partition, _epoch, _batchEnd!.Value, CancellationToken.None);
+                _begun = true;
+            }
+
+            var erased = await ApplyBatchAsync(_batchEnd!.Value);
+            await store.CommitIngressBatchAsync(_partition, _epoch, _batchEnd.Value, CancellationToken.None);
+            await ForgetErasedAsync(erased, _batchEnd.Value);
+            _committed = _batchEnd.Value;
+            _batch.Clear();
+            _batchEnd = null;
+            _begun = false;
+            _batches++;
+            _failures = 0;
+            _lastError = null;
+        }
+        catch (PartitionFencedException)
+        {
+            // Another reader claimed the partition: it replays from the last checkpoint, so this one writes nothing
+            // more and goes away.
+            LogFenced(_partition, _epoch);
+            _fenced = true;
+            StopReader();
+            DeactivateOnIdle();
+        }
+        catch (Exception e)
+        {
+            // The batch stays in hand, with its end, and is sent again as it is: a grain that stored it answers
+            // from storage, one that did not applies it now.
+            _failures++;
+            _lastError = e.Message;
+            var delay = Math.Min(5_000, options.Value.RetryDelayMs << Math.Min(_failures - 1, 16));
+            _retryAtMs = time.GetUtcNow().ToUnixTimeMilliseconds() + delay;
+            LogBatchFailed(e, _partition, _batchEnd ?? -1, delay);
+        }
+    }
+
+    // Takes the next batch from the reader's buffer. After a takeover the first batch must end where the previous
+    // reader's pending batch ended, however long the records take to arrive.
+    private bool CutBatch()
+    {
+        var records = _reader!.Records;
+        if (_pendingEnd is { } pendingEnd)
+        {
+            while (records.TryRead(out var record))
+            {
+                if (record.Offset.Value >= pendingEnd)
+                {
+                    _carried = record;
+                    break;
+                }
+
+                _batch.Add(record);
+                if (record.Offset.Value == pendingEnd - 1)
+                {
+                    break;
+                }
+            }
+
+            if (_carried is null && (_batch.Count == 0 || _batch[^1].Offset.Value < pendingEnd - 1))
+            {
+                return false;
+            }
+
+            _batchEnd = pendingEnd;
+            _pendingEnd = null;
+            _begun = true;
+            return true;
+        }
+
+        if (_carried is not null)
+        {
+            _batch.Add(_carried);
+            _carried = null;
+        }
+
+        while (_batch.Count < options.Value.MaxBatchRecords && records.TryRead(out var record))
+        {
+            _batch.Add(record);
+        }
+
+        if (_batch.Count == 0)
+        {
+            return false;
+        }
+
+        _batchEnd = _batch[^1].Offset.Value + 1;
+        return true;
+    }
+
+    // The user side first (each user's records in log order), then the item side of the whole batch, combined
+    // per item. Returns the users the batch erased.
+    private async Task<List<string>> ApplyBatchAsync(long batchEnd)
+    {
+        var perUser = new Dictionary<string, List<UserBatchRecord>>(StringComparer.Ordinal);
+        var deadLettered = new List<Task>();
+        long events = 0;
+        foreach (var record in _batch)
+        {
+            var parsed = EventRecordParser.Parse(record);
+            if (parsed.Error is not null)
+            {
+                LogDeadLetter(record.Partition.Value, record.Offset.Value, parsed.Error);
+                deadLettered.Add(deadLetters.SendAsync(record, parsed.Error));
+                continue;
+            }
+
+            if (!perUser.TryGetValue(parsed.UserId!, out var list))
+            {
+                perUser[parsed.UserId!] = list = [];
+            }
+
+            list.Add(new UserBatchRecord(record.Offset.Value, parsed.Event));
+            events += parsed.Event is null ? 0 : 1;
+        }
+
+        // The batch moves past a bad record only once the dead-letter topic holds it.
+        await Task.WhenAll(deadLettered);
+
+        var userCalls = perUser.Select(u => GrainFactory.GetGrain<IUserGrain>(u.Key).ApplyAsync(new UserEventBatch(_partition, batchEnd, u.Value))).ToList();
+        var results = await Task.WhenAll(userCalls);
+
+        var combiner = new DeltaCombiner();
+        var erased = new List<string>();
+        var users = perUser.Keys.ToList();
+        for (var i = 0; i < results.Length; i++)
+        {
+            foreach (var delta in results[i].ItemSide)
+            {
+                combiner.Add(delta);
+            }
+
+            if (results[i].Erased)
+            {
+                erased.Add(users[i]);
+            }
+        }
+
+        var itemCalls = combiner.DrainCopies().Select(d => GrainFactory.GetGrain<IItemGrain>(d.ItemId).ApplyAsync(_partition, batchEnd, d));
+        await Task.WhenAll(itemCalls);
+        _applied += events;
+        _invalid += deadLettered.Count;
+        return erased;
+    }
+
+    private async Task ForgetErasedAsync(List<string> erased, long batchEnd)
+    {
+        foreach (var userId in erased)
+        {
+            try
+            {
+                await GrainFactory.GetGrain<IUserGrain>(userId).ForgetErasedAsync(batchEnd);
+            }
+            catch (Exception e)
+            {
+                // The batch is checkpointed; the tombstone (the erased user's last item side, no history) stays
+                // until the user's next batch replaces it.
+                LogForgetFailed(e, _partition);
+            }
+        }
+    }
+
+    private void StopReader()
+    {
+        if (_reader is { } reader)
+        {
+            _reader = null;
+            readers.Stop(reader);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Ingress of events partition {Partition} leaves {Silo}: the membership changed and it belongs on another silo")]
+    private partial void LogMoving(int partition, string silo);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Ingress of events partition {Partition} started: epoch {Epoch}, from offset {Offset}, pending batch end {PendingEnd}")]
+    private partial void LogStarted(int partition, long epoch, long offset, long? pendingEnd);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Ingress of events partition {Partition} (epoch {Epoch}) was fenced by a newer reader; it stops")]
+    private partial void LogFenced(int partition, long epoch);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Batch of events partition {Partition} ending at {BatchEnd} failed; retrying in {DelayMs} ms")]
+    private partial void LogBatchFailed(Exception exception, int partition, long batchEnd, int delayMs);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Dead-lettering events[{Partition}]@{Offset}: {Reason}")]
+    private partial void LogDeadLetter(int partition, long offset, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not delete an erased user's tombstone after a batch of events partition {Partition}")]
+    private partial void LogForgetFailed(Exception exception, int partition);
+}

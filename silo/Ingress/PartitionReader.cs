@@ -1,0 +1,120 @@
+using System.Threading.Channels;
+using Confluent.Kafka;
+using Microsoft.Extensions.Logging;
+using RecoCluster.Cluster;
+
+namespace RecoCluster.Silo.Ingress;
+
+/// <summary>
+/// Reads one events partition from a given offset on a thread of its own and buffers what it read (bounded). The
+/// ingress grain takes batches from the buffer in its turns.
+/// </summary>
+/// <remarks>
+/// Why a thread: librdkafka's <c>Consume</c> blocks, and a grain turn must not. Why no consumer group: the
+/// partition's position lives in the checkpoint store with the state it produced, and which silo reads which
+/// partition is Orleans' placement of the ingress grain; a group would be a second, competing membership.
+/// </remarks>
+public sealed partial class PartitionReader : IDisposable
+{
+    private readonly IConsumer<byte[]?, byte[]?> _consumer;
+    private readonly Channel<ConsumeResult<byte[]?, byte[]?>> _buffer;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Thread _thread;
+    private readonly ILogger _logger;
+    private readonly string _topic;
+    private readonly int _partition;
+
+    public PartitionReader(KafkaOptions kafka, int partition, long startOffset, int capacity, ILogger logger)
+    {
+        ArgumentNullException.ThrowIfNull(kafka);
+        _logger = logger;
+        _topic = kafka.Topics.Events;
+        _partition = partition;
+        var config = KafkaClientSettings.Consumer(kafka, $"{kafka.TopicPrefix}.ingress", $"ingress-{partition}");
+        // An idle partition answers a fetch only when this wait ends, so it bounds how long a lone event waits.
+        config.FetchWaitMaxMs = 20;
+        config.QueuedMaxMessagesKbytes = 16_384;
+        _consumer = new ConsumerBuilder<byte[]?, byte[]?>(config)
+            .SetErrorHandler((_, e) => LogKafkaError(e.Reason))
+            .Build();
+        var offset = startOffset >= 0 ? new Offset(startOffset) : Offset.Beginning;
+        _consumer.Assign(new TopicPartitionOffset(_topic, partition, offset));
+        _buffer = Channel.CreateBounded<ConsumeResult<byte[]?, byte[]?>>(new BoundedChannelOptions(capacity) { SingleReader = true, SingleWriter = true });
+        _thread = new Thread(Run) { IsBackground = true, Name = $"ingress-{partition}" };
+        _thread.Start();
+    }
+
+    /// <summary>The buffered records, in log order.</summary>
+    public ChannelReader<ConsumeResult<byte[]?, byte[]?>> Records => _buffer.Reader;
+
+    /// <summary>The partition's end of log as last reported by the broker (-1 until known).</summary>
+    public long HighWatermark
+    {
+        get
+        {
+            try
+            {
+                return _consumer.GetWatermarkOffsets(new TopicPartition(_topic, _partition)).High.Value;
+            }
+            catch (KafkaException)
+            {
+                return -1;
+            }
+        }
+    }
+
+    private void Run()
+    {
+        var token = _stop.Token;
+        try
+        {
+            while (!token.IsCancellationRequested)
+            {
+                ConsumeResult<byte[]?, byte[]?>? record;
+                try
+                {
+                    record = _consumer.Consume(100);
+                }
+                catch (ConsumeException e)
+                {
+                    LogKafkaError(e.Error.Reason);
+                    continue;
+                }
+
+                if (record is null || record.IsPartitionEOF)
+                {
+                    continue;
+                }
+
+                // Blocking here is the backpressure: a full buffer stops the reading, and the log keeps the rest.
+                while (!_buffer.Writer.TryWrite(record))
+                {
+                    _buffer.Writer.WaitToWriteAsync(token).AsTask().GetAwaiter().GetResult();
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        finally
+        {
+            _buffer.Writer.TryComplete();
+        }
+    }
+
+    public void Dispose()
+    {
+        _stop.Cancel();
+        if (Thread.CurrentThread != _thread)
+        {
+            _thread.Join();
+        }
+
+        _consumer.Close();
+        _consumer.Dispose();
+        _stop.Dispose();
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Kafka error while reading events: {Reason}")]
+    private partial void LogKafkaError(string reason);
+}

@@ -1,0 +1,170 @@
+using System.Data;
+using System.Data.Common;
+
+namespace RecoCluster.Silo.Storage;
+
+/// <summary>A stored Orleans grain state: its version (the ETag) and its payload.</summary>
+public readonly record struct StoredGrainState(long Version, byte[] Payload);
+
+/// <summary>One write of a group commit: an upsert of <paramref name="Payload"/>, or a delete when it is null,
+/// conditional on the row being at <paramref name="ExpectedVersion"/> (null: the row must not exist).</summary>
+public sealed record GrainStateWrite(string StateName, string GrainId, long? ExpectedVersion, byte[]? Payload);
+
+/// <summary>The outcome of one <see cref="GrainStateWrite"/>: the row's new version (null after a delete), or a
+/// conflict when the row was not at the expected version (nothing of it was written).</summary>
+public readonly record struct GrainStateWriteResult(bool Conflict, long? Version);
+
+/// <summary>A partition ingress's claim: its epoch, where the stored grains are consistent to, and the end of the
+/// batch that was in flight when the previous reader stopped (which must be cut again, with the same end).</summary>
+public readonly record struct IngressClaim(long Epoch, long NextOffset, long? PendingEnd);
+
+// The Orleans runtime's side of the store: grain state rows for GroupCommitGrainStorage and the partition
+// ingresses' checkpoints. Everything that writes takes the writer's turn, as the rest of the store does.
+public sealed partial class GrainStore
+{
+    /// <summary>Reads a grain's stored state, or null when it has none.</summary>
+    public async Task<StoredGrainState?> ReadGrainStateAsync(string stateName, string grainId, CancellationToken ct)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(ct);
+        await using var command = Command(connection, null, "SELECT version, payload FROM reco_grain_state WHERE state_name = @name AND grain_id = @id;");
+        Add(command, "name", stateName);
+        Add(command, "id", grainId);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        return await reader.ReadAsync(ct) ? new StoredGrainState(reader.GetInt64(0), (byte[])reader.GetValue(1)) : null;
+    }
+
+    /// <summary>
+    /// Writes many grain states in one transaction (one commit, one fsync). Each write is conditional on its own
+    /// expected version; a conflict refuses that write only, and the others commit.
+    /// </summary>
+    public async Task<GrainStateWriteResult[]> WriteGrainStatesAsync(IReadOnlyList<GrainStateWrite> writes, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(writes);
+        var results = new GrainStateWriteResult[writes.Count];
+        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        using var turn = await WriterTurnAsync(ct);
+        await using var connection = await _dataSource.OpenConnectionAsync(ct);
+        await using var tx = await connection.BeginTransactionAsync(IsolationLevel.ReadCommitted, ct);
+        for (var i = 0; i < writes.Count; i++)
+        {
+            results[i] = await WriteGrainStateAsync(connection, tx, writes[i], now, ct);
+        }
+
+        await tx.CommitAsync(ct);
+        return results;
+    }
+
+    private static async Task<GrainStateWriteResult> WriteGrainStateAsync(DbConnection connection, DbTransaction tx, GrainStateWrite write, long now, CancellationToken ct)
+    {
+        string sql;
+        if (write.Payload is null)
+        {
+            if (write.ExpectedVersion is null)
+            {
+                return new GrainStateWriteResult(false, null);
+            }
+
+            sql = "DELETE FROM reco_grain_state WHERE state_name = @name AND grain_id = @id AND version = @expected;";
+        }
+        else if (write.ExpectedVersion is null)
+        {
+            sql = """
+                INSERT INTO reco_grain_state (state_name, grain_id, version, payload, updated_ms)
+                VALUES (@name, @id, 1, @payload, @now)
+                ON CONFLICT (state_name, grain_id) DO NOTHING;
+                """;
+        }
+        else
+        {
+            sql = """
+                UPDATE reco_grain_state SET version = version + 1, payload = @payload, updated_ms = @now
+                 WHERE state_name = @name AND grain_id = @id AND version = @expected;
+                """;
+        }
+
+        await using var command = Command(connection, tx, sql);
+        Add(command, "name", write.StateName);
+        Add(command, "id", write.GrainId);
+        if (write.ExpectedVersion is { } expected)
+        {
+            Add(command, "expected", expected);
+        }
+
+        if (write.Payload is not null)
+        {
+            Add(command, "payload", write.Payload);
+            Add(command, "now", now);
+        }
+
+        if (await command.ExecuteNonQueryAsync(ct) != 1)
+        {
+            return new GrainStateWriteResult(true, null);
+        }
+
+        return new GrainStateWriteResult(false, write.Payload is null ? null : (write.ExpectedVersion ?? 0) + 1);
+    }
+
+    /// <summary>Claims an events partition for a new ingress reader: bumps its epoch, fencing every earlier reader,
+    /// and returns where to resume.</summary>
+    public async Task<IngressClaim> ClaimIngressAsync(int partition, CancellationToken ct)
+    {
+        using var turn = await WriterTurnAsync(ct);
+        await using var connection = await _dataSource.OpenConnectionAsync(ct);
+        await using var command = Command(connection, null, """
+            INSERT INTO reco_ingress (partition_id, epoch, next_offset, pending_end, updated_ms)
+            VALUES (@partition, 1, -1, NULL, @now)
+            ON CONFLICT (partition_id) DO UPDATE SET epoch = reco_ingress.epoch + 1, updated_ms = excluded.updated_ms
+            RETURNING epoch, next_offset, pending_end;
+            """);
+        Add(command, "partition", partition);
+        Add(command, "now", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        if (!await reader.ReadAsync(ct))
+        {
+            throw new InvalidOperationException($"claiming events partition {partition} returned no row");
+        }
+
+        return new IngressClaim(reader.GetInt64(0), reader.GetInt64(1), reader.IsDBNull(2) ? null : reader.GetInt64(2));
+    }
+
+    /// <summary>Records the end of the batch about to be sent, before any of it is: a reader that takes over after a
+    /// crash re-cuts the batch at the same end. Throws <see cref="PartitionFencedException"/> when another reader
+    /// has claimed the partition since.</summary>
+    public Task BeginIngressBatchAsync(int partition, long epoch, long batchEnd, CancellationToken ct) =>
+        UpdateIngressAsync(partition, epoch, "pending_end = @end", batchEnd, ct);
+
+    /// <summary>Moves the partition's checkpoint to <paramref name="batchEnd"/> once every user and item grain of the
+    /// batch has stored it, and clears the pending batch. Fenced like <see cref="BeginIngressBatchAsync"/>.</summary>
+    public Task CommitIngressBatchAsync(int partition, long epoch, long batchEnd, CancellationToken ct) =>
+        UpdateIngressAsync(partition, epoch, "next_offset = @end, pending_end = NULL", batchEnd, ct);
+
+    private async Task UpdateIngressAsync(int partition, long epoch, string set, long batchEnd, CancellationToken ct)
+    {
+        using var turn = await WriterTurnAsync(ct);
+        await using var connection = await _dataSource.OpenConnectionAsync(ct);
+        await using var command = Command(connection, null, $"UPDATE reco_ingress SET {set}, updated_ms = @now WHERE partition_id = @partition AND epoch = @epoch;");
+        Add(command, "end", batchEnd);
+        Add(command, "now", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        Add(command, "partition", partition);
+        Add(command, "epoch", epoch);
+        if (await command.ExecuteNonQueryAsync(ct) != 1)
+        {
+            throw new PartitionFencedException("events", partition, epoch);
+        }
+    }
+
+    /// <summary>Every ingress checkpoint: partition → (epoch, next offset, pending end).</summary>
+    public async Task<IReadOnlyDictionary<int, IngressClaim>> ReadIngressCheckpointsAsync(CancellationToken ct)
+    {
+        var result = new Dictionary<int, IngressClaim>();
+        await using var connection = await _dataSource.OpenConnectionAsync(ct);
+        await using var command = Command(connection, null, "SELECT partition_id, epoch, next_offset, pending_end FROM reco_ingress;");
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            result[reader.GetInt32(0)] = new IngressClaim(reader.GetInt64(1), reader.GetInt64(2), reader.IsDBNull(3) ? null : reader.GetInt64(3));
+        }
+
+        return result;
+    }
+}

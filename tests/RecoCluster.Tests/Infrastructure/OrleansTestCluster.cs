@@ -1,0 +1,142 @@
+using Confluent.Kafka;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Configuration;
+using Orleans.TestingHost;
+using RecoCluster.Cluster;
+using RecoCluster.Grains.Interfaces;
+using RecoCluster.Silo.Ingress;
+using RecoCluster.Silo.Storage;
+
+namespace RecoCluster.Tests.Infrastructure;
+
+/// <summary>
+/// Orleans silos in the test process (Orleans' <see cref="Orleans.TestingHost.TestCluster"/>, over real TCP) with
+/// the project's grains, group-commit storage and partition ingresses, reading a real Kafka protocol endpoint
+/// (librdkafka's mock cluster) and storing into a real database (a SQLite file or PostgreSQL).
+/// </summary>
+public sealed class OrleansTestCluster : IAsyncDisposable
+{
+    private readonly EmbeddedKafka _kafka;
+    private readonly GrainStore _store;
+
+    private OrleansTestCluster(EmbeddedKafka kafka, TopicNames topics, int partitions, TestStorage storage, Orleans.TestingHost.TestCluster cluster)
+    {
+        _kafka = kafka;
+        Topics = topics;
+        Partitions = partitions;
+        Storage = storage;
+        Cluster = cluster;
+        _store = GrainStore.Open(new StorageOptions { Provider = storage.Provider, ConnectionString = storage.ConnectionString });
+    }
+
+    public Orleans.TestingHost.TestCluster Cluster { get; }
+
+    public IGrainFactory Grains => Cluster.GrainFactory;
+
+    public TopicNames Topics { get; }
+
+    public int Partitions { get; }
+
+    public TestStorage Storage { get; }
+
+    public string BootstrapServers => _kafka.BootstrapServers;
+
+    public static async Task<OrleansTestCluster> StartAsync(TestStorage storage, int silos = 2, int partitions = 4, IReadOnlyDictionary<string, string>? settings = null)
+    {
+        var kafka = EmbeddedKafka.Start();
+        var topics = new TopicNames($"t{Guid.NewGuid():N}"[..12]);
+        kafka.CreateTopics(topics, partitions);
+        var builder = new TestClusterBuilder((short)silos);
+        builder.Options.ConnectionTransport = ConnectionTransportType.TcpSocket;
+        builder.Properties["Reco:Kafka:BootstrapServers"] = kafka.BootstrapServers;
+        builder.Properties["Reco:Kafka:TopicPrefix"] = topics.Prefix;
+        builder.Properties["Reco:Storage:Provider"] = storage.Provider;
+        builder.Properties["Reco:Storage:ConnectionString"] = storage.ConnectionString;
+        foreach (var (key, value) in Recount.TestRuleSettings.Concat(settings ?? new Dictionary<string, string>()))
+        {
+            builder.Properties[key] = value;
+        }
+
+        builder.AddSiloBuilderConfigurator<SiloConfigurator>();
+        var cluster = builder.Build();
+        await cluster.DeployAsync();
+        return new OrleansTestCluster(kafka, topics, partitions, storage, cluster);
+    }
+
+    /// <summary>Produces events keyed by user, as the gateway does, and waits for Kafka's acknowledgement.</summary>
+    public async Task ProduceAsync(IEnumerable<ClickEvent> events)
+    {
+        using var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig
+        {
+            BootstrapServers = BootstrapServers,
+            Acks = Acks.All,
+            EnableIdempotence = true,
+            Partitioner = Partitioner.Murmur2Random,
+            LingerMs = 5,
+        }).Build();
+        await Task.WhenAll(events.Select(e => producer.ProduceAsync(Topics.Events, new Message<string, byte[]> { Key = e.UserId, Value = EventSchema.ToUtf8(e) })));
+    }
+
+    /// <summary>Produces records as they are, for tests of invalid input.</summary>
+    public async Task ProduceRawAsync(IEnumerable<Message<byte[]?, byte[]?>> messages)
+    {
+        using var producer = new ProducerBuilder<byte[]?, byte[]?>(new ProducerConfig { BootstrapServers = BootstrapServers, Acks = Acks.All, EnableIdempotence = true, Partitioner = Partitioner.Murmur2Random }).Build();
+        await Task.WhenAll(messages.Select(m => producer.ProduceAsync(Topics.Events, m)));
+    }
+
+    /// <summary>Every partition's ingress, as it reports itself (activating those that are not running).</summary>
+    public async Task<IngressStatus[]> IngressesAsync() =>
+        await Task.WhenAll(Enumerable.Range(0, Partitions).Select(p => Grains.GetGrain<IPartitionIngressGrain>(p).EnsureRunningAsync()));
+
+    /// <summary>The end of log of every events partition.</summary>
+    public long[] HighWatermarks()
+    {
+        using var consumer = new ConsumerBuilder<byte[], byte[]>(new ConsumerConfig { BootstrapServers = BootstrapServers, GroupId = $"test-{Guid.NewGuid():N}" }).Build();
+        return Enumerable.Range(0, Partitions)
+            .Select(p => consumer.QueryWatermarkOffsets(new TopicPartition(Topics.Events, p), TimeSpan.FromSeconds(10)).High.Value)
+            .ToArray();
+    }
+
+    /// <summary>The stored ingress checkpoints, partition → next offset (partitions never checkpointed are missing).</summary>
+    public async Task<IReadOnlyDictionary<int, IngressClaim>> CheckpointsAsync() => await _store.ReadIngressCheckpointsAsync(CancellationToken.None);
+
+    /// <summary>Waits until every events partition is checkpointed at its end of log: every produced event is
+    /// stored in the user and item grains.</summary>
+    public async Task WaitUntilCaughtUpAsync(TimeSpan deadline)
+    {
+        var ends = HighWatermarks();
+        await Eventually.TrueAsync(
+            async () =>
+            {
+                var checkpoints = await CheckpointsAsync();
+                return Enumerable.Range(0, Partitions).All(p => ends[p] == 0 || (checkpoints.TryGetValue(p, out var c) && c.NextOffset == ends[p] && c.PendingEnd is null));
+            },
+            deadline,
+            $"every partition checkpointed at its end of log ({string.Join(", ", ends)})");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Cluster.StopAllSilosAsync();
+        await Cluster.DisposeAsync();
+        await _store.DisposeAsync();
+        _kafka.Dispose();
+    }
+
+    /// <summary>Makes every test silo a RecoCluster silo, from the cluster's configuration.</summary>
+    public sealed class SiloConfigurator : ISiloConfigurator
+    {
+        public void Configure(ISiloBuilder siloBuilder)
+        {
+            siloBuilder.AddRecoGrains(siloBuilder.Configuration);
+
+            // A killed test silo is declared dead within seconds, not the production default's half a minute.
+            siloBuilder.Services.Configure<ClusterMembershipOptions>(o =>
+            {
+                o.ProbeTimeout = TimeSpan.FromSeconds(1);
+                o.NumMissedProbesLimit = 2;
+                o.NumVotesForDeathDeclaration = 1;
+            });
+        }
+    }
+}

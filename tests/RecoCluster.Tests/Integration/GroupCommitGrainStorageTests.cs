@@ -1,0 +1,102 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Orleans.Storage;
+using RecoCluster.Grains.Orleans;
+using RecoCluster.Silo.Storage;
+using RecoCluster.Tests.Infrastructure;
+
+namespace RecoCluster.Tests.Integration;
+
+/// <summary>The Orleans grain storage on a real database: ETags refuse a second activation's stale write, and
+/// concurrent writes share transactions.</summary>
+public abstract class GroupCommitGrainStorageTests
+{
+    protected abstract Task<TestStorage> NewStorageAsync();
+
+    [Fact]
+    public async Task A_write_from_a_stale_copy_is_refused_and_the_stored_state_is_kept()
+    {
+        await using var fixture = await StartAsync();
+        var id = GrainId.Create("user", "etag-user");
+        var first = new GrainState<PersistedUser>();
+        await fixture.Storage.ReadStateAsync("user", id, first);
+        Assert.False(first.RecordExists);
+
+        first.State!.LastBatchEnd = 5;
+        await fixture.Storage.WriteStateAsync("user", id, first);
+        var second = new GrainState<PersistedUser>();
+        await fixture.Storage.ReadStateAsync("user", id, second);
+        Assert.True(second.RecordExists);
+        Assert.Equal(5, second.State!.LastBatchEnd);
+
+        first.State!.LastBatchEnd = 9;
+        await fixture.Storage.WriteStateAsync("user", id, first);
+        second.State!.LastBatchEnd = 7;
+        await Assert.ThrowsAsync<InconsistentStateException>(() => fixture.Storage.WriteStateAsync("user", id, second));
+
+        var reread = new GrainState<PersistedUser>();
+        await fixture.Storage.ReadStateAsync("user", id, reread);
+        Assert.Equal(9, reread.State!.LastBatchEnd);
+
+        // A row that exists cannot be created again by a copy that never saw it.
+        var blind = new GrainState<PersistedUser>();
+        await Assert.ThrowsAsync<InconsistentStateException>(() => fixture.Storage.WriteStateAsync("user", id, blind));
+
+        await fixture.Storage.ClearStateAsync("user", id, reread);
+        var gone = new GrainState<PersistedUser>();
+        await fixture.Storage.ReadStateAsync("user", id, gone);
+        Assert.False(gone.RecordExists);
+    }
+
+    [Fact]
+    public async Task Concurrent_writes_are_committed_together_and_each_is_stored()
+    {
+        await using var fixture = await StartAsync();
+        const int grains = 400;
+        var states = Enumerable.Range(0, grains).Select(i => new GrainState<PersistedItem>(new PersistedItem())).ToArray();
+        for (var i = 0; i < grains; i++)
+        {
+            states[i].State!.Model.Count = i;
+            states[i].State!.Watermarks[3] = 1_000 + i;
+        }
+
+        await Task.WhenAll(states.Select((s, i) => fixture.Storage.WriteStateAsync("item", GrainId.Create("item", $"sku-{i}"), s)));
+
+        Assert.Equal(grains, fixture.Storage.Writes);
+        Assert.True(fixture.Storage.Commits <= grains / 10, $"{grains} concurrent writes took {fixture.Storage.Commits} commits");
+        for (var i = 0; i < grains; i += 37)
+        {
+            var read = new GrainState<PersistedItem>();
+            await fixture.Storage.ReadStateAsync("item", GrainId.Create("item", $"sku-{i}"), read);
+            Assert.Equal(i, read.State!.Model.Count);
+            Assert.Equal(1_000 + i, read.State!.Watermarks[3]);
+        }
+    }
+
+    private async Task<Fixture> StartAsync()
+    {
+        var storage = await NewStorageAsync();
+        var store = GrainStore.Open(new StorageOptions { Provider = storage.Provider, ConnectionString = storage.ConnectionString });
+        var grainStorage = new GroupCommitGrainStorage(store, NullLogger<GroupCommitGrainStorage>.Instance);
+        await grainStorage.StartAsync(CancellationToken.None);
+        return new Fixture(store, grainStorage);
+    }
+
+    private sealed record Fixture(GrainStore Store, GroupCommitGrainStorage Storage) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await Storage.DisposeAsync();
+            await Store.DisposeAsync();
+        }
+    }
+}
+
+public sealed class SqliteGroupCommitGrainStorageTests : GroupCommitGrainStorageTests
+{
+    protected override Task<TestStorage> NewStorageAsync() => Task.FromResult(TestDatabases.NewSqlite());
+}
+
+public sealed class PostgresGroupCommitGrainStorageTests : GroupCommitGrainStorageTests
+{
+    protected override Task<TestStorage> NewStorageAsync() => TestDatabases.NewPostgresAsync();
+}

@@ -1,0 +1,174 @@
+using System.Text;
+using Confluent.Kafka;
+using RecoCluster.Grains.Interfaces;
+using RecoCluster.Tests.Infrastructure;
+
+namespace RecoCluster.Tests.Integration;
+
+/// <summary>
+/// The Orleans runtime's promise: user and item counts equal an independent recount of every event, through a
+/// silo killed in the middle of the stream and a silo added, with invalid records dead-lettered and not counted.
+/// </summary>
+public abstract class OrleansIngressTests
+{
+    private static readonly TimeSpan CatchUp = TimeSpan.FromMinutes(4);
+
+    protected abstract Task<TestStorage> NewStorageAsync();
+
+    [Fact]
+    public async Task Counts_equal_a_recount_after_a_silo_is_killed_mid_stream_and_another_joins()
+    {
+        await using var cluster = await OrleansTestCluster.StartAsync(await NewStorageAsync(), silos: 3, partitions: 6);
+        var events = ClusterClient.Events(seed: 14, count: 12_000, users: 400, items: 150);
+        var half = events.Count / 2;
+        await cluster.ProduceAsync(events.Take(half));
+        await cluster.ProduceRawAsync(Enumerable.Range(0, 5).Select(i => new Message<byte[]?, byte[]?>
+        {
+            Key = Encoding.UTF8.GetBytes($"u-{i}"),
+            Value = Encoding.UTF8.GetBytes("{\"userId\":\"u-" + i + "\",\"itemId\":\"\",\"type\":\"view\"}"),
+        }));
+
+        // The ingresses spread over the three silos (two partitions each) once all have joined.
+        var secondaries = cluster.Cluster.SecondarySilos.ToDictionary(s => s.SiloAddress.ToString());
+        await Eventually.TrueAsync(
+            async () => (await cluster.IngressesAsync()).GroupBy(s => s.Silo).Count() == 3,
+            CatchUp,
+            "ingresses on all three silos");
+
+        // Kill a silo that reads partitions while the second half streams in, so that batches are in flight on it
+        // (cut, partly sent to the grains, not yet checkpointed) when it dies.
+        var victim = (await cluster.IngressesAsync()).Select(s => s.Silo).First(secondaries.ContainsKey);
+        var streaming = Task.Run(async () =>
+        {
+            foreach (var chunk in events.Skip(half).Chunk(250))
+            {
+                await cluster.ProduceAsync(chunk);
+                await Task.Delay(20);
+            }
+        });
+        await Eventually.TrueAsync(async () => (await cluster.CheckpointsAsync()).Values.Sum(c => Math.Max(0, c.NextOffset)) > half + 1_000, CatchUp, "the second half streaming in");
+        await cluster.Cluster.KillSiloAsync(secondaries[victim]);
+        await streaming;
+        await cluster.Cluster.StartAdditionalSiloAsync();
+        await cluster.WaitUntilCaughtUpAsync(CatchUp);
+
+        await AssertEqualsRecountAsync(cluster, events, items: 150);
+        var statuses = await cluster.IngressesAsync();
+        Assert.All(statuses, s => Assert.Null(s.LastError));
+        Assert.DoesNotContain(statuses, s => s.Silo == victim);
+        Assert.Contains(statuses, s => s.Epoch > 1); // the victim's partitions moved to new readers
+    }
+
+    [Fact]
+    public async Task Invalid_records_go_to_the_dead_letter_topic_with_their_reason_and_count_nowhere()
+    {
+        await using var cluster = await OrleansTestCluster.StartAsync(await NewStorageAsync(), silos: 1, partitions: 2);
+        var good = new ClickEvent("dl-user", "sku-1", EventType.View, new DateTimeOffset(2026, 11, 1, 0, 0, 0, TimeSpan.Zero));
+        await cluster.ProduceRawAsync(
+        [
+            new() { Key = Encoding.UTF8.GetBytes("dl-user"), Value = Encoding.UTF8.GetBytes("not json") },
+            new() { Key = Encoding.UTF8.GetBytes("someone-else"), Value = EventSchema.ToUtf8(good) },
+        ]);
+        await cluster.ProduceAsync([good]);
+        await cluster.WaitUntilCaughtUpAsync(CatchUp);
+
+        var history = await cluster.Grains.GetGrain<IUserGrain>("dl-user").GetHistoryAsync();
+        Assert.NotNull(history);
+        Assert.Equal(1, history.TotalEvents);
+        using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(new ConsumerConfig { BootstrapServers = cluster.BootstrapServers, GroupId = $"dlq-{Guid.NewGuid():N}", AutoOffsetReset = AutoOffsetReset.Earliest }).Build();
+        consumer.Subscribe(cluster.Topics.DeadLetters);
+        var reasons = new List<string>();
+        var started = DateTime.UtcNow;
+        while (reasons.Count < 2 && DateTime.UtcNow - started < CatchUp)
+        {
+            var record = consumer.Consume(TimeSpan.FromMilliseconds(200));
+            if (record?.Message is { } message)
+            {
+                reasons.Add(Encoding.UTF8.GetString(message.Headers.GetLastBytes(Silo.Runtime.DeadLetters.ReasonHeader)));
+            }
+        }
+
+        Assert.Equal(2, reasons.Count);
+        Assert.Contains(reasons, r => r.Contains("key must be the event's userId", StringComparison.Ordinal));
+        Assert.Contains(reasons, r => !r.Contains("key", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_replayed_batch_yields_the_same_item_side_and_counts_once()
+    {
+        await using var cluster = await OrleansTestCluster.StartAsync(await NewStorageAsync(), silos: 1, partitions: 1);
+        var at = new DateTimeOffset(2026, 11, 1, 0, 0, 0, TimeSpan.Zero);
+        var user = cluster.Grains.GetGrain<IUserGrain>("replay-user");
+        var first = new UserEventBatch(0, 2, [new UserBatchRecord(0, new ClickEvent("replay-user", "a", EventType.View, at)), new UserBatchRecord(1, new ClickEvent("replay-user", "b", EventType.Purchase, at.AddSeconds(1)))]);
+        var applied = await user.ApplyAsync(first);
+        Assert.False(applied.Replayed);
+
+        // The user has moved on in memory; the same batch again is answered from storage, not recomputed.
+        var replayed = await user.ApplyAsync(first);
+        Assert.True(replayed.Replayed);
+        Assert.Equal(Describe(applied.ItemSide), Describe(replayed.ItemSide));
+        Assert.Equal(2, (await user.GetHistoryAsync())!.TotalEvents);
+
+        var item = cluster.Grains.GetGrain<IItemGrain>("b");
+        var delta = applied.ItemSide.Single(d => d.ItemId == "b");
+        Assert.True(await item.ApplyAsync(0, 2, delta));
+        Assert.False(await item.ApplyAsync(0, 2, delta));
+        Assert.False(await item.ApplyAsync(0, 1, delta));
+        Assert.True(await item.ApplyAsync(1, 2, delta)); // another partition's batch with the same end is its own
+        var counts = await item.GetCooccurrenceAsync(10);
+        Assert.Equal(2 * delta.Count, counts.Count);
+        Assert.Equal(2 * delta.Row["a"], counts.Neighbors.Single(n => n.ItemId == "a").Count);
+    }
+
+    private static string Describe(IEnumerable<ItemDelta> side) => string.Join(
+        "|",
+        side.OrderBy(d => d.ItemId, StringComparer.Ordinal).Select(d => $"{d.ItemId}:{d.Count}:{d.PurchaseCount}:" + string.Join(",", d.Row.OrderBy(r => r.Key, StringComparer.Ordinal).Select(r => $"{r.Key}={r.Value}"))));
+
+    internal static async Task AssertEqualsRecountAsync(OrleansTestCluster cluster, IReadOnlyList<ClickEvent> events, int items)
+    {
+        var users = Recount.Users(events, Recount.TestRule.WindowSize);
+        var wrongUsers = new List<string>();
+        foreach (var (userId, expected) in users)
+        {
+            var history = await cluster.Grains.GetGrain<IUserGrain>(userId).GetHistoryAsync();
+            if (history is null || history.TotalEvents != expected.Total || !history.RecentItems.Select(r => r.ItemId).SequenceEqual(expected.Window))
+            {
+                wrongUsers.Add($"{userId}: {history?.TotalEvents.ToString() ?? "none"} events, expected {expected.Total}");
+            }
+        }
+
+        var expectedItems = Recount.Items(events, Recount.TestRule);
+        var wrongItems = new List<string>();
+        for (var i = 0; i < items; i++)
+        {
+            var itemId = $"sku-{i}";
+            var served = await cluster.Grains.GetGrain<IItemGrain>(itemId).GetCooccurrenceAsync(10_000);
+            var expected = expectedItems.GetValueOrDefault(itemId);
+            var row = served.Neighbors.ToDictionary(n => n.ItemId, n => n.Count);
+            var purchaseRow = (served.PurchaseNeighbors ?? []).ToDictionary(n => n.ItemId, n => n.Count);
+            var same = expected is null
+                ? served.Count == 0 && row.Count == 0
+                : served.Count == expected.Count && served.PurchaseCount == expected.PurchaseCount && SameRow(row, expected.Row) && SameRow(purchaseRow, expected.PurchaseRow);
+            if (!same)
+            {
+                wrongItems.Add($"{itemId}: N={served.Count} (expected {expected?.Count ?? 0}), row {row.Values.Sum()} (expected {expected?.Row.Values.Sum() ?? 0})");
+            }
+        }
+
+        Assert.True(wrongUsers.Count == 0, $"{wrongUsers.Count} of {users.Count} users differ from the recount: {string.Join("; ", wrongUsers.Take(10))}");
+        Assert.True(wrongItems.Count == 0, $"{wrongItems.Count} of {items} items differ from the recount: {string.Join("; ", wrongItems.Take(10))}");
+    }
+
+    private static bool SameRow(IReadOnlyDictionary<string, long> served, IReadOnlyDictionary<string, long> expected) =>
+        served.Count == expected.Count && expected.All(e => served.GetValueOrDefault(e.Key) == e.Value);
+}
+
+public sealed class SqliteOrleansIngressTests : OrleansIngressTests
+{
+    protected override Task<TestStorage> NewStorageAsync() => Task.FromResult(TestDatabases.NewSqlite());
+}
+
+public sealed class PostgresOrleansIngressTests : OrleansIngressTests
+{
+    protected override Task<TestStorage> NewStorageAsync() => TestDatabases.NewPostgresAsync();
+}
