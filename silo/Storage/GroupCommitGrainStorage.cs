@@ -30,6 +30,7 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, ILifecycleP
     private readonly Channel<PendingWrite> _queue = Channel.CreateUnbounded<PendingWrite>(new UnboundedChannelOptions { SingleReader = true });
     private readonly CancellationTokenSource _stopping = new();
     private Task _writer = Task.CompletedTask;
+    private int _disposed;
 
     public GroupCommitGrainStorage(GrainStore store, ILogger<GroupCommitGrainStorage> logger)
     {
@@ -154,8 +155,14 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, ILifecycleP
     private static long? ParseETag(string? etag) =>
         etag is null ? null : long.Parse(etag, NumberStyles.None, CultureInfo.InvariantCulture);
 
+    // Orleans registers a storage both as itself and as a lifecycle participant, so the container disposes it twice.
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         _queue.Writer.TryComplete();
         await _stopping.CancelAsync();
         await _writer.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
