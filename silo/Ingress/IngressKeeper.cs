@@ -70,6 +70,7 @@ public sealed partial class IngressKeeper(
 
     private int ReadPartitionCount()
     {
+        KafkaNativeLibrary.Use();
         using var admin = new AdminClientBuilder(new AdminClientConfig(kafka.Value.Client) { BootstrapServers = kafka.Value.BootstrapServers }).Build();
         var topic = kafka.Value.Topics.Events;
         var metadata = admin.GetMetadata(topic, TimeSpan.FromSeconds(5));
