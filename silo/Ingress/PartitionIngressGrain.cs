@@ -131,9 +131,13 @@ public sealed partial class PartitionIngressGrain(
                 _begun = true;
             }
 
-            var erased = await ApplyBatchAsync(_batchEnd!.Value);
+            var (erased, events, invalid) = await ApplyBatchAsync(_batchEnd!.Value);
             await store.CommitIngressBatchAsync(_partition, _epoch, _batchEnd.Value, CancellationToken.None);
             await ForgetErasedAsync(erased, _batchEnd.Value);
+
+            // Counted once the batch is stored: a batch that is retried is not counted twice.
+            _applied += events;
+            _invalid += invalid;
             _committed = _batchEnd.Value;
             _batch.Clear();
             _batchEnd = null;
@@ -217,8 +221,8 @@ public sealed partial class PartitionIngressGrain(
     }
 
     // The user side first (each user's records in log order), then the item side of the whole batch, combined
-    // per item. Returns the users the batch erased.
-    private async Task<List<string>> ApplyBatchAsync(long batchEnd)
+    // per item. Returns the users the batch erased, and its events and invalid records.
+    private async Task<(List<string> Erased, long Events, int Invalid)> ApplyBatchAsync(long batchEnd)
     {
         var perUser = new Dictionary<string, List<UserBatchRecord>>(StringComparer.Ordinal);
         var deadLettered = new List<Task>();
@@ -266,9 +270,7 @@ public sealed partial class PartitionIngressGrain(
 
         var itemCalls = combiner.DrainCopies().Select(d => GrainFactory.GetGrain<IItemGrain>(d.ItemId).ApplyAsync(_partition, batchEnd, d));
         await Task.WhenAll(itemCalls);
-        _applied += events;
-        _invalid += deadLettered.Count;
-        return erased;
+        return (erased, events, deadLettered.Count);
     }
 
     private async Task ForgetErasedAsync(List<string> erased, long batchEnd)
