@@ -57,20 +57,18 @@ public sealed class DeltaCombiner : IItemDeltaSink
     public void Add(ItemDelta delta)
     {
         ArgumentNullException.ThrowIfNull(delta);
-        var acc = Touch(delta.ItemId);
-        acc.Count += delta.Count;
+        AddItemCount(delta.ItemId, delta.Count);
         foreach (var (other, count) in delta.Row)
         {
-            acc.Row[other] = acc.Row.GetValueOrDefault(other) + count;
+            AddCooccurrence(delta.ItemId, other, count);
         }
 
-        acc.PurchaseCount += delta.PurchaseCount;
-        if (delta.PurchaseRow is { Count: > 0 } purchases)
+        AddPurchaseCount(delta.ItemId, delta.PurchaseCount);
+        if (delta.PurchaseRow is { } purchases)
         {
-            var row = acc.PurchaseRow ??= new Dictionary<string, long>(StringComparer.Ordinal);
             foreach (var (other, count) in purchases)
             {
-                row[other] = row.GetValueOrDefault(other) + count;
+                AddPurchaseCooccurrence(delta.ItemId, other, count);
             }
         }
 

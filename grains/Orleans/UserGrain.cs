@@ -81,10 +81,10 @@ public sealed class UserGrain(
         return new UserBatchResult(itemSide, _model is null, Replayed: false);
     }
 
-    public Task<UserHistory?> GetHistoryAsync() => Task.FromResult(HasEvents ? _model!.GetHistory() : null);
+    // A model exists only once an event was applied (and not since erased), so there is no empty user to serve.
+    public Task<UserHistory?> GetHistoryAsync() => Task.FromResult(_model?.GetHistory());
 
-    public Task<RecommendationInput?> GetRecommendationInputAsync() =>
-        Task.FromResult(HasEvents ? _model!.GetRecommendationInput() : null);
+    public Task<RecommendationInput?> GetRecommendationInputAsync() => Task.FromResult(_model?.GetRecommendationInput());
 
     public async Task ForgetErasedAsync(long batchEnd)
     {
@@ -94,8 +94,6 @@ public sealed class UserGrain(
             state.State = new PersistedUser { LastBatchEnd = batchEnd };
         }
     }
-
-    private bool HasEvents => _model is { } model && model.State.Counts.Sum() > 0;
 
     private UserModel? ModelFromState() =>
         state.State.Model is { } model ? new UserModel(this.GetPrimaryKeyString(), options.Value, model) : null;

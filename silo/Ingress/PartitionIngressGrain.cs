@@ -249,12 +249,11 @@ public sealed partial class PartitionIngressGrain(
         // The batch moves past a bad record only once the dead-letter topic holds it.
         await Task.WhenAll(deadLettered);
 
-        var userCalls = perUser.Select(u => GrainFactory.GetGrain<IUserGrain>(u.Key).ApplyAsync(new UserEventBatch(_partition, batchEnd, u.Value))).ToList();
-        var results = await Task.WhenAll(userCalls);
+        var users = perUser.Keys.ToArray();
+        var results = await Task.WhenAll(users.Select(u => GrainFactory.GetGrain<IUserGrain>(u).ApplyAsync(new UserEventBatch(_partition, batchEnd, perUser[u]))));
 
         var combiner = new DeltaCombiner();
         var erased = new List<string>();
-        var users = perUser.Keys.ToList();
         for (var i = 0; i < results.Length; i++)
         {
             foreach (var delta in results[i].ItemSide)
