@@ -9,6 +9,7 @@ namespace RecoCluster.Grains.Interfaces;
 /// <param name="Source">Where it came from: <c>neighborhood</c>, <c>factors</c>, <c>boughtTogether</c>,
 /// <c>content</c> or <c>popular</c>.</param>
 /// <param name="BecauseOf">The item the reason names, if any.</param>
+[GenerateSerializer, Immutable, Alias("reco.RecommendedItem")]
 public sealed record RecommendedItem(
     string ItemId,
     double Score,
@@ -23,6 +24,7 @@ public sealed record RecommendedItem(
 /// <param name="UserId">For user recommendations: the user.</param>
 /// <param name="ItemId">For similar items: the item.</param>
 /// <param name="ColdStart">True when the user has no history and gets popular items instead.</param>
+[GenerateSerializer, Immutable, Alias("reco.RecommendationList")]
 public sealed record RecommendationList(
     long SnapshotVersion,
     DateTimeOffset? SnapshotBuiltAt,
@@ -40,7 +42,9 @@ public sealed record CartRequest(IReadOnlyList<string>? Items, int? Count);
 /// <param name="Version">The new snapshot version.</param>
 /// <param name="StartedAt">When the round started.</param>
 /// <param name="CompletedAt">When every partition's part was in and the version became visible.</param>
-/// <param name="Partitions">The item partitions that took part.</param>
+/// <param name="Partitions">The parts the version was stored in (item partitions on the first runtime, slices of
+/// the stored item rows on Orleans).</param>
+[GenerateSerializer, Immutable, Alias("reco.RebuildResult")]
 public sealed record RebuildResult(long Version, DateTimeOffset StartedAt, DateTimeOffset CompletedAt, int Partitions);
 
 /// <summary>Limits and validation of recommendation requests, shared by the gateway (which checks before routing)

@@ -8,6 +8,7 @@ using RecoCluster.Grains.Algorithms;
 using RecoCluster.Grains.Catalog;
 using RecoCluster.Grains.Interfaces;
 using RecoCluster.Silo.Runtime;
+using RecoCluster.Silo.Serving;
 
 namespace RecoCluster.Silo;
 
@@ -70,27 +71,12 @@ public static class RecommendationEndpoints
         }
 
         var snapshot = runtime.Snapshots.Current;
-        var n = count ?? 10;
-        var entry = snapshot.Find(itemId);
-        var items = Recommender.Similar(itemId, snapshot, catalog.IsAvailable, n);
-
-        // An item with no co-occurrence yet (new, or too rare) gets neighbors by content; so does one whose
-        // neighbors are all unavailable.
-        if (items.Count < n)
-        {
-            var have = items.Select(i => i.ItemId).ToHashSet(StringComparer.Ordinal);
-            items.AddRange(catalog.SimilarByContent(itemId, n).Where(c => have.Add(c.ItemId)).Take(n - items.Count));
-        }
-
-        if (entry is null && catalog.Find(itemId) is null)
-        {
-            return TypedResults.Problem(
+        return RecommendationLists.Similar(itemId, count ?? 10, snapshot, catalog) is { } list
+            ? TypedResults.Ok(list)
+            : TypedResults.Problem(
                 $"item '{itemId}' is in neither snapshot {snapshot.Version} nor the catalog",
                 statusCode: StatusCodes.Status404NotFound,
                 title: "Unknown item");
-        }
-
-        return TypedResults.Ok(List(snapshot, items) with { ItemId = itemId });
     }
 
     internal static Results<Ok<RecommendationList>, ProblemHttpResult> Popular(int? count, SiloRuntime runtime, ItemCatalog catalog)
@@ -151,19 +137,7 @@ public static class RecommendationEndpoints
         }
     }
 
-    private static RecommendationList List(RecoSnapshot snapshot, IEnumerable<Recommendation> items) => new(
-        snapshot.Version,
-        snapshot.Version == 0 ? null : snapshot.BuiltAt,
-        items.Select(i => new RecommendedItem(i.ItemId, Math.Round(i.Score, 6), i.Reason, SourceName(i.Source), i.BecauseOf)).ToList());
-
-    private static string SourceName(CandidateSource source) => source switch
-    {
-        CandidateSource.Neighborhood => "neighborhood",
-        CandidateSource.Factors => "factors",
-        CandidateSource.BoughtTogether => "boughtTogether",
-        CandidateSource.Content => "content",
-        _ => "popular",
-    };
+    private static RecommendationList List(RecoSnapshot snapshot, IEnumerable<Recommendation> items) => RecommendationLists.From(snapshot, items);
 
     private static ProblemHttpResult BadRequest(string error) =>
         TypedResults.Problem(error, statusCode: StatusCodes.Status400BadRequest, title: "Invalid request");

@@ -10,6 +10,7 @@ using RecoCluster.Cluster.Telemetry;
 using RecoCluster.Grains;
 using RecoCluster.Grains.Algorithms;
 using RecoCluster.Grains.Catalog;
+using RecoCluster.Silo.Neighborhoods;
 using RecoCluster.Silo.Runtime;
 using RecoCluster.Silo.Storage;
 
@@ -45,6 +46,7 @@ public static class SiloServices
         services.AddSingleton<ItemCatalog>();
         services.AddSingleton<SiloRuntime>();
         services.AddHostedService(sp => sp.GetRequiredService<SiloRuntime>());
+        services.AddSingleton<SnapshotLoader>();
         services.AddSingleton<RoundParticipant>();
         services.AddHostedService(sp => sp.GetRequiredService<RoundParticipant>());
         services.AddSingleton<CatalogReader>();

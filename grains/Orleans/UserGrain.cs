@@ -1,12 +1,14 @@
 using Microsoft.Extensions.Options;
+using RecoCluster.Grains.Algorithms;
 using RecoCluster.Grains.Interfaces;
 using RecoCluster.Grains.Model;
 
 namespace RecoCluster.Grains.Orleans;
 
 /// <summary>
-/// The Orleans grain over <see cref="UserModel"/>. Thin: it replays nothing and decides nothing; it applies a batch,
-/// stores the result together with the batch's end and item side, and answers reads from memory.
+/// The Orleans grain over <see cref="UserModel"/>. Thin: it replays nothing and decides nothing; it applies a batch
+/// (window, counts and the factor step against the silo's snapshot), stores the result together with the batch's
+/// end and item side, and answers reads from memory.
 /// </summary>
 /// <remarks>
 /// Exactness rests on two rules. (1) In-memory state never runs ahead of storage for longer than one call: a
@@ -17,7 +19,8 @@ namespace RecoCluster.Grains.Orleans;
 /// </remarks>
 public sealed class UserGrain(
     [PersistentState("user", GrainStorageNames.Grains)] IPersistentState<PersistedUser> state,
-    IOptions<UserGrainOptions> options) : Grain, IUserGrain
+    IOptions<UserGrainOptions> options,
+    SnapshotHolder snapshots) : Grain, IUserGrain
 {
     private UserModel? _model;
     private bool _stale;
@@ -51,6 +54,10 @@ public sealed class UserGrain(
             return new UserBatchResult([], stored.Model is null, Replayed: true);
         }
 
+        // The factor step reads the item vectors of the snapshot this silo serves. A batch recomputed after a crash
+        // (never stored, so never sent) may meet a newer snapshot than its first attempt did: its factor gradients
+        // can differ, its counts cannot, and a stored batch is never recomputed.
+        var factors = snapshots.Current.Factors;
         var combiner = new DeltaCombiner();
         foreach (var record in batch.Records)
         {
@@ -61,7 +68,7 @@ public sealed class UserGrain(
             }
 
             _model ??= new UserModel(this.GetPrimaryKeyString(), options.Value);
-            _model.Apply(record.Event!, combiner);
+            _model.Apply(record.Event!, combiner, factors);
         }
 
         var itemSide = combiner.DrainCopies();

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Threading.Channels;
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
+using RecoCluster.Grains.Algorithms;
 using RecoCluster.Silo.Storage;
 
 namespace RecoCluster.Silo.Runtime;

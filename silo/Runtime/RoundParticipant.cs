@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using RecoCluster.Cluster;
 using RecoCluster.Grains.Algorithms;
+using RecoCluster.Silo.Neighborhoods;
 using RecoCluster.Silo.Storage;
 
 namespace RecoCluster.Silo.Runtime;
@@ -19,7 +20,7 @@ namespace RecoCluster.Silo.Runtime;
 public sealed class RoundParticipant(
     SiloRuntime runtime,
     GrainStore store,
-    SnapshotHolder snapshots,
+    SnapshotLoader loader,
     IOptions<KafkaOptions> kafka,
     IOptions<NeighborhoodOptions> options,
     IOptions<Grains.UserGrainOptions> grainOptions,
@@ -74,7 +75,7 @@ public sealed class RoundParticipant(
             await ContributeAsync(latest, ct).ConfigureAwait(false);
         }
 
-        await InstallNewestAsync(ct).ConfigureAwait(false);
+        await loader.InstallNewestAsync(ct).ConfigureAwait(false);
     }
 
     private async Task ContributeAsync(RoundRow round, CancellationToken ct)
@@ -157,35 +158,5 @@ public sealed class RoundParticipant(
         var parts = await store.LoadRoundPartsAsync(previous.Version, RoundPhases.Entries, partition, ct).ConfigureAwait(false);
         var entries = parts.SelectMany(p => SnapshotCodec.DecodeEntries(p.Payload)).ToDictionary(e => e.ItemId, StringComparer.Ordinal);
         return (entries, (round.StartedMs - previous.StartedMs) / 1000.0);
-    }
-
-    private async Task InstallNewestAsync(CancellationToken ct)
-    {
-        var complete = await store.LatestCompleteRoundAsync(long.MaxValue, ct).ConfigureAwait(false);
-        if (complete is null || complete.Version <= snapshots.Current.Version)
-        {
-            return;
-        }
-
-        var started = time.GetTimestamp();
-        var parts = await store.LoadRoundPartsAsync(complete.Version, RoundPhases.Entries, null, ct).ConfigureAwait(false);
-        if (parts.Count < complete.Partitions)
-        {
-            // Cannot happen for a complete round (it completes only with every part), unless its parts were
-            // deleted under us because two newer rounds completed meanwhile: the next poll loads the newest.
-            logger.LogWarning("Round {Version} is complete but has {Parts} of {Partitions} parts; skipping it", complete.Version, parts.Count, complete.Partitions);
-            return;
-        }
-
-        var snapshot = RecoSnapshot.Build(
-            complete.Version,
-            DateTimeOffset.FromUnixTimeMilliseconds(complete.CompletedMs ?? complete.StartedMs),
-            parts.SelectMany(p => SnapshotCodec.DecodeEntries(p.Payload)),
-            _options.PopularCount,
-            _factors.Dimensions);
-        if (snapshots.TryInstall(snapshot))
-        {
-            logger.LogInformation("Serving neighborhood snapshot {Version}: {Items} items, loaded in {Ms:F0} ms", snapshot.Version, snapshot.ItemCount, time.GetElapsedTime(started).TotalMilliseconds);
-        }
     }
 }

@@ -104,6 +104,73 @@ public sealed partial class GrainStore
         return new GrainStateWriteResult(false, write.Payload is null ? null : (write.ExpectedVersion ?? 0) + 1);
     }
 
+    /// <summary>Up to <paramref name="limit"/> stored states named <paramref name="stateName"/> whose grain id sorts
+    /// after <paramref name="afterGrainId"/> (null: from the first), in grain id order: a neighborhood round pages
+    /// through every item this way.</summary>
+    public async Task<List<(string GrainId, byte[] Payload)>> ReadGrainStatesPageAsync(string stateName, string? afterGrainId, int limit, CancellationToken ct)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(ct);
+        await using var command = Command(connection, null, afterGrainId is null
+            ? "SELECT grain_id, payload FROM reco_grain_state WHERE state_name = @name ORDER BY grain_id LIMIT @limit;"
+            : "SELECT grain_id, payload FROM reco_grain_state WHERE state_name = @name AND grain_id > @after ORDER BY grain_id LIMIT @limit;");
+        Add(command, "name", stateName);
+        Add(command, "limit", limit);
+        if (afterGrainId is not null)
+        {
+            Add(command, "after", afterGrainId);
+        }
+
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        var page = new List<(string, byte[])>(limit);
+        while (await reader.ReadAsync(ct))
+        {
+            page.Add((reader.GetString(0), (byte[])reader.GetValue(1)));
+        }
+
+        return page;
+    }
+
+    /// <summary>Stores one part of a snapshot version that is not published yet. Unconditional: only the round
+    /// grain activation that claimed the version (through its own grain state's ETag) writes its parts.</summary>
+    public async Task WriteSnapshotPartAsync(long version, int part, byte[] payload, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(payload);
+        using var turn = await WriterTurnAsync(ct);
+        await using var connection = await _dataSource.OpenConnectionAsync(ct);
+        await using var command = Command(connection, null, """
+            INSERT INTO reco_round_part (version, phase, partition_id, payload, written_ms)
+            VALUES (@version, @phase, @part, @payload, @now)
+            ON CONFLICT (version, phase, partition_id) DO UPDATE SET payload = excluded.payload, written_ms = excluded.written_ms;
+            """);
+        Add(command, "version", version);
+        Add(command, "phase", RoundPhases.Entries);
+        Add(command, "part", part);
+        Add(command, "payload", payload);
+        Add(command, "now", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        await command.ExecuteNonQueryAsync(ct);
+    }
+
+    /// <summary>Publishes a snapshot version whose parts are all stored: one row, so silos see the version whole or
+    /// not at all. False when the version exists already (published by another activation).</summary>
+    public async Task<bool> PublishRoundAsync(RoundRow round, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(round);
+        using var turn = await WriterTurnAsync(ct);
+        await using var connection = await _dataSource.OpenConnectionAsync(ct);
+        await using var command = Command(connection, null, """
+            INSERT INTO reco_round (version, state, partitions, started_ms, completed_ms, owner)
+            VALUES (@version, @state, @partitions, @started, @completed, @owner)
+            ON CONFLICT (version) DO NOTHING;
+            """);
+        Add(command, "version", round.Version);
+        Add(command, "state", round.State);
+        Add(command, "partitions", round.Partitions);
+        Add(command, "started", round.StartedMs);
+        Add(command, "completed", (object?)round.CompletedMs ?? DBNull.Value);
+        Add(command, "owner", round.Owner);
+        return await command.ExecuteNonQueryAsync(ct) == 1;
+    }
+
     /// <summary>Claims an events partition for a new ingress reader: bumps its epoch, fencing every earlier reader,
     /// and returns where to resume.</summary>
     public async Task<IngressClaim> ClaimIngressAsync(int partition, CancellationToken ct)

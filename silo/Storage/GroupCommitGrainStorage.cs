@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.Json;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Orleans.Storage;
@@ -16,14 +15,12 @@ namespace RecoCluster.Silo.Storage;
 /// PostgreSQL and 400/s on SQLite on this kind of machine, in the environment notes), below what one ingress batch
 /// asks for. ETags are the rows' versions, checked per write inside the shared transaction, so a conflict refuses
 /// only the grain that had it (an <see cref="InconsistentStateException"/>) and the rest of the group commits.
-/// State is UTF-8 JSON (System.Text.Json), readable in the database when verifying by hand.
+/// State is UTF-8 JSON (<see cref="GrainStateJson"/>), readable in the database when verifying by hand.
 /// </remarks>
 public sealed partial class GroupCommitGrainStorage : IGrainStorage, ILifecycleParticipant<ISiloLifecycle>, IAsyncDisposable
 {
     /// <summary>The most writes one transaction takes; the rest wait for the next.</summary>
     private const int MaxGroup = 1_000;
-
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
     private readonly GrainStore _store;
     private readonly ILogger<GroupCommitGrainStorage> _logger;
@@ -64,7 +61,7 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, ILifecycleP
         var stored = await _store.ReadGrainStateAsync(stateName, grainId.ToString(), CancellationToken.None);
         if (stored is { } row)
         {
-            grainState.State = JsonSerializer.Deserialize<T>(row.Payload, Json) ?? throw new InvalidDataException($"stored {stateName} state of {grainId} is null");
+            grainState.State = GrainStateJson.Decode<T>(row.Payload, $"{stateName} state of {grainId}");
             grainState.ETag = row.Version.ToString(CultureInfo.InvariantCulture);
             grainState.RecordExists = true;
         }
@@ -79,7 +76,7 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, ILifecycleP
     public async Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
         ArgumentNullException.ThrowIfNull(grainState);
-        var payload = JsonSerializer.SerializeToUtf8Bytes(grainState.State, Json);
+        var payload = GrainStateJson.Encode(grainState.State);
         var version = await EnqueueAsync(new GrainStateWrite(stateName, grainId.ToString(), ParseETag(grainState.ETag), payload), grainState.ETag);
         grainState.ETag = version!.Value.ToString(CultureInfo.InvariantCulture);
         grainState.RecordExists = true;

@@ -6,7 +6,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using RecoCluster.Cluster;
-using RecoCluster.Silo.Ingress;
+using RecoCluster.Silo.Hosting;
 using RecoCluster.Silo.Storage;
 
 namespace RecoCluster.Bench.Ingest;

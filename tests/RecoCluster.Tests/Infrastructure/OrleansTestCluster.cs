@@ -3,7 +3,9 @@ using Microsoft.Extensions.DependencyInjection;
 using Orleans.Configuration;
 using Orleans.TestingHost;
 using RecoCluster.Cluster;
+using RecoCluster.Grains.Algorithms;
 using RecoCluster.Grains.Interfaces;
+using RecoCluster.Silo.Hosting;
 using RecoCluster.Silo.Ingress;
 using RecoCluster.Silo.Storage;
 
@@ -17,7 +19,6 @@ namespace RecoCluster.Tests.Infrastructure;
 public sealed class OrleansTestCluster : IAsyncDisposable
 {
     private readonly EmbeddedKafka _kafka;
-    private readonly GrainStore _store;
 
     private OrleansTestCluster(EmbeddedKafka kafka, TopicNames topics, int partitions, TestStorage storage, Orleans.TestingHost.TestCluster cluster)
     {
@@ -26,10 +27,13 @@ public sealed class OrleansTestCluster : IAsyncDisposable
         Partitions = partitions;
         Storage = storage;
         Cluster = cluster;
-        _store = GrainStore.Open(new StorageOptions { Provider = storage.Provider, ConnectionString = storage.ConnectionString });
+        Store = GrainStore.Open(new StorageOptions { Provider = storage.Provider, ConnectionString = storage.ConnectionString });
     }
 
     public Orleans.TestingHost.TestCluster Cluster { get; }
+
+    /// <summary>The cluster's database, for reading what is stored.</summary>
+    public GrainStore Store { get; }
 
     public IGrainFactory Grains => Cluster.GrainFactory;
 
@@ -97,8 +101,19 @@ public sealed class OrleansTestCluster : IAsyncDisposable
             .ToArray();
     }
 
+    /// <summary>The service container of every running silo, for reading what a silo holds (its snapshot).</summary>
+    public IEnumerable<IServiceProvider> SiloServices =>
+        Cluster.Silos.OfType<InProcessSiloHandle>().Where(s => s.IsActive).Select(s => s.SiloHost.Services);
+
+    /// <summary>The snapshot version each running silo serves.</summary>
+    public List<long> ServedVersions() =>
+        SiloServices.Select(s => s.GetRequiredService<SnapshotHolder>().Current.Version).ToList();
+
+    /// <summary>The newest neighborhood round row, or null.</summary>
+    public Task<RoundRow?> LatestRoundAsync() => Store.LatestRoundAsync(CancellationToken.None);
+
     /// <summary>The stored ingress checkpoints, partition → next offset (partitions never checkpointed are missing).</summary>
-    public async Task<IReadOnlyDictionary<int, IngressClaim>> CheckpointsAsync() => await _store.ReadIngressCheckpointsAsync(CancellationToken.None);
+    public async Task<IReadOnlyDictionary<int, IngressClaim>> CheckpointsAsync() => await Store.ReadIngressCheckpointsAsync(CancellationToken.None);
 
     /// <summary>Waits until every events partition is checkpointed at its end of log: every produced event is
     /// stored in the user and item grains.</summary>
@@ -119,7 +134,7 @@ public sealed class OrleansTestCluster : IAsyncDisposable
     {
         await Cluster.StopAllSilosAsync();
         await Cluster.DisposeAsync();
-        await _store.DisposeAsync();
+        await Store.DisposeAsync();
         _kafka.Dispose();
     }
 

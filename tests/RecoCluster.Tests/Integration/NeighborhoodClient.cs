@@ -73,36 +73,50 @@ public static class NeighborhoodClient
     /// recounted item counts and total, the best K kept, ties by item id. The cluster must hold exactly these
     /// events (a cluster of its own), since the scores depend on the totals.
     /// </summary>
-    public static async Task AssertNeighborhoodsEqualRecountAsync(this IClusterUnderTest cluster, IReadOnlyList<ClickEvent> events)
+    public static Task AssertNeighborhoodsEqualRecountAsync(this IClusterUnderTest cluster, IReadOnlyList<ClickEvent> events) =>
+        AssertNeighborhoodsEqualRecountAsync(
+            events,
+            async item => Items(await cluster.GetListAsync($"/v1/items/{Uri.EscapeDataString(item)}/similar?count={K}")),
+            async item => Items(await cluster.CartAsync([item], K)));
+
+    /// <summary>The comparison of <see cref="AssertNeighborhoodsEqualRecountAsync(IClusterUnderTest, IReadOnlyList{ClickEvent})"/>,
+    /// whichever way the served lists are read: <paramref name="similar"/> gives an item's K similar items,
+    /// <paramref name="cart"/> the K complements of a basket of that one item.</summary>
+    public static async Task AssertNeighborhoodsEqualRecountAsync(
+        IReadOnlyList<ClickEvent> events,
+        Func<string, Task<IReadOnlyList<RecommendedItem>>> similar,
+        Func<string, Task<IReadOnlyList<RecommendedItem>>> cart)
     {
+        ArgumentNullException.ThrowIfNull(similar);
+        ArgumentNullException.ThrowIfNull(cart);
         var expected = Recount.Items(events, Recount.TestRule);
         var total = expected.Values.Sum(e => e.Count);
         var purchaseTotal = expected.Values.Sum(e => e.PurchaseCount);
         var compared = 0;
         foreach (var (item, want) in expected.OrderBy(e => e.Key, StringComparer.Ordinal))
         {
-            var similar = Batch(want.Count, want.Row, j => expected.TryGetValue(j, out var x) ? x.Count : 0, total);
-            var served = await cluster.GetListAsync($"/v1/items/{Uri.EscapeDataString(item)}/similar?count={K}");
-            var servedItems = served.GetProperty("items").EnumerateArray().ToList();
-            Assert.Equal(similar.Select(s => s.ItemId), servedItems.Select(s => s.GetProperty("itemId").GetString()));
-            for (var i = 0; i < similar.Count; i++)
+            var batch = Batch(want.Count, want.Row, j => expected.TryGetValue(j, out var x) ? x.Count : 0, total);
+            var served = await similar(item);
+            Assert.Equal(batch.Select(s => s.ItemId), served.Select(s => s.ItemId));
+            for (var i = 0; i < batch.Count; i++)
             {
                 // Served scores are rounded to 6 decimals.
-                var servedScore = servedItems[i].GetProperty("score").GetDouble();
-                Assert.True(Math.Abs(similar[i].Score - servedScore) <= 1e-6, $"{item} → {similar[i].ItemId}: batch {similar[i].Score}, served {servedScore}");
+                Assert.True(Math.Abs(batch[i].Score - served[i].Score) <= 1e-6, $"{item} → {batch[i].ItemId}: batch {batch[i].Score}, served {served[i].Score}");
             }
 
             var bought = Batch(want.PurchaseCount, want.PurchaseRow, j => expected.TryGetValue(j, out var x) ? x.PurchaseCount : 0, purchaseTotal);
-            var cart = await cluster.CartAsync([item], K);
-            var servedBought = cart.GetProperty("items").EnumerateArray()
-                .Where(s => s.GetProperty("source").GetString() == "boughtTogether")
-                .Select(s => s.GetProperty("itemId").GetString());
+            var servedBought = (await cart(item)).Where(s => s.Source == "boughtTogether").Select(s => s.ItemId);
             Assert.Equal(bought.Select(s => s.ItemId), servedBought);
-            compared += similar.Count + bought.Count;
+            compared += batch.Count + bought.Count;
         }
 
         Assert.True(compared > 0, "the workload produced no neighbors at all; the comparison would prove nothing");
     }
+
+    private static IReadOnlyList<RecommendedItem> Items(JsonElement list) =>
+        list.GetProperty("items").EnumerateArray()
+            .Select(i => new RecommendedItem(i.GetProperty("itemId").GetString()!, i.GetProperty("score").GetDouble(), i.GetProperty("reason").GetString()!, i.GetProperty("source").GetString()!, null))
+            .ToList();
 
     // Written out here: every pair, the measure, sort by score descending then id, keep K.
     private static List<Scored> Batch(long countI, IReadOnlyDictionary<string, long> row, Func<string, long> countOf, long total) =>

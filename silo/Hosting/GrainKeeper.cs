@@ -2,19 +2,21 @@ using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using RecoCluster.Cluster;
+using RecoCluster.Grains.Interfaces;
+using RecoCluster.Silo.Ingress;
 
-namespace RecoCluster.Silo.Ingress;
+namespace RecoCluster.Silo.Hosting;
 
 /// <summary>
-/// Keeps one ingress running per events partition. Every silo runs one: each tick it calls every partition's
-/// ingress grain, which Orleans activates where its placement says if it is not running (first start, or its silo
-/// died). Any live silo is enough, so there is no leader to elect.
+/// Keeps the always-on grains running: one ingress per events partition and the neighborhood round grain. Every
+/// silo runs one: each tick it calls each of them, and Orleans activates any that is not running (first start, or
+/// its silo died) where its placement says. Any live silo is enough, so there is no leader to elect.
 /// </summary>
-public sealed partial class IngressKeeper(
+public sealed partial class GrainKeeper(
     IGrainFactory grains,
     IOptions<KafkaOptions> kafka,
     IOptions<IngressOptions> options,
-    ILogger<IngressKeeper> logger) : ILifecycleParticipant<ISiloLifecycle>, IDisposable
+    ILogger<GrainKeeper> logger) : ILifecycleParticipant<ISiloLifecycle>, IDisposable
 {
     private readonly CancellationTokenSource _stopping = new();
     private Task _loop = Task.CompletedTask;
@@ -23,7 +25,7 @@ public sealed partial class IngressKeeper(
     public int Partitions { get; private set; }
 
     public void Participate(ISiloLifecycle lifecycle) =>
-        lifecycle.Subscribe<IngressKeeper>(ServiceLifecycleStage.Active, Start, StopAsync);
+        lifecycle.Subscribe<GrainKeeper>(ServiceLifecycleStage.Active, Start, StopAsync);
 
     private Task Start(CancellationToken ct)
     {
@@ -49,7 +51,9 @@ public sealed partial class IngressKeeper(
                     Partitions = ReadPartitionCount();
                 }
 
+                var round = grains.GetGrain<INeighborhoodRoundGrain>(0).EnsureRunningAsync();
                 await Task.WhenAll(Enumerable.Range(0, Partitions).Select(p => grains.GetGrain<IPartitionIngressGrain>(p).EnsureRunningAsync()));
+                await round;
             }
             catch (Exception e) when (!ct.IsCancellationRequested)
             {
@@ -79,6 +83,6 @@ public sealed partial class IngressKeeper(
 
     public void Dispose() => _stopping.Dispose();
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not make sure every events partition has an ingress: {Reason}")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not make sure every ingress and the round grain run: {Reason}")]
     private partial void LogKeepFailed(string reason);
 }

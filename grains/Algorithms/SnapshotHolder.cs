@@ -1,6 +1,4 @@
-using RecoCluster.Grains.Algorithms;
-
-namespace RecoCluster.Silo.Runtime;
+namespace RecoCluster.Grains.Algorithms;
 
 /// <summary>
 /// The snapshot this silo serves and trains against. Replaced as a whole (one reference write) when a newer

@@ -7,17 +7,23 @@ using Microsoft.Extensions.Options;
 using Orleans.Runtime.Hosting;
 using RecoCluster.Cluster;
 using RecoCluster.Grains;
+using RecoCluster.Grains.Algorithms;
+using RecoCluster.Grains.Catalog;
 using RecoCluster.Grains.Orleans;
+using RecoCluster.Silo.Ingress;
+using RecoCluster.Silo.Neighborhoods;
 using RecoCluster.Silo.Runtime;
 using RecoCluster.Silo.Storage;
 
-namespace RecoCluster.Silo.Ingress;
+namespace RecoCluster.Silo.Hosting;
 
-/// <summary>Wiring of the Orleans grains, their storage and the partition ingresses into a silo.</summary>
-public static class IngressSiloBuilderExtensions
+/// <summary>Wiring of the project's grains, their storage, the partition ingresses, the neighborhood rounds and
+/// serving into an Orleans silo.</summary>
+public static class RecoSiloBuilderExtensions
 {
-    /// <summary>Adds the user and item grains with the group-commit storage over <c>Reco:Storage</c>, and one
-    /// ingress per events partition of <c>Reco:Kafka</c>.</summary>
+    /// <summary>Adds the user and item grains with the group-commit storage over <c>Reco:Storage</c>, one ingress
+    /// per events partition of <c>Reco:Kafka</c>, the neighborhood round grain, and what serving reads on every silo
+    /// (the snapshot follower and the catalog reader).</summary>
     public static ISiloBuilder AddRecoGrains(this ISiloBuilder builder, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(builder);
@@ -30,7 +36,11 @@ public static class IngressSiloBuilderExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<KafkaOptions>, KafkaOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<StorageOptions>, StorageOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<UserGrainOptions>, UserGrainOptionsValidator>());
+        services.AddOptions<NeighborhoodOptions>().Bind(configuration.GetSection(NeighborhoodOptions.Section)).ValidateOnStart();
+        services.AddOptions<RecommenderOptions>().Bind(configuration.GetSection(RecommenderOptions.Section)).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<IngressOptions>, IngressOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<NeighborhoodOptions>, NeighborhoodOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RecommenderOptions>, RecommenderOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(sp => GrainStore.Open(sp.GetRequiredService<IOptions<StorageOptions>>().Value));
         services.AddGrainStorage(GrainStorageNames.Grains, (sp, _) => new GroupCommitGrainStorage(
@@ -43,8 +53,16 @@ public static class IngressSiloBuilderExtensions
             sp.GetRequiredService<IOptions<KafkaOptions>>().Value.Topics.DeadLetters));
         builder.AddPlacementDirector<PartitionSpreadPlacement, PartitionSpreadPlacementDirector>();
         services.AddSingleton<PartitionReaders>();
-        services.AddSingleton<IngressKeeper>();
-        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<IngressKeeper>());
+        services.AddSingleton<GrainKeeper>();
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<GrainKeeper>());
+        services.TryAddSingleton<SnapshotHolder>();
+        services.TryAddSingleton<ItemCatalog>();
+        services.AddSingleton<CatalogReader>();
+        services.AddHostedService(sp => sp.GetRequiredService<CatalogReader>());
+        services.AddSingleton<SnapshotLoader>();
+        services.AddSingleton<NeighborhoodRoundRunner>();
+        services.AddSingleton<SnapshotFollower>();
+        services.AddHostedService(sp => sp.GetRequiredService<SnapshotFollower>());
         return builder;
     }
 }

@@ -1,0 +1,58 @@
+using Microsoft.Extensions.Options;
+using Orleans.Concurrency;
+using RecoCluster.Grains.Algorithms;
+using RecoCluster.Grains.Catalog;
+using RecoCluster.Grains.Interfaces;
+
+namespace RecoCluster.Silo.Serving;
+
+/// <summary>
+/// <see cref="IRecommenderGrain"/>: thin over <see cref="Recommender"/>, reading the silo's snapshot (one version
+/// for the whole answer) and catalog. Stateless and reentrant: nothing it holds changes, so concurrent queries
+/// need no turns.
+/// </summary>
+[StatelessWorker, Reentrant]
+public sealed class RecommenderGrain(SnapshotHolder snapshots, ItemCatalog catalog, IOptions<RecommenderOptions> options) : Grain, IRecommenderGrain
+{
+    public async Task<RecommendationList> ForUserAsync(string userId, int count)
+    {
+        Check(EventSchema.ValidateId("userId", userId) ?? RecommendationRequests.ValidateCount(count));
+        var input = await GrainFactory.GetGrain<IUserGrain>(userId).GetRecommendationInputAsync();
+        var snapshot = snapshots.Current;
+        var coldStart = input is null || (input.Recent.Count == 0 && input.Factors is null);
+        var items = coldStart
+            ? Recommender.Popular(snapshot, catalog.IsAvailable, count)
+            : Recommender.ForUser(input!, snapshot, catalog.IsAvailable, options.Value, count);
+        return RecommendationLists.From(snapshot, items) with { UserId = userId, ColdStart = coldStart };
+    }
+
+    public Task<RecommendationList?> SimilarAsync(string itemId, int count)
+    {
+        Check(EventSchema.ValidateId("itemId", itemId) ?? RecommendationRequests.ValidateCount(count));
+        return Task.FromResult(RecommendationLists.Similar(itemId, count, snapshots.Current, catalog));
+    }
+
+    public Task<RecommendationList> CartAsync(IReadOnlyList<string> items, int count)
+    {
+        Check(RecommendationRequests.ValidateCart(new CartRequest(items, count)));
+        var snapshot = snapshots.Current;
+        return Task.FromResult(RecommendationLists.From(snapshot, Recommender.Cart(items, snapshot, catalog.IsAvailable, count)));
+    }
+
+    public Task<RecommendationList> PopularAsync(int count)
+    {
+        Check(RecommendationRequests.ValidateCount(count));
+        var snapshot = snapshots.Current;
+        return Task.FromResult(RecommendationLists.From(snapshot, Recommender.Popular(snapshot, catalog.IsAvailable, count)));
+    }
+
+    public Task<long> GetServedVersionAsync() => Task.FromResult(snapshots.Current.Version);
+
+    private static void Check(string? error)
+    {
+        if (error is not null)
+        {
+            throw new ArgumentException(error);
+        }
+    }
+}
