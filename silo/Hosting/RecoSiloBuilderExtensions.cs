@@ -43,6 +43,7 @@ public static class RecoSiloBuilderExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RecommenderOptions>, RecommenderOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(sp => GrainStore.Open(sp.GetRequiredService<IOptions<StorageOptions>>().Value));
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, SchemaMigration>();
         services.AddGrainStorage(GrainStorageNames.Grains, (sp, _) => new GroupCommitGrainStorage(
             sp.GetRequiredService<GrainStore>(),
             sp.GetRequiredService<ILogger<GroupCommitGrainStorage>>()));

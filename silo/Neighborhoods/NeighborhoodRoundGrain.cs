@@ -17,11 +17,7 @@ namespace RecoCluster.Silo.Neighborhoods;
 /// that is not the latest), store every part, publish the version in one row, delete versions older than the
 /// previous one. A silo that dies mid-round leaves unpublished parts, which nobody loads and a later round deletes;
 /// the keeper's next call activates the grain elsewhere, and its timer starts the next round.
-/// <para>Random placement: it is one grain whose callers (every silo's keeper, the gateways) give it no locality
-/// worth keeping, and under it Orleans' migration with a placement hint moves the grain where it is told (the
-/// failover test moves it that way); under the default resource-optimized placement of 10.4.2 it did not.</para>
 /// </remarks>
-[Orleans.Placement.RandomPlacement]
 public sealed partial class NeighborhoodRoundGrain(
     [PersistentState("round", GrainStorageNames.Grains)] IPersistentState<PersistedRound> state,
     NeighborhoodRoundRunner runner,

@@ -40,14 +40,11 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, ILifecycleP
 
     public long Writes { get; private set; }
 
+    // The schema is migrated before (SchemaMigration, at RuntimeInitialize).
     public void Participate(ISiloLifecycle lifecycle) =>
-        lifecycle.Subscribe<GroupCommitGrainStorage>(ServiceLifecycleStage.ApplicationServices, StartAsync, StopAsync);
+        lifecycle.Subscribe<GroupCommitGrainStorage>(ServiceLifecycleStage.ApplicationServices, _ => { Start(); return Task.CompletedTask; }, StopAsync);
 
-    internal async Task StartAsync(CancellationToken ct)
-    {
-        await _store.MigrateAsync(ct);
-        _writer = Task.Run(WriteLoopAsync, CancellationToken.None);
-    }
+    internal void Start() => _writer = Task.Run(WriteLoopAsync, CancellationToken.None);
 
     private async Task StopAsync(CancellationToken ct)
     {

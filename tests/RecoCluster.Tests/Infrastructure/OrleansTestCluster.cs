@@ -37,6 +37,10 @@ public sealed class OrleansTestCluster : IAsyncDisposable
 
     public IGrainFactory Grains => Cluster.GrainFactory;
 
+    /// <summary>Whether membership lives on the primary silo (TestingHost's own), which must then not be killed;
+    /// false when it is in PostgreSQL (Orleans' ADO.NET clustering over the project's schema).</summary>
+    public bool MembershipOnPrimary { get; private init; }
+
     public TopicNames Topics { get; }
 
     public int Partitions { get; }
@@ -52,6 +56,17 @@ public sealed class OrleansTestCluster : IAsyncDisposable
         kafka.CreateTopics(topics, partitions);
         var builder = new TestClusterBuilder((short)silos);
         builder.Options.ConnectionTransport = ConnectionTransportType.TcpSocket;
+
+        // On PostgreSQL the silos keep their membership in the database, as production does (so any silo may be
+        // killed); on SQLite they use TestingHost's own membership, which lives on the primary silo.
+        var adoNetClustering = storage.Provider == "Postgres";
+        if (adoNetClustering)
+        {
+            builder.Options.UseTestClusterMembership = false;
+            builder.Properties["Reco:Orleans:Clustering"] = "AdoNet";
+            builder.AddClientBuilderConfigurator<ClientConfigurator>();
+        }
+
         builder.Properties["Reco:Kafka:BootstrapServers"] = kafka.BootstrapServers;
         builder.Properties["Reco:Kafka:TopicPrefix"] = topics.Prefix;
         builder.Properties["Reco:Storage:Provider"] = storage.Provider;
@@ -64,7 +79,7 @@ public sealed class OrleansTestCluster : IAsyncDisposable
         builder.AddSiloBuilderConfigurator<SiloConfigurator>();
         var cluster = builder.Build();
         await cluster.DeployAsync();
-        return new OrleansTestCluster(kafka, topics, partitions, storage, cluster);
+        return new OrleansTestCluster(kafka, topics, partitions, storage, cluster) { MembershipOnPrimary = !adoNetClustering };
     }
 
     /// <summary>Produces events keyed by user, as the gateway does, and waits for Kafka's acknowledgement.</summary>
@@ -109,6 +124,23 @@ public sealed class OrleansTestCluster : IAsyncDisposable
     public List<long> ServedVersions() =>
         SiloServices.Select(s => s.GetRequiredService<SnapshotHolder>().Current.Version).ToList();
 
+    /// <summary>Orleans' membership rows in PostgreSQL (ADO.NET clustering): silo endpoint "address:port" → status
+    /// (Orleans' SiloStatus: 3 active, 6 dead), for the newest generation of each endpoint.</summary>
+    public async Task<Dictionary<string, int>> MembershipAsync()
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(Storage.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new Npgsql.NpgsqlCommand("SELECT address, port, status FROM reco_membership ORDER BY generation;", connection);
+        await using var reader = await command.ExecuteReaderAsync();
+        var rows = new Dictionary<string, int>(StringComparer.Ordinal);
+        while (await reader.ReadAsync())
+        {
+            rows[$"{reader.GetString(0)}:{reader.GetInt32(1)}"] = reader.GetInt32(2);
+        }
+
+        return rows;
+    }
+
     /// <summary>The newest neighborhood round row, or null.</summary>
     public Task<RoundRow?> LatestRoundAsync() => Store.LatestRoundAsync(CancellationToken.None);
 
@@ -143,7 +175,7 @@ public sealed class OrleansTestCluster : IAsyncDisposable
     {
         public void Configure(ISiloBuilder siloBuilder)
         {
-            siloBuilder.AddRecoGrains(siloBuilder.Configuration);
+            siloBuilder.UseRecoClustering(siloBuilder.Configuration).AddRecoGrains(siloBuilder.Configuration);
 
             // A killed test silo is declared dead within seconds, not the production default's half a minute.
             siloBuilder.Services.Configure<ClusterMembershipOptions>(o =>
@@ -153,5 +185,12 @@ public sealed class OrleansTestCluster : IAsyncDisposable
                 o.NumVotesForDeathDeclaration = 1;
             });
         }
+    }
+
+    /// <summary>Makes the test client find its gateways in the membership table, as the gateway does.</summary>
+    public sealed class ClientConfigurator : IClientBuilderConfigurator
+    {
+        public void Configure(Microsoft.Extensions.Configuration.IConfiguration configuration, IClientBuilder clientBuilder) =>
+            clientBuilder.UseRecoClustering(configuration);
     }
 }

@@ -11,12 +11,14 @@ public abstract class GrainStoreTests : IAsyncLifetime
 {
     private static readonly DeltaCombiner Sink = new();
     private GrainStore _store = null!;
+    private string _provider = string.Empty;
 
     protected abstract Task<TestStorage> CreateStorageAsync();
 
     public async Task InitializeAsync()
     {
         var storage = await CreateStorageAsync();
+        _provider = storage.Provider;
         _store = GrainStore.Open(new StorageOptions { Provider = storage.Provider, ConnectionString = storage.ConnectionString });
         await _store.MigrateAsync(CancellationToken.None);
     }
@@ -30,8 +32,10 @@ public abstract class GrainStoreTests : IAsyncLifetime
         await _store.MigrateAsync(CancellationToken.None);
         Assert.Equal(before, await _store.SchemaVersionAsync(CancellationToken.None));
 
-        // Every shipped script was applied, the Orleans runtime's (004) included.
-        var scripts = typeof(GrainStore).Assembly.GetManifestResourceNames().Count(n => n.StartsWith("sql/sqlite/", StringComparison.Ordinal));
+        // Every script shipped for this database was applied: the Orleans runtime's (004) included, and on
+        // PostgreSQL the membership tables (005).
+        var prefix = _provider == "Postgres" ? "sql/postgres/" : "sql/sqlite/";
+        var scripts = typeof(GrainStore).Assembly.GetManifestResourceNames().Count(n => n.StartsWith(prefix, StringComparison.Ordinal));
         Assert.Equal(scripts, before);
         Assert.True(before >= 4);
     }

@@ -76,8 +76,9 @@ public abstract class GroupCommitGrainStorageTests
     {
         var storage = await NewStorageAsync();
         var store = GrainStore.Open(new StorageOptions { Provider = storage.Provider, ConnectionString = storage.ConnectionString });
+        await store.MigrateAsync(CancellationToken.None);
         var grainStorage = new GroupCommitGrainStorage(store, NullLogger<GroupCommitGrainStorage>.Instance);
-        await grainStorage.StartAsync(CancellationToken.None);
+        grainStorage.Start();
         return new Fixture(store, grainStorage);
     }
 

@@ -32,6 +32,7 @@ public class ConfigurationTests
         var auth = config.GetSection(GatewayAuthOptions.Section).Get<GatewayAuthOptions>()!;
         var limits = config.GetSection(GatewayRateLimitOptions.Section).Get<GatewayRateLimitOptions>()!;
         var ingress = config.GetSection(IngressOptions.Section).Get<IngressOptions>()!;
+        var orleans = config.GetSection(OrleansClusterOptions.Section).Get<OrleansClusterOptions>()!;
 
         Assert.True(new KafkaOptionsValidator().Validate(null, kafka).Succeeded);
         Assert.True(new StorageOptionsValidator().Validate(null, storage).Succeeded);
@@ -39,6 +40,7 @@ public class ConfigurationTests
         Assert.True(new GatewayOptionsValidator().Validate(null, gateway).Succeeded);
         Assert.True(new GatewayRateLimitOptionsValidator().Validate(null, limits).Succeeded);
         Assert.True(new IngressOptionsValidator().Validate(null, ingress).Succeeded);
+        Assert.True(new OrleansClusterOptionsValidator().Validate(null, orleans).Succeeded);
 
         // The file documents the defaults; it must not drift from them.
         Assert.Equivalent(new KafkaOptions(), kafka);
@@ -50,6 +52,28 @@ public class ConfigurationTests
         Assert.Equivalent(new GatewayAuthOptions(), auth);
         Assert.Equivalent(new GatewayRateLimitOptions(), limits);
         Assert.Equivalent(new IngressOptions(), ingress);
+        Assert.Equivalent(new OrleansClusterOptions(), orleans);
+    }
+
+    [Fact]
+    public void AdoNet_clustering_without_a_postgres_connection_string_stops_start_up_naming_the_settings()
+    {
+        var sqlite = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Reco:Orleans:Clustering"] = "AdoNet",
+            ["Reco:Storage:Provider"] = "Sqlite",
+        }).Build();
+        var error = Assert.Throws<OptionsValidationException>(() => RecoClustering.Read(sqlite));
+        Assert.Contains("Reco:Orleans:ConnectionString", error.Message, StringComparison.Ordinal);
+
+        // With PostgreSQL storage, membership shares its connection string.
+        var postgres = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Reco:Orleans:Clustering"] = "AdoNet",
+            ["Reco:Storage:Provider"] = "Postgres",
+            ["Reco:Storage:ConnectionString"] = "Host=db;Database=reco",
+        }).Build();
+        Assert.Equal("Host=db;Database=reco", RecoClustering.Read(postgres).ConnectionString);
     }
 
     [Fact]
