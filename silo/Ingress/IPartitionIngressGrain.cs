@@ -21,6 +21,8 @@ public interface IPartitionIngressGrain : IGrainWithIntegerKey
 /// <param name="Applied">Events it applied since it started.</param>
 /// <param name="Invalid">Records it dead-lettered since it started.</param>
 /// <param name="LastError">The error of the last failed batch, while it is being retried; null when healthy.</param>
+/// <param name="Blocked">Why the ingress has stopped until an operator acts (its stored position is outside the
+/// log, naming the partition and both offsets); null while it runs.</param>
 [GenerateSerializer, Immutable, Alias("reco.IngressStatus")]
 public sealed record IngressStatus(
     int Partition,
@@ -31,4 +33,5 @@ public sealed record IngressStatus(
     long Batches,
     long Applied,
     long Invalid,
-    string? LastError);
+    string? LastError,
+    string? Blocked);

@@ -59,6 +59,7 @@ public sealed partial class PartitionIngressGrain(
     private int _failures;
     private long _retryAtMs;
     private string? _lastError;
+    private string? _blocked;
     private long _activatedMs;
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
@@ -109,12 +110,19 @@ public sealed partial class PartitionIngressGrain(
         _batches,
         _applied,
         _invalid,
-        _lastError);
+        _lastError,
+        _blocked);
 
     private async Task PumpAsync(CancellationToken cancellationToken)
     {
         if (_fenced || _reader is null || time.GetUtcNow().ToUnixTimeMilliseconds() < _retryAtMs)
         {
+            return;
+        }
+
+        if (_reader.OutOfRange is not null)
+        {
+            await BlockAsync(_reader);
             return;
         }
 
@@ -289,6 +297,28 @@ public sealed partial class PartitionIngressGrain(
         }
     }
 
+    // The stored position is outside the log: the log was reset or truncated, or the database belongs to another
+    // Kafka. Nothing sensible can be read from here on (the grains' state counts events this log does not have),
+    // so the ingress stops and says so, with both offsets, until an operator resets (docs/operations.md).
+    private async Task BlockAsync(PartitionReader reader)
+    {
+        var log = "unknown (Kafka did not answer)";
+        try
+        {
+            var (start, end) = await Task.Run(() => reader.QueryLog(TimeSpan.FromSeconds(5)));
+            log = $"[{start}, {end})";
+        }
+        catch (KafkaException)
+        {
+        }
+
+        _blocked = $"events partition {_partition}: the stored position {_committed} is outside the log, which holds offsets {log}. " +
+            "The log was reset, or this database belongs to another Kafka; nothing is read from the partition until the stored state is reset " +
+            "(docs/operations.md, \"A stored position outside the log\").";
+        LogBlocked(_blocked);
+        StopReader();
+    }
+
     private void StopReader()
     {
         if (_reader is { } reader)
@@ -297,6 +327,9 @@ public sealed partial class PartitionIngressGrain(
             readers.Stop(reader);
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "{Problem}")]
+    private partial void LogBlocked(string problem);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Ingress of events partition {Partition} leaves {Silo}: the membership changed and it belongs on another silo")]
     private partial void LogMoving(int partition, string silo);

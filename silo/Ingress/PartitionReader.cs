@@ -34,6 +34,10 @@ public sealed partial class PartitionReader : IDisposable
         // An idle partition answers a fetch only when this wait ends, so it bounds how long a lone event waits.
         config.FetchWaitMaxMs = 20;
         config.QueuedMaxMessagesKbytes = 16_384;
+        // A position outside the log is an error, never a silent jump to its start: a stored position past the end
+        // means the log was reset (or the database belongs to another Kafka), and reading from the start would
+        // cut batches the grains have already stored, and drop every new event as a replay.
+        config.AutoOffsetReset = AutoOffsetReset.Error;
         _consumer = new ConsumerBuilder<byte[]?, byte[]?>(config)
             .SetErrorHandler((_, e) => LogKafkaError(e.Reason))
             .Build();
@@ -46,6 +50,17 @@ public sealed partial class PartitionReader : IDisposable
 
     /// <summary>The buffered records, in log order.</summary>
     public ChannelReader<ConsumeResult<byte[]?, byte[]?>> Records => _buffer.Reader;
+
+    /// <summary>Set when the broker said the start offset is outside the log; the reader has stopped.</summary>
+    public string? OutOfRange { get; private set; }
+
+    /// <summary>Asks the broker for the partition's first offset and end of log (blocks up to
+    /// <paramref name="timeout"/>).</summary>
+    public (long Start, long End) QueryLog(TimeSpan timeout)
+    {
+        var offsets = _consumer.QueryWatermarkOffsets(new TopicPartition(_topic, _partition), timeout);
+        return (offsets.Low.Value, offsets.High.Value);
+    }
 
     /// <summary>The partition's end of log as last reported by the broker (-1 until known).</summary>
     public long HighWatermark
@@ -74,6 +89,12 @@ public sealed partial class PartitionReader : IDisposable
                 try
                 {
                     record = _consumer.Consume(100);
+                }
+                catch (ConsumeException e) when (e.Error.Code is Confluent.Kafka.ErrorCode.Local_AutoOffsetReset or Confluent.Kafka.ErrorCode.OffsetOutOfRange)
+                {
+                    OutOfRange = e.Error.Reason;
+                    LogOutOfRange(_partition, e.Error.Reason);
+                    return;
                 }
                 catch (ConsumeException e)
                 {
@@ -114,6 +135,9 @@ public sealed partial class PartitionReader : IDisposable
         _consumer.Dispose();
         _stop.Dispose();
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Events partition {Partition}: the start position is outside the log ({Reason}); the reader stopped")]
+    private partial void LogOutOfRange(int partition, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Kafka error while reading events: {Reason}")]
     private partial void LogKafkaError(string reason);

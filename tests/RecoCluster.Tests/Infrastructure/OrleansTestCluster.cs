@@ -18,11 +18,10 @@ namespace RecoCluster.Tests.Infrastructure;
 /// </summary>
 public sealed class OrleansTestCluster : IAsyncDisposable
 {
-    private readonly EmbeddedKafka _kafka;
 
     private OrleansTestCluster(EmbeddedKafka kafka, TopicNames topics, int partitions, TestStorage storage, Orleans.TestingHost.TestCluster cluster)
     {
-        _kafka = kafka;
+        Kafka = kafka;
         Topics = topics;
         Partitions = partitions;
         Storage = storage;
@@ -31,6 +30,9 @@ public sealed class OrleansTestCluster : IAsyncDisposable
     }
 
     public Orleans.TestingHost.TestCluster Cluster { get; }
+
+    /// <summary>The embedded Kafka, for its fault injectors (a broker down, then up).</summary>
+    public EmbeddedKafka Kafka { get; }
 
     /// <summary>The cluster's database, for reading what is stored.</summary>
     public GrainStore Store { get; }
@@ -47,7 +49,7 @@ public sealed class OrleansTestCluster : IAsyncDisposable
 
     public TestStorage Storage { get; }
 
-    public string BootstrapServers => _kafka.BootstrapServers;
+    public string BootstrapServers => Kafka.BootstrapServers;
 
     public static async Task<OrleansTestCluster> StartAsync(TestStorage storage, int silos = 2, int partitions = 4, IReadOnlyDictionary<string, string>? settings = null)
     {
@@ -167,7 +169,7 @@ public sealed class OrleansTestCluster : IAsyncDisposable
         await Cluster.StopAllSilosAsync();
         await Cluster.DisposeAsync();
         await Store.DisposeAsync();
-        _kafka.Dispose();
+        Kafka.Dispose();
     }
 
     /// <summary>Makes every test silo a RecoCluster silo, from the cluster's configuration.</summary>

@@ -159,6 +159,41 @@ public abstract class OrleansIngressTests
         Assert.True(wrongItems.Count == 0, $"{wrongItems.Count} of {items} items differ from the recount: {string.Join("; ", wrongItems.Take(10))}");
     }
 
+    [Fact]
+    public async Task A_stored_position_past_the_end_of_a_new_log_stops_its_ingress_with_both_offsets_and_applies_nothing()
+    {
+        // A first cluster counts some events into the database...
+        var storage = await NewStorageAsync();
+        var events = ClusterClient.Events(seed: 5, count: 600, users: 60, items: 40, userPrefix: "old");
+        await using (var first = await OrleansTestCluster.StartAsync(storage, silos: 1, partitions: 3))
+        {
+            await first.ProduceAsync(events);
+            await first.WaitUntilCaughtUpAsync(CatchUp);
+        }
+
+        // ...then the same database meets a new, empty Kafka, as a second run of the by-hand cluster does.
+        await using var second = await OrleansTestCluster.StartAsync(storage, silos: 1, partitions: 3);
+        var stored = await second.CheckpointsAsync();
+        Assert.All(Enumerable.Range(0, 3), p => Assert.True(stored[p].NextOffset > 0, $"partition {p} stored nothing in the first run"));
+        var statuses = await Eventually.ValueAsync(
+            async () => await second.IngressesAsync() is var all && all.All(s => s.Blocked is not null) ? all : null,
+            CatchUp,
+            "every ingress refusing its stored position");
+        foreach (var status in statuses)
+        {
+            Assert.Contains($"events partition {status.Partition}:", status.Blocked, StringComparison.Ordinal);
+            Assert.Contains($"stored position {stored[status.Partition].NextOffset} is outside the log, which holds offsets [0, 0)", status.Blocked, StringComparison.Ordinal);
+        }
+
+        // New events are neither applied nor dropped as replays: the partitions wait for an operator.
+        var late = new ClickEvent("old-1", "sku-new", EventType.View, DateTimeOffset.FromUnixTimeMilliseconds(1_700_000_000_000));
+        await second.ProduceAsync([late]);
+        var history = await second.Grains.GetGrain<IUserGrain>("old-1").GetHistoryAsync();
+        Assert.DoesNotContain(history?.RecentItems ?? [], i => i.ItemId == "sku-new");
+        Assert.All(await second.IngressesAsync(), s => Assert.NotNull(s.Blocked));
+        Assert.Equal(stored.Values.Select(c => c.NextOffset).Order(), (await second.CheckpointsAsync()).Values.Select(c => c.NextOffset).Order());
+    }
+
     private static bool SameRow(IReadOnlyDictionary<string, long> served, IReadOnlyDictionary<string, long> expected) =>
         served.Count == expected.Count && expected.All(e => served.GetValueOrDefault(e.Key) == e.Value);
 }

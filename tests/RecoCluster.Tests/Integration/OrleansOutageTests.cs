@@ -1,0 +1,72 @@
+using Npgsql;
+using RecoCluster.Tests.Infrastructure;
+
+namespace RecoCluster.Tests.Integration;
+
+/// <summary>
+/// The Orleans runtime through outages of its dependencies, each ten seconds in the middle of ingest: PostgreSQL
+/// (grain state, checkpoints and membership, all behind a proxy the test cuts) and the Kafka broker (the mock's
+/// broker down, then up). Afterwards every user and item equals an independent recount.
+/// </summary>
+[Collection("cluster")]
+public sealed class OrleansOutageTests
+{
+    private static readonly TimeSpan Outage = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan CatchUp = TimeSpan.FromMinutes(3);
+
+    [Fact]
+    public async Task A_ten_second_database_outage_during_ingest_loses_nothing()
+    {
+        var direct = await TestDatabases.NewPostgresAsync();
+        var target = new NpgsqlConnectionStringBuilder(direct.ConnectionString);
+        await using var proxy = new TcpProxy(target.Host!, target.Port);
+        // Short timeouts, so that a cut shows within seconds rather than after Npgsql's defaults.
+        var viaProxy = new NpgsqlConnectionStringBuilder(direct.ConnectionString) { Host = "127.0.0.1", Port = proxy.Port, Timeout = 3, CommandTimeout = 5 };
+        await using var cluster = await OrleansTestCluster.StartAsync(new TestStorage("Postgres", viaProxy.ConnectionString), silos: 2, partitions: 4);
+        var events = ClusterClient.Events(seed: 99, count: 6_000, users: 300, items: 80);
+
+        await cluster.ProduceAsync(events.Take(2_000));
+        await cluster.WaitUntilCaughtUpAsync(CatchUp);
+        proxy.SetDown();
+        var outage = DateTime.UtcNow;
+        await cluster.ProduceAsync(events.Skip(2_000).Take(3_000));
+
+        // While the database is away the ingresses retry their batches and say why.
+        await Eventually.TrueAsync(
+            async () => (await cluster.IngressesAsync()).Any(s => s.LastError is not null),
+            Outage,
+            "an ingress reporting its failing batch");
+
+        var remaining = Outage - (DateTime.UtcNow - outage);
+        if (remaining > TimeSpan.Zero)
+        {
+            await Task.Delay(remaining); // the outage's length, not a wait for a result
+        }
+
+        proxy.SetUp();
+        await cluster.ProduceAsync(events.Skip(5_000));
+        await cluster.WaitUntilCaughtUpAsync(CatchUp);
+        await OrleansIngressTests.AssertEqualsRecountAsync(cluster, events, items: 80);
+        Assert.All(await cluster.IngressesAsync(), s => Assert.Null(s.LastError));
+    }
+
+    [Fact]
+    public async Task A_ten_second_kafka_broker_outage_during_ingest_loses_nothing()
+    {
+        await using var cluster = await OrleansTestCluster.StartAsync(TestDatabases.NewSqlite(), silos: 2, partitions: 4);
+        var events = ClusterClient.Events(seed: 98, count: 6_000, users: 300, items: 80);
+        await cluster.ProduceAsync(events.Take(2_000));
+        await cluster.WaitUntilCaughtUpAsync(CatchUp);
+
+        // The broker goes down while the rest is being produced: the producer holds the events and retries, the
+        // ingresses' readers lose their fetches and reconnect when it is back.
+        cluster.Kafka.SetBrokerDown(1);
+        var producing = cluster.ProduceAsync(events.Skip(2_000));
+        await Task.Delay(Outage); // the outage's length, not a wait for a result
+        cluster.Kafka.SetBrokerUp(1);
+        await producing;
+
+        await cluster.WaitUntilCaughtUpAsync(CatchUp);
+        await OrleansIngressTests.AssertEqualsRecountAsync(cluster, events, items: 80);
+    }
+}
