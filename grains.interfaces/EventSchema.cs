@@ -256,6 +256,17 @@ public static class EventSchema
             }
         }
 
+        // Format characters (Unicode category Cf) are invisible: bidirectional overrides make "\u202Egnp.exe" read
+        // as "exe.png", zero-width ones make two ids that look the same differ. An id is shown to people (logs,
+        // admin pages, reasons), so none may hide what it is.
+        foreach (var rune in value.EnumerateRunes())
+        {
+            if (Rune.GetUnicodeCategory(rune) == UnicodeCategory.Format)
+            {
+                return $"'{name}' contains an invisible format character (U+{rune.Value:X4}), such as a bidirectional override or a zero-width character";
+            }
+        }
+
         return null;
     }
 

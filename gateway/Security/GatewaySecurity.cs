@@ -60,6 +60,15 @@ public static class GatewaySecurity
             {
                 // Runs after authentication: every request here has a key (or is the anonymous developer).
                 var id = context.User.FindFirstValue(ClaimTypes.Name) ?? "none";
+
+                // Dev mode's keyless access from this machine is the developer's own scripts: limits protect a
+                // shared cluster from a client, and there is no other client here. A key that is sent still
+                // counts against its own budget.
+                if (id == GatewayAccess.AnonymousLoopback.Id)
+                {
+                    return RateLimitPartition.GetNoLimiter(id);
+                }
+
                 _ = ApiScopes.TryParse(context.User.FindFirstValue(ApiKeyAuthenticationHandler.ScopeClaim), out var scope);
                 var limit = context.RequestServices.GetRequiredService<IOptions<GatewayRateLimitOptions>>().Value.For(scope);
                 return RateLimitPartition.GetTokenBucketLimiter(id, _ => new TokenBucketRateLimiterOptions

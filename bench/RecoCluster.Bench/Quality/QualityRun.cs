@@ -41,7 +41,17 @@ public static class QualityRun
         ArgumentNullException.ThrowIfNull(args);
         var options = QualityOptions.Parse(args);
         var total = Stopwatch.StartNew();
-        var dataPath = options.DataPath ?? DefaultDataPath();
+        var dataPath = options.DataPath ?? FindDefaultDataPath();
+        if (dataPath is null || !File.Exists(dataPath))
+        {
+            // One line, and an exit code of its own, so that `./reco bench` reports the part as skipped and runs
+            // the others (a clone of the project alone has no data set next to it).
+            Console.Error.WriteLine(dataPath is null
+                ? $"quality: skipped: the UCI Online Retail data set is not in {DefaultDataRelativePath} above {Directory.GetCurrentDirectory()}; pass --data PATH to the gzipped CSV (bench/README.md)"
+                : $"quality: skipped: {dataPath} does not exist; pass --data PATH to the gzipped CSV (bench/README.md)");
+            return DataMissingExitCode;
+        }
+
         Console.WriteLine($"quality: UCI Online Retail (Chen, Sain and Guo 2012, CC BY 4.0) from {dataPath}, {Environment.ProcessorCount} cores");
 
         var load = Stopwatch.StartNew();
@@ -145,22 +155,26 @@ public static class QualityRun
         return 0;
     }
 
+    /// <summary>The exit code of a run without its data set (the part is skipped, not failed).</summary>
+    public const int DataMissingExitCode = 3;
+
+    private static readonly string DefaultDataRelativePath = Path.Combine("shared", "datasets", "online-retail", "online_retail.csv.gz");
+
     /// <summary>The data set's place relative to the repository: <c>../shared/datasets/online-retail/</c> from the
     /// repository root. Found by walking up from the working directory, so it resolves from the root (where
-    /// <c>./reco bench</c> runs) and from a test's output folder alike.</summary>
-    public static string DefaultDataPath()
+    /// <c>./reco bench</c> runs) and from a test's output folder alike; null when it is nowhere above.</summary>
+    public static string? FindDefaultDataPath()
     {
-        var relative = Path.Combine("shared", "datasets", "online-retail", "online_retail.csv.gz");
         for (var dir = new DirectoryInfo(Directory.GetCurrentDirectory()); dir is not null; dir = dir.Parent)
         {
-            var candidate = Path.Combine(dir.FullName, relative);
+            var candidate = Path.Combine(dir.FullName, DefaultDataRelativePath);
             if (File.Exists(candidate))
             {
                 return candidate;
             }
         }
 
-        throw new FileNotFoundException($"the Online Retail data set was not found as {relative} in any parent of {Directory.GetCurrentDirectory()}; pass --data PATH");
+        return null;
     }
 
     private static ReplayResult Replay(List<RetailLine> lines, QualityOptions options)

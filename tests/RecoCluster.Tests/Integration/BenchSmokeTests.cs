@@ -140,6 +140,28 @@ public sealed class BenchSmokeTests
     }
 
     [Fact]
+    public async Task The_quality_evaluation_without_its_data_set_says_so_in_one_line_and_exits_as_skipped()
+    {
+        var output = Directory.CreateTempSubdirectory("reco-bench-smoke-").FullName;
+        var errors = new StringWriter();
+        var before = Console.Error;
+        Console.SetError(errors);
+        try
+        {
+            var missing = Path.Combine(output, "no-such-file.csv.gz");
+            Assert.Equal(QualityRun.DataMissingExitCode, await QualityRun.RunAsync(["--data", missing, "--output", output]));
+            var line = Assert.Single(errors.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries));
+            Assert.Equal($"quality: skipped: {missing} does not exist; pass --data PATH to the gzipped CSV (bench/README.md)", line.TrimEnd('\r'));
+            Assert.False(File.Exists(Path.Combine(output, "quality.json")));
+        }
+        finally
+        {
+            Console.SetError(before);
+            Directory.Delete(output, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task The_quality_evaluation_runs_end_to_end_and_scores_every_method()
     {
         var output = Directory.CreateTempSubdirectory("reco-bench-smoke-").FullName;

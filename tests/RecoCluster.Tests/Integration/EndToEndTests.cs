@@ -189,6 +189,7 @@ public sealed class EndToEndTests(SharedClusterFixture fixture) : IClassFixture<
             { "empty userId", "POST", "/v1/events", Utf8(Event("\"\"")), "application/json" },
             { "10 KB userId", "POST", "/v1/events", Utf8(Event($"\"{longId}\"")), "application/json" },
             { "control character in userId", "POST", "/v1/events", Utf8(Event("\"bad\\u0001id\"")), "application/json" },
+            { "bidirectional override in userId", "POST", "/v1/events", Utf8(Event("\"\\u202egnp.exe\"")), "application/json" },
             { "invalid UTF-8", "POST", "/v1/events", [.. Utf8("{\"userId\":\"bad"), 0xFF, 0xFE, .. Utf8("\",\"itemId\":\"a\",\"type\":\"view\",\"timestamp\":1}")], "application/json" },
             { "unknown event type", "POST", "/v1/events", Utf8("[" + valid + "," + Event($"\"{probe}\"", "\"teleport\"") + "]"), "application/json" },
             { "timestamp far in the future", "POST", "/v1/events", Utf8("[" + valid + "," + Event($"\"{probe}\"", timestamp: "\"2099-01-01T00:00:00Z\"") + "]"), "application/json" },
@@ -201,6 +202,8 @@ public sealed class EndToEndTests(SharedClusterFixture fixture) : IClassFixture<
             { "not JSON at all", "POST", "/v1/events", Utf8(valid), "text/plain" },
             { "10 KB user id", "GET", "/v1/users/" + longId, null, null },
             { "control character in user id", "GET", "/v1/users/bad%01id", null, null },
+            { "zero-width space in user id", "GET", "/v1/users/bad%E2%80%8Bid", null, null },
+            { "bidirectional override in item id", "GET", "/v1/items/%E2%80%AEgnp.exe/similar", null, null },
             { "invalid UTF-8 in user id", "GET", "/v1/users/bad%FF%FEid", null, null },
             { "empty user id", "GET", "/v1/users/", null, null },
             { "10 KB user id to erase", "DELETE", "/v1/users/" + longId, null, null },
@@ -215,6 +218,18 @@ public sealed class EndToEndTests(SharedClusterFixture fixture) : IClassFixture<
             { "control character in item id", "GET", "/v1/admin/items/bad%7Fid/cooccurrence", null, null },
         };
         return data;
+    }
+
+    [Fact]
+    public async Task An_id_with_an_invisible_format_character_gets_a_400_naming_the_field()
+    {
+        var body = """{"userId":"\u202egnp.exe","itemId":"sku-1","type":"view","timestamp":1763797753000}""";
+        using var response = await _cluster.Gateway.PostAsync(new Uri("/v1/events", UriKind.Relative), new StringContent(body, Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+        var error = Assert.Single(problem.GetProperty("errors").EnumerateArray());
+        Assert.Contains("'userId' contains an invisible format character (U+202E)", error.GetProperty("error").GetString(), StringComparison.Ordinal);
     }
 
     [Theory]

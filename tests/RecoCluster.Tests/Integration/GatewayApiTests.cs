@@ -219,7 +219,7 @@ public sealed class GatewayLimitsTests
     }
 
     [Fact]
-    public async Task Dev_mode_serves_loopback_without_a_key_but_still_checks_a_key_that_is_sent()
+    public async Task Dev_mode_serves_loopback_without_a_key_or_a_rate_limit_but_still_checks_a_key_that_is_sent()
     {
         await using var gateway = await GatewayOnly.StartAsync(new Dictionary<string, string?>
         {
@@ -227,6 +227,8 @@ public sealed class GatewayLimitsTests
             ["Reco:Gateway:Auth:ReadKeys:0"] = null,
             ["Reco:Gateway:Auth:IngestKeys:0"] = null,
             ["Reco:Gateway:Auth:AdminKeys:0"] = null,
+            ["Reco:Gateway:RateLimits:Admin:PermitsPerSecond"] = "1",
+            ["Reco:Gateway:RateLimits:Admin:Burst"] = "3",
         });
 
         using var anonymous = gateway.Client(null);
@@ -238,6 +240,13 @@ public sealed class GatewayLimitsTests
         using (var posted = await anonymous.PostAsync(new Uri("/v1/events", UriKind.Relative), new StringContent(GatewayApiTestsEvent(), Encoding.UTF8, "application/json")))
         {
             Assert.Equal(HttpStatusCode.Accepted, posted.StatusCode);
+        }
+
+        // A local script is not throttled: far past the admin scope's burst, nothing is refused.
+        for (var i = 0; i < 20; i++)
+        {
+            using var response = await anonymous.GetAsync(new Uri("/v1/items/popular?count=1", UriKind.Relative));
+            Assert.NotEqual(HttpStatusCode.TooManyRequests, response.StatusCode);
         }
 
         using var wrong = gateway.Client("a-key-nobody-configured-0123");

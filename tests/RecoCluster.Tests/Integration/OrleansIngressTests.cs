@@ -68,6 +68,7 @@ public abstract class OrleansIngressTests
         [
             new() { Key = Encoding.UTF8.GetBytes("dl-user"), Value = Encoding.UTF8.GetBytes("not json") },
             new() { Key = Encoding.UTF8.GetBytes("someone-else"), Value = EventSchema.ToUtf8(good) },
+            new() { Key = Encoding.UTF8.GetBytes("\u202egnp.exe"), Value = Encoding.UTF8.GetBytes("{\"userId\":\"\\u202egnp.exe\",\"itemId\":\"sku-1\",\"type\":\"view\",\"timestamp\":1763797753000}") },
         ]);
         await cluster.ProduceAsync([good]);
         await cluster.WaitUntilCaughtUpAsync(CatchUp);
@@ -79,7 +80,7 @@ public abstract class OrleansIngressTests
         consumer.Subscribe(cluster.Topics.DeadLetters);
         var reasons = new List<string>();
         var started = DateTime.UtcNow;
-        while (reasons.Count < 2 && DateTime.UtcNow - started < CatchUp)
+        while (reasons.Count < 3 && DateTime.UtcNow - started < CatchUp)
         {
             var record = consumer.Consume(TimeSpan.FromMilliseconds(200));
             if (record?.Message is { } message)
@@ -88,9 +89,10 @@ public abstract class OrleansIngressTests
             }
         }
 
-        Assert.Equal(2, reasons.Count);
+        Assert.Equal(3, reasons.Count);
         Assert.Contains(reasons, r => r.Contains("key must be the event's userId", StringComparison.Ordinal));
-        Assert.Contains(reasons, r => !r.Contains("key", StringComparison.Ordinal));
+        Assert.Contains(reasons, r => r.Contains("'userId' contains an invisible format character (U+202E)", StringComparison.Ordinal));
+        Assert.Contains(reasons, r => !r.Contains("key", StringComparison.Ordinal) && !r.Contains("U+202E", StringComparison.Ordinal));
     }
 
     [Fact]
