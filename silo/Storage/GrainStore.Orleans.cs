@@ -45,13 +45,116 @@ public sealed partial class GrainStore
         using var turn = await WriterTurnAsync(ct);
         await using var connection = await _dataSource.OpenConnectionAsync(ct);
         await using var tx = await connection.BeginTransactionAsync(IsolationLevel.ReadCommitted, ct);
-        for (var i = 0; i < writes.Count; i++)
+
+        // SQLite runs in this process, so a statement per row costs no round trip (and its UPDATE ... FROM measured
+        // slower than one UPDATE per row). PostgreSQL pays a round trip per statement: there, inserts and updates go
+        // RowsPerStatement to a statement, each row still conditional on its own version (docs/benchmarks.md). A
+        // grain written twice in one group (two activations of it) has its second write in a later pass, so a
+        // statement never holds a key twice and the order is kept.
+        if (Provider == StorageProvider.Sqlite)
         {
-            results[i] = await WriteGrainStateAsync(connection, tx, writes[i], now, ct);
+            for (var i = 0; i < writes.Count; i++)
+            {
+                results[i] = await WriteGrainStateAsync(connection, tx, writes[i], now, ct);
+            }
+
+            await tx.CommitAsync(ct);
+            return results;
+        }
+
+        var pending = Enumerable.Range(0, writes.Count).ToList();
+        while (pending.Count > 0)
+        {
+            var keys = new HashSet<(string, string)>();
+            var inserts = new List<int>();
+            var updates = new List<int>();
+            var later = new List<int>();
+            foreach (var i in pending)
+            {
+                var write = writes[i];
+                if (!keys.Add((write.StateName, write.GrainId)))
+                {
+                    later.Add(i);
+                }
+                else if (write.Payload is null)
+                {
+                    results[i] = await WriteGrainStateAsync(connection, tx, write, now, ct); // a delete (rare: erasure)
+                }
+                else
+                {
+                    (write.ExpectedVersion is null ? inserts : updates).Add(i);
+                }
+            }
+
+            foreach (var chunk in inserts.Chunk(RowsPerStatement))
+            {
+                await WriteRowsAsync(connection, tx, writes, chunk, insert: true, now, results, ct);
+            }
+
+            foreach (var chunk in updates.Chunk(RowsPerStatement))
+            {
+                await WriteRowsAsync(connection, tx, writes, chunk, insert: false, now, results, ct);
+            }
+
+            pending = later;
         }
 
         await tx.CommitAsync(ct);
         return results;
+    }
+
+    /// <summary>Rows per multi-row statement: 4 parameters each, far below SQLite's and PostgreSQL's limits.</summary>
+    private const int RowsPerStatement = 200;
+
+    // One statement for many rows. Inserts need the row to be absent, updates need it at the expected version; the
+    // statement returns the keys it wrote, and every other row of it is a conflict.
+    private static async Task WriteRowsAsync(DbConnection connection, DbTransaction tx, IReadOnlyList<GrainStateWrite> writes, int[] chunk, bool insert, long now, GrainStateWriteResult[] results, CancellationToken ct)
+    {
+        var rows = new System.Text.StringBuilder();
+        await using var command = Command(connection, tx, string.Empty);
+        for (var r = 0; r < chunk.Length; r++)
+        {
+            var write = writes[chunk[r]];
+            rows.Append(r == 0 ? string.Empty : ", ").Append(insert ? $"(@n{r}, @i{r}, 1, @p{r}, @now)" : $"(@n{r}, @i{r}, @e{r}, @p{r})");
+            Add(command, $"n{r}", write.StateName);
+            Add(command, $"i{r}", write.GrainId);
+            Add(command, $"p{r}", write.Payload!);
+            if (!insert)
+            {
+                Add(command, $"e{r}", write.ExpectedVersion!.Value);
+            }
+        }
+
+        Add(command, "now", now);
+        command.CommandText = insert
+            ? $"""
+                INSERT INTO reco_grain_state (state_name, grain_id, version, payload, updated_ms) VALUES {rows}
+                ON CONFLICT (state_name, grain_id) DO NOTHING
+                RETURNING state_name, grain_id;
+                """
+            : $"""
+                WITH v (n, id, expected, p) AS (VALUES {rows})
+                UPDATE reco_grain_state SET version = version + 1, payload = v.p, updated_ms = @now
+                  FROM v
+                 WHERE state_name = v.n AND grain_id = v.id AND version = v.expected
+                RETURNING state_name, grain_id;
+                """;
+        var written = new HashSet<(string, string)>();
+        await using (var reader = await command.ExecuteReaderAsync(ct))
+        {
+            while (await reader.ReadAsync(ct))
+            {
+                written.Add((reader.GetString(0), reader.GetString(1)));
+            }
+        }
+
+        foreach (var i in chunk)
+        {
+            var write = writes[i];
+            results[i] = written.Contains((write.StateName, write.GrainId))
+                ? new GrainStateWriteResult(false, (write.ExpectedVersion ?? 0) + 1)
+                : new GrainStateWriteResult(true, null);
+        }
     }
 
     private static async Task<GrainStateWriteResult> WriteGrainStateAsync(DbConnection connection, DbTransaction tx, GrainStateWrite write, long now, CancellationToken ct)

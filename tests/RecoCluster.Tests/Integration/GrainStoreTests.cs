@@ -26,6 +26,43 @@ public abstract class GrainStoreTests : IAsyncLifetime
     public async Task DisposeAsync() => await _store.DisposeAsync();
 
     [Fact]
+    public async Task A_group_of_grain_state_writes_applies_each_on_its_own_version_and_reports_each_conflict()
+    {
+        byte[] P(string text) => System.Text.Encoding.UTF8.GetBytes(text);
+        var first = await _store.WriteGrainStatesAsync(
+            Enumerable.Range(0, 450).Select(i => new GrainStateWrite("item", $"item/sku-{i}", null, P($"v1-{i}"))).ToList(),
+            CancellationToken.None);
+        Assert.All(first, r => Assert.Equal(new GrainStateWriteResult(false, 1), r));
+
+        // More rows than one statement holds: updates at the right version, at a stale one, inserts of new rows and
+        // of an existing one, a delete, and one grain written twice in the group (the second write sees the first).
+        var writes = new List<GrainStateWrite>();
+        writes.AddRange(Enumerable.Range(0, 300).Select(i => new GrainStateWrite("item", $"item/sku-{i}", 1, P($"v2-{i}"))));
+        writes.Add(new GrainStateWrite("item", "item/sku-300", 7, P("stale")));
+        writes.Add(new GrainStateWrite("item", "item/sku-301", null, P("exists")));
+        writes.Add(new GrainStateWrite("user", "user/new", null, P("new")));
+        writes.Add(new GrainStateWrite("item", "item/sku-302", 1, null));
+        writes.Add(new GrainStateWrite("item", "item/sku-0", 2, P("v3-0")));
+        var results = await _store.WriteGrainStatesAsync(writes, CancellationToken.None);
+
+        Assert.All(results.Take(300), r => Assert.Equal(new GrainStateWriteResult(false, 2), r));
+        Assert.True(results[300].Conflict);
+        Assert.True(results[301].Conflict);
+        Assert.Equal(new GrainStateWriteResult(false, 1), results[302]);
+        Assert.Equal(new GrainStateWriteResult(false, null), results[303]);
+        Assert.Equal(new GrainStateWriteResult(false, 3), results[304]);
+
+        Assert.Equal("v3-0", Text(await _store.ReadGrainStateAsync("item", "item/sku-0", CancellationToken.None)));
+        Assert.Equal("v2-299", Text(await _store.ReadGrainStateAsync("item", "item/sku-299", CancellationToken.None)));
+        Assert.Equal("v1-300", Text(await _store.ReadGrainStateAsync("item", "item/sku-300", CancellationToken.None)));
+        Assert.Equal("v1-301", Text(await _store.ReadGrainStateAsync("item", "item/sku-301", CancellationToken.None)));
+        Assert.Null(await _store.ReadGrainStateAsync("item", "item/sku-302", CancellationToken.None));
+        Assert.Equal("new", Text(await _store.ReadGrainStateAsync("user", "user/new", CancellationToken.None)));
+
+        static string? Text(StoredGrainState? row) => row is { } r ? System.Text.Encoding.UTF8.GetString(r.Payload) : null;
+    }
+
+    [Fact]
     public async Task Migration_is_idempotent()
     {
         var before = await _store.SchemaVersionAsync(CancellationToken.None);
