@@ -66,7 +66,17 @@ public sealed partial class PartitionIngressGrain(
     {
         _partition = checked((int)this.GetPrimaryKeyLong());
         _activatedMs = time.GetUtcNow().ToUnixTimeMilliseconds();
-        var claim = await store.ClaimIngressAsync(_partition, cancellationToken);
+        IngressClaim claim;
+        try
+        {
+            claim = await store.ClaimIngressAsync(_partition, cancellationToken);
+        }
+        catch (System.Data.Common.DbException e)
+        {
+            // The activation fails and the keeper's next call tries again; its callers get a reason they can read.
+            throw GroupCommitGrainStorage.StorageUnavailable(e, $"claiming events partition {_partition}");
+        }
+
         _epoch = claim.Epoch;
         _committed = claim.NextOffset;
         _pendingEnd = claim.PendingEnd;

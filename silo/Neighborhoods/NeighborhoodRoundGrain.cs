@@ -1,3 +1,4 @@
+using System.Data.Common;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Storage;
@@ -36,10 +37,29 @@ public sealed partial class NeighborhoodRoundGrain(
         return Task.CompletedTask;
     }
 
-    public async Task<long> EnsureRunningAsync() =>
-        (await store.LatestCompleteRoundAsync(long.MaxValue, CancellationToken.None))?.Version ?? 0;
+    public async Task<long> EnsureRunningAsync()
+    {
+        try
+        {
+            return (await store.LatestCompleteRoundAsync(long.MaxValue, CancellationToken.None))?.Version ?? 0;
+        }
+        catch (DbException e)
+        {
+            throw GroupCommitGrainStorage.StorageUnavailable(e, "reading the published versions");
+        }
+    }
 
-    public Task<RebuildResult> RebuildAsync() => RunRoundAsync("requested", CancellationToken.None);
+    public async Task<RebuildResult> RebuildAsync()
+    {
+        try
+        {
+            return await RunRoundAsync("requested", CancellationToken.None);
+        }
+        catch (DbException e)
+        {
+            throw GroupCommitGrainStorage.StorageUnavailable(e, "running a neighborhood round");
+        }
+    }
 
     private async Task TickAsync(CancellationToken ct)
     {

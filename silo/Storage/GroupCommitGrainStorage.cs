@@ -1,3 +1,4 @@
+using System.Data.Common;
 using System.Globalization;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
@@ -55,7 +56,16 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, ILifecycleP
     public async Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
         ArgumentNullException.ThrowIfNull(grainState);
-        var stored = await _store.ReadGrainStateAsync(stateName, grainId.ToString(), CancellationToken.None);
+        StoredGrainState? stored;
+        try
+        {
+            stored = await _store.ReadGrainStateAsync(stateName, grainId.ToString(), CancellationToken.None);
+        }
+        catch (DbException e)
+        {
+            throw StorageUnavailable(e, $"reading the {stateName} state of {grainId}");
+        }
+
         if (stored is { } row)
         {
             grainState.State = GrainStateJson.Decode<T>(row.Payload, $"{stateName} state of {grainId}");
@@ -138,13 +148,19 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, ILifecycleP
                 // Nothing of the group is stored: every grain in it fails its write and keeps (or reloads) what
                 // it had, and its caller retries.
                 LogGroupFailed(e, group.Count);
+                var failure = e is DbException db ? StorageUnavailable(db, $"writing a group of {group.Count} grain states") : e;
                 foreach (var pending in group)
                 {
-                    pending.Completion.TrySetException(e);
+                    pending.Completion.TrySetException(failure);
                 }
             }
         }
     }
+
+    /// <summary>What a grain's caller gets when the database fails: the drivers' exceptions have no Orleans codec,
+    /// so one thrown across silos (or to a client) would arrive as a serialization failure instead of the reason.</summary>
+    internal static OrleansException StorageUnavailable(DbException e, string what) =>
+        new($"the database failed {what}: {e.GetType().Name}: {e.Message}");
 
     private static long? ParseETag(string? etag) =>
         etag is null ? null : long.Parse(etag, NumberStyles.None, CultureInfo.InvariantCulture);

@@ -19,7 +19,7 @@ public static class Eventually
                     return value;
                 }
             }
-            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or InvalidOperationException or System.Data.Common.DbException)
+            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or InvalidOperationException or System.Data.Common.DbException or Orleans.Runtime.OrleansException)
             {
                 last = ex;
             }
