@@ -1,6 +1,4 @@
 using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
 namespace RecoCluster.Cluster;
@@ -34,7 +32,6 @@ public static class RecoClustering
     {
         ArgumentNullException.ThrowIfNull(builder);
         var options = Read(configuration);
-        builder.Services.TryAddSingleton(Options.Create(options));
         if (options.Clustering == OrleansClustering.AdoNet)
         {
             builder.UseAdoNetClustering(o =>
