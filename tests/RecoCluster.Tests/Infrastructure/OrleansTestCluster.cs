@@ -1,5 +1,6 @@
 using Confluent.Kafka;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Orleans.Configuration;
 using Orleans.TestingHost;
 using RecoCluster.Cluster;
@@ -81,7 +82,25 @@ public sealed class OrleansTestCluster : IAsyncDisposable
         builder.AddSiloBuilderConfigurator<SiloConfigurator>();
         var cluster = builder.Build();
         await cluster.DeployAsync();
-        return new OrleansTestCluster(kafka, topics, partitions, storage, cluster) { MembershipOnPrimary = !adoNetClustering };
+        var started = new OrleansTestCluster(kafka, topics, partitions, storage, cluster) { MembershipOnPrimary = !adoNetClustering };
+        await started.WaitUntilIngressesSettledAsync(TimeSpan.FromMinutes(1));
+        return started;
+    }
+
+    /// <summary>Waits until every partition's ingress runs on its home among the active silos. Silos join one after
+    /// another, so the first one starts every ingress and the others take theirs over a few keeper rounds later: a
+    /// test that cuts a dependency before that would catch a partition in the middle of its move.</summary>
+    public async Task WaitUntilIngressesSettledAsync(TimeSpan deadline)
+    {
+        await Eventually.TrueAsync(
+            async () =>
+            {
+                var active = Cluster.GetActiveSilos().Select(s => s.SiloAddress).ToList();
+                var statuses = await IngressesAsync();
+                return statuses.All(s => s.Silo == PartitionSpreadPlacement.Home(s.Partition, active).ToString());
+            },
+            deadline,
+            "every partition's ingress on its home silo");
     }
 
     /// <summary>Produces events keyed by user, as the gateway does, and waits for Kafka's acknowledgement.</summary>
@@ -178,6 +197,11 @@ public sealed class OrleansTestCluster : IAsyncDisposable
         public void Configure(ISiloBuilder siloBuilder)
         {
             siloBuilder.UseRecoClustering(siloBuilder.Configuration).AddRecoGrains(siloBuilder.Configuration);
+            if (Environment.GetEnvironmentVariable("RECO_TEST_SILO_LOGS") is "1")
+            {
+                siloBuilder.Services.AddLogging(b => b.AddSimpleConsole(o => o.TimestampFormat = "HH:mm:ss.fff ").AddFilter("Orleans", LogLevel.Warning)
+                    .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace));
+            }
 
             // A killed test silo is declared dead within seconds, not the production default's half a minute.
             siloBuilder.Services.Configure<ClusterMembershipOptions>(o =>

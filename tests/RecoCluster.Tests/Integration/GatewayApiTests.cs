@@ -242,11 +242,12 @@ public sealed class GatewayLimitsTests
             Assert.Equal(HttpStatusCode.Accepted, posted.StatusCode);
         }
 
-        // A local script is not throttled: far past the admin scope's burst, nothing is refused.
+        // A local script is not throttled: far past the admin scope's burst, every event is accepted. (Events, because
+        // the gateway answers them without a silo; a query here would wait for one that this fixture does not run.)
         for (var i = 0; i < 20; i++)
         {
-            using var response = await anonymous.GetAsync(new Uri("/v1/items/popular?count=1", UriKind.Relative));
-            Assert.NotEqual(HttpStatusCode.TooManyRequests, response.StatusCode);
+            using var response = await anonymous.PostAsync(new Uri("/v1/events", UriKind.Relative), new StringContent(GatewayApiTestsEvent(), Encoding.UTF8, "application/json"));
+            Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         }
 
         using var wrong = gateway.Client("a-key-nobody-configured-0123");
