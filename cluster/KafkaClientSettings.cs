@@ -79,7 +79,8 @@ public static class KafkaClientSettings
 
     private static Dictionary<string, string> Extras(KafkaOptions options) => new(options.Client);
 
-    private static string RequireAddress(KafkaOptions options)
+    /// <summary>The bootstrap address, or a clear error for "embedded" outside the one process that hosts it.</summary>
+    public static string RequireAddress(KafkaOptions options)
     {
         if (options.IsEmbedded)
         {

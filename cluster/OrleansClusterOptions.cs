@@ -14,6 +14,29 @@ public sealed class OrleansClusterOptions
     /// <summary>The PostgreSQL connection string of the membership table (AdoNet only). Empty: the storage's
     /// (<c>Reco:Storage:ConnectionString</c>) when the storage is PostgreSQL.</summary>
     public string? ConnectionString { get; set; }
+
+    /// <summary>Orleans' cluster id: silos and clients with the same id (and membership table) form one cluster.
+    /// Two clusters may share a PostgreSQL database under different ids.</summary>
+    public string ClusterId { get; set; } = "reco";
+
+    /// <summary>Orleans' service id: stays the same across deployments of the service (grain state and
+    /// reminders are kept per service).</summary>
+    public string ServiceId { get; set; } = "reco";
+
+    /// <summary>The port silos talk to each other on.</summary>
+    public int SiloPort { get; set; } = 11111;
+
+    /// <summary>The port clients (gateways) connect to a silo on. On a gateway with localhost clustering: the port
+    /// of the silo it connects to.</summary>
+    public int GatewayPort { get; set; } = 30000;
+
+    /// <summary>The address a silo advertises to the others and to clients (AdoNet only; the pod IP in
+    /// Kubernetes). Empty: Orleans picks one of the host's addresses.</summary>
+    public string? AdvertisedAddress { get; set; }
+
+    /// <summary>Localhost only: the silo port of the primary silo, which every silo of the machine joins (the primary
+    /// is the silo whose <see cref="SiloPort"/> this is).</summary>
+    public int PrimarySiloPort { get; set; } = 11111;
 }
 
 /// <summary>The membership providers a cluster can use.</summary>
@@ -39,6 +62,35 @@ public sealed class OrleansClusterOptionsValidator : IValidateOptions<OrleansClu
 
         return options.Clustering == OrleansClustering.AdoNet && string.IsNullOrWhiteSpace(options.ConnectionString)
             ? ValidateOptionsResult.Fail("Reco:Orleans:Clustering is AdoNet but no PostgreSQL connection string is set: set Reco:Orleans:ConnectionString, or use PostgreSQL storage (Reco:Storage:Provider=Postgres), whose connection string it then shares.")
-            : ValidateOptionsResult.Success;
+            : Ports(options);
+    }
+
+    private static ValidateOptionsResult Ports(OrleansClusterOptions options)
+    {
+        var errors = new List<string>();
+        foreach (var (name, port) in new[] { ("SiloPort", options.SiloPort), ("GatewayPort", options.GatewayPort), ("PrimarySiloPort", options.PrimarySiloPort) })
+        {
+            if (port is < 1 or > 65535)
+            {
+                errors.Add($"Reco:Orleans:{name} is {port}; it must be a TCP port (1-65535).");
+            }
+        }
+
+        if (options.SiloPort == options.GatewayPort)
+        {
+            errors.Add($"Reco:Orleans:SiloPort and GatewayPort are both {options.SiloPort}; a silo needs two ports.");
+        }
+
+        if (string.IsNullOrWhiteSpace(options.ClusterId) || string.IsNullOrWhiteSpace(options.ServiceId))
+        {
+            errors.Add("Reco:Orleans:ClusterId and ServiceId must not be empty.");
+        }
+
+        if (!string.IsNullOrWhiteSpace(options.AdvertisedAddress) && !System.Net.IPAddress.TryParse(options.AdvertisedAddress, out _))
+        {
+            errors.Add($"Reco:Orleans:AdvertisedAddress is '{options.AdvertisedAddress}'; it must be an IP address.");
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 }

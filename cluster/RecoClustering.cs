@@ -1,4 +1,6 @@
+using System.Net;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
 namespace RecoCluster.Cluster;
@@ -6,6 +8,9 @@ namespace RecoCluster.Cluster;
 /// <summary>Orleans membership from <c>Reco:Orleans</c>, the same way for silos and for clients.</summary>
 public static class RecoClustering
 {
+    /// <summary>Orleans' <c>ClusterMembershipOptions</c>, bound as they are named there.</summary>
+    public const string MembershipSection = "Reco:Orleans:Membership";
+
     /// <summary>The ADO.NET invariant of PostgreSQL's driver, which Orleans loads by this name.</summary>
     public const string PostgresInvariant = "Npgsql";
 
@@ -59,5 +64,57 @@ public static class RecoClustering
         }
 
         return builder;
+    }
+
+    /// <summary>Makes a silo of a real deployment a member of the configured cluster: its ids, its ports and its
+    /// membership (localhost with the primary silo, or the AdoNet table). Orleans' TestingHost sets ids and ports
+    /// itself and uses <see cref="UseRecoClustering(ISiloBuilder, IConfiguration)"/> alone.</summary>
+    public static ISiloBuilder UseRecoCluster(this ISiloBuilder builder, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var options = Read(configuration);
+        // Orleans' own failure detection settings (ProbeTimeout, NumMissedProbesLimit, ...), for who needs a dead
+        // silo declared faster than Orleans' defaults do (tests; Kubernetes gets it from its hosting package).
+        builder.Services.AddOptions<Orleans.Configuration.ClusterMembershipOptions>().Bind(configuration.GetSection(MembershipSection));
+        if (options.Clustering == OrleansClustering.Localhost)
+        {
+            return builder.UseLocalhostClustering(options.SiloPort, options.GatewayPort, new IPEndPoint(IPAddress.Loopback, options.PrimarySiloPort), options.ServiceId, options.ClusterId);
+        }
+
+        builder.Configure<Orleans.Configuration.ClusterOptions>(o =>
+        {
+            o.ClusterId = options.ClusterId;
+            o.ServiceId = options.ServiceId;
+        });
+        var advertised = string.IsNullOrWhiteSpace(options.AdvertisedAddress) ? null : IPAddress.Parse(options.AdvertisedAddress);
+        if (advertised is null)
+        {
+            builder.ConfigureEndpoints(options.SiloPort, options.GatewayPort, listenOnAnyHostAddress: true);
+        }
+        else
+        {
+            builder.ConfigureEndpoints(advertised, options.SiloPort, options.GatewayPort, listenOnAnyHostAddress: true);
+        }
+
+        return builder.UseRecoClustering(configuration);
+    }
+
+    /// <summary>Makes a client (the gateway) find the configured cluster: the localhost silo's gateway port, or
+    /// every silo in the AdoNet table.</summary>
+    public static IClientBuilder UseRecoCluster(this IClientBuilder builder, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var options = Read(configuration);
+        if (options.Clustering == OrleansClustering.Localhost)
+        {
+            return builder.UseLocalhostClustering(options.GatewayPort, options.ServiceId, options.ClusterId);
+        }
+
+        builder.Configure<Orleans.Configuration.ClusterOptions>(o =>
+        {
+            o.ClusterId = options.ClusterId;
+            o.ServiceId = options.ServiceId;
+        });
+        return builder.UseRecoClustering(configuration);
     }
 }

@@ -13,6 +13,7 @@ using RecoCluster.Gateway.Ingest;
 using RecoCluster.Gateway.OpenApi;
 using RecoCluster.Gateway.Routing;
 using RecoCluster.Gateway.Security;
+using RecoCluster.Gateway.Serving;
 
 namespace RecoCluster.Gateway;
 
@@ -23,27 +24,47 @@ public static class GatewayServices
     /// still reaches validation and gets a problem+json answer instead of Kestrel's bare 414.</summary>
     public const int MaxRequestLineBytes = 16 * 1024;
 
+    /// <summary>The gateway's endpoints, validation, security, ingest to Kafka and telemetry; its reads go to the
+    /// <see cref="IClusterBackend"/> that <see cref="AddGrainBackend"/> (or, on the first runtime,
+    /// <see cref="AddSiloHttpBackend"/>) adds.</summary>
     public static IServiceCollection AddRecoGateway(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<KafkaOptions>().Bind(configuration.GetSection(KafkaOptions.Section)).ValidateOnStart();
-        services.AddOptions<DirectoryOptions>().Bind(configuration.GetSection(DirectoryOptions.Section));
         services.AddOptions<GatewayOptions>().Bind(configuration.GetSection(GatewayOptions.Section)).ValidateOnStart();
-        services.AddOptions<ClusterOptions>().Bind(configuration.GetSection(ClusterOptions.Section)).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<KafkaOptions>, KafkaOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GatewayOptions>, GatewayOptionsValidator>());
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ClusterOptions>, ClusterOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
         services.Configure<KestrelServerOptions>(o => o.Limits.MaxRequestLineSize = MaxRequestLineBytes);
         services.AddProblemDetails();
         services.AddGatewaySecurity(configuration);
         services.AddGatewayOpenApi();
+        services.AddSingleton<EventIngest>();
+        services.AddHostedService<IngestStarter>();
+        services.AddRecoTelemetry("reco-gateway");
+        return services;
+    }
+
+    /// <summary>Reads through Orleans: the host adds the Orleans client (<c>UseOrleansClient</c>), whose grain
+    /// factory this uses.</summary>
+    public static IServiceCollection AddGrainBackend(this IServiceCollection services)
+    {
+        services.AddSingleton<IClusterBackend, GrainBackend>();
+        return services;
+    }
+
+    /// <summary>Reads over the first runtime's internal HTTP API, routed by its directory topic. Goes with that
+    /// runtime.</summary>
+    public static IServiceCollection AddSiloHttpBackend(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<DirectoryOptions>().Bind(configuration.GetSection(DirectoryOptions.Section));
+        services.AddOptions<ClusterOptions>().Bind(configuration.GetSection(ClusterOptions.Section)).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ClusterOptions>, ClusterOptionsValidator>());
         services.AddSingleton<ClusterSecret>();
         services.AddSingleton<ClusterDirectory>();
-        services.AddSingleton<EventIngest>();
         services.AddSingleton<SiloCircuitBreaker>();
         services.AddSingleton<SiloRouter>();
+        services.AddSingleton<IClusterBackend, SiloHttpBackend>();
         services.AddHostedService<DirectoryStarter>();
-        services.AddRecoTelemetry("reco-gateway");
         // One pooled client for all silo calls: connections are reused across requests and silos. Every call
         // carries the cluster secret, without which silos refuse their internal endpoint.
         services.AddSingleton(sp =>
@@ -82,13 +103,23 @@ public static class GatewayServices
         return app;
     }
 
-    // Starts the directory reader with the host, and makes sure the first Kafka connection attempt does not
-    // run inside a request.
-    private sealed class DirectoryStarter(ClusterDirectory directory, EventIngest ingest) : IHostedService
+    // Makes sure the first Kafka connection attempt does not run inside a request.
+    private sealed class IngestStarter(EventIngest ingest) : IHostedService
     {
         public Task StartAsync(CancellationToken cancellationToken)
         {
             _ = ingest;
+            return Task.CompletedTask;
+        }
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+
+    // Starts the first runtime's directory reader with the host.
+    private sealed class DirectoryStarter(ClusterDirectory directory) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken)
+        {
             directory.Start();
             return Task.CompletedTask;
         }

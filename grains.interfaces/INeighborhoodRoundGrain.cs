@@ -12,6 +12,9 @@ public interface INeighborhoodRoundGrain : IGrainWithIntegerKey
 {
     /// <summary>Runs a round now and returns it once published. Rounds run one at a time: a request made while one
     /// runs waits for it and then runs its own, so the answer always counts every event stored before the request.</summary>
+    /// <remarks>A round over a large catalog takes minutes, so the call may take that long (clients' usual response
+    /// timeout is seconds).</remarks>
+    [ResponseTimeout("00:05:00")]
     Task<RebuildResult> RebuildAsync();
 
     /// <summary>Makes sure the grain is active (its timer runs only while it is); returns the last published

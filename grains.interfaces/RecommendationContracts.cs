@@ -54,6 +54,9 @@ public static class RecommendationRequests
     /// <summary>Largest <c>count</c> a request may ask for.</summary>
     public const int MaxCount = 100;
 
+    /// <summary>The <c>count</c> of a request that gives none.</summary>
+    public const int DefaultCount = 10;
+
     /// <summary>Most items a basket may hold.</summary>
     public const int MaxBasketItems = 100;
 

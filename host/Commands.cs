@@ -15,11 +15,12 @@ public static class Commands
           dev       one process: embedded Kafka, a silo (SQLite) and the gateway on http://127.0.0.1:8080,
                     open without API keys to this machine only
           kafka     the embedded Kafka alone; prints its bootstrap address as the first line of stdout
-          silo      a silo: joins the cluster through Kafka and serves its internal endpoint
-          gateway   the public HTTP API
+          silo      an Orleans silo: joins the cluster (Reco:Orleans), runs the grains and reads the events
+                    partitions; serves /healthz, /readyz and /metrics over HTTP
+          gateway   the public HTTP API, an Orleans client of the silos
 
-        silo and gateway need Reco:Cluster:Secret (the same on all of them); the gateway needs API keys
-        (Reco:Gateway:Auth:ReadKeys/IngestKeys/AdminKeys or Reco:Gateway:Auth:KeysDirectory). See README.md.
+        the gateway needs API keys (Reco:Gateway:Auth:ReadKeys/IngestKeys/AdminKeys or
+        Reco:Gateway:Auth:KeysDirectory). See README.md.
 
         flags (each is also a configuration key, settable as Reco__Section__Key in the environment):
           --bootstrap HOST:PORT       Reco:Kafka:BootstrapServers ('embedded' only in dev)
@@ -27,9 +28,16 @@ public static class Commands
           --partitions N              Reco:Kafka:Partitions, when creating topics (default 8)
           --storage Sqlite|Postgres   Reco:Storage:Provider
           --connection-string CS      Reco:Storage:ConnectionString
-          --silo-id ID                Reco:Silo:Id
-          --advertised-url URL        Reco:Silo:AdvertisedUrl
-          --urls URL                  where to listen (gateway default http://127.0.0.1:8080, silo an ephemeral port)
+          --clustering Localhost|AdoNet  Reco:Orleans:Clustering (AdoNet: the membership table in PostgreSQL)
+          --cluster-id ID             Reco:Orleans:ClusterId (default reco)
+          --silo-port N               Reco:Orleans:SiloPort, silo to silo (default 11111)
+          --gateway-port N            Reco:Orleans:GatewayPort, client to silo (default 30000); on a gateway
+                                      with Localhost clustering, the port of the silo it connects to
+          --primary-silo-port N       Reco:Orleans:PrimarySiloPort, Localhost only (default 11111)
+          --advertised-address IP     Reco:Orleans:AdvertisedAddress, AdoNet only (the pod IP in Kubernetes)
+          --silo-id ID                Reco:Silo:Id, the silo's name
+          --urls URL                  where to listen for HTTP (gateway default http://127.0.0.1:8080, silo an
+                                      ephemeral port)
           --bootstrap-file F          kafka: also write the bootstrap address to F
           --brokers N                 kafka: number of mock brokers (default 1)
         """;
@@ -119,12 +127,12 @@ public static class Commands
             .Build();
         var kafka = Bind(probe);
         // Dev mode is open to this machine only: no keys needed from loopback, and the gateway refuses to start
-        // if told to listen anywhere else. Silo and gateway share a fresh cluster secret (one process, one run).
+        // if told to listen anywhere else. On the first runtime, silo and gateway share a fresh cluster secret.
         var overrides = new Dictionary<string, string?>
         {
             ["Reco:Gateway:Auth:AllowAnonymousOnLoopback"] = "true",
         };
-        if (string.IsNullOrEmpty(probe["Reco:Cluster:Secret"]))
+        if (ClusterHosts.IsFirstRuntime(probe) && string.IsNullOrEmpty(probe["Reco:Cluster:Secret"]))
         {
             overrides["Reco:Cluster:Secret"] = Convert.ToHexString(RandomNumberGenerator.GetBytes(32));
         }

@@ -1,7 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
-using RecoCluster.Cluster;
+using RecoCluster.Gateway.Serving;
 
 namespace RecoCluster.Gateway.Endpoints;
 
@@ -13,15 +13,9 @@ public static class HealthEndpoints
     {
         ArgumentNullException.ThrowIfNull(app);
         app.MapGet("/healthz", () => TypedResults.Ok(new { status = "alive" })).WithTags("operations");
-        // Ready once the directory has been read to its end: before that the gateway cannot route anything.
-        // Not gated on every partition having an owner: ingest needs only Kafka, and taking every gateway out of
-        // service while a silo is replaced would stop ingest for nothing. Routed queries for an unowned partition
-        // answer 503 with Retry-After on their own; the body says whether every partition is owned.
-        app.MapGet("/readyz", (ClusterDirectory directory) =>
-        {
-            var body = new { status = directory.IsCaughtUp ? "ready" : "reading the directory", silos = directory.Live().Count, allPartitionsOwned = directory.IsCaughtUp && directory.CoversAllPartitions() };
-            return directory.IsCaughtUp ? Results.Ok(body) : Results.Json(body, statusCode: StatusCodes.Status503ServiceUnavailable);
-        });
+        // Ready once the gateway can reach the cluster. Not gated on every partition being read: ingest needs only
+        // Kafka, and taking every gateway out of service while a silo is replaced would stop ingest for nothing.
+        app.MapGet("/readyz", (HttpContext context, IClusterBackend cluster, CancellationToken ct) => cluster.ReadinessAsync(context, ct)).WithTags("operations");
         return app;
     }
 }

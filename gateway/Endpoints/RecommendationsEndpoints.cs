@@ -2,9 +2,8 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
-using RecoCluster.Cluster;
-using RecoCluster.Gateway.Routing;
 using RecoCluster.Gateway.Security;
+using RecoCluster.Gateway.Serving;
 using RecoCluster.Grains.Interfaces;
 
 namespace RecoCluster.Gateway.Endpoints;
@@ -47,45 +46,27 @@ public static class RecommendationsEndpoints
         return app;
     }
 
-    internal static async Task<IResult> ForUserAsync(string userId, string? count, HttpContext context, SiloRouter router, CancellationToken ct)
+    internal static async Task<IResult> ForUserAsync(string userId, string? count, HttpContext context, IClusterBackend cluster, CancellationToken ct)
     {
-        var n = 10;
+        var n = RecommendationRequests.DefaultCount;
         var error = EventSchema.ValidateId("userId", userId) ?? ParseCount(count, out n);
-        if (error is not null)
-        {
-            return BadRequest(error);
-        }
-
-        var answer = await router.GetFromOwnerAsync(userId, GrainRole.User, $"/internal/v1/users/{Uri.EscapeDataString(userId)}/recommendations?count={n}", ct);
-        return PassThroughResult.OrUnavailable(answer, context, "user");
+        return error is not null ? BadRequest(error) : await cluster.RecommendationsAsync(userId, n, context, ct);
     }
 
-    internal static async Task<IResult> SimilarAsync(string itemId, string? count, HttpContext context, SiloRouter router, CancellationToken ct)
+    internal static async Task<IResult> SimilarAsync(string itemId, string? count, HttpContext context, IClusterBackend cluster, CancellationToken ct)
     {
-        var n = 10;
+        var n = RecommendationRequests.DefaultCount;
         var error = EventSchema.ValidateId("itemId", itemId) ?? ParseCount(count, out n);
-        if (error is not null)
-        {
-            return BadRequest(error);
-        }
-
-        var answer = await router.SendToAnyAsync(HttpMethod.Get, $"/internal/v1/items/{Uri.EscapeDataString(itemId)}/similar?count={n}", null, ct);
-        return PassThroughResult.OrUnavailable(answer, context, "item");
+        return error is not null ? BadRequest(error) : await cluster.SimilarAsync(itemId, n, context, ct);
     }
 
-    internal static async Task<IResult> PopularAsync(string? count, HttpContext context, SiloRouter router, CancellationToken ct)
+    internal static async Task<IResult> PopularAsync(string? count, HttpContext context, IClusterBackend cluster, CancellationToken ct)
     {
         var error = ParseCount(count, out var n);
-        if (error is not null)
-        {
-            return BadRequest(error);
-        }
-
-        var answer = await router.SendToAnyAsync(HttpMethod.Get, $"/internal/v1/items/popular?count={n}", null, ct);
-        return PassThroughResult.OrUnavailable(answer, context, "snapshot");
+        return error is not null ? BadRequest(error) : await cluster.PopularAsync(n, context, ct);
     }
 
-    internal static async Task<IResult> CartAsync(HttpContext context, SiloRouter router, CancellationToken ct)
+    internal static async Task<IResult> CartAsync(HttpContext context, IClusterBackend cluster, CancellationToken ct)
     {
         var request = context.Request;
         if (request.ContentType is { } type && !type.Contains("json", StringComparison.OrdinalIgnoreCase))
@@ -121,14 +102,13 @@ public static class RecommendationsEndpoints
             return BadRequest(error);
         }
 
-        var answer = await router.SendToAnyAsync(HttpMethod.Post, "/internal/v1/recommendations/cart", JsonSerializer.SerializeToUtf8Bytes(cart, Json), ct);
-        return PassThroughResult.OrUnavailable(answer, context, "snapshot");
+        return await cluster.CartAsync(cart!, context, ct);
     }
 
     // Query strings arrive as text so that "abc" or "1e3" get a problem+json from us, not a bare 400 from binding.
     internal static string? ParseCount(string? count, out int value)
     {
-        value = 10;
+        value = RecommendationRequests.DefaultCount;
         if (count is null)
         {
             return null;

@@ -4,10 +4,9 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Logging;
-using RecoCluster.Cluster;
 using RecoCluster.Gateway.Ingest;
-using RecoCluster.Gateway.Routing;
 using RecoCluster.Gateway.Security;
+using RecoCluster.Gateway.Serving;
 using RecoCluster.Grains.Interfaces;
 
 namespace RecoCluster.Gateway.Endpoints;
@@ -38,16 +37,12 @@ public static class UsersEndpoints
         return app;
     }
 
-    internal static async Task<IResult> GetUserAsync(string userId, HttpContext context, SiloRouter router, CancellationToken ct)
+    internal static async Task<IResult> GetUserAsync(string userId, HttpContext context, IClusterBackend cluster, CancellationToken ct)
     {
         var error = EventSchema.ValidateId("userId", userId);
-        if (error is not null)
-        {
-            return TypedResults.Problem(error, statusCode: StatusCodes.Status400BadRequest, title: "Invalid user id");
-        }
-
-        var answer = await router.GetFromOwnerAsync(userId, GrainRole.User, $"/internal/v1/users/{Uri.EscapeDataString(userId)}", ct);
-        return PassThroughResult.OrUnavailable(answer, context, "user");
+        return error is not null
+            ? TypedResults.Problem(error, statusCode: StatusCodes.Status400BadRequest, title: "Invalid user id")
+            : await cluster.UserAsync(userId, context, ct);
     }
 
     /// <summary>

@@ -1,4 +1,3 @@
-using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using RecoCluster.Cluster;
@@ -24,6 +23,9 @@ public sealed partial class GrainKeeper(
     /// <summary>The events topic's partition count, once read from Kafka (0 until then).</summary>
     public int Partitions { get; private set; }
 
+    /// <summary>What every partition's ingress reported at the last round that reached them all (empty before).</summary>
+    public IReadOnlyList<IngressStatus> LastStatuses { get; private set; } = [];
+
     public void Participate(ISiloLifecycle lifecycle) =>
         lifecycle.Subscribe<GrainKeeper>(ServiceLifecycleStage.Active, Start, StopAsync);
 
@@ -48,11 +50,15 @@ public sealed partial class GrainKeeper(
             {
                 if (Partitions == 0)
                 {
-                    Partitions = ReadPartitionCount();
+                    Partitions = KafkaTopicMetadata.PartitionCount(kafka.Value, kafka.Value.Topics.Events, TimeSpan.FromSeconds(5));
+                    if (Partitions == 0)
+                    {
+                        LogKeepFailed($"Kafka did not report the events topic {kafka.Value.Topics.Events} (yet)");
+                    }
                 }
 
                 var round = grains.GetGrain<INeighborhoodRoundGrain>(0).EnsureRunningAsync();
-                await Task.WhenAll(Enumerable.Range(0, Partitions).Select(p => grains.GetGrain<IPartitionIngressGrain>(p).EnsureRunningAsync()));
+                LastStatuses = await Task.WhenAll(Enumerable.Range(0, Partitions).Select(p => grains.GetGrain<IPartitionIngressGrain>(p).EnsureRunningAsync()));
                 await round;
             }
             catch (Exception e) when (!ct.IsCancellationRequested)
@@ -70,15 +76,6 @@ public sealed partial class GrainKeeper(
                 return;
             }
         }
-    }
-
-    private int ReadPartitionCount()
-    {
-        KafkaNativeLibrary.Use();
-        using var admin = new AdminClientBuilder(new AdminClientConfig(kafka.Value.Client) { BootstrapServers = kafka.Value.BootstrapServers }).Build();
-        var topic = kafka.Value.Topics.Events;
-        var metadata = admin.GetMetadata(topic, TimeSpan.FromSeconds(5));
-        return metadata.Topics.FirstOrDefault(t => t.Topic == topic && t.Error.Code == Confluent.Kafka.ErrorCode.NoError)?.Partitions.Count ?? 0;
     }
 
     public void Dispose() => _stopping.Dispose();

@@ -44,6 +44,12 @@ public static class RecoSiloBuilderExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(sp => GrainStore.Open(sp.GetRequiredService<IOptions<StorageOptions>>().Value));
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, SchemaMigration>();
+        var clustering = RecoClustering.Read(configuration);
+        if (clustering.Clustering == OrleansClustering.AdoNet && clustering.ConnectionString != configuration["Reco:Storage:ConnectionString"])
+        {
+            services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(new MembershipSchemaMigration(clustering.ConnectionString!));
+        }
+
         services.AddGrainStorage(GrainStorageNames.Grains, (sp, _) => new GroupCommitGrainStorage(
             sp.GetRequiredService<GrainStore>(),
             sp.GetRequiredService<ILogger<GroupCommitGrainStorage>>()));
@@ -53,6 +59,7 @@ public static class RecoSiloBuilderExtensions
             sp.GetRequiredService<IProducer<byte[]?, byte[]?>>(),
             sp.GetRequiredService<IOptions<KafkaOptions>>().Value.Topics.DeadLetters));
         builder.AddPlacementDirector<PartitionSpreadPlacement, PartitionSpreadPlacementDirector>();
+        builder.AddPlacementDirector<SiloPinnedPlacement, SiloPinnedPlacementDirector>();
         services.AddSingleton<PartitionReaders>();
         services.AddSingleton<GrainKeeper>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<GrainKeeper>());

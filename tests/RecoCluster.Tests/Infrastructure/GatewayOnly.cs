@@ -39,6 +39,8 @@ public sealed class GatewayOnly : IAsyncDisposable
         config["Reco:Kafka:TopicPrefix"] = topics.Prefix;
         config["Logging:LogLevel:Default"] = "Warning";
         config["urls"] = "http://127.0.0.1:0";
+        // The first runtime's gateway starts without any silo; an Orleans client waits for one (issue 14).
+        config["Reco:Runtime"] = "Partitions";
         foreach (var (key, value) in overrides ?? new Dictionary<string, string?>())
         {
             if (value is null)

@@ -1,7 +1,5 @@
 using System.Diagnostics;
-using System.Net;
 using System.Net.Http.Json;
-using System.Net.Sockets;
 using System.Text;
 using RecoCluster.Cluster;
 
@@ -11,7 +9,8 @@ namespace RecoCluster.Tests.Infrastructure;
 /// A cluster made of real <c>reco</c> processes, started as the README tells users to: <c>reco kafka</c>, several
 /// <c>reco silo</c> and one <c>reco gateway</c>, configured by flags. Silos can be killed with SIGKILL (no
 /// warning, no final checkpoint) or stopped with SIGTERM. Each process's output goes to a log file that a failing
-/// test prints.
+/// test prints. On Orleans the membership is Orleans' ADO.NET table in PostgreSQL, as in production, so any silo may
+/// be killed: in the storage's database on PostgreSQL, in a database of its own when the grain state is in SQLite.
 /// </summary>
 public sealed class ProcessCluster : IClusterUnderTest, IAsyncDisposable
 {
@@ -19,16 +18,20 @@ public sealed class ProcessCluster : IClusterUnderTest, IAsyncDisposable
     private readonly List<RecoProcess> _all = [];
     private RecoProcess _kafka = null!;
     private int _siloCounter;
+    private string? _membership;
 
     private readonly IReadOnlyDictionary<string, string> _environment;
 
-    private ProcessCluster(string prefix, int partitions, TestStorage storage, IReadOnlyDictionary<string, string>? environment)
+    private ProcessCluster(string prefix, int partitions, TestStorage storage, TestRuntime runtime, IReadOnlyDictionary<string, string>? environment)
     {
         Prefix = prefix;
         Partitions = partitions;
         Storage = storage;
+        Runtime = runtime;
         _environment = environment ?? new Dictionary<string, string>();
     }
+
+    public TestRuntime Runtime { get; }
 
     public string Prefix { get; }
 
@@ -44,14 +47,22 @@ public sealed class ProcessCluster : IClusterUnderTest, IAsyncDisposable
 
     public List<RecoProcess> Silos { get; } = [];
 
+    /// <summary>Each silo's HTTP address (health and metrics), by process.</summary>
+    public Dictionary<RecoProcess, Uri> SiloHttp { get; } = [];
+
     /// <summary>Every process started, in order: Kafka, the silos, the gateway, later silos.</summary>
     public IReadOnlyList<RecoProcess> Processes => _all;
 
     /// <summary>Starts Kafka, <paramref name="silos"/> silos and a gateway; <paramref name="environment"/> is added to
     /// every process (configuration keys spelled with "__").</summary>
-    public static async Task<ProcessCluster> StartAsync(TestStorage storage, int silos, int partitions = 8, IReadOnlyDictionary<string, string>? environment = null)
+    public static async Task<ProcessCluster> StartAsync(TestStorage storage, int silos, int partitions = 8, IReadOnlyDictionary<string, string>? environment = null, TestRuntime runtime = TestRuntime.Orleans)
     {
-        var cluster = new ProcessCluster($"p{Guid.NewGuid():N}"[..12], partitions, storage, environment);
+        var cluster = new ProcessCluster($"p{Guid.NewGuid():N}"[..12], partitions, storage, runtime, environment);
+        if (runtime == TestRuntime.Orleans)
+        {
+            cluster._membership = storage.Provider == "Postgres" ? storage.ConnectionString : (await TestDatabases.NewPostgresAsync()).ConnectionString;
+        }
+
         var bootstrapFile = Path.Combine(cluster._dir, "bootstrap");
         cluster._kafka = cluster.Start("kafka", ["kafka", "--partitions", partitions.ToString(System.Globalization.CultureInfo.InvariantCulture), "--topic-prefix", cluster.Prefix, "--bootstrap-file", bootstrapFile]);
         cluster.BootstrapServers = (await cluster._kafka.FirstStdoutLineAsync(TimeSpan.FromSeconds(30))).Trim();
@@ -62,7 +73,7 @@ public sealed class ProcessCluster : IClusterUnderTest, IAsyncDisposable
             cluster.StartSilo();
         }
 
-        var port = FreePort();
+        var port = TestPorts.Free(1)[0];
         // Keys and limits as flags, the way an operator passes configuration keys on the command line.
         var gatewayOnly = TestKeys.Config().Where(c => c.Key.StartsWith("Reco:Gateway:", StringComparison.Ordinal)).Select(c => $"--{c.Key}={c.Value}");
         cluster.Start("gateway", ["gateway", .. cluster.Common(), .. gatewayOnly, "--urls", $"http://127.0.0.1:{port}"]);
@@ -73,10 +84,22 @@ public sealed class ProcessCluster : IClusterUnderTest, IAsyncDisposable
 
     public RecoProcess StartSilo()
     {
-        var silo = Start($"silo-{++_siloCounter}", ["silo", .. Common(), "--storage", Storage.Provider, "--connection-string", Storage.ConnectionString, "--silo-id", $"silo-{_siloCounter}"]);
+        var ports = TestPorts.Free(3);
+        string[] orleans = Runtime == TestRuntime.Orleans
+            ? ["--silo-port", Text(ports[0]), "--gateway-port", Text(ports[1]), "--urls", $"http://127.0.0.1:{ports[2]}"]
+            : [];
+        var silo = Start($"silo-{++_siloCounter}", ["silo", .. Common(), "--storage", Storage.Provider, "--connection-string", Storage.ConnectionString, "--silo-id", $"silo-{_siloCounter}", .. orleans]);
         Silos.Add(silo);
+        if (Runtime == TestRuntime.Orleans)
+        {
+            SiloHttp[silo] = new Uri($"http://127.0.0.1:{ports[2]}");
+        }
+
         return silo;
     }
+
+    /// <summary>The silo process named <paramref name="name"/> in Orleans' membership (its <c>--silo-id</c>).</summary>
+    public RecoProcess SiloNamed(string name) => Silos.Single(s => s.Name == name);
 
     /// <summary>SIGKILL: the process gets no chance to checkpoint or leave the group.</summary>
     public void Kill(RecoProcess silo)
@@ -100,7 +123,14 @@ public sealed class ProcessCluster : IClusterUnderTest, IAsyncDisposable
         return silo.Process.ExitCode;
     }
 
-    public async Task WaitUntilReadyAsync() =>
+    public async Task WaitUntilReadyAsync()
+    {
+        if (Runtime == TestRuntime.Orleans)
+        {
+            await WaitUntilEveryPartitionIsReadAsync();
+            return;
+        }
+
         await Eventually.TrueAsync(
             async () =>
             {
@@ -110,6 +140,31 @@ public sealed class ProcessCluster : IClusterUnderTest, IAsyncDisposable
             },
             TimeSpan.FromSeconds(60),
             "the process cluster's gateway reporting every partition owned");
+    }
+
+    // Every silo process is an active member, and every partition's ingress runs on one of them.
+    private async Task WaitUntilEveryPartitionIsReadAsync() =>
+        await Eventually.TrueAsync(
+            async () =>
+            {
+                using var ready = await Gateway.GetAsync(new Uri("/readyz", UriKind.Relative));
+                if (!ready.IsSuccessStatusCode)
+                {
+                    return false;
+                }
+
+                var view = await Gateway.GetFromJsonAsync<System.Text.Json.JsonElement>(new Uri("/v1/admin/cluster", UriKind.Relative));
+                var silos = view.GetProperty("silos").EnumerateArray().ToList();
+                var names = silos.Select(s => s.GetProperty("name").GetString()).Order(StringComparer.Ordinal);
+                var addresses = silos.Select(s => s.GetProperty("address").GetString()).ToHashSet(StringComparer.Ordinal);
+                var partitions = view.GetProperty("partitions").EnumerateArray().ToList();
+                return names.SequenceEqual(Silos.Select(s => s.Name).Order(StringComparer.Ordinal))
+                    && partitions.Count == Partitions
+                    && partitions.All(p => p.GetProperty("status").ValueKind == System.Text.Json.JsonValueKind.Object
+                        && addresses.Contains(p.GetProperty("status").GetProperty("silo").GetString()!));
+            },
+            TimeSpan.FromSeconds(90),
+            "every silo process an active member and every partition read by one of them");
 
     /// <summary>Every process's log, for a failing test's output.</summary>
     public string Logs() => string.Join("\n", _all.Select(p => $"===== {p.Name} (exit {(p.Process.HasExited ? p.Process.ExitCode.ToString(System.Globalization.CultureInfo.InvariantCulture) : "-")})\n{Tail(p.LogFile)}"));
@@ -137,16 +192,34 @@ public sealed class ProcessCluster : IClusterUnderTest, IAsyncDisposable
         Directory.Delete(_dir, recursive: true);
     }
 
-    private string[] Common() =>
-    [
-        .. Recount.TestRuleSettings.Select(s => $"--{s.Key}={s.Value}"),
-        "--bootstrap", BootstrapServers,
-        "--topic-prefix", Prefix,
-        "--Reco:Silo:CheckpointIntervalMs=100",
-        "--Reco:Directory:HeartbeatMs=500",
-        "--Reco:Directory:EntryTtlMs=3000",
-        $"--Reco:Cluster:Secret={TestKeys.ClusterSecret}",
-    ];
+    private string[] Common() => Runtime == TestRuntime.Orleans
+        ?
+        [
+            .. Recount.TestRuleSettings.Select(s => $"--{s.Key}={s.Value}"),
+            "--bootstrap", BootstrapServers,
+            "--topic-prefix", Prefix,
+            "--clustering", "AdoNet",
+            "--cluster-id", Prefix,
+            $"--Reco:Orleans:ConnectionString={_membership}",
+            // A killed silo is declared dead within seconds, not Orleans' default of about half a minute.
+            "--Reco:Orleans:Membership:ProbeTimeout=00:00:01",
+            "--Reco:Orleans:Membership:NumMissedProbesLimit=2",
+            "--Reco:Orleans:Membership:NumVotesForDeathDeclaration=1",
+        ]
+        :
+        [
+            .. Recount.TestRuleSettings.Select(s => $"--{s.Key}={s.Value}"),
+            "--bootstrap", BootstrapServers,
+            "--topic-prefix", Prefix,
+            "--Reco:Silo:CheckpointIntervalMs=100",
+            "--Reco:Directory:HeartbeatMs=500",
+            "--Reco:Directory:EntryTtlMs=3000",
+            $"--Reco:Cluster:Secret={TestKeys.ClusterSecret}",
+            // The first runtime's processes, until these tests move onto Orleans (issue 14).
+            "--Reco:Runtime=Partitions",
+        ];
+
+    private static string Text(int value) => value.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     private RecoProcess Start(string name, string[] args)
     {
@@ -170,13 +243,6 @@ public sealed class ProcessCluster : IClusterUnderTest, IAsyncDisposable
         var process = new RecoProcess(name, Process.Start(start)!, Path.Combine(_dir, name + ".log"));
         _all.Add(process);
         return process;
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     private static string Tail(string file)

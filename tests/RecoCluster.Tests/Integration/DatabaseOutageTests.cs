@@ -22,7 +22,7 @@ public sealed class DatabaseOutageTests
             silos: 1,
             overrides: new Dictionary<string, string?> { ["Reco:Silo:MaxQueuedRecordsPerPartition"] = "50" });
         var events = ClusterClient.Events(seed: 99, count: 6_000, users: 300, items: 80);
-        var silo = TestCluster.Runtime(cluster.Silos[0]);
+        var silo = TestCluster.FirstRuntimeOf(cluster.Silos[0]);
         using var siloHttp = new HttpClient { BaseAddress = new Uri(silo.Address.Url!) };
 
         await cluster.ProduceAsync(events.Take(2_000));
@@ -63,7 +63,7 @@ public sealed class DatabaseOutageTests
         // cannot claim and load the partitions it is given.
         var joining = await cluster.AddSiloAsync();
         proxy.SetDown();
-        using var http = new HttpClient { BaseAddress = new Uri(TestCluster.Runtime(joining).Address.Url!) };
+        using var http = new HttpClient { BaseAddress = new Uri(TestCluster.FirstRuntimeOf(joining).Address.Url!) };
         for (var i = 0; i < 10; i++)
         {
             using var response = await http.GetAsync(new Uri("/readyz", UriKind.Relative));

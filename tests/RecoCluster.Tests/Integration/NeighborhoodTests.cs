@@ -8,7 +8,7 @@ using RecoCluster.Tests.Infrastructure;
 
 namespace RecoCluster.Tests.Integration;
 
-/// <summary>A two-silo cluster of its own (the similarity scores depend on the totals, so no other test may add
+/// <summary>A two-silo Orleans cluster of its own (the similarity scores depend on the totals, so no other test may add
 /// events to it), with rounds only on request, loaded once with a known workload.</summary>
 public sealed class NeighborhoodClusterFixture : IAsyncLifetime
 {
@@ -23,7 +23,8 @@ public sealed class NeighborhoodClusterFixture : IAsyncLifetime
         Cluster = await TestCluster.StartAsync(
             TestDatabases.NewSqlite(),
             silos: 2,
-            overrides: new Dictionary<string, string?> { ["Reco:Neighborhoods:RoundIntervalSeconds"] = "0" });
+            overrides: new Dictionary<string, string?> { ["Reco:Neighborhoods:RoundIntervalSeconds"] = "0" },
+            runtime: TestRuntime.Orleans);
         await Cluster.ProduceAsync(Events);
         await Cluster.AssertItemsEqualRecountAsync(Events, TimeSpan.FromSeconds(60));
     }

@@ -1,6 +1,8 @@
 using System.Text;
 using Confluent.Kafka;
+using Microsoft.Extensions.DependencyInjection;
 using RecoCluster.Grains.Interfaces;
+using RecoCluster.Silo.Hosting;
 using RecoCluster.Tests.Infrastructure;
 
 namespace RecoCluster.Tests.Integration;
@@ -186,6 +188,12 @@ public abstract class OrleansIngressTests
             Assert.Contains($"events partition {status.Partition}:", status.Blocked, StringComparison.Ordinal);
             Assert.Contains($"stored position {stored[status.Partition].NextOffset} is outside the log, which holds offsets [0, 0)", status.Blocked, StringComparison.Ordinal);
         }
+
+        // Every silo's keeper holds the blocked statuses, from which its /readyz answers 503 naming them.
+        await Eventually.TrueAsync(
+            () => Task.FromResult(second.SiloServices.All(s => s.GetRequiredService<GrainKeeper>().LastStatuses.Count(st => st.Blocked is not null) == 3)),
+            CatchUp,
+            "every silo's keeper reporting the three blocked partitions");
 
         // New events are neither applied nor dropped as replays: the partitions wait for an operator.
         var late = new ClickEvent("old-1", "sku-new", EventType.View, DateTimeOffset.FromUnixTimeMilliseconds(1_700_000_000_000));

@@ -1,5 +1,5 @@
 using Npgsql;
-using RecoCluster.Silo.Ingress;
+using RecoCluster.Grains.Interfaces;
 using RecoCluster.Tests.Infrastructure;
 
 namespace RecoCluster.Tests.Integration;

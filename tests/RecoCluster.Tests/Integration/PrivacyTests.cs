@@ -62,7 +62,7 @@ public sealed class PrivacyTests
         Assert.Null(await TotalAsync(reader, user));
 
         // The owner leaves; the partition fails over to the other silo, which loads it from the store.
-        var owner = cluster.Silos.Single(s => TestCluster.Runtime(s).OwnedPartitions.Contains(Silo(user, cluster.Partitions)));
+        var owner = cluster.Silos.Single(s => TestCluster.FirstRuntimeOf(s).OwnedPartitions.Contains(Silo(user, cluster.Partitions)));
         await cluster.StopSiloAsync(owner);
         await cluster.AddSiloAsync();
         await cluster.WaitUntilReadyAsync();
@@ -79,7 +79,7 @@ public sealed class PrivacyTests
         Assert.Equal(["p-new"], ClusterClient.Window(history));
         Assert.Equal(1, history.GetProperty("totalEvents").GetInt64());
         Assert.Equal(0, history.GetProperty("eventCounts").GetProperty("view").GetInt64());
-        Assert.All(cluster.Silos, s => Assert.Equal(0, TestCluster.Runtime(s).Stats.FencingViolations));
+        Assert.All(cluster.Silos, s => Assert.Equal(0, TestCluster.FirstRuntimeOf(s).Stats.FencingViolations));
     }
 
     [Fact]

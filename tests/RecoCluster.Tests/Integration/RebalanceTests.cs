@@ -24,12 +24,12 @@ public abstract class RebalanceTests
 
         // Phase 2: one silo leaves (SIGTERM path) while events keep coming; a new one joins.
         var produce = cluster.ProduceAsync(all.Skip(500).Take(500));
-        var leaving = TestCluster.Runtime(cluster.Silos[0]).SiloId;
+        var leaving = TestCluster.FirstRuntimeOf(cluster.Silos[0]).SiloId;
         await cluster.StopSiloAsync(cluster.Silos[0]);
 
         // The move shows in the admin view within seconds: the leaver is gone and the survivor claims every
         // partition (the leaver's tombstone and the survivor's heartbeat, both through the directory topic).
-        var survivor = TestCluster.Runtime(cluster.Silos[0]).SiloId;
+        var survivor = TestCluster.FirstRuntimeOf(cluster.Silos[0]).SiloId;
         await Eventually.TrueAsync(
             async () =>
             {
@@ -61,7 +61,7 @@ public abstract class RebalanceTests
         await cluster.AssertServedEqualsRecountAsync(all, Deadline);
         await cluster.AssertItemsEqualRecountAsync(all, Deadline);
 
-        Assert.All(cluster.Silos, s => Assert.Equal(0, TestCluster.Runtime(s).Stats.FencingViolations));
+        Assert.All(cluster.Silos, s => Assert.Equal(0, TestCluster.FirstRuntimeOf(s).Stats.FencingViolations));
     }
 }
 

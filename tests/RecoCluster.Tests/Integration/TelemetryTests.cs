@@ -21,7 +21,7 @@ public sealed class TelemetryTests(ITestOutputHelper output)
     {
         // Structured logs, as a log shipper wants them: one JSON object per line.
         var json = new Dictionary<string, string> { ["Logging__Console__FormatterName"] = "json" };
-        await using var cluster = await ProcessCluster.StartAsync(TestDatabases.NewSqlite(), silos: 1, environment: json);
+        await using var cluster = await ProcessCluster.StartAsync(TestDatabases.NewSqlite(), silos: 1, environment: json, runtime: TestRuntime.FirstRuntime);
         try
         {
             // Load through the gateway's HTTP ingest, so its produce histogram fills too.

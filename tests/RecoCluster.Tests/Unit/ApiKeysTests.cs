@@ -127,10 +127,12 @@ public sealed class ApiKeysTests : IDisposable
     }
 
     [Fact]
-    public void Silos_and_gateways_without_the_cluster_secret_refuse_to_start()
+    public void First_runtime_silos_and_gateways_without_the_cluster_secret_refuse_to_start()
     {
+        // The secret guards the first runtime's internal HTTP endpoint, which goes with it (issue 14).
         var config = GatewayConfig();
         config.Remove("Reco:Cluster:Secret");
+        config["Reco:Runtime"] = "Partitions";
         var gateway = Assert.Throws<OptionsValidationException>(() => ClusterHosts.BuildGateway([], config));
         Assert.StartsWith("Reco:Cluster:Secret is not set", Assert.Single(gateway.Failures), StringComparison.Ordinal);
 
@@ -138,6 +140,7 @@ public sealed class ApiKeysTests : IDisposable
         {
             ["Reco:Kafka:BootstrapServers"] = "127.0.0.1:1",
             ["Reco:Cluster:Secret"] = "too-short",
+            ["Reco:Runtime"] = "Partitions",
             ["urls"] = "http://127.0.0.1:0",
         }));
         Assert.StartsWith("Reco:Cluster:Secret must be at least 16", Assert.Single(silo.Failures), StringComparison.Ordinal);

@@ -98,14 +98,14 @@ public class ConfigurationTests
             ["Reco:Kafka:BootstrapServers"] = "127.0.0.1:1",
             ["Reco:Kafka:TopicPrefix"] = "bad prefix!",
             ["Reco:Storage:Provider"] = "Mongo",
-            ["Reco:Silo:CheckpointIntervalMs"] = "1",
+            ["Reco:Ingress:MaxBatchRecords"] = "0",
             ["Reco:Grains:User:WindowSize"] = "0",
             ["Reco:Cluster:Secret"] = TestKeys.ClusterSecret,
         }));
 
         Assert.Equal(4, error.Failures.Count());
         Assert.Contains(error.Failures, f => f.StartsWith("Reco:Kafka:TopicPrefix 'bad prefix!'", StringComparison.Ordinal));
-        Assert.Contains(error.Failures, f => f.StartsWith("Reco:Silo:CheckpointIntervalMs is 1", StringComparison.Ordinal));
+        Assert.Contains(error.Failures, f => f.StartsWith("Reco:Ingress:MaxBatchRecords is 0", StringComparison.Ordinal));
         Assert.Contains(error.Failures, f => f.StartsWith("Reco:Grains:User:WindowSize", StringComparison.Ordinal));
 
         var gatewayConfig = TestKeys.Config();

@@ -1,4 +1,4 @@
-namespace RecoCluster.Silo.Ingress;
+namespace RecoCluster.Grains.Interfaces;
 
 /// <summary>
 /// The reader of one events partition (key: the partition number). One activation in the cluster; it cuts the

@@ -1,0 +1,42 @@
+using Microsoft.AspNetCore.Http;
+using RecoCluster.Grains.Interfaces;
+
+namespace RecoCluster.Gateway.Serving;
+
+/// <summary>
+/// Where the gateway's reads and admin calls go. The endpoints validate every request first, so a backend gets only
+/// valid arguments, and answers with the result to send: the value, a 404 problem, or a 503 problem with
+/// Retry-After when the cluster did not answer in time.
+/// </summary>
+/// <remarks>Two implementations while the runtime moves onto Orleans: <see cref="GrainBackend"/> (an Orleans client
+/// calling the grains) and the first runtime's <c>SiloHttpBackend</c> (HTTP to the owning silo), which goes with that
+/// runtime.</remarks>
+public interface IClusterBackend
+{
+    /// <summary>A user's history, or 404.</summary>
+    Task<IResult> UserAsync(string userId, HttpContext context, CancellationToken ct);
+
+    /// <summary>Recommendations for a user.</summary>
+    Task<IResult> RecommendationsAsync(string userId, int count, HttpContext context, CancellationToken ct);
+
+    /// <summary>Items similar to an item, or 404.</summary>
+    Task<IResult> SimilarAsync(string itemId, int count, HttpContext context, CancellationToken ct);
+
+    /// <summary>Popular items.</summary>
+    Task<IResult> PopularAsync(int count, HttpContext context, CancellationToken ct);
+
+    /// <summary>Complements of a (validated) basket.</summary>
+    Task<IResult> CartAsync(CartRequest cart, HttpContext context, CancellationToken ct);
+
+    /// <summary>An item's counts and co-occurrence rows, or 404.</summary>
+    Task<IResult> CooccurrenceAsync(string itemId, int count, HttpContext context, CancellationToken ct);
+
+    /// <summary>Runs a neighborhood round and answers once its version is published.</summary>
+    Task<IResult> RebuildAsync(HttpContext context, CancellationToken ct);
+
+    /// <summary>The cluster's silos and partitions, for operators.</summary>
+    Task<IResult> ClusterAsync(HttpContext context, CancellationToken ct);
+
+    /// <summary>The gateway's readiness: 200 when it can reach the cluster, 503 otherwise.</summary>
+    Task<IResult> ReadinessAsync(HttpContext context, CancellationToken ct);
+}
