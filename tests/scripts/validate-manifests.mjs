@@ -72,7 +72,7 @@ const REQUIRED_ALERTS = [
 const REQUIRED_PANELS = [/ingest rate/i, /applied rate/i, /lag per partition/i, /checkpoint age/i, /latency p50 \/ p99/i, /5xx/i, /fencing/i];
 const TOPIC_SUFFIXES = ["events", "events.dlq", "item-deltas", "control", "directory"];
 // Secrets the manifests use but must never contain: created by hand (docs/deployment.md).
-const EXTERNAL_SECRETS = new Set(["reco-storage", "reco-cluster", "reco-api-keys"]);
+const EXTERNAL_SECRETS = new Set(["reco-storage", "reco-api-keys"]);
 // The host's shutdown timeout (.NET's default, 30 s) plus margin: the kubelet must not kill a silo mid-checkpoint.
 const MIN_SILO_GRACE_SECONDS = 45;
 
@@ -379,7 +379,14 @@ function checkRender(name, objects) {
   const siloContainer = silo.spec.template.spec.containers[0];
   const podIp = siloContainer.env?.find((e) => e.name === "POD_IP");
   if (podIp?.valueFrom?.fieldRef?.fieldPath !== "status.podIP") fail(w, "POD_IP must come from the downward API (status.podIP)");
-  if (siloEnv.Reco__Silo__AdvertisedUrl !== "http://$(POD_IP):9090") fail(w, "Reco__Silo__AdvertisedUrl must be http://$(POD_IP):9090");
+  if (siloEnv.Reco__Orleans__AdvertisedAddress !== "$(POD_IP)") fail(w, "Reco__Orleans__AdvertisedAddress must be $(POD_IP): silos and gateways reach a silo at the address it writes into the membership table");
+  for (const [who, env] of [["silo", siloEnv], ["gateway", gatewayEnv]]) {
+    if (env.Reco__Orleans__Clustering !== "AdoNet") fail(`${who} env`, "Reco__Orleans__Clustering must be AdoNet (localhost clustering is one machine only)");
+  }
+  if (!gatewayEnv.Reco__Orleans__ConnectionString?.secretKeyRef) fail(id(gateway), "Reco__Orleans__ConnectionString must come from a Secret: the gateway finds the silos in the membership table");
+  for (const port of [11111, 30000]) {
+    if (!(siloContainer.ports ?? []).some((p) => p.containerPort === port)) fail(w, `must expose Orleans' port ${port}`);
+  }
   if (siloEnv.Reco__Silo__Id?.fieldRef?.fieldPath !== "metadata.name") fail(w, "Reco__Silo__Id must come from the pod name (metadata.name)");
   if (siloEnv.Reco__Storage__Provider !== "Postgres") fail(w, "Reco__Storage__Provider must be Postgres");
   if (!siloEnv.Reco__Storage__ConnectionString?.secretKeyRef) fail(w, "Reco__Storage__ConnectionString must come from a Secret");
@@ -418,13 +425,16 @@ function checkRender(name, objects) {
     fail(id(siloHpa), `maxReplicas ${siloHpa.spec.maxReplicas} exceeds the ${events.spec.partitions} partitions: the extra silos would idle`);
   }
 
-  // Only gateways, silos (and Prometheus) may reach the silos' port.
+  // Only silos may reach Orleans' silo port, only gateways its client port (and Prometheus the metrics port).
   const policy = objects.find((o) => o.kind === "NetworkPolicy" && labelsMatch(o.spec?.podSelector?.matchLabels, silo.spec.template.metadata.labels));
   if (!policy) fail("NetworkPolicy", "no NetworkPolicy selects the silo pods");
   else {
     if (!policy.spec.policyTypes?.includes("Ingress")) fail(id(policy), "policyTypes must include Ingress");
-    const peers = (policy.spec.ingress ?? []).flatMap((r) => (r.ports ?? []).some((p) => p.port === 9090 || p.port === "http") ? r.from ?? [] : []);
-    if (!peers.some((p) => !p.namespaceSelector && labelsMatch(p.podSelector?.matchLabels, gateway.spec.template.metadata.labels))) fail(id(policy), "gateway pods cannot reach port 9090");
+    const peersOf = (port) => (policy.spec.ingress ?? []).flatMap((r) => (r.ports ?? []).some((p) => p.port === port) ? r.from ?? [] : []);
+    const admits = (port, pod) => peersOf(port).some((p) => !p.namespaceSelector && labelsMatch(p.podSelector?.matchLabels, pod.spec.template.metadata.labels));
+    if (!admits(30000, gateway)) fail(id(policy), "gateway pods cannot reach Orleans' client port 30000");
+    if (!admits(11111, silo)) fail(id(policy), "silo pods cannot reach each other on Orleans' silo port 11111");
+    if (admits(11111, gateway)) fail(id(policy), "gateway pods may reach the silo-to-silo port 11111; only silos should");
     if ((policy.spec.ingress ?? []).some((r) => !r.from || r.from.length === 0)) fail(id(policy), "an ingress rule without 'from' admits everyone");
   }
 
