@@ -12,7 +12,7 @@ namespace RecoCluster.Gateway.Serving;
 /// counts). Orleans finds the activation; a silo that dies or a grain that moves is Orleans' business, and a call
 /// that does not complete in <c>Reco:Gateway:RouteDeadlineMs</c> answers 503 with Retry-After.
 /// </summary>
-public sealed partial class GrainBackend(IGrainFactory grains, IOptions<KafkaOptions> kafka, ILogger<GrainBackend> logger) : IClusterBackend
+public sealed partial class GrainBackend(IGrainFactory grains, IOptions<KafkaOptions> kafka, TimeProvider time, ILogger<GrainBackend> logger) : IClusterBackend
 {
     private int _partitions;
 
@@ -60,17 +60,17 @@ public sealed partial class GrainBackend(IGrainFactory grains, IOptions<KafkaOpt
     public Task<IResult> RebuildAsync(HttpContext context, CancellationToken ct) =>
         CallAsync(context, ct, "neighborhood round grain", async () =>
         {
-            var deadline = DateTime.UtcNow + RebuildTimeout;
+            var deadline = time.GetUtcNow() + RebuildTimeout;
             while (true)
             {
                 try
                 {
                     return TypedResults.Ok(await RebuildOnceAsync(ct));
                 }
-                catch (Exception ex) when (IsUnavailable(ex) && DateTime.UtcNow < deadline && !ct.IsCancellationRequested)
+                catch (Exception ex) when (IsUnavailable(ex) && time.GetUtcNow() < deadline && !ct.IsCancellationRequested)
                 {
                     LogRebuildRetry(ex.Message);
-                    await Task.Delay(TimeSpan.FromSeconds(1), ct);
+                    await Task.Delay(TimeSpan.FromSeconds(1), time, ct);
                 }
             }
         });
@@ -88,7 +88,7 @@ public sealed partial class GrainBackend(IGrainFactory grains, IOptions<KafkaOpt
         _ = call.ContinueWith(t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
         while (true)
         {
-            if (await Task.WhenAny(call, Task.Delay(TimeSpan.FromSeconds(1), ct)) == call)
+            if (await Task.WhenAny(call, Task.Delay(TimeSpan.FromSeconds(1), time, ct)) == call)
             {
                 return await call;
             }
