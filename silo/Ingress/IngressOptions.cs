@@ -7,9 +7,11 @@ public sealed class IngressOptions
 {
     public const string Section = "Reco:Ingress";
 
-    /// <summary>The most records one batch takes. A batch costs one grain call per user and per item in it and
-    /// one group commit per side, so larger batches amortise more; smaller ones show an event sooner.</summary>
-    public int MaxBatchRecords { get; set; } = 5_000;
+    /// <summary>The most records one batch takes. A batch costs one grain call and one stored row per user and per
+    /// item in it, so larger batches amortise more (docs/benchmarks.md, "Ingest on the Orleans path"). A batch is
+    /// what is buffered when the last one is stored, up to this, so the limit matters only while the ingress is
+    /// behind: a light load still makes small batches and shows each event soon.</summary>
+    public int MaxBatchRecords { get; set; } = 20_000;
 
     /// <summary>How often an idle ingress looks for new records, in milliseconds (a bound on the added delay
     /// before an event is applied; a busy ingress starts its next batch as soon as the last one is stored).</summary>
@@ -17,7 +19,7 @@ public sealed class IngressOptions
 
     /// <summary>Records read ahead from Kafka and held per partition. Bounds memory when the grains or the
     /// database are slow: the log, not the silo, holds the backlog.</summary>
-    public int MaxBufferedRecords { get; set; } = 20_000;
+    public int MaxBufferedRecords { get; set; } = 40_000;
 
     /// <summary>How often every silo makes sure each partition has a running ingress (after a silo dies, its
     /// partitions' ingresses restart elsewhere within this long, plus Orleans' failure detection).</summary>
