@@ -7,14 +7,19 @@ using RecoCluster.Host;
 
 namespace RecoCluster.Tests.Infrastructure;
 
-/// <summary>A gateway and its own embedded Kafka, without silos: for what the gateway decides alone (keys,
-/// scopes, limits, validation, ingest), started in about a second.</summary>
+/// <summary>A gateway and its own embedded Kafka, for what the gateway decides alone (keys, scopes, limits,
+/// validation, ingest). On Orleans one silo (SQLite, localhost clustering) runs behind it, because an Orleans client
+/// starts only once it reaches a cluster; the first runtime's gateway (for its routing tests, until it goes) runs
+/// without any.</summary>
 public sealed class GatewayOnly : IAsyncDisposable
 {
-    private GatewayOnly(EmbeddedKafka kafka, TopicNames topics, WebApplication app, Uri address)
+    private readonly WebApplication? _silo;
+
+    private GatewayOnly(EmbeddedKafka kafka, TopicNames topics, WebApplication? silo, WebApplication app, Uri address)
     {
         Kafka = kafka;
         Topics = topics;
+        _silo = silo;
         App = app;
         Address = address;
     }
@@ -29,7 +34,7 @@ public sealed class GatewayOnly : IAsyncDisposable
 
     /// <summary>Starts Kafka and a gateway configured with <see cref="TestKeys"/> and <paramref name="overrides"/>
     /// (a null value removes the key).</summary>
-    public static async Task<GatewayOnly> StartAsync(IReadOnlyDictionary<string, string?>? overrides = null)
+    public static async Task<GatewayOnly> StartAsync(IReadOnlyDictionary<string, string?>? overrides = null, TestRuntime runtime = TestRuntime.Orleans)
     {
         var kafka = EmbeddedKafka.Start();
         var topics = new TopicNames($"g{Guid.NewGuid():N}"[..12]);
@@ -39,8 +44,21 @@ public sealed class GatewayOnly : IAsyncDisposable
         config["Reco:Kafka:TopicPrefix"] = topics.Prefix;
         config["Logging:LogLevel:Default"] = "Warning";
         config["urls"] = "http://127.0.0.1:0";
-        // The first runtime's gateway starts without any silo; an Orleans client waits for one (issue 14).
-        config["Reco:Runtime"] = "Partitions";
+        if (runtime == TestRuntime.FirstRuntime)
+        {
+            config["Reco:Runtime"] = "Partitions";
+        }
+        else
+        {
+            var ports = TestPorts.Free(2);
+            config["Reco:Orleans:ClusterId"] = topics.Prefix;
+            config["Reco:Orleans:SiloPort"] = ports[0].ToString(System.Globalization.CultureInfo.InvariantCulture);
+            config["Reco:Orleans:PrimarySiloPort"] = ports[0].ToString(System.Globalization.CultureInfo.InvariantCulture);
+            config["Reco:Orleans:GatewayPort"] = ports[1].ToString(System.Globalization.CultureInfo.InvariantCulture);
+            config["Reco:Storage:ConnectionString"] = TestDatabases.NewSqlite().ConnectionString;
+            config["Logging:LogLevel:Orleans"] = "Error";
+            config["Logging:LogLevel:Polly"] = "Error";
+        }
         foreach (var (key, value) in overrides ?? new Dictionary<string, string?>())
         {
             if (value is null)
@@ -53,10 +71,17 @@ public sealed class GatewayOnly : IAsyncDisposable
             }
         }
 
+        WebApplication? silo = null;
+        if (runtime == TestRuntime.Orleans)
+        {
+            silo = ClusterHosts.BuildSilo([], config);
+            await silo.StartAsync();
+        }
+
         var app = ClusterHosts.BuildGateway([], config);
         await app.StartAsync();
         var address = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
-        return new GatewayOnly(kafka, topics, app, address);
+        return new GatewayOnly(kafka, topics, silo, app, address);
     }
 
     /// <summary>A client sending <paramref name="key"/>, or no key when null.</summary>
@@ -66,6 +91,12 @@ public sealed class GatewayOnly : IAsyncDisposable
     {
         await App.StopAsync();
         await App.DisposeAsync();
+        if (_silo is not null)
+        {
+            await _silo.StopAsync();
+            await _silo.DisposeAsync();
+        }
+
         Kafka.Dispose();
     }
 }

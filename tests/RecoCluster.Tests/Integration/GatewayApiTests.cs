@@ -89,7 +89,7 @@ public sealed class GatewayApiTests(GatewayOnlyFixture fixture) : IClassFixture<
             using var response = await client.SendAsync(Request(method, path, body));
             if (held.Allows(scope))
             {
-                // Past authorization: whatever the endpoint answers without silos, it is not 401 or 403.
+                // Past authorization: whatever the endpoint answers, it is not 401 or 403.
                 Assert.NotEqual(HttpStatusCode.Unauthorized, response.StatusCode);
                 Assert.NotEqual(HttpStatusCode.Forbidden, response.StatusCode);
             }
@@ -242,8 +242,7 @@ public sealed class GatewayLimitsTests
             Assert.Equal(HttpStatusCode.Accepted, posted.StatusCode);
         }
 
-        // A local script is not throttled: far past the admin scope's burst, every event is accepted. (Events, because
-        // the gateway answers them without a silo; a query here would wait for one that this fixture does not run.)
+        // A local script is not throttled: far past the admin scope's burst, every event is accepted.
         for (var i = 0; i < 20; i++)
         {
             using var response = await anonymous.PostAsync(new Uri("/v1/events", UriKind.Relative), new StringContent(GatewayApiTestsEvent(), Encoding.UTF8, "application/json"));

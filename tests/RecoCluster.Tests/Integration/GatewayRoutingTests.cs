@@ -19,7 +19,8 @@ public sealed class GatewayRoutingTests
         {
             ["Reco:Gateway:RouteDeadlineMs"] = "600",
             ["Reco:Gateway:SiloAttemptTimeoutMs"] = "200",
-        });
+        },
+        TestRuntime.FirstRuntime);
         using (var producer = new ProducerBuilder<byte[], byte[]>(new ProducerConfig { BootstrapServers = gateway.Kafka.BootstrapServers }).Build())
         {
             // A silo that claims everything at an address where nothing listens.
