@@ -25,15 +25,15 @@ public enum TestRuntime
 /// An in-process cluster as users run it: librdkafka's mock cluster over real TCP, N silos and one gateway
 /// built by the same <see cref="ClusterHosts"/> code as the <c>reco</c> processes, real Kestrel, real storage.
 /// Each instance has its own Kafka, topic prefix and database, so tests never see each other's data. On Orleans,
-/// silos find each other through localhost clustering (the first silo is the primary) on SQLite, and through the
-/// membership table on PostgreSQL, as production does.
+/// silos and the gateway find each other in Orleans' membership table in PostgreSQL, as in production, so any silo
+/// may stop and new ones join: in the storage's database on PostgreSQL, in a database of its own when the grain
+/// state is in SQLite.
 /// </summary>
 public sealed class TestCluster : IClusterUnderTest, IAsyncDisposable
 {
     private readonly List<WebApplication> _silos = [];
     private WebApplication? _gateway;
-    private int? _primarySiloPort;
-    private int? _primaryGatewayPort;
+    private string? _membership;
 
     private readonly IReadOnlyDictionary<string, string?> _overrides;
 
@@ -78,6 +78,11 @@ public sealed class TestCluster : IClusterUnderTest, IAsyncDisposable
         var prefix = $"t{Guid.NewGuid():N}"[..12];
         kafka.CreateTopics(new TopicNames(prefix), partitions);
         var cluster = new TestCluster(kafka, prefix, partitions, storage, runtime, overrides);
+        if (runtime == TestRuntime.Orleans)
+        {
+            cluster._membership = storage.Provider == "Postgres" ? storage.ConnectionString : (await TestDatabases.NewPostgresAsync()).ConnectionString;
+        }
+
         for (var i = 0; i < silos; i++)
         {
             await cluster.AddSiloAsync();
@@ -118,12 +123,8 @@ public sealed class TestCluster : IClusterUnderTest, IAsyncDisposable
         else
         {
             config["Reco:Orleans:ClusterId"] = Prefix;
-            config["Reco:Orleans:Clustering"] = Storage.Provider == "Postgres" ? "AdoNet" : "Localhost";
-            if (_primarySiloPort is { } primary)
-            {
-                config["Reco:Orleans:PrimarySiloPort"] = primary.ToString(System.Globalization.CultureInfo.InvariantCulture);
-                config["Reco:Orleans:GatewayPort"] = _primaryGatewayPort!.Value.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            }
+            config["Reco:Orleans:Clustering"] = "AdoNet";
+            config["Reco:Orleans:ConnectionString"] = _membership;
         }
 
         // The co-occurrence rule the recount checks against: weights, time window and daily cap all active.
@@ -146,11 +147,8 @@ public sealed class TestCluster : IClusterUnderTest, IAsyncDisposable
         if (Runtime == TestRuntime.Orleans)
         {
             var ports = TestPorts.Free(2);
-            _primarySiloPort ??= ports[0];
-            _primaryGatewayPort ??= ports[1];
             config["Reco:Orleans:SiloPort"] = ports[0].ToString(System.Globalization.CultureInfo.InvariantCulture);
             config["Reco:Orleans:GatewayPort"] = ports[1].ToString(System.Globalization.CultureInfo.InvariantCulture);
-            config["Reco:Orleans:PrimarySiloPort"] = _primarySiloPort.Value.ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
 
         var silo = ClusterHosts.BuildSilo([], config);
@@ -242,8 +240,6 @@ public sealed class TestCluster : IClusterUnderTest, IAsyncDisposable
             await _gateway.DisposeAsync();
         }
 
-        // Newest first: on localhost clustering the first silo holds the membership, which the others need to
-        // leave cleanly.
         foreach (var silo in _silos.ToArray().Reverse())
         {
             await StopSiloAsync(silo);

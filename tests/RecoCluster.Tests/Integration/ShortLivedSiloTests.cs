@@ -6,7 +6,8 @@ namespace RecoCluster.Tests.Integration;
 /// Silos stopped moments after they start, as a crash-looping pod or a quick scale-up-then-down does. With
 /// Debian's librdkafka 2.0.2 this took the test host down about one run in three (librdkafka#4312: a consumer
 /// destroyed between its first JoinGroup response and its first assignment aborts the process); the bundled 2.16
-/// has no such window. Either way, quick start-stop cycles must lose and double nothing.
+/// has no such window. Either way, quick start-stop cycles must lose and double nothing. On Orleans silos: each
+/// short-lived one joins the membership, may take ingresses and grains, and hands them back as it stops.
 /// </summary>
 [Collection("cluster")]
 public sealed class ShortLivedSiloTests
@@ -16,7 +17,7 @@ public sealed class ShortLivedSiloTests
     [Fact]
     public async Task Silos_stopped_right_after_starting_leave_cleanly_and_lose_nothing()
     {
-        await using var cluster = await TestCluster.StartAsync(TestDatabases.NewSqlite(), silos: 1);
+        await using var cluster = await TestCluster.StartAsync(TestDatabases.NewSqlite(), silos: 1, runtime: TestRuntime.Orleans);
         var events = ClusterClient.Events(seed: 5, count: 1200, users: 100, items: 40);
 
         foreach (var batch in events.Chunk(400))
@@ -30,6 +31,5 @@ public sealed class ShortLivedSiloTests
         await cluster.WaitUntilReadyAsync();
         await cluster.AssertServedEqualsRecountAsync(events, Deadline);
         await cluster.AssertItemsEqualRecountAsync(events, Deadline);
-        Assert.Equal(0, TestCluster.FirstRuntimeOf(cluster.Silos[0]).Stats.FencingViolations);
     }
 }
