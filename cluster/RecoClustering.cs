@@ -81,11 +81,7 @@ public static class RecoClustering
             return builder.UseLocalhostClustering(options.SiloPort, options.GatewayPort, new IPEndPoint(IPAddress.Loopback, options.PrimarySiloPort), options.ServiceId, options.ClusterId);
         }
 
-        builder.Configure<Orleans.Configuration.ClusterOptions>(o =>
-        {
-            o.ClusterId = options.ClusterId;
-            o.ServiceId = options.ServiceId;
-        });
+        SetIds(builder.Services, options);
         var advertised = string.IsNullOrWhiteSpace(options.AdvertisedAddress) ? null : IPAddress.Parse(options.AdvertisedAddress);
         if (advertised is null)
         {
@@ -110,11 +106,14 @@ public static class RecoClustering
             return builder.UseLocalhostClustering(options.GatewayPort, options.ServiceId, options.ClusterId);
         }
 
-        builder.Configure<Orleans.Configuration.ClusterOptions>(o =>
+        SetIds(builder.Services, options);
+        return builder.UseRecoClustering(configuration);
+    }
+
+    private static void SetIds(IServiceCollection services, OrleansClusterOptions options) =>
+        services.Configure<Orleans.Configuration.ClusterOptions>(o =>
         {
             o.ClusterId = options.ClusterId;
             o.ServiceId = options.ServiceId;
         });
-        return builder.UseRecoClustering(configuration);
-    }
 }

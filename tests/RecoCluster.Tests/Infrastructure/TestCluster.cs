@@ -240,7 +240,7 @@ public sealed class TestCluster : IClusterUnderTest, IAsyncDisposable
             await _gateway.DisposeAsync();
         }
 
-        foreach (var silo in _silos.ToArray().Reverse())
+        foreach (var silo in _silos.ToArray())
         {
             await StopSiloAsync(silo);
         }
