@@ -96,7 +96,7 @@ public static class ClusterHosts
         else
         {
             builder.Services.AddGrainBackend();
-            builder.UseOrleansClient(client => client.UseRecoCluster(configuration));
+            builder.UseOrleansClient(client => client.UseRecoCluster(configuration).AddActivityPropagation());
             builder.Services.AddSingleton<IClientConnectionRetryFilter, ClusterConnectionRetry>();
             // A query that finds no answer within the route deadline gets a 503 with Retry-After rather than
             // Orleans' default 30 s wait (a rebuild has a longer timeout of its own).

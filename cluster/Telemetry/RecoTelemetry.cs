@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -6,6 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
 
 namespace RecoCluster.Cluster.Telemetry;
 
@@ -29,6 +31,11 @@ public static class RecoTelemetry
     private static readonly string[] FrameworkMeters = ["Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "System.Net.Http"];
     private static readonly string[] FrameworkSources = ["Microsoft.AspNetCore", "System.Net.Http"];
 
+    // Orleans' meter (activations, messages, storage, membership, ...) and its grain-call spans. Only the
+    // application source: the runtime's own sources trace every storage write and activation.
+    private const string OrleansMeter = "Microsoft.Orleans";
+    private const string OrleansCalls = Orleans.Diagnostics.ActivitySources.ApplicationGrainActivitySourceName;
+
     /// <summary>Registers metrics (scraped at <c>/metrics</c>, see <see cref="MapMetrics"/>) and tracing.</summary>
     public static IServiceCollection AddRecoTelemetry(this IServiceCollection services, string serviceName)
     {
@@ -36,8 +43,8 @@ public static class RecoTelemetry
         services.AddSingleton(reader);
         var telemetry = services.AddOpenTelemetry()
             .ConfigureResource(r => r.AddService(serviceName))
-            .WithMetrics(m => m.AddMeter(MeterName).AddMeter(FrameworkMeters).AddReader(reader))
-            .WithTracing(t => t.AddSource(SourceName).AddSource(FrameworkSources));
+            .WithMetrics(m => m.AddMeter(MeterName).AddMeter(FrameworkMeters).AddMeter(OrleansMeter).AddView(PrometheusIncompatible).AddReader(reader))
+            .WithTracing(t => t.AddSource(SourceName).AddSource(FrameworkSources).AddSource(OrleansCalls).SetSampler(new TraceRootsSampler()));
         if (!string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT")))
         {
             // Endpoint, protocol, headers and intervals all come from the standard OTEL_* variables.
@@ -46,6 +53,16 @@ public static class RecoTelemetry
 
         return services;
     }
+
+    // Prometheus wants base units and snake_case labels (promtool check metrics refuses the rest). Orleans records
+    // its latency histograms in milliseconds and labels its message-size histograms in PascalCase; a view can rename
+    // an instrument but not rescale it, so these few are left out of the export rather than exported under a
+    // misleading name. The request, checkpoint and storage timings operators need come from ASP.NET Core's and our
+    // own instruments, in seconds.
+    private static MetricStreamConfiguration? PrometheusIncompatible(Instrument instrument) =>
+        instrument.Meter.Name == OrleansMeter && (instrument.Unit == "ms" || instrument.Name.Replace('-', '_').Replace('.', '_').Contains("messages_size", StringComparison.Ordinal))
+            ? MetricStreamConfiguration.Drop
+            : null;
 
     /// <summary>Maps <c>GET /metrics</c> in the Prometheus text format.</summary>
     public static IEndpointRouteBuilder MapMetrics(this IEndpointRouteBuilder app)

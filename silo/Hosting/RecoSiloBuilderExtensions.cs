@@ -1,3 +1,4 @@
+using RecoCluster.Silo.Serving;
 using Confluent.Kafka;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -12,7 +13,6 @@ using RecoCluster.Grains.Catalog;
 using RecoCluster.Grains.Orleans;
 using RecoCluster.Silo.Ingress;
 using RecoCluster.Silo.Neighborhoods;
-using RecoCluster.Silo.Runtime;
 using RecoCluster.Silo.Storage;
 
 namespace RecoCluster.Silo.Hosting;
@@ -58,10 +58,26 @@ public static class RecoSiloBuilderExtensions
         services.TryAddSingleton(sp => new DeadLetters(
             sp.GetRequiredService<IProducer<byte[]?, byte[]?>>(),
             sp.GetRequiredService<IOptions<KafkaOptions>>().Value.Topics.DeadLetters));
+        // Grain calls carry the caller's trace context, so a query's trace goes from the gateway into the grains.
+        builder.AddActivityPropagation();
         builder.AddPlacementDirector<PartitionSpreadPlacement, PartitionSpreadPlacementDirector>();
         builder.AddPlacementDirector<SiloPinnedPlacement, SiloPinnedPlacementDirector>();
         services.AddSingleton<PartitionReaders>();
+        services.AddSingleton<KafkaProbe>();
         services.AddSingleton<GrainKeeper>();
+        services.AddMetrics();
+        services.AddSingleton(sp =>
+        {
+            var membership = sp.GetRequiredService<IClusterMembershipService>();
+            var self = sp.GetRequiredService<ILocalSiloDetails>();
+            var keeper = sp.GetRequiredService<GrainKeeper>();
+            return new SiloMetrics(
+                sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(),
+                sp.GetRequiredService<IOptions<KafkaOptions>>().Value.Topics.Events,
+                sp.GetRequiredService<SnapshotHolder>(),
+                () => membership.CurrentSnapshot.GetSiloStatus(self.SiloAddress) == SiloStatus.Active && keeper.LastStatuses.All(s => s.Blocked is null),
+                sp.GetRequiredService<TimeProvider>());
+        });
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<GrainKeeper>());
         services.TryAddSingleton<SnapshotHolder>();
         services.TryAddSingleton<ItemCatalog>();

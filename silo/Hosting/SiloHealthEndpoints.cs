@@ -22,10 +22,10 @@ public static class SiloHealthEndpoints
 
     // Ready once the silo is an active member (the host starts Kestrel's requests flowing only after Orleans' start,
     // but a silo that is stopping is no longer Active), its storage answers (a silo that cannot store would fail
-    // every batch it is given), and no partition's ingress is blocked: a stored position outside the log (a Kafka
+    // every batch it is given), its Kafka brokers answer (it would read nothing), and no partition's ingress is blocked: a stored position outside the log (a Kafka
     // that was reset under a database that kept its checkpoints) stops that partition until an operator acts, and
     // every silo says so rather than look healthy while events are ignored.
-    private static async Task<IResult> ReadyAsync(IClusterMembershipService membership, ILocalSiloDetails silo, GrainStore store, GrainKeeper keeper, IHostApplicationLifetime lifetime, CancellationToken ct)
+    private static async Task<IResult> ReadyAsync(IClusterMembershipService membership, ILocalSiloDetails silo, GrainStore store, KafkaProbe kafka, GrainKeeper keeper, IHostApplicationLifetime lifetime, CancellationToken ct)
     {
         var status = membership.CurrentSnapshot.GetSiloStatus(silo.SiloAddress);
         if (status != SiloStatus.Active || !lifetime.ApplicationStarted.IsCancellationRequested || lifetime.ApplicationStopping.IsCancellationRequested)
@@ -42,6 +42,12 @@ public static class SiloHealthEndpoints
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
             return TypedResults.Json(new { status = "storage unreachable", silo = silo.SiloAddress.ToString(), error = ex.Message }, statusCode: StatusCodes.Status503ServiceUnavailable);
+        }
+
+        // librdkafka's metadata call blocks; off the request thread, bounded like the storage ping.
+        if (await Task.Run(() => kafka.Problem(TimeSpan.FromSeconds(2)), ct) is { } kafkaProblem)
+        {
+            return TypedResults.Json(new { status = "kafka unreachable", silo = silo.SiloAddress.ToString(), error = kafkaProblem }, statusCode: StatusCodes.Status503ServiceUnavailable);
         }
 
         var blocked = keeper.LastStatuses.Where(s => s.Blocked is not null).Select(s => new { partition = s.Partition, problem = s.Blocked }).ToList();

@@ -1,10 +1,13 @@
+using System.Diagnostics;
+using System.Text;
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using RecoCluster.Cluster;
+using RecoCluster.Cluster.Telemetry;
 using RecoCluster.Grains.Interfaces;
 using RecoCluster.Grains.Model;
-using RecoCluster.Silo.Runtime;
+using RecoCluster.Silo.Hosting;
 using RecoCluster.Silo.Storage;
 
 namespace RecoCluster.Silo.Ingress;
@@ -40,8 +43,13 @@ public sealed partial class PartitionIngressGrain(
     TimeProvider time,
     IClusterMembershipService membership,
     ILocalSiloDetails silo,
+    SiloMetrics metrics,
     ILogger<PartitionIngressGrain> logger) : Grain, IPartitionIngressGrain
 {
+    // A batch's span links to at most this many producers' spans: enough to follow a click from the storefront
+    // into its batch, without a batch of 20,000 records carrying 20,000 links.
+    private const int MaxTraceLinks = 64;
+
     private readonly List<ConsumeResult<byte[]?, byte[]?>> _batch = [];
     private int _partition;
     private long _epoch;
@@ -61,6 +69,8 @@ public sealed partial class PartitionIngressGrain(
     private string? _lastError;
     private string? _blocked;
     private long _activatedMs;
+    private PartitionProgress? _progress;
+    private long _batchStartedTimestamp;
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -81,6 +91,8 @@ public sealed partial class PartitionIngressGrain(
         _committed = claim.NextOffset;
         _pendingEnd = claim.PendingEnd;
         _reader = readers.Start(kafka.Value, _partition, claim.NextOffset, options.Value.MaxBufferedRecords);
+        _progress = new PartitionProgress(_partition) { Committed = claim.NextOffset };
+        metrics.Track(_progress);
         LogStarted(_partition, _epoch, claim.NextOffset, claim.PendingEnd);
         var poll = TimeSpan.FromMilliseconds(options.Value.PollIntervalMs);
         _timer = this.RegisterGrainTimer(PumpAsync, new GrainTimerCreationOptions(TimeSpan.Zero, poll) { KeepAlive = true });
@@ -90,6 +102,11 @@ public sealed partial class PartitionIngressGrain(
     {
         _timer?.Dispose();
         StopReader();
+        if (_progress is not null)
+        {
+            metrics.Untrack(_progress);
+        }
+
         return Task.CompletedTask;
     }
 
@@ -130,6 +147,7 @@ public sealed partial class PartitionIngressGrain(
             return;
         }
 
+        _progress!.HighWatermark = _reader.HighWatermark;
         if (_reader.OutOfRange is not null)
         {
             await BlockAsync(_reader);
@@ -138,9 +156,15 @@ public sealed partial class PartitionIngressGrain(
 
         try
         {
-            if (_batchEnd is null && !CutBatch())
+            if (_batchEnd is null)
             {
-                return;
+                if (!CutBatch())
+                {
+                    return;
+                }
+
+                _progress.PendingSinceMs = time.GetUtcNow().ToUnixTimeMilliseconds();
+                _batchStartedTimestamp = time.GetTimestamp();
             }
 
             if (!_begun)
@@ -149,6 +173,7 @@ public sealed partial class PartitionIngressGrain(
                 _begun = true;
             }
 
+            using var span = StartBatchSpan();
             var (erased, events, invalid) = await ApplyBatchAsync(_batchEnd!.Value);
             await store.CommitIngressBatchAsync(_partition, _epoch, _batchEnd.Value, CancellationToken.None);
             await ForgetErasedAsync(erased, _batchEnd.Value);
@@ -157,6 +182,10 @@ public sealed partial class PartitionIngressGrain(
             _applied += events;
             _invalid += invalid;
             _committed = _batchEnd.Value;
+            metrics.Checkpointed(_batch.Count, events, invalid, time.GetElapsedTime(_batchStartedTimestamp));
+            _progress.Committed = _committed;
+            _progress.PendingSinceMs = 0;
+            span?.SetTag("messaging.batch.message_count", _batch.Count);
             _batch.Clear();
             _batchEnd = null;
             _begun = false;
@@ -169,6 +198,7 @@ public sealed partial class PartitionIngressGrain(
             // Another reader claimed the partition: it replays from the last checkpoint, so this one writes nothing
             // more and goes away.
             LogFenced(_partition, _epoch);
+            metrics.Fenced();
             _fenced = true;
             StopReader();
             DeactivateOnIdle();
@@ -179,10 +209,45 @@ public sealed partial class PartitionIngressGrain(
             // from storage, one that did not applies it now.
             _failures++;
             _lastError = e.Message;
+            metrics.BatchFailed();
             var delay = Math.Min(5_000, options.Value.RetryDelayMs << Math.Min(_failures - 1, 16));
             _retryAtMs = time.GetUtcNow().ToUnixTimeMilliseconds() + delay;
             LogBatchFailed(e, _partition, _batchEnd ?? -1, delay);
         }
+    }
+
+    // One span per batch attempt, linked to the spans of the producers whose records it carries (W3C traceparent
+    // headers), as OpenTelemetry's messaging conventions do for batches: a batch has many parents, not one. It is
+    // not made current, so the batch's thousands of grain calls do not each become a span of it.
+    private Activity? StartBatchSpan()
+    {
+        if (!RecoTelemetry.Source.HasListeners())
+        {
+            return null;
+        }
+
+        var links = new List<ActivityLink>();
+        foreach (var record in _batch)
+        {
+            if (links.Count == MaxTraceLinks)
+            {
+                break;
+            }
+
+            if (record.Message.Headers?.TryGetLastBytes(TraceHeaders.TraceParent, out var header) == true
+                && ActivityContext.TryParse(Encoding.ASCII.GetString(header), null, out var context))
+            {
+                links.Add(new ActivityLink(context));
+            }
+        }
+
+        var previous = Activity.Current;
+        var span = RecoTelemetry.Source.StartActivity("reco.ingress.batch", ActivityKind.Consumer, parentContext: default, links: links);
+        Activity.Current = previous;
+        span?.SetTag("messaging.system", "kafka");
+        span?.SetTag("messaging.destination.name", kafka.Value.Topics.Events);
+        span?.SetTag("messaging.destination.partition.id", _partition.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        return span;
     }
 
     // Takes the next batch from the reader's buffer. After a takeover the first batch must end where the previous
@@ -326,6 +391,7 @@ public sealed partial class PartitionIngressGrain(
             "The log was reset, or this database belongs to another Kafka; nothing is read from the partition until the stored state is reset " +
             "(docs/operations.md, \"A stored position outside the log\").";
         LogBlocked(_blocked);
+        _progress!.Blocked = true;
         StopReader();
     }
 

@@ -1,3 +1,4 @@
+using RecoCluster.Silo.Ingress;
 using System.Diagnostics;
 using System.Threading.Channels;
 using Confluent.Kafka;

@@ -1,3 +1,4 @@
+using RecoCluster.Silo.Ingress;
 using System.Collections.Concurrent;
 using Confluent.Kafka;
 using Microsoft.Extensions.Hosting;

@@ -50,8 +50,14 @@ const APP_METRICS = new Set([
   "reco_events_invalid_total",
   "reco_consumer_lag",
   "reco_checkpoint_age_seconds",
-  "reco_grain_activations_total",
   "reco_fencing_violations_total",
+  "reco_batch_failures_total",
+  "reco_ingress_blocked",
+  "reco_ingress_partitions",
+  "reco_silo_ready",
+  // Orleans' own meter (Microsoft.Orleans), exported beside ours.
+  "orleans_catalog_activation_created_total",
+  "orleans_catalog_activations",
   "reco_snapshot_version",
   "reco_snapshot_age_seconds",
 ]);
@@ -66,6 +72,7 @@ const REQUIRED_ALERTS = [
   "RecoSnapshotTooOld",
   "RecoGatewayErrorRate",
   "RecoFencingViolation",
+  "RecoIngressBlocked",
   "RecoSiloNotReady",
 ];
 // Panels the dashboard must have, by title.
@@ -453,7 +460,7 @@ function checkRender(name, objects) {
 
 function checkMetricNames(where, expr) {
   const withoutStrings = expr.replace(/"(?:[^"\\]|\\.)*"/g, '""');
-  for (const [token] of withoutStrings.matchAll(/\b(?:reco|http_server)_[a-z0-9_]+\b/g)) {
+  for (const [token] of withoutStrings.matchAll(/\b(?:reco|http_server|orleans)_[a-z0-9_]+\b/g)) {
     const base = token.replace(/_(bucket|count|sum)$/, "");
     const known = APP_METRICS.has(token) || (APP_HISTOGRAMS.has(base) && base !== token);
     if (!known) fail(where, `unknown metric '${token}' (the app exports ${[...APP_METRICS, ...APP_HISTOGRAMS].join(", ")}; histograms as _bucket/_count/_sum)`);

@@ -5,7 +5,7 @@ using System.Text.Json;
 using Confluent.Kafka;
 using RecoCluster.Cluster;
 using RecoCluster.Grains.Interfaces;
-using RecoCluster.Silo.Runtime;
+using RecoCluster.Silo.Ingress;
 using RecoCluster.Tests.Infrastructure;
 
 namespace RecoCluster.Tests.Integration;

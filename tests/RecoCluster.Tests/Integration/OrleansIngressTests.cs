@@ -87,7 +87,7 @@ public abstract class OrleansIngressTests
             var record = consumer.Consume(TimeSpan.FromMilliseconds(200));
             if (record?.Message is { } message)
             {
-                reasons.Add(Encoding.UTF8.GetString(message.Headers.GetLastBytes(Silo.Runtime.DeadLetters.ReasonHeader)));
+                reasons.Add(Encoding.UTF8.GetString(message.Headers.GetLastBytes(Silo.Ingress.DeadLetters.ReasonHeader)));
             }
         }
 

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using RecoCluster.Grains.Algorithms;
 using RecoCluster.Grains.Interfaces;
 using RecoCluster.Silo;
+using RecoCluster.Silo.Ingress;
 using RecoCluster.Silo.Runtime;
 using RecoCluster.Silo.Storage;
 using RecoCluster.Tests.Infrastructure;

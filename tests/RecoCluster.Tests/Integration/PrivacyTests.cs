@@ -4,7 +4,7 @@ using System.Text;
 using System.Text.Json;
 using Confluent.Kafka;
 using RecoCluster.Grains.Interfaces;
-using RecoCluster.Silo.Runtime;
+using RecoCluster.Silo.Ingress;
 using RecoCluster.Tests.Infrastructure;
 
 namespace RecoCluster.Tests.Integration;

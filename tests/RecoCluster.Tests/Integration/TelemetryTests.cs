@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using Confluent.Kafka;
@@ -21,7 +20,7 @@ public sealed class TelemetryTests(ITestOutputHelper output)
     {
         // Structured logs, as a log shipper wants them: one JSON object per line.
         var json = new Dictionary<string, string> { ["Logging__Console__FormatterName"] = "json" };
-        await using var cluster = await ProcessCluster.StartAsync(TestDatabases.NewSqlite(), silos: 1, environment: json, runtime: TestRuntime.FirstRuntime);
+        await using var cluster = await ProcessCluster.StartAsync(TestDatabases.NewSqlite(), silos: 1, environment: json);
         try
         {
             // Load through the gateway's HTTP ingest, so its produce histogram fills too.
@@ -36,10 +35,13 @@ public sealed class TelemetryTests(ITestOutputHelper output)
             await cluster.AssertServedEqualsRecountAsync(events, TimeSpan.FromSeconds(60)); // queries, too
             await cluster.AssertItemsEqualRecountAsync(events, TimeSpan.FromSeconds(60)); // the shuffle has landed
 
-            var admin = await cluster.Gateway.GetFromJsonAsync<JsonElement>(new Uri("/v1/admin/cluster", UriKind.Relative));
-            var siloUrl = admin.GetProperty("silos")[0].GetProperty("endpoint").GetString()!;
             using var http = new HttpClient();
-            using var siloResponse = await http.GetAsync(new Uri(new Uri(siloUrl), "/metrics"));
+            using (var ready = await http.GetAsync(new Uri(cluster.SiloHttp[cluster.Silos[0]], "/readyz")))
+            {
+                Assert.Equal(HttpStatusCode.OK, ready.StatusCode); // and its duration is recorded below
+            }
+
+            using var siloResponse = await http.GetAsync(new Uri(cluster.SiloHttp[cluster.Silos[0]], "/metrics"));
             Assert.Equal("text/plain; version=0.0.4; charset=utf-8", siloResponse.Content.Headers.ContentType?.ToString());
             var silo = await siloResponse.Content.ReadAsStringAsync();
             var gateway = await cluster.Gateway.GetStringAsync(new Uri("/metrics", UriKind.Relative));
@@ -49,18 +51,24 @@ public sealed class TelemetryTests(ITestOutputHelper output)
             await Promtool.CheckMetricsAsync(silo, "the silo's /metrics");
             await Promtool.CheckMetricsAsync(gateway, "the gateway's /metrics");
 
+            // One silo reads all 8 partitions; the recount above saw every event on both sides, so every batch is
+            // checkpointed and counted.
             Assert.Equal(2_000, Single(silo, "reco_events_consumed_total"));
             Assert.Equal(2_000, Single(silo, "reco_events_applied_total"));
             Assert.Equal(0, Single(silo, "reco_events_invalid_total"));
             Assert.Equal(0, Single(silo, "reco_fencing_violations_total"));
             Assert.True(Single(silo, "reco_checkpoints_total") > 0);
-            Assert.True(Single(silo, "reco_checkpoint_duration_seconds_count") > 0);
-            Assert.InRange(Labeled(silo, "reco_grain_activations_total", "kind=\"user\""), 1, 200);
-            Assert.True(Labeled(silo, "reco_grain_activations_total", "kind=\"item\"") > 0);
-            Assert.Equal(16, Promtool.Samples(silo, "reco_consumer_lag").Count); // 8 events + 8 item-deltas partitions
-            Assert.Equal(16, Promtool.Samples(silo, "reco_checkpoint_age_seconds").Count);
+            Assert.Equal(Single(silo, "reco_checkpoints_total"), Single(silo, "reco_checkpoint_duration_seconds_count"));
+            Assert.Equal(8, Single(silo, "reco_ingress_partitions"));
+            Assert.Equal(8, Promtool.Samples(silo, "reco_consumer_lag").Count);
+            Assert.All(Promtool.Samples(silo, "reco_consumer_lag"), s => Assert.Equal(0, s.Value));
+            Assert.Equal(8, Promtool.Samples(silo, "reco_checkpoint_age_seconds").Count);
+            Assert.All(Promtool.Samples(silo, "reco_ingress_blocked"), s => Assert.Equal(0, s.Value));
             Assert.Equal(1, Single(silo, "reco_silo_ready"));
-            Assert.True(Promtool.Samples(silo, "http_server_request_duration_seconds_count").Sum(s => s.Value) > 0);
+            // Orleans' own meter: the grains of the workload's 200 users and 80 items are active on the one silo.
+            Assert.Equal(200, Labeled(silo, "orleans_catalog_activations", "grain_type=\"user\""));
+            Assert.Equal(80, Labeled(silo, "orleans_catalog_activations", "grain_type=\"item\""));
+            Assert.True(Labeled(silo, "http_server_request_duration_seconds_count", "http_route=\"/readyz\"") >= 1);
 
             Assert.Equal(4, Labeled(gateway, "reco_ingest_produce_duration_seconds_count", "outcome=\"ok\""));
             Assert.True(Labeled(gateway, "http_server_request_duration_seconds_count", "http_route=\"/v1/events\"") >= 4);
@@ -75,7 +83,7 @@ public sealed class TelemetryTests(ITestOutputHelper output)
             var logLines = File.ReadAllLines(cluster.Silos[0].LogFile).Where(l => l.StartsWith('{')).ToList();
             Assert.NotEmpty(logLines);
             Assert.All(logLines, l => Assert.True(JsonDocument.Parse(l).RootElement.TryGetProperty("Category", out _), l));
-            Assert.Contains(logLines, l => l.Contains("\"Category\":\"RecoCluster.Silo.Runtime.SiloRuntime\"", StringComparison.Ordinal));
+            Assert.Contains(logLines, l => l.Contains("\"Category\":\"RecoCluster.Silo.Ingress.PartitionIngressGrain\"", StringComparison.Ordinal));
         }
         catch
         {
@@ -85,12 +93,12 @@ public sealed class TelemetryTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task Traces_cross_kafka_into_the_silos_processing_span_and_the_gateway_into_the_silo()
+    public async Task Traces_cross_kafka_into_the_ingress_batch_and_the_gateway_into_the_grains()
     {
         var spans = new List<Activity>();
         using var listener = new ActivityListener
         {
-            ShouldListenTo = s => s.Name is RecoTelemetry.SourceName or "Microsoft.AspNetCore",
+            ShouldListenTo = s => s.Name is RecoTelemetry.SourceName or "Microsoft.AspNetCore" or Orleans.Diagnostics.ActivitySources.ApplicationGrainActivitySourceName,
             Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
             ActivityStopped = a =>
             {
@@ -102,7 +110,7 @@ public sealed class TelemetryTests(ITestOutputHelper output)
         };
         ActivitySource.AddActivityListener(listener);
 
-        await using var cluster = await TestCluster.StartAsync(TestDatabases.NewSqlite(), silos: 1);
+        await using var cluster = await TestCluster.StartAsync(TestDatabases.NewSqlite(), silos: 1, runtime: TestRuntime.Orleans);
         var traceId = ActivityTraceId.CreateRandom();
         var parentSpan = ActivitySpanId.CreateRandom();
         var evt = ClusterClient.Events(seed: 8, count: 1, users: 1, items: 1)[0];
@@ -116,20 +124,23 @@ public sealed class TelemetryTests(ITestOutputHelper output)
             });
         }
 
-        var span = await Eventually.ValueAsync(
+        // Producer to silo: the batch that applied the event links to the producer's span (a batch has many
+        // producers, so links rather than a parent, as OpenTelemetry's messaging conventions have it).
+        var batch = await Eventually.ValueAsync(
             () =>
             {
                 lock (spans)
                 {
-                    return Task.FromResult(spans.FirstOrDefault(s => s.OperationName == "reco.event.process" && s.TraceId == traceId));
+                    return Task.FromResult(spans.FirstOrDefault(s => s.OperationName == "reco.ingress.batch" && s.Links.Any(l => l.Context.TraceId == traceId)));
                 }
             },
             TimeSpan.FromSeconds(30),
-            "the silo's processing span in the producer's trace");
-        Assert.Equal(parentSpan, span.ParentSpanId);
-        Assert.Equal(ActivityKind.Consumer, span.Kind);
+            "the ingress batch span linked to the producer's trace");
+        Assert.Equal(ActivityKind.Consumer, batch.Kind);
+        Assert.Equal(parentSpan, batch.Links.Single(l => l.Context.TraceId == traceId).Context.SpanId);
 
-        // Gateway to silo: a query carrying a trace reaches the owner silo's request span in the same trace.
+        // Gateway to grain: a query carrying a trace reaches the user grain's call in the same trace, as a child of
+        // the gateway's request span.
         var queryTrace = ActivityTraceId.CreateRandom();
         var callerSpan = ActivitySpanId.CreateRandom();
         using (var request = new HttpRequestMessage(HttpMethod.Get, new Uri($"/v1/users/{Uri.EscapeDataString(evt.UserId)}", UriKind.Relative)))
@@ -139,19 +150,20 @@ public sealed class TelemetryTests(ITestOutputHelper output)
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         }
 
-        // Two server spans in the query's trace: the gateway's (child of the caller's span) and the owner silo's
-        // (child of the gateway's outgoing call), so the trace crossed the hop.
         await Eventually.TrueAsync(
             () =>
             {
                 lock (spans)
                 {
-                    var servers = spans.Where(s => s.Source.Name == "Microsoft.AspNetCore" && s.Kind == ActivityKind.Server && s.TraceId == queryTrace).ToList();
-                    return Task.FromResult(servers.Count >= 2 && servers.Any(s => s.ParentSpanId == callerSpan) && servers.Any(s => s.ParentSpanId != callerSpan));
+                    var inTrace = spans.Where(s => s.TraceId == queryTrace).ToList();
+                    var request = inTrace.SingleOrDefault(s => s.Source.Name == "Microsoft.AspNetCore" && s.Kind == ActivityKind.Server && s.ParentSpanId == callerSpan);
+                    var grainCall = inTrace.FirstOrDefault(s => s.Source.Name == Orleans.Diagnostics.ActivitySources.ApplicationGrainActivitySourceName
+                        && s.Kind == ActivityKind.Server && s.DisplayName.Contains("IUserGrain", StringComparison.Ordinal));
+                    return Task.FromResult(request is not null && grainCall is not null && grainCall.ParentSpanId != callerSpan);
                 }
             },
             TimeSpan.FromSeconds(10),
-            "the silo's request span in the gateway query's trace");
+            "the user grain's call span in the gateway query's trace");
     }
 
     private static IEnumerable<string> TypeLines(string exposition) =>
@@ -161,7 +173,7 @@ public sealed class TelemetryTests(ITestOutputHelper output)
     {
         var monitoring = RepoPaths.Of("deploy", "monitoring");
         var text = File.ReadAllText(Path.Combine(monitoring, "alerts.rules.yml")) + File.ReadAllText(Path.Combine(monitoring, "grafana-dashboard.json"));
-        var names = System.Text.RegularExpressions.Regex.Matches(text, "\\b(?:reco|http_server)_[a-z_]+\\b")
+        var names = System.Text.RegularExpressions.Regex.Matches(text, "\\b(?:reco|http_server|orleans)_[a-z_]+\\b")
             .Select(m => m.Value)
             .Select(n => System.Text.RegularExpressions.Regex.Replace(n, "_(bucket|count|sum)$", string.Empty))
             .Distinct(StringComparer.Ordinal)

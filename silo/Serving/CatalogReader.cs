@@ -8,7 +8,7 @@ using RecoCluster.Cluster;
 using RecoCluster.Grains.Catalog;
 using RecoCluster.Grains.Interfaces;
 
-namespace RecoCluster.Silo.Runtime;
+namespace RecoCluster.Silo.Serving;
 
 /// <summary>
 /// Follows the catalog topic into this silo's <see cref="ItemCatalog"/>: reads it from the beginning (it is

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text;
 using Confluent.Kafka;
 
-namespace RecoCluster.Silo.Runtime;
+namespace RecoCluster.Silo.Ingress;
 
 /// <summary>
 /// Sends records that are not valid events to the dead-letter topic, with the reason and their origin in
