@@ -14,8 +14,6 @@ public static class Program
         {
             case ["ingest", .. var rest]:
                 return await Ingest.IngestRun.RunAsync(rest);
-            case ["ingest-orleans", .. var rest]:
-                return await Ingest.OrleansIngestRun.RunAsync(rest);
             case ["scale", .. var rest]:
                 return await Scale.ScaleRun.RunAsync(rest);
             case ["queries", .. var rest]:

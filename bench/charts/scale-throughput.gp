@@ -1,8 +1,9 @@
 # Ingest throughput against the number of silos, one pair of lines per partition count. Run by
 # `./reco bench charts` (bench/RecoCluster.Bench/Reporting/ChartsRun.cs), which passes with -e:
 #   datafile    one block per partition count, blocks separated by two blank lines:
-#               silos steady_ev_s whole_run_ev_s item_side_ev_s
+#               silos steady_ev_s whole_run_ev_s
 #   partitions  the partition counts, space-separated, in block order
+#   silos       where the silos ran (processes of their own, or the first runtime's one process)
 #   outfile     the SVG to write
 #   subtitle    date and machine of the run
 #   command     the command that made it
@@ -10,7 +11,7 @@
 # gives it). Linear axes: on a fixed number of cores the question is whether the line stays flat.
 set terminal svg size 900,520 dynamic noenhanced font 'Helvetica,12' background rgb 'white'
 set output outfile
-set title "Ingest against silos and partitions, all silos in one process (medians of runs)\n".subtitle."\n".command font ',10'
+set title "Ingest against silos and partitions, ".silos." (medians of runs)\n".subtitle."\n".command font ',10'
 set grid xtics ytics lc rgb '#dddddd'
 set key outside bottom center horizontal samplen 2 width -2
 set xlabel 'silos'

@@ -11,8 +11,8 @@ namespace RecoCluster.Bench.Freshness;
 
 /// <summary>
 /// How long an event takes to change what its user is recommended, on a real cluster in this process (embedded
-/// Kafka, one silo on SQLite, the gateway; <see cref="QueryCluster"/>): preload, one neighborhood round so that
-/// neighborhoods exist, light background ingest, then one sample after another. A sample reads a user's list,
+/// Kafka, one Orleans silo on SQLite, the gateway; <see cref="QueryCluster"/>): preload, one neighborhood round so
+/// that neighborhoods exist, light background ingest, then one sample after another. A sample reads a user's list,
 /// sends a view of the list's first item, and from the event's acknowledgment polls the list every few
 /// milliseconds until the answer shows the event: the item has left the list (items in the window are not
 /// recommended) or an entry "because you viewed" it has appeared. Two rounds are timed on the same cluster as
@@ -28,8 +28,7 @@ public static class FreshnessRun
     /// <summary>Runs the benchmark. Options (defaults): <c>--samples</c> 300; <c>--via</c> kafka (or http:
     /// <c>POST /v1/events</c>); <c>--users</c> 20,000; <c>--items</c> 2,000; <c>--preload-events</c> 100,000;
     /// <c>--ingest-rate</c> 1,000 events/s; <c>--poll-ms</c> 5; <c>--timeout-ms</c> 10,000 per sample;
-    /// <c>--count</c> 10; <c>--min-threads</c> 64; <c>--fetch-wait-ms</c> 10 (the silo consumer's
-    /// fetch.wait.max.ms; 0 keeps librdkafka's 500, see below); <c>--output</c> bench/results.</summary>
+    /// <c>--count</c> 10; <c>--min-threads</c> 64; <c>--output</c> bench/results.</summary>
     public static async Task<int> RunAsync(string[] args)
     {
         ArgumentNullException.ThrowIfNull(args);
@@ -43,25 +42,23 @@ public static class FreshnessRun
         var timeoutMs = BenchArgs.Int(args, "--timeout-ms", 10_000);
         var count = BenchArgs.Int(args, "--count", 10);
         var minThreads = BenchArgs.Int(args, "--min-threads", 64);
-        var fetchWaitMs = BenchArgs.Int(args, "--fetch-wait-ms", 10);
         var output = BenchArgs.String(args, "--output") ?? Path.Combine("bench", "results");
-        if (samples < 1 || 2 * samples > users || via is not ("kafka" or "http") || preload < users || pollMs < 1 || timeoutMs < 1 || count is < 1 or > RecommendationRequests.MaxCount || ingestRate < 0 || fetchWaitMs < 0)
+        if (samples < 1 || 2 * samples > users || via is not ("kafka" or "http") || preload < users || pollMs < 1 || timeoutMs < 1 || count is < 1 or > RecommendationRequests.MaxCount || ingestRate < 0)
         {
-            Console.Error.WriteLine($"freshness: need 1 ≤ --samples ≤ --users / 2, --via kafka or http, --preload-events ≥ --users, --poll-ms ≥ 1, --timeout-ms ≥ 1, 1 ≤ --count ≤ {RecommendationRequests.MaxCount}, --ingest-rate ≥ 0, --fetch-wait-ms ≥ 0");
+            Console.Error.WriteLine($"freshness: need 1 ≤ --samples ≤ --users / 2, --via kafka or http, --preload-events ≥ --users, --poll-ms ≥ 1, --timeout-ms ≥ 1, 1 ≤ --count ≤ {RecommendationRequests.MaxCount}, --ingest-rate ≥ 0");
             return 2;
         }
 
         var command = BenchArgs.Command("freshness", [
             "--samples", Invariant(samples), "--via", via, "--users", Invariant(users), "--items", Invariant(items), "--preload-events", Invariant(preload),
-            "--ingest-rate", Invariant(ingestRate), "--poll-ms", Invariant(pollMs), "--timeout-ms", Invariant(timeoutMs), "--count", Invariant(count), "--min-threads", Invariant(minThreads),
-            "--fetch-wait-ms", Invariant(fetchWaitMs)]);
+            "--ingest-rate", Invariant(ingestRate), "--poll-ms", Invariant(pollMs), "--timeout-ms", Invariant(timeoutMs), "--count", Invariant(count), "--min-threads", Invariant(minThreads)]);
         var machine = MachineInfo.Current();
         var loadAtStart = MachineInfo.LoadAverage();
         Console.WriteLine($"freshness: {command}");
         Console.WriteLine($"freshness: {machine}, load average {loadAtStart}");
 
-        // As in the query bench: the silo's partition workers hold pool threads while their queues are not empty,
-        // and with the default minimum they starve Kestrel and this client, which in production run elsewhere.
+        // As in the query bench: the silo's grain turns run on this process's thread pool, and with the default
+        // minimum they starve Kestrel and this client, which in production run elsewhere.
         ThreadPool.GetMinThreads(out var workersBefore, out var ioBefore);
         if (minThreads > 0)
         {
@@ -70,7 +67,7 @@ public static class FreshnessRun
 
         try
         {
-            var settings = new FreshnessSettings(samples, via, users, items, preload, ingestRate, pollMs, timeoutMs, count, minThreads, fetchWaitMs);
+            var settings = new FreshnessSettings(samples, via, users, items, preload, ingestRate, pollMs, timeoutMs, count, minThreads);
             var (summary, rebuilds, ingest, measured) = await MeasureAsync(settings);
             var results = new FreshnessResults(
                 "freshness",
@@ -98,18 +95,9 @@ public static class FreshnessRun
         // sample user's list while it is watched. A cluster with the default timer (60 s) also spends a round's
         // CPU every minute.
         var config = new Dictionary<string, string?> { ["Reco:Neighborhoods:RoundIntervalSeconds"] = "0" };
-        if (s.FetchWaitMs > 0)
-        {
-            // The embedded broker (librdkafka's mock) answers a fetch that finds no new data only after the
-            // consumer's whole fetch.wait.max.ms (500 ms by default), even when data arrives meanwhile; a real
-            // broker answers as soon as there is data. With light traffic nearly every fetch finds none, so the
-            // default would measure the mock. A short wait bounds that artifact to a few milliseconds.
-            config["Reco:Kafka:Client:fetch.wait.max.ms"] = s.FetchWaitMs.ToString(CultureInfo.InvariantCulture);
-        }
-
         await using var cluster = await QueryCluster.StartAsync(config);
         await cluster.PreloadAsync(new Workload(s.Users, s.Items), s.PreloadEvents, seed: 1, deadline: TimeSpan.FromMinutes(10));
-        Console.WriteLine($"  cluster up and {s.PreloadEvents:N0} events applied in {setup.Elapsed.TotalSeconds:N1} s");
+        Console.WriteLine($"  cluster up and {s.PreloadEvents:N0} events stored in {setup.Elapsed.TotalSeconds:N1} s");
 
         using var handler = new SocketsHttpHandler
         {
@@ -125,8 +113,7 @@ public static class FreshnessRun
 
         // The background ingest draws from every user but the sample users.
         using var ingest = new SteadyIngest(cluster.BootstrapServers, cluster.Topics.Events, new Workload(s.Users - s.Samples, s.Items), s.IngestRate, firstSequence: s.PreloadEvents);
-        var stats = cluster.SiloStats;
-        var appliedBefore = stats.Applied;
+        var storedBefore = await cluster.StoredEventsAsync();
         var ingestClock = Stopwatch.StartNew();
         ingest.Start();
         // Let the ingest settle into its rate before the first sample.
@@ -159,8 +146,8 @@ public static class FreshnessRun
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {k + 1} samples; median so far {(done.Count > 0 ? done[done.Count / 2] : double.NaN):N1} ms"));
                 }
 
-                // A random gap, so that samples do not line up with anything periodic in the silo (fetch waits,
-                // checkpoints).
+                // A random gap, so that samples do not line up with anything periodic in the silo (its ingresses'
+                // polls and fetch waits).
                 await Task.Delay(random.Next(20, 100));
             }
 
@@ -172,12 +159,13 @@ public static class FreshnessRun
 
         var ingestMeasured = ingest.Stop();
         var elapsed = ingestClock.Elapsed.TotalSeconds;
+        var stored = await cluster.StoredEventsAsync();
         ingestMeasured = ingestMeasured with
         {
-            SiloAppliedEventsPerSecond = (stats.Applied - appliedBefore) / elapsed,
-            // The sample events (and the warm-up event) are applied too; they are not part of the background
+            SiloAppliedEventsPerSecond = (stored - storedBefore) / elapsed,
+            // The sample events (and the warm-up event) are stored too; they are not part of the background
             // ingest's backlog.
-            SiloBacklogAtEnd = Math.Max(0, s.PreloadEvents + ingestMeasured.Delivered + 1 + measured.Count(m => m.Outcome != "skipped") - stats.Applied),
+            SiloBacklogAtEnd = Math.Max(0, s.PreloadEvents + ingestMeasured.Delivered + 1 + measured.Count(m => m.Outcome != "skipped") - stored),
         };
 
         var seen = measured.Where(m => m.FromAckMs is not null).ToList();

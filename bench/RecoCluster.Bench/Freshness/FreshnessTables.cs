@@ -24,7 +24,7 @@ public static class FreshnessTables
             Row("one poll of the list (its round trip)", m.Poll, ""),
             "",
             I($"{results.Samples.Count} samples, one per sample user, {s.PollIntervalMs} ms between the starts of two polls: a figure is the time until the client held an answer showing the event, so it is late by up to one poll interval plus one poll's round trip. Seen as the item leaving the list: {m.SeenAsLeft}; as a \"because you viewed\" entry: {m.SeenAsBecause}; not seen within {s.TimeoutMs:N0} ms: {m.Timeouts}{(m.Skipped > 0 ? I($"; skipped (empty list): {m.Skipped}") : "")}. ") +
-                I($"Cluster: one silo on SQLite, 8 partitions, consumers' fetch.wait.max.ms {(s.FetchWaitMs > 0 ? I($"{s.FetchWaitMs} ms (the embedded broker holds a fetch that finds no data for all of it, where a real broker answers as soon as data arrives)") : "librdkafka's default, 500 ms, which the embedded broker waits out whenever a fetch finds no data")}; {s.Users:N0} users and {s.Items:N0} items preloaded with {s.PreloadEvents:N0} events; background ingest {results.Ingest.OfferedEventsPerSecond:N0} events/s offered, {results.Ingest.AchievedEventsPerSecond:N0} acknowledged, {results.Ingest.SiloAppliedEventsPerSecond:N0} applied by the silo, backlog at the end {results.Ingest.SiloBacklogAtEnd:N0}; bench process {m.CpuPercent:0} % of all cores while sampling."),
+                I($"Cluster: {Silo(s.FetchWaitMs)}; {s.Users:N0} users and {s.Items:N0} items preloaded with {s.PreloadEvents:N0} events; background ingest {results.Ingest.OfferedEventsPerSecond:N0} events/s offered, {results.Ingest.AchievedEventsPerSecond:N0} acknowledged, {results.Ingest.SiloAppliedEventsPerSecond:N0} applied by the silo, backlog at the end {results.Ingest.SiloBacklogAtEnd:N0}; bench process {m.CpuPercent:0} % of all cores while sampling."),
             "",
             "| neighborhood round (`POST /v1/admin/neighborhoods/rebuild`) | request → answer | round start → complete | version |",
             "|---|---:|---:|---:|",
@@ -36,6 +36,14 @@ public static class FreshnessTables
 
         return string.Join('\n', lines);
     }
+
+    // Files of the first runtime name the fetch wait its silo consumers were given; an Orleans ingress sets its own.
+    private static string Silo(int? fetchWaitMs) => fetchWaitMs switch
+    {
+        null => "one Orleans silo on SQLite, 8 partitions",
+        > 0 => I($"one silo of the first runtime on SQLite, 8 partitions, consumers' fetch.wait.max.ms {fetchWaitMs} ms (the embedded broker holds a fetch that finds no data for all of it, where a real broker answers as soon as data arrives)"),
+        _ => "one silo of the first runtime on SQLite, 8 partitions, consumers' fetch.wait.max.ms librdkafka's default, 500 ms, which the embedded broker waits out whenever a fetch finds no data",
+    };
 
     private static string Row(string what, LatencySummary l, string target) =>
         I($"| {what} | {l.Count} | {Ms(l.P50Ms)} | {Ms(l.P95Ms)} | {Ms(l.P99Ms)} | {Ms(l.MaxMs)} | {target} |");

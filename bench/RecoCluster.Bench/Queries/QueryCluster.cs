@@ -2,18 +2,17 @@ using System.Diagnostics;
 using System.Net;
 using Confluent.Kafka;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.Extensions.DependencyInjection;
 using RecoCluster.Cluster;
 using RecoCluster.Grains.Interfaces;
 using RecoCluster.Host;
-using RecoCluster.Silo.Runtime;
 
 namespace RecoCluster.Bench.Queries;
 
 /// <summary>
-/// What the query bench measures: an embedded Kafka, one silo on SQLite in a temp dir and the gateway, in this
-/// process, built by <see cref="ClusterHosts"/> as <c>./reco</c> builds them, with authentication on (the bench
-/// sends a read key, as a storefront does). Preloaded through Kafka before anything is measured.
+/// What the query bench measures: an embedded Kafka, one Orleans silo on SQLite in a temp dir and the gateway (an
+/// Orleans client of it), in this process, built by <see cref="ClusterHosts"/> as <c>./reco</c> builds them, with
+/// authentication on (the bench sends a read key, as a storefront does). Preloaded through Kafka before anything
+/// is measured.
 /// </summary>
 public sealed class QueryCluster : IAsyncDisposable
 {
@@ -32,14 +31,16 @@ public sealed class QueryCluster : IAsyncDisposable
     private readonly DirectoryInfo _dataDir;
     private readonly WebApplication _silo;
     private readonly WebApplication _gateway;
+    private readonly IngressCheckpoints _checkpoints;
 
-    private QueryCluster(EmbeddedKafka kafka, TopicNames topics, DirectoryInfo dataDir, WebApplication silo, WebApplication gateway)
+    private QueryCluster(EmbeddedKafka kafka, TopicNames topics, DirectoryInfo dataDir, WebApplication silo, WebApplication gateway, IngressCheckpoints checkpoints)
     {
         _kafka = kafka;
         Topics = topics;
         _dataDir = dataDir;
         _silo = silo;
         _gateway = gateway;
+        _checkpoints = checkpoints;
         GatewayAddress = new Uri(gateway.Urls.First());
     }
 
@@ -49,7 +50,8 @@ public sealed class QueryCluster : IAsyncDisposable
 
     public Uri GatewayAddress { get; }
 
-    public SiloStats SiloStats => _silo.Services.GetRequiredService<SiloRuntime>().Stats;
+    /// <summary>Events the silo has stored on both the user and the item side (its ingresses' checkpoints).</summary>
+    public async Task<long> StoredEventsAsync() => (await _checkpoints.ReadAsync()).Stored;
 
     /// <summary>Starts the cluster; <paramref name="overrides"/> are added to (or replace) its configuration.</summary>
     public static async Task<QueryCluster> StartAsync(IReadOnlyDictionary<string, string?>? overrides = null)
@@ -58,7 +60,8 @@ public sealed class QueryCluster : IAsyncDisposable
         var topics = new TopicNames($"q{Guid.NewGuid():N}"[..12]);
         kafka.CreateTopics(topics, Partitions);
         var dataDir = Directory.CreateTempSubdirectory("reco-bench-queries-");
-        var config = BenchSiloConfig.For(kafka.BootstrapServers, topics, "Sqlite", $"Data Source={Path.Combine(dataDir.FullName, "reco.db")}");
+        var connection = $"Data Source={Path.Combine(dataDir.FullName, "reco.db")}";
+        var config = BenchSiloConfig.For(kafka.BootstrapServers, topics, "Sqlite", connection);
         config["Reco:Gateway:Auth:ReadKeys:0"] = ReadKey;
         config["Reco:Gateway:Auth:AdminKeys:0"] = AdminKey;
         config["Reco:Gateway:Auth:IngestKeys:0"] = IngestKey;
@@ -73,13 +76,15 @@ public sealed class QueryCluster : IAsyncDisposable
 
         var silo = ClusterHosts.BuildSilo([], config);
         var gateway = ClusterHosts.BuildGateway([], config);
+        // The silo first: the gateway's Orleans client starts only once it reaches a silo.
         await silo.StartAsync();
         await gateway.StartAsync();
-        return new QueryCluster(kafka, topics, dataDir, silo, gateway);
+        return new QueryCluster(kafka, topics, dataDir, silo, gateway, IngressCheckpoints.Open("Sqlite", connection));
     }
 
-    /// <summary>Produces <paramref name="count"/> events through Kafka and waits until the silo has applied them,
-    /// item side included, and the gateway answers for a preloaded user: queries then find warm, complete state.</summary>
+    /// <summary>Produces <paramref name="count"/> events through Kafka and waits until the silo has stored them on both
+    /// sides and the gateway answers for a preloaded user, then runs a neighborhood round: queries then find warm,
+    /// complete state.</summary>
     public async Task PreloadAsync(Workload workload, int count, int seed, TimeSpan deadline)
     {
         ArgumentNullException.ThrowIfNull(workload);
@@ -110,34 +115,20 @@ public sealed class QueryCluster : IAsyncDisposable
             await Task.WhenAll(pending);
         }
 
-        var stats = SiloStats;
-        var settledSince = TimeSpan.Zero;
-        while (true)
+        // A checkpoint moves once both sides of its batch are stored, so nothing is left in flight once they add up.
+        long stored;
+        while ((stored = await StoredEventsAsync()) < count)
         {
             if (clock.Elapsed > deadline)
             {
-                throw new TimeoutException($"preload: the silo applied {stats.Applied:N0} of {count:N0} events in {deadline}");
+                throw new TimeoutException($"preload: the silo stored {stored:N0} of {count:N0} events in {deadline}");
             }
 
             await Task.Delay(50);
-            var itemSideCaughtUp = stats.Applied >= count && stats.DeltaBatchesSent > 0
-                && stats.DeltaBatchesApplied + stats.DuplicateBatchesDropped >= stats.DeltaBatchesSent;
-            if (!itemSideCaughtUp)
-            {
-                settledSince = TimeSpan.Zero;
-            }
-            else if (settledSince == TimeSpan.Zero)
-            {
-                settledSince = clock.Elapsed;
-            }
-            else if (clock.Elapsed - settledSince > TimeSpan.FromSeconds(1))
-            {
-                break;
-            }
         }
 
-        // The gateway learns who owns what from the directory heartbeat; until then a query answers 503. A
-        // misconfigured bench would otherwise measure nothing but errors, so it stops here instead.
+        // Everything is stored, but the gateway answers only once its Orleans client has reached the silo (503
+        // until then). A misconfigured bench would otherwise measure nothing but errors, so it stops here instead.
         using var http = new HttpClient { BaseAddress = GatewayAddress };
         http.DefaultRequestHeaders.Add("X-Api-Key", ReadKey);
         HttpStatusCode? last = null;
@@ -179,6 +170,7 @@ public sealed class QueryCluster : IAsyncDisposable
         await _gateway.DisposeAsync();
         await _silo.StopAsync();
         await _silo.DisposeAsync();
+        await _checkpoints.DisposeAsync();
         _kafka.Dispose();
         _dataDir.Delete(recursive: true);
     }

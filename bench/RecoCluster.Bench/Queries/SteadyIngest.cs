@@ -129,8 +129,10 @@ public sealed class SteadyIngest : IDisposable
 /// <param name="Delivered">Events Kafka acknowledged.</param>
 /// <param name="Failed">Events refused or not acknowledged.</param>
 /// <param name="AchievedEventsPerSecond">Acknowledged events per second of producing.</param>
-/// <param name="SiloAppliedEventsPerSecond">Events the silo applied per second over the same time.</param>
-/// <param name="SiloBacklogAtEnd">Events in Kafka the silo had not applied yet when producing stopped.</param>
+/// <param name="SiloAppliedEventsPerSecond">Events the silo stored on both the user and the item side (its
+/// ingresses' checkpoints) per second over the same time.</param>
+/// <param name="SiloBacklogAtEnd">Events in Kafka the silo had not stored on both sides yet when producing
+/// stopped.</param>
 public sealed record IngestMeasurement(
     int OfferedEventsPerSecond,
     long Delivered,

@@ -76,7 +76,8 @@ public static class ChartsRun
             {
                 var file = JsonSerializer.Deserialize<ScaleResults>(await File.ReadAllTextAsync(scale), ScaleResults.Json)!;
                 var (data, partitions) = ScaleData(file);
-                drawn += await DrawAsync(work, scripts, "scale-throughput.gp", data, Path.Combine(output, ScaleChart), Subtitle(file.Date, file.Machine.ToString()), ("command", file.Command), ("partitions", string.Join(' ', partitions)));
+                drawn += await DrawAsync(work, scripts, "scale-throughput.gp", data, Path.Combine(output, ScaleChart), Subtitle(file.Date, file.Machine.ToString()), ("command", file.Command), ("partitions", string.Join(' ', partitions)),
+                    ("silos", file.Settings.Clustering is null ? "all silos in one process (the first runtime)" : "each silo a process of its own"));
             }
             else
             {
@@ -146,12 +147,14 @@ public static class ChartsRun
         return (data.ToString(), kinds);
     }
 
+    // A storage without a second-half figure gets NaN, which gnuplot leaves out.
     private static string IngestData(IngestResultsFile file)
     {
-        var data = new StringBuilder("# storage bare user_side item_side\n");
+        var data = new StringBuilder("# storage bare stored second_half\n");
         foreach (var row in file.Summary)
         {
-            data.Append(CultureInfo.InvariantCulture, $"{IngestResultsFile.StorageName(row.Provider)} {row.Bare:0} {row.UserSide:0} {row.AllDone:0}\n");
+            var half = row.SecondHalf is { } h ? h.ToString("0", CultureInfo.InvariantCulture) : "NaN";
+            data.Append(CultureInfo.InvariantCulture, $"{IngestResultsFile.StorageName(row.Provider)} {row.Bare:0} {row.Stored:0} {half}\n");
         }
 
         return data.ToString();
@@ -165,11 +168,11 @@ public static class ChartsRun
         foreach (var group in file.Summary.GroupBy(r => r.Partitions).OrderBy(g => g.Key))
         {
             partitions.Add(group.Key);
-            data.Append(CultureInfo.InvariantCulture, $"# {group.Key} partitions: silos steady_ev_s whole_run_ev_s item_side_ev_s\n");
+            data.Append(CultureInfo.InvariantCulture, $"# {group.Key} partitions: silos steady_ev_s whole_run_ev_s\n");
             foreach (var r in group.OrderBy(r => r.Silos))
             {
                 var steady = double.IsFinite(r.SteadyEventsPerSecond) ? r.SteadyEventsPerSecond.ToString("0", CultureInfo.InvariantCulture) : "NaN";
-                data.Append(CultureInfo.InvariantCulture, $"{r.Silos} {steady} {r.WholeRunEventsPerSecond:0} {r.ItemSideEventsPerSecond:0}\n");
+                data.Append(CultureInfo.InvariantCulture, $"{r.Silos} {steady} {r.WholeRunEventsPerSecond:0}\n");
             }
 
             data.Append("\n\n");

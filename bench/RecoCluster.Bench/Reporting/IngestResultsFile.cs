@@ -5,8 +5,11 @@ namespace RecoCluster.Bench.Reporting;
 
 /// <summary><c>bench/results/ingest.json</c> as <c>charts</c> and <c>report</c> read it. Files written before
 /// the ingest bench recorded its command and machine have neither; the command is then rebuilt from what the file
-/// does say (events and runs), and the machine is only its core count.</summary>
-public sealed record IngestResultsFile(DateTimeOffset Date, string Command, MachineInfo? Machine, int Cores, IReadOnlyList<IngestResultsFile.Row> Summary)
+/// does say (events and runs), and the machine is only its core count. Files written before the bench moved onto
+/// Orleans measured the first runtime, whose user and item sides finished at different times: they are read as
+/// their "item side too" figure (when both sides were done), the nearest to what is measured now, and say so
+/// (<see cref="FirstRuntime"/>).</summary>
+public sealed record IngestResultsFile(DateTimeOffset Date, string Command, MachineInfo? Machine, int Cores, bool FirstRuntime, IReadOnlyList<IngestResultsFile.Row> Summary)
 {
     public const string FileName = "ingest.json";
 
@@ -14,24 +17,25 @@ public sealed record IngestResultsFile(DateTimeOffset Date, string Command, Mach
     {
         using var document = JsonDocument.Parse(File.ReadAllText(path));
         var root = document.RootElement;
+        var firstRuntime = !root.GetProperty("summary").EnumerateArray().All(s => s.TryGetProperty("medianStoredEventsPerSecond", out _));
+        var (stored, ratio) = firstRuntime ? ("medianAllDoneEventsPerSecond", "medianAllDoneRatio") : ("medianStoredEventsPerSecond", "medianStoredRatio");
         var summary = root.GetProperty("summary").EnumerateArray().Select(s => new Row(
             s.GetProperty("provider").GetString()!,
             s.GetProperty("runs").GetInt32(),
             s.GetProperty("medianBareEventsPerSecond").GetDouble(),
-            s.GetProperty("medianUserSideEventsPerSecond").GetDouble(),
-            s.GetProperty("medianUserSideRatio").GetDouble(),
-            OptionalDouble(s, "medianSecondHalfEventsPerSecond"),
-            OptionalDouble(s, "medianSecondHalfRatio"),
-            s.GetProperty("medianAllDoneEventsPerSecond").GetDouble(),
-            s.GetProperty("medianAllDoneRatio").GetDouble())).ToList();
+            s.GetProperty(stored).GetDouble(),
+            s.GetProperty(ratio).GetDouble(),
+            // The first runtime's second half was of the user side alone: not the same figure, so not shown as it.
+            firstRuntime ? null : OptionalDouble(s, "medianSecondHalfEventsPerSecond"),
+            firstRuntime ? null : OptionalDouble(s, "medianSecondHalfRatio"))).ToList();
         var command = root.TryGetProperty("command", out var c) ? c.GetString()! : BenchArgs.Command("ingest", [
             "--events", root.GetProperty("events").GetInt32().ToString(CultureInfo.InvariantCulture),
             "--runs", summary.Max(s => s.Runs).ToString(CultureInfo.InvariantCulture)]);
         var machine = root.TryGetProperty("machine", out var m) ? m.Deserialize<MachineInfo>(JsonSerializerOptions.Web) : null;
-        return new IngestResultsFile(root.GetProperty("date").GetDateTimeOffset(), command, machine, root.GetProperty("cores").GetInt32(), summary);
+        return new IngestResultsFile(root.GetProperty("date").GetDateTimeOffset(), command, machine, root.GetProperty("cores").GetInt32(), firstRuntime, summary);
     }
 
-    // Absent in files from before the figure existed; null when no run had a window to time it.
+    // Null when no run had a window to time it.
     private static double? OptionalDouble(JsonElement element, string name) =>
         element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number ? value.GetDouble() : null;
 
@@ -50,12 +54,10 @@ public sealed record IngestResultsFile(DateTimeOffset Date, string Command, Mach
     /// <param name="Provider">The storage provider's configuration name.</param>
     /// <param name="Runs">Runs the medians are of.</param>
     /// <param name="Bare">The bare consumer.</param>
-    /// <param name="UserSide">The silo, every event applied to its user grain.</param>
-    /// <param name="UserSideRatio">Of the bare consumer.</param>
-    /// <param name="SecondHalf">The user side over the run's second half, when its grains are active (null in
-    /// files from before it was measured).</param>
+    /// <param name="Stored">The silo, until every event was stored on both the user and the item side.</param>
+    /// <param name="StoredRatio">Of the bare consumer.</param>
+    /// <param name="SecondHalf">The same over the run's second half, when its grains are active (null when no run
+    /// had a window to time it, and in the first runtime's files).</param>
     /// <param name="SecondHalfRatio">Of the bare consumer.</param>
-    /// <param name="AllDone">The silo, until the item side had applied everything too.</param>
-    /// <param name="AllDoneRatio">Of the bare consumer.</param>
-    public sealed record Row(string Provider, int Runs, double Bare, double UserSide, double UserSideRatio, double? SecondHalf, double? SecondHalfRatio, double AllDone, double AllDoneRatio);
+    public sealed record Row(string Provider, int Runs, double Bare, double Stored, double StoredRatio, double? SecondHalf, double? SecondHalfRatio);
 }

@@ -18,7 +18,7 @@ public sealed record ScaleResults(
 {
     public const string FileName = "scale.json";
 
-    // A configuration whose events were all applied before the group settled has no steady rate: NaN, written as
+    // A configuration whose events were all stored before the cluster settled has no steady rate: NaN, written as
     // "NaN" rather than failing the run.
     public static JsonSerializerOptions Json { get; } = new(JsonSerializerDefaults.Web) { WriteIndented = true, NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals };
 }
@@ -27,23 +27,25 @@ public sealed record ScaleResults(
 /// <param name="Runs">Runs per configuration; the summary gives medians.</param>
 /// <param name="Silos">Silo counts measured.</param>
 /// <param name="Partitions">Partition counts measured (each a fresh set of topics).</param>
-/// <param name="Storage">The checkpoint store every silo of a run shares.</param>
-public sealed record ScaleSettings(int Events, int Runs, IReadOnlyList<int> Silos, IReadOnlyList<int> Partitions, string Storage);
+/// <param name="Storage">The database every silo of a run shares.</param>
+/// <param name="Clustering">Orleans' membership of the silos, each a process of its own (<c>Localhost</c>: the first
+/// silo is the primary); null in files of the first runtime, whose silos shared the bench's process and a Kafka
+/// consumer group.</param>
+public sealed record ScaleSettings(int Events, int Runs, IReadOnlyList<int> Silos, IReadOnlyList<int> Partitions, string Storage, string? Clustering = null);
 
 /// <summary>One configuration, medians across its runs.</summary>
-/// <param name="Partitions">Partitions of the events topic (and of the shuffle's).</param>
+/// <param name="Partitions">Partitions of the events topic.</param>
 /// <param name="Silos">Silos started together.</param>
 /// <param name="Runs">Runs the medians are of.</param>
 /// <param name="BareEventsPerSecond">One bare consumer reading the same topic in the same run: the ceiling.</param>
-/// <param name="SteadyEventsPerSecond">User side applied per second once every silo had its share of the
-/// partitions (the group settled), to the last event.</param>
+/// <param name="SteadyEventsPerSecond">Events stored on both the user and the item side per second once the
+/// cluster had settled (every silo an active member, every partition's ingress on its home silo), to the last
+/// event.</param>
 /// <param name="SteadyRatio">Steady rate over the bare consumer's, per run.</param>
-/// <param name="WholeRunEventsPerSecond">All events over the time from the first event applied to the last event
-/// applied: joins and rebalances included.</param>
-/// <param name="ItemSideEventsPerSecond">All events over the time from the first event applied until every shuffle
-/// batch was applied to the item grains too.</param>
-/// <param name="SettleSeconds">From the first event applied until the group settled (0 when it settled before).</param>
-/// <param name="AppliedBeforeSettled">Share of the events applied before the group settled (outside the steady
+/// <param name="WholeRunEventsPerSecond">All events over the time from the first partition claimed by an ingress to
+/// the last event stored: joins and the moves they cause included.</param>
+/// <param name="SettleSeconds">From the first partition claimed until the cluster settled.</param>
+/// <param name="AppliedBeforeSettled">Share of the events stored before the cluster settled (outside the steady
 /// window).</param>
 public sealed record ScaleSummaryRow(
     int Partitions,
@@ -53,10 +55,11 @@ public sealed record ScaleSummaryRow(
     double SteadyEventsPerSecond,
     double SteadyRatio,
     double WholeRunEventsPerSecond,
-    double ItemSideEventsPerSecond,
     double SettleSeconds,
     double AppliedBeforeSettled);
 
+/// <summary>One run of one configuration, with the figures of <see cref="ScaleSummaryRow"/>, and the partitions each
+/// silo read once the cluster had settled, in the order the silos were started.</summary>
 public sealed record ScaleRunResult(
     int Run,
     int Partitions,
@@ -64,7 +67,6 @@ public sealed record ScaleRunResult(
     double BareEventsPerSecond,
     double SteadyEventsPerSecond,
     double WholeRunEventsPerSecond,
-    double ItemSideEventsPerSecond,
     double SettleSeconds,
     double AppliedBeforeSettled,
     IReadOnlyList<int> PartitionsPerSilo);
