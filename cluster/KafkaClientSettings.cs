@@ -34,47 +34,30 @@ public static class KafkaClientSettings
         return config;
     }
 
-    /// <summary>A killed silo's partitions move after this long without heartbeats: the classic protocol's
-    /// client setting, and what the embedded Kafka sets as its broker-side KIP-848 session timeout.</summary>
+    /// <summary>The consumer-group session timeout the embedded Kafka sets for group members (the group benchmark's
+    /// members; the cluster's own consumers join no group).</summary>
     public const int SessionTimeoutMs = 6_000;
 
     /// <summary>The heartbeat interval that goes with <see cref="SessionTimeoutMs"/>.</summary>
     public const int HeartbeatIntervalMs = 1_500;
 
-    /// <summary>A consumer that never commits to Kafka: positions live in the checkpoint store (or nowhere, for
-    /// readers of the directory), so Kafka's committed offsets can never disagree with the state.</summary>
-    /// <remarks>
-    /// Group protocol KIP-848 (<c>group.protocol=consumer</c>) by default: on the embedded Kafka it settles a join
-    /// in 1.5 s, a graceful leave in 1.3 s and a kill -9 in 7.2 s, against 10.1, 5.1 and 11.3 s for the classic
-    /// cooperative-sticky protocol (docs/benchmarks.md, "Consumer groups"). Its session timeout is the broker's
-    /// (<c>group.consumer.session.timeout.ms</c>), so clients set none. A cluster on brokers older than Kafka 4.0
-    /// sets <c>Reco:Kafka:Client:group.protocol=classic</c> and gets cooperative-sticky with the same timeouts.
-    /// </remarks>
+    /// <summary>A consumer that is assigned its partitions and never commits to Kafka: an ingress keeps its position
+    /// in the database with the state it describes (and the catalog reader reads from the start), so Kafka's
+    /// committed offsets can never disagree with the state. No group membership, so no rebalances.</summary>
     public static ConsumerConfig Consumer(KafkaOptions options, string groupId, string clientId)
     {
         ArgumentNullException.ThrowIfNull(options);
         KafkaNativeLibrary.Use();
-        var config = new ConsumerConfig(Extras(options))
+        return new ConsumerConfig(Extras(options))
         {
             BootstrapServers = RequireAddress(options),
+            // librdkafka wants a group id even for assigned partitions; nothing is committed under it.
             GroupId = groupId,
             ClientId = clientId,
             EnableAutoCommit = false,
             EnableAutoOffsetStore = false,
             AutoOffsetReset = AutoOffsetReset.Earliest,
         };
-        if (string.Equals(config.Get("group.protocol"), "classic", StringComparison.OrdinalIgnoreCase))
-        {
-            config.PartitionAssignmentStrategy = PartitionAssignmentStrategy.CooperativeSticky;
-            config.SessionTimeoutMs = SessionTimeoutMs;
-            config.HeartbeatIntervalMs = HeartbeatIntervalMs;
-        }
-        else
-        {
-            config.Set("group.protocol", "consumer");
-        }
-
-        return config;
     }
 
     private static Dictionary<string, string> Extras(KafkaOptions options) => new(options.Client);

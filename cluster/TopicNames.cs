@@ -12,15 +12,6 @@ public sealed record TopicNames(string Prefix)
     /// <summary>Records that are not valid events, with the reason in a header.</summary>
     public string DeadLetters => $"{Prefix}.events.dlq";
 
-    /// <summary>The item side of events, key = itemId; same partition count as <see cref="Events"/>.</summary>
-    public string ItemDeltas => $"{Prefix}.item-deltas";
-
-    /// <summary>One partition; its owner hosts the cluster-wide batch grain.</summary>
-    public string Control => $"{Prefix}.control";
-
-    /// <summary>One partition, compacted: each silo's endpoint and owned partitions, key = silo id.</summary>
-    public string Directory => $"{Prefix}.directory";
-
     /// <summary>One partition, compacted: the item catalog (category, tags, price, availability), key = item id.
     /// Every silo reads all of it.</summary>
     public string Catalog => $"{Prefix}.catalog";
@@ -30,9 +21,6 @@ public sealed record TopicNames(string Prefix)
     [
         (Events, partitions),
         (DeadLetters, partitions),
-        (ItemDeltas, partitions),
-        (Control, 1),
-        (Directory, 1),
         (Catalog, 1),
     ];
 }

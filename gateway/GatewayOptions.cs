@@ -7,12 +7,10 @@ public sealed class GatewayOptions
 {
     public const string Section = "Reco:Gateway";
 
-    /// <summary>How long a routed query may spend finding a silo that owns the user (retries included) before
-    /// the gateway answers 503. Covers a rebalance: a partition moves in about a session timeout.</summary>
+    /// <summary>How long a query's grain calls may take before the gateway answers 503 with <c>Retry-After</c>:
+    /// the Orleans client's response timeout. A grain whose silo just died answers from its new activation, or
+    /// not within this deadline.</summary>
     public int RouteDeadlineMs { get; set; } = 3_000;
-
-    /// <summary>Timeout of one attempt to one silo.</summary>
-    public int SiloAttemptTimeoutMs { get; set; } = 1_000;
 
     /// <summary>Most events accepted in one <c>POST /v1/events</c>.</summary>
     public int MaxEventsPerRequest { get; set; } = 1_000;
@@ -27,12 +25,6 @@ public sealed class GatewayOptions
     /// would land in a user's window as if they were recent (windows are in log order), so a replay of old
     /// history belongs on Kafka directly, deliberately. The schema's own floor (2000-01-01) applies regardless.</summary>
     public int MaxEventAgeDays { get; set; } = 365;
-
-    /// <summary>Consecutive failed attempts (connection errors, timeouts) after which a silo is skipped.</summary>
-    public int BreakerFailureThreshold { get; set; } = 3;
-
-    /// <summary>How long a silo is skipped once its breaker opens; then one request tries it again.</summary>
-    public int BreakerBreakMs { get; set; } = 2_000;
 }
 
 /// <summary>Start-up validation of <see cref="GatewayOptions"/>.</summary>
@@ -45,11 +37,6 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         if (options.RouteDeadlineMs is < 50 or > 60_000)
         {
             errors.Add($"Reco:Gateway:RouteDeadlineMs is {options.RouteDeadlineMs}; it must be between 50 and 60000.");
-        }
-
-        if (options.SiloAttemptTimeoutMs < 10 || options.SiloAttemptTimeoutMs > options.RouteDeadlineMs)
-        {
-            errors.Add($"Reco:Gateway:SiloAttemptTimeoutMs is {options.SiloAttemptTimeoutMs}; it must be at least 10 and at most RouteDeadlineMs.");
         }
 
         if (options.MaxEventsPerRequest is < 1 or > 100_000)
@@ -70,16 +57,6 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         if (options.MaxEventAgeDays is < 0 or > 36_500)
         {
             errors.Add($"Reco:Gateway:MaxEventAgeDays is {options.MaxEventAgeDays}; it must be between 0 (no limit) and 36500.");
-        }
-
-        if (options.BreakerFailureThreshold is < 1 or > 1_000)
-        {
-            errors.Add($"Reco:Gateway:BreakerFailureThreshold is {options.BreakerFailureThreshold}; it must be between 1 and 1000.");
-        }
-
-        if (options.BreakerBreakMs is < 10 or > 600_000)
-        {
-            errors.Add($"Reco:Gateway:BreakerBreakMs is {options.BreakerBreakMs}; it must be between 10 and 600000.");
         }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

@@ -1,4 +1,3 @@
-using System.Net;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Configuration;
@@ -11,7 +10,6 @@ using RecoCluster.Cluster.Telemetry;
 using RecoCluster.Gateway.Endpoints;
 using RecoCluster.Gateway.Ingest;
 using RecoCluster.Gateway.OpenApi;
-using RecoCluster.Gateway.Routing;
 using RecoCluster.Gateway.Security;
 using RecoCluster.Gateway.Serving;
 
@@ -25,8 +23,7 @@ public static class GatewayServices
     public const int MaxRequestLineBytes = 16 * 1024;
 
     /// <summary>The gateway's endpoints, validation, security, ingest to Kafka and telemetry; its reads go to the
-    /// <see cref="IClusterBackend"/> that <see cref="AddGrainBackend"/> (or, on the first runtime,
-    /// <see cref="AddSiloHttpBackend"/>) adds.</summary>
+    /// <see cref="IClusterBackend"/> that <see cref="AddGrainBackend"/> adds.</summary>
     public static IServiceCollection AddRecoGateway(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<KafkaOptions>().Bind(configuration.GetSection(KafkaOptions.Section)).ValidateOnStart();
@@ -49,39 +46,6 @@ public static class GatewayServices
     public static IServiceCollection AddGrainBackend(this IServiceCollection services)
     {
         services.AddSingleton<IClusterBackend, GrainBackend>();
-        return services;
-    }
-
-    /// <summary>Reads over the first runtime's internal HTTP API, routed by its directory topic. Goes with that
-    /// runtime.</summary>
-    public static IServiceCollection AddSiloHttpBackend(this IServiceCollection services, IConfiguration configuration)
-    {
-        services.AddOptions<DirectoryOptions>().Bind(configuration.GetSection(DirectoryOptions.Section));
-        services.AddOptions<ClusterOptions>().Bind(configuration.GetSection(ClusterOptions.Section)).ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ClusterOptions>, ClusterOptionsValidator>());
-        services.AddSingleton<ClusterSecret>();
-        services.AddSingleton<ClusterDirectory>();
-        services.AddSingleton<SiloCircuitBreaker>();
-        services.AddSingleton<SiloRouter>();
-        services.AddSingleton<IClusterBackend, SiloHttpBackend>();
-        services.AddHostedService<DirectoryStarter>();
-        // One pooled client for all silo calls: connections are reused across requests and silos. Every call
-        // carries the cluster secret, without which silos refuse their internal endpoint.
-        services.AddSingleton(sp =>
-        {
-            var http = new HttpClient(new SocketsHttpHandler
-            {
-                PooledConnectionLifetime = TimeSpan.FromMinutes(5),
-                MaxConnectionsPerServer = 256,
-                AutomaticDecompression = DecompressionMethods.None,
-                ConnectTimeout = TimeSpan.FromSeconds(1),
-            })
-            {
-                Timeout = Timeout.InfiniteTimeSpan, // per-attempt timeouts come from the router's deadline
-            };
-            http.DefaultRequestHeaders.Add(ClusterSecret.Header, sp.GetRequiredService<ClusterSecret>().Value);
-            return http;
-        });
         return services;
     }
 
@@ -109,18 +73,6 @@ public static class GatewayServices
         public Task StartAsync(CancellationToken cancellationToken)
         {
             _ = ingest;
-            return Task.CompletedTask;
-        }
-
-        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-    }
-
-    // Starts the first runtime's directory reader with the host.
-    private sealed class DirectoryStarter(ClusterDirectory directory) : IHostedService
-    {
-        public Task StartAsync(CancellationToken cancellationToken)
-        {
-            directory.Start();
             return Task.CompletedTask;
         }
 

@@ -1,8 +1,9 @@
 namespace RecoCluster.Grains.Interfaces;
 
 /// <summary>
-/// Where a user grain sends the item side of an event. In Orleans it would be calls to item grains; here the
-/// runtime combines the deltas per micro-batch and ships them to the item grains' partitions (the shuffle).
+/// Where a user model sends the item side of an event. The user grain collects a batch's item side in a
+/// <c>DeltaCombiner</c> and returns it; the partition's ingress combines it over the batch and calls each item grain
+/// once with its share.
 /// </summary>
 public interface IItemDeltaSink
 {
@@ -40,9 +41,10 @@ public sealed record ItemDelta(
     float[]? FactorDelta = null);
 
 /// <summary>
-/// One shuffle message on <c>reco.item-deltas</c>: the deltas of one micro-batch of one events partition, for the
-/// items of one item partition. <see cref="BatchEnd"/> is the first source offset not included; a target applies
-/// a batch only if <see cref="BatchEnd"/> is above its watermark for <see cref="SourcePartition"/>.
+/// The item side of one batch of one events partition, for a set of items: what the first runtime sent over its
+/// shuffle topic, kept as the unit the memory bench and <c>ItemCodec</c>'s tests measure stored bytes with (the
+/// Orleans ingress calls item grains with one <see cref="ItemDelta"/> each). <see cref="BatchEnd"/> is the first
+/// source offset not included; an item applies it only above its watermark for <see cref="SourcePartition"/>.
 /// </summary>
 /// <param name="SourcePartition">The events partition the batch comes from.</param>
 /// <param name="BatchEnd">The source checkpoint offset the batch ends at (exclusive).</param>

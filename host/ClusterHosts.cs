@@ -7,7 +7,6 @@ using RecoCluster.Gateway.Security;
 using RecoCluster.Gateway.Serving;
 using RecoCluster.Grains;
 using RecoCluster.Grains.Algorithms;
-using RecoCluster.Silo;
 using RecoCluster.Silo.Hosting;
 using RecoCluster.Silo.Ingress;
 using RecoCluster.Silo.Storage;
@@ -27,7 +26,6 @@ public static class ClusterHosts
         ["--storage"] = "Reco:Storage:Provider",
         ["--connection-string"] = "Reco:Storage:ConnectionString",
         ["--silo-id"] = "Reco:Silo:Id",
-        ["--advertised-url"] = "Reco:Silo:AdvertisedUrl",
         ["--clustering"] = "Reco:Orleans:Clustering",
         ["--silo-port"] = "Reco:Orleans:SiloPort",
         ["--gateway-port"] = "Reco:Orleans:GatewayPort",
@@ -38,21 +36,11 @@ public static class ClusterHosts
         ["--brokers"] = "Reco:Kafka:Brokers",
     };
 
-    /// <summary>Which runtime silos and gateways run: <c>Orleans</c> (the default), or <c>Partitions</c>, the first
-    /// runtime on Kafka partitions, kept only until its tests have moved onto Orleans (docs/architecture.md,
-    /// "Moving onto Orleans"); it is not documented for users.</summary>
-    public const string RuntimeKey = "Reco:Runtime";
-
     /// <summary>A silo: an Orleans silo with the project's grains, storage and partition ingresses, plus Kestrel for
     /// <c>/healthz</c>, <c>/readyz</c> and <c>/metrics</c>.</summary>
     public static WebApplication BuildSilo(string[] args, IEnumerable<KeyValuePair<string, string?>>? overrides = null)
     {
         var builder = CreateBuilder(args, overrides, defaultUrls: "http://127.0.0.1:0");
-        if (IsFirstRuntime(builder.Configuration))
-        {
-            return BuildFirstRuntimeSilo(builder);
-        }
-
         var configuration = builder.Configuration;
         builder.UseOrleans(silo =>
         {
@@ -88,62 +76,22 @@ public static class ClusterHosts
         var builder = CreateBuilder(args, overrides, defaultUrls: "http://127.0.0.1:8080");
         var configuration = builder.Configuration;
         builder.Services.AddRecoGateway(configuration);
-        var firstRuntime = IsFirstRuntime(configuration);
-        if (firstRuntime)
-        {
-            builder.Services.AddSiloHttpBackend(configuration);
-        }
-        else
-        {
-            builder.Services.AddGrainBackend();
-            builder.UseOrleansClient(client => client.UseRecoCluster(configuration).AddActivityPropagation());
-            builder.Services.AddSingleton<IClientConnectionRetryFilter, ClusterConnectionRetry>();
-            // A query that finds no answer within the route deadline gets a 503 with Retry-After rather than
-            // Orleans' default 30 s wait (a rebuild has a longer timeout of its own).
-            builder.Services.AddOptions<Orleans.Configuration.ClientMessagingOptions>().Configure<IOptions<GatewayOptions>>((o, gateway) =>
-                o.ResponseTimeout = TimeSpan.FromMilliseconds(gateway.Value.RouteDeadlineMs));
-        }
+        builder.Services.AddGrainBackend();
+        builder.UseOrleansClient(client => client.UseRecoCluster(configuration).AddActivityPropagation());
+        builder.Services.AddSingleton<IClientConnectionRetryFilter, ClusterConnectionRetry>();
+        // A query that finds no answer within the route deadline gets a 503 with Retry-After rather than Orleans'
+        // default 30 s wait (a rebuild has a longer timeout of its own).
+        builder.Services.AddOptions<Orleans.Configuration.ClientMessagingOptions>().Configure<IOptions<GatewayOptions>>((o, gateway) =>
+            o.ResponseTimeout = TimeSpan.FromMilliseconds(gateway.Value.RouteDeadlineMs));
 
-        var app = builder.Build();
-        var reads = new List<Func<IServiceProvider, object>>
-        {
-            sp => sp.GetRequiredService<IOptions<KafkaOptions>>().Value,
-            sp => sp.GetRequiredService<IOptions<GatewayOptions>>().Value,
-            sp => sp.GetRequiredService<IOptions<GatewayAuthOptions>>().Value,
-            sp => sp.GetRequiredService<IOptions<GatewayRateLimitOptions>>().Value,
-        };
-        if (firstRuntime)
-        {
-            reads.Add(sp => sp.GetRequiredService<IOptions<ClusterOptions>>().Value);
-        }
-
-        ValidateAll(app.Services, [.. reads]);
-        return app.MapRecoGateway();
-    }
-
-    /// <summary>Whether <see cref="RuntimeKey"/> asks for the first runtime.</summary>
-    public static bool IsFirstRuntime(IConfiguration configuration) =>
-        configuration[RuntimeKey] switch
-        {
-            null or "" or "Orleans" => false,
-            "Partitions" => true,
-            var other => throw new OptionsValidationException(RuntimeKey, typeof(ClusterHosts), [$"{RuntimeKey} is '{other}'; leave it unset (Orleans)."]),
-        };
-
-    // The first runtime's silo (Kafka consumer-group ownership, partition workers, the internal HTTP endpoint). It
-    // goes once its tests have moved onto Orleans.
-    private static WebApplication BuildFirstRuntimeSilo(WebApplicationBuilder builder)
-    {
-        builder.Services.AddRecoSilo(builder.Configuration);
         var app = builder.Build();
         ValidateAll(
             app.Services,
             sp => sp.GetRequiredService<IOptions<KafkaOptions>>().Value,
-            sp => sp.GetRequiredService<IOptions<StorageOptions>>().Value,
-            sp => sp.GetRequiredService<IOptions<SiloOptions>>().Value,
-            sp => sp.GetRequiredService<IOptions<UserGrainOptions>>().Value,
-            sp => sp.GetRequiredService<IOptions<ClusterOptions>>().Value);
-        return app.MapRecoSilo();
+            sp => sp.GetRequiredService<IOptions<GatewayOptions>>().Value,
+            sp => sp.GetRequiredService<IOptions<GatewayAuthOptions>>().Value,
+            sp => sp.GetRequiredService<IOptions<GatewayRateLimitOptions>>().Value);
+        return app.MapRecoGateway();
     }
 
     /// <summary>The configuration sources of every process, lowest precedence first: the shipped annotated
@@ -164,7 +112,7 @@ public static class ClusterHosts
     // settings one start at a time is a user wasting an afternoon.
     private static void ValidateAll(IServiceProvider services, params Func<IServiceProvider, object>[] reads)
     {
-        var failures = new List<string>();
+        var failures = RemovedSettings.Failures(services.GetRequiredService<IConfiguration>()).ToList();
         foreach (var read in reads)
         {
             try

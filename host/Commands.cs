@@ -1,5 +1,4 @@
 using System.Runtime.InteropServices;
-using System.Security.Cryptography;
 using Microsoft.Extensions.Options;
 using RecoCluster.Cluster;
 
@@ -127,15 +126,11 @@ public static class Commands
             .Build();
         var kafka = Bind(probe);
         // Dev mode is open to this machine only: no keys needed from loopback, and the gateway refuses to start
-        // if told to listen anywhere else. On the first runtime, silo and gateway share a fresh cluster secret.
+        // if told to listen anywhere else.
         var overrides = new Dictionary<string, string?>
         {
             ["Reco:Gateway:Auth:AllowAnonymousOnLoopback"] = "true",
         };
-        if (ClusterHosts.IsFirstRuntime(probe) && string.IsNullOrEmpty(probe["Reco:Cluster:Secret"]))
-        {
-            overrides["Reco:Cluster:Secret"] = Convert.ToHexString(RandomNumberGenerator.GetBytes(32));
-        }
 
         EmbeddedKafka? embedded = null;
         if (kafka.IsEmbedded)

@@ -79,11 +79,6 @@ public sealed class NeighborhoodOptionsValidator : IValidateOptions<Neighborhood
             errors.Add($"Reco:Neighborhoods:RoundIntervalSeconds is {options.RoundIntervalSeconds}; it must be 0 (on request only) or more.");
         }
 
-        if (options.RoundTimeoutSeconds < 5)
-        {
-            errors.Add($"Reco:Neighborhoods:RoundTimeoutSeconds is {options.RoundTimeoutSeconds}; it must be 5 or more.");
-        }
-
         if (options.PopularityHalfLifeHours <= 0 || options.PopularCount is < 1 or > 10_000)
         {
             errors.Add("Reco:Neighborhoods: PopularityHalfLifeHours must be positive and PopularCount between 1 and 10000.");

@@ -27,7 +27,7 @@ public static class RecoTelemetry
     /// <summary>Spans of RecoCluster's own work (ingest, event processing).</summary>
     public static readonly ActivitySource Source = new(SourceName);
 
-    // ASP.NET Core (request duration, by route) and HttpClient (gateway to silo calls) publish these natively.
+    // ASP.NET Core (request duration, by route), Kestrel and HttpClient publish these natively.
     private static readonly string[] FrameworkMeters = ["Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "System.Net.Http"];
     private static readonly string[] FrameworkSources = ["Microsoft.AspNetCore", "System.Net.Http"];
 

@@ -8,9 +8,8 @@ namespace RecoCluster.Gateway.Serving;
 /// valid arguments, and answers with the result to send: the value, a 404 problem, or a 503 problem with
 /// Retry-After when the cluster did not answer in time.
 /// </summary>
-/// <remarks>Two implementations while the runtime moves onto Orleans: <see cref="GrainBackend"/> (an Orleans client
-/// calling the grains) and the first runtime's <c>SiloHttpBackend</c> (HTTP to the owning silo), which goes with that
-/// runtime.</remarks>
+/// <remarks><see cref="GrainBackend"/> implements it with the Orleans client; the endpoints know only this, so the
+/// HTTP contract (validation, status codes, problem details) stays apart from how the cluster is reached.</remarks>
 public interface IClusterBackend
 {
     /// <summary>A user's history, or 404.</summary>

@@ -57,7 +57,7 @@ public static class Bpr
     /// <summary>
     /// One BPR step. Updates <paramref name="user"/> in place and writes the item vectors' changes (already scaled
     /// by the step size) into <paramref name="positiveDelta"/> and <paramref name="negativeDelta"/>: the items
-    /// live in other grains, which add them through the shuffle. Returns the score difference before the step.
+    /// live in other grains, which add them with the batch's item side. Returns the score difference before the step.
     /// </summary>
     /// <remarks>With x = u·(p − n) and g = σ(−x) = 1/(1 + eˣ): u += η(g(p − n) − λu), p += η(g·u − λp),
     /// n += η(−g·u − λn), all from the vectors as they were before the step.</remarks>

@@ -18,10 +18,6 @@ public sealed class NeighborhoodOptions
     /// <summary>Seconds between rounds started by the timer; 0 runs rounds only on request.</summary>
     public int RoundIntervalSeconds { get; set; } = 60;
 
-    /// <summary>A round not complete after this long is abandoned and a new one starts (an item partition whose
-    /// owner never answers, for example).</summary>
-    public int RoundTimeoutSeconds { get; set; } = 120;
-
     /// <summary>Half-life of the "popular now" score: activity this old counts half as much as activity now.</summary>
     public double PopularityHalfLifeHours { get; set; } = 24;
 

@@ -4,7 +4,7 @@ namespace RecoCluster.Grains.Model;
 
 /// <summary>
 /// Combines the item side of a micro-batch of events: many increments of the same (item, other) pair become one
-/// number, so the shuffle carries one entry per pair per batch instead of one per event.
+/// number, so an item grain is called with one entry per pair per batch instead of one per event.
 /// </summary>
 /// <remarks>
 /// Hot path: every event makes up to 2×window calls here. The per-item accumulators and their row dictionaries

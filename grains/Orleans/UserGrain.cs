@@ -16,7 +16,11 @@ namespace RecoCluster.Grains.Orleans;
 /// retried batch starts from the state the first attempt started from. (2) A batch whose end is already stored
 /// is answered from storage (<see cref="PersistedUser.LastItemSide"/>), never recomputed: the window has moved on
 /// and would give other deltas.
+/// Placement: on the silo of the first caller, which is normally the ingress of the user's partition (a user lives on
+/// one partition), so the user side of a batch is a local call. A user first asked for by the gateway stays where
+/// that call put it; the ingress then calls it remotely until it is collected.
 /// </remarks>
+[global::Orleans.Placement.PreferLocalPlacement]
 public sealed class UserGrain(
     [PersistentState("user", GrainStorageNames.Grains)] IPersistentState<PersistedUser> state,
     IOptions<UserGrainOptions> options,

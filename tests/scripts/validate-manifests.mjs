@@ -77,10 +77,11 @@ const REQUIRED_ALERTS = [
 ];
 // Panels the dashboard must have, by title.
 const REQUIRED_PANELS = [/ingest rate/i, /applied rate/i, /lag per partition/i, /checkpoint age/i, /latency p50 \/ p99/i, /5xx/i, /fencing/i];
-const TOPIC_SUFFIXES = ["events", "events.dlq", "item-deltas", "control", "directory"];
+const TOPIC_SUFFIXES = ["events", "events.dlq", "catalog"];
 // Secrets the manifests use but must never contain: created by hand (docs/deployment.md).
 const EXTERNAL_SECRETS = new Set(["reco-storage", "reco-api-keys"]);
-// The host's shutdown timeout (.NET's default, 30 s) plus margin: the kubelet must not kill a silo mid-checkpoint.
+// The host's shutdown timeout (.NET's default, 30 s) plus margin: the kubelet must not kill a silo while it
+// deactivates its grains and leaves the membership.
 const MIN_SILO_GRACE_SECONDS = 45;
 
 // ---- helpers ----
@@ -381,7 +382,7 @@ function checkRender(name, objects) {
   const gatewayEnv = checkRecoProcess(gateway, "gateway", 8080, configMaps, id(gateway)) ?? {};
   const w = id(silo);
   if ((silo.spec.template.spec.terminationGracePeriodSeconds ?? 30) < MIN_SILO_GRACE_SECONDS) {
-    fail(w, `terminationGracePeriodSeconds must be >= ${MIN_SILO_GRACE_SECONDS}: a stopping silo writes final checkpoints`);
+    fail(w, `terminationGracePeriodSeconds must be >= ${MIN_SILO_GRACE_SECONDS}: a stopping silo deactivates its grains and leaves the membership`);
   }
   const siloContainer = silo.spec.template.spec.containers[0];
   const podIp = siloContainer.env?.find((e) => e.name === "POD_IP");
@@ -409,27 +410,26 @@ function checkRender(name, objects) {
     if (!ok) fail(`${who} env`, `Reco__Kafka__BootstrapServers '${bootstrap}' is not the bootstrap Service and listener port of a Strimzi Kafka in the render`);
   }
 
-  // Topics: all five, events and item-deltas equal, control and directory single, directory compacted.
+  // Topics: the three the app uses, and no other under its prefix (the first runtime's item-deltas, control and
+  // directory are gone); the catalog single and compacted (every silo reads all of it, one record per item).
   const prefix = siloEnv.Reco__Kafka__TopicPrefix ?? "reco";
   const byTopic = new Map(topics.map((t) => [t.spec?.topicName ?? t.metadata.name, t]));
   for (const suffix of TOPIC_SUFFIXES) if (!byTopic.has(`${prefix}.${suffix}`)) fail("KafkaTopics", `topic ${prefix}.${suffix} is missing`);
+  for (const name of byTopic.keys()) {
+    if (name.startsWith(`${prefix}.`) && !TOPIC_SUFFIXES.includes(name.slice(prefix.length + 1))) {
+      fail("KafkaTopics", `topic ${name} is not one the app uses (${TOPIC_SUFFIXES.map((x) => `${prefix}.${x}`).join(", ")})`);
+    }
+  }
   const events = byTopic.get(`${prefix}.events`);
-  const items = byTopic.get(`${prefix}.item-deltas`);
-  if (events && items && events.spec.partitions !== items.spec.partitions) {
-    fail("KafkaTopics", `${prefix}.events has ${events.spec.partitions} partitions but ${prefix}.item-deltas has ${items.spec.partitions}; they must be equal`);
-  }
-  for (const suffix of ["control", "directory"]) {
-    const t = byTopic.get(`${prefix}.${suffix}`);
-    if (t && t.spec.partitions !== 1) fail(id(t), `${prefix}.${suffix} must have exactly 1 partition`);
-  }
-  const directory = byTopic.get(`${prefix}.directory`);
-  if (directory && directory.spec.config?.["cleanup.policy"] !== "compact") fail(id(directory), "cleanup.policy must be compact");
+  const catalog = byTopic.get(`${prefix}.catalog`);
+  if (catalog && catalog.spec.partitions !== 1) fail(id(catalog), `${prefix}.catalog must have exactly 1 partition (silos read partition 0)`);
+  if (catalog && catalog.spec.config?.["cleanup.policy"] !== "compact") fail(id(catalog), "cleanup.policy must be compact");
   if (events && siloEnv.Reco__Kafka__Partitions !== undefined && Number(siloEnv.Reco__Kafka__Partitions) !== events.spec.partitions) {
     fail("ConfigMap", `Reco__Kafka__Partitions=${siloEnv.Reco__Kafka__Partitions} but ${prefix}.events has ${events.spec.partitions} partitions`);
   }
   const siloHpa = objects.find((o) => o.kind === "HorizontalPodAutoscaler" && o.spec?.scaleTargetRef?.name === "reco-silo");
   if (siloHpa && events && siloHpa.spec.maxReplicas > events.spec.partitions) {
-    fail(id(siloHpa), `maxReplicas ${siloHpa.spec.maxReplicas} exceeds the ${events.spec.partitions} partitions: the extra silos would idle`);
+    fail(id(siloHpa), `maxReplicas ${siloHpa.spec.maxReplicas} exceeds the ${events.spec.partitions} partitions: the extra silos would read no partition`);
   }
 
   // Only silos may reach Orleans' silo port, only gateways its client port (and Prometheus the metrics port).

@@ -8,14 +8,13 @@ using RecoCluster.Host;
 namespace RecoCluster.Tests.Infrastructure;
 
 /// <summary>A gateway and its own embedded Kafka, for what the gateway decides alone (keys, scopes, limits,
-/// validation, ingest). On Orleans one silo (SQLite, localhost clustering) runs behind it, because an Orleans client
-/// starts only once it reaches a cluster; the first runtime's gateway (for its routing tests, until it goes) runs
-/// without any.</summary>
+/// validation, ingest). One silo (SQLite, localhost clustering) runs behind it, because an Orleans client starts
+/// only once it reaches a cluster.</summary>
 public sealed class GatewayOnly : IAsyncDisposable
 {
-    private readonly WebApplication? _silo;
+    private readonly WebApplication _silo;
 
-    private GatewayOnly(EmbeddedKafka kafka, TopicNames topics, WebApplication? silo, WebApplication app, Uri address)
+    private GatewayOnly(EmbeddedKafka kafka, TopicNames topics, WebApplication silo, WebApplication app, Uri address)
     {
         Kafka = kafka;
         Topics = topics;
@@ -34,7 +33,7 @@ public sealed class GatewayOnly : IAsyncDisposable
 
     /// <summary>Starts Kafka and a gateway configured with <see cref="TestKeys"/> and <paramref name="overrides"/>
     /// (a null value removes the key).</summary>
-    public static async Task<GatewayOnly> StartAsync(IReadOnlyDictionary<string, string?>? overrides = null, TestRuntime runtime = TestRuntime.Orleans)
+    public static async Task<GatewayOnly> StartAsync(IReadOnlyDictionary<string, string?>? overrides = null)
     {
         var kafka = EmbeddedKafka.Start();
         var topics = new TopicNames($"g{Guid.NewGuid():N}"[..12]);
@@ -44,21 +43,14 @@ public sealed class GatewayOnly : IAsyncDisposable
         config["Reco:Kafka:TopicPrefix"] = topics.Prefix;
         config["Logging:LogLevel:Default"] = "Warning";
         config["urls"] = "http://127.0.0.1:0";
-        if (runtime == TestRuntime.FirstRuntime)
-        {
-            config["Reco:Runtime"] = "Partitions";
-        }
-        else
-        {
-            var ports = TestPorts.Free(2);
-            config["Reco:Orleans:ClusterId"] = topics.Prefix;
-            config["Reco:Orleans:SiloPort"] = ports[0].ToString(System.Globalization.CultureInfo.InvariantCulture);
-            config["Reco:Orleans:PrimarySiloPort"] = ports[0].ToString(System.Globalization.CultureInfo.InvariantCulture);
-            config["Reco:Orleans:GatewayPort"] = ports[1].ToString(System.Globalization.CultureInfo.InvariantCulture);
-            config["Reco:Storage:ConnectionString"] = TestDatabases.NewSqlite().ConnectionString;
-            config["Logging:LogLevel:Orleans"] = "Error";
-            config["Logging:LogLevel:Polly"] = "Error";
-        }
+        var ports = TestPorts.Free(2);
+        config["Reco:Orleans:ClusterId"] = topics.Prefix;
+        config["Reco:Orleans:SiloPort"] = ports[0].ToString(System.Globalization.CultureInfo.InvariantCulture);
+        config["Reco:Orleans:PrimarySiloPort"] = ports[0].ToString(System.Globalization.CultureInfo.InvariantCulture);
+        config["Reco:Orleans:GatewayPort"] = ports[1].ToString(System.Globalization.CultureInfo.InvariantCulture);
+        config["Reco:Storage:ConnectionString"] = TestDatabases.NewSqlite().ConnectionString;
+        config["Logging:LogLevel:Orleans"] = "Error";
+        config["Logging:LogLevel:Polly"] = "Error";
         foreach (var (key, value) in overrides ?? new Dictionary<string, string?>())
         {
             if (value is null)
@@ -71,12 +63,8 @@ public sealed class GatewayOnly : IAsyncDisposable
             }
         }
 
-        WebApplication? silo = null;
-        if (runtime == TestRuntime.Orleans)
-        {
-            silo = ClusterHosts.BuildSilo([], config);
-            await silo.StartAsync();
-        }
+        var silo = ClusterHosts.BuildSilo([], config);
+        await silo.StartAsync();
 
         var app = ClusterHosts.BuildGateway([], config);
         await app.StartAsync();
@@ -91,11 +79,8 @@ public sealed class GatewayOnly : IAsyncDisposable
     {
         await App.StopAsync();
         await App.DisposeAsync();
-        if (_silo is not null)
-        {
-            await _silo.StopAsync();
-            await _silo.DisposeAsync();
-        }
+        await _silo.StopAsync();
+        await _silo.DisposeAsync();
 
         Kafka.Dispose();
     }

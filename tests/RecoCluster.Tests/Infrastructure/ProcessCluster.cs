@@ -18,20 +18,18 @@ public sealed class ProcessCluster : IClusterUnderTest, IAsyncDisposable
     private readonly List<RecoProcess> _all = [];
     private RecoProcess _kafka = null!;
     private int _siloCounter;
-    private string? _membership;
+    private readonly string _membership;
 
     private readonly IReadOnlyDictionary<string, string> _environment;
 
-    private ProcessCluster(string prefix, int partitions, TestStorage storage, TestRuntime runtime, IReadOnlyDictionary<string, string>? environment)
+    private ProcessCluster(string prefix, int partitions, TestStorage storage, string membership, IReadOnlyDictionary<string, string>? environment)
     {
         Prefix = prefix;
         Partitions = partitions;
         Storage = storage;
-        Runtime = runtime;
+        _membership = membership;
         _environment = environment ?? new Dictionary<string, string>();
     }
-
-    public TestRuntime Runtime { get; }
 
     public string Prefix { get; }
 
@@ -55,13 +53,13 @@ public sealed class ProcessCluster : IClusterUnderTest, IAsyncDisposable
 
     /// <summary>Starts Kafka, <paramref name="silos"/> silos and a gateway; <paramref name="environment"/> is added to
     /// every process (configuration keys spelled with "__").</summary>
-    public static async Task<ProcessCluster> StartAsync(TestStorage storage, int silos, int partitions = 8, IReadOnlyDictionary<string, string>? environment = null, TestRuntime runtime = TestRuntime.Orleans)
+    public static async Task<ProcessCluster> StartAsync(TestStorage storage, int silos, int partitions = 8, IReadOnlyDictionary<string, string>? environment = null)
     {
-        var cluster = new ProcessCluster($"p{Guid.NewGuid():N}"[..12], partitions, storage, runtime, environment);
-        if (runtime == TestRuntime.Orleans)
-        {
-            cluster._membership = storage.Provider == "Postgres" ? storage.ConnectionString : (await TestDatabases.NewPostgresAsync()).ConnectionString;
-        }
+        ArgumentNullException.ThrowIfNull(storage);
+        // Orleans' membership in PostgreSQL, as in production: in the storage's database, or one of its own when the
+        // grain state is in SQLite.
+        var membership = storage.Provider == "Postgres" ? storage.ConnectionString : (await TestDatabases.NewPostgresAsync()).ConnectionString;
+        var cluster = new ProcessCluster($"p{Guid.NewGuid():N}"[..12], partitions, storage, membership, environment);
 
         var bootstrapFile = Path.Combine(cluster._dir, "bootstrap");
         cluster._kafka = cluster.Start("kafka", ["kafka", "--partitions", partitions.ToString(System.Globalization.CultureInfo.InvariantCulture), "--topic-prefix", cluster.Prefix, "--bootstrap-file", bootstrapFile]);
@@ -85,15 +83,11 @@ public sealed class ProcessCluster : IClusterUnderTest, IAsyncDisposable
     public RecoProcess StartSilo()
     {
         var ports = TestPorts.Free(3);
-        string[] orleans = Runtime == TestRuntime.Orleans
-            ? ["--silo-port", Text(ports[0]), "--gateway-port", Text(ports[1]), "--urls", $"http://127.0.0.1:{ports[2]}"]
-            : [];
-        var silo = Start($"silo-{++_siloCounter}", ["silo", .. Common(), "--storage", Storage.Provider, "--connection-string", Storage.ConnectionString, "--silo-id", $"silo-{_siloCounter}", .. orleans]);
+        var silo = Start($"silo-{++_siloCounter}", [
+            "silo", .. Common(), "--storage", Storage.Provider, "--connection-string", Storage.ConnectionString, "--silo-id", $"silo-{_siloCounter}",
+            "--silo-port", Text(ports[0]), "--gateway-port", Text(ports[1]), "--urls", $"http://127.0.0.1:{ports[2]}"]);
         Silos.Add(silo);
-        if (Runtime == TestRuntime.Orleans)
-        {
-            SiloHttp[silo] = new Uri($"http://127.0.0.1:{ports[2]}");
-        }
+        SiloHttp[silo] = new Uri($"http://127.0.0.1:{ports[2]}");
 
         return silo;
     }
@@ -123,24 +117,7 @@ public sealed class ProcessCluster : IClusterUnderTest, IAsyncDisposable
         return silo.Process.ExitCode;
     }
 
-    public async Task WaitUntilReadyAsync()
-    {
-        if (Runtime == TestRuntime.Orleans)
-        {
-            await WaitUntilEveryPartitionIsReadAsync();
-            return;
-        }
-
-        await Eventually.TrueAsync(
-            async () =>
-            {
-                using var ready = await Gateway.GetAsync(new Uri("/readyz", UriKind.Relative));
-                return ready.IsSuccessStatusCode
-                    && (await ready.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>()).GetProperty("allPartitionsOwned").GetBoolean();
-            },
-            TimeSpan.FromSeconds(60),
-            "the process cluster's gateway reporting every partition owned");
-    }
+    public async Task WaitUntilReadyAsync() => await WaitUntilEveryPartitionIsReadAsync();
 
     // Every silo process is an active member, and every partition's ingress runs on one of them.
     private async Task WaitUntilEveryPartitionIsReadAsync() =>
@@ -192,32 +169,19 @@ public sealed class ProcessCluster : IClusterUnderTest, IAsyncDisposable
         Directory.Delete(_dir, recursive: true);
     }
 
-    private string[] Common() => Runtime == TestRuntime.Orleans
-        ?
-        [
-            .. Recount.TestRuleSettings.Select(s => $"--{s.Key}={s.Value}"),
-            "--bootstrap", BootstrapServers,
-            "--topic-prefix", Prefix,
-            "--clustering", "AdoNet",
-            "--cluster-id", Prefix,
-            $"--Reco:Orleans:ConnectionString={_membership}",
-            // A killed silo is declared dead within seconds, not Orleans' default of about half a minute.
-            "--Reco:Orleans:Membership:ProbeTimeout=00:00:01",
-            "--Reco:Orleans:Membership:NumMissedProbesLimit=2",
-            "--Reco:Orleans:Membership:NumVotesForDeathDeclaration=1",
-        ]
-        :
-        [
-            .. Recount.TestRuleSettings.Select(s => $"--{s.Key}={s.Value}"),
-            "--bootstrap", BootstrapServers,
-            "--topic-prefix", Prefix,
-            "--Reco:Silo:CheckpointIntervalMs=100",
-            "--Reco:Directory:HeartbeatMs=500",
-            "--Reco:Directory:EntryTtlMs=3000",
-            $"--Reco:Cluster:Secret={TestKeys.ClusterSecret}",
-            // The first runtime's processes, until these tests move onto Orleans (issue 14).
-            "--Reco:Runtime=Partitions",
-        ];
+    private string[] Common() =>
+    [
+        .. Recount.TestRuleSettings.Select(s => $"--{s.Key}={s.Value}"),
+        "--bootstrap", BootstrapServers,
+        "--topic-prefix", Prefix,
+        "--clustering", "AdoNet",
+        "--cluster-id", Prefix,
+        $"--Reco:Orleans:ConnectionString={_membership}",
+        // A killed silo is declared dead within seconds, not Orleans' default of about half a minute.
+        "--Reco:Orleans:Membership:ProbeTimeout=00:00:01",
+        "--Reco:Orleans:Membership:NumMissedProbesLimit=2",
+        "--Reco:Orleans:Membership:NumVotesForDeathDeclaration=1",
+    ];
 
     private static string Text(int value) => value.ToString(System.Globalization.CultureInfo.InvariantCulture);
 

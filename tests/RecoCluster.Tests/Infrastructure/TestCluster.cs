@@ -7,25 +7,14 @@ using Microsoft.Extensions.DependencyInjection;
 using RecoCluster.Cluster;
 using RecoCluster.Host;
 using RecoCluster.Silo.Ingress;
-using RecoCluster.Silo.Runtime;
 
 namespace RecoCluster.Tests.Infrastructure;
-
-/// <summary>Which runtime a <see cref="TestCluster"/> runs.</summary>
-public enum TestRuntime
-{
-    /// <summary>The first runtime on Kafka partitions, for the tests that have not moved yet (issue 14).</summary>
-    FirstRuntime,
-
-    /// <summary>Orleans silos, and the gateway as an Orleans client.</summary>
-    Orleans,
-}
 
 /// <summary>
 /// An in-process cluster as users run it: librdkafka's mock cluster over real TCP, N silos and one gateway
 /// built by the same <see cref="ClusterHosts"/> code as the <c>reco</c> processes, real Kestrel, real storage.
-/// Each instance has its own Kafka, topic prefix and database, so tests never see each other's data. On Orleans,
-/// silos and the gateway find each other in Orleans' membership table in PostgreSQL, as in production, so any silo
+/// Each instance has its own Kafka, topic prefix and database, so tests never see each other's data. Silos and the
+/// gateway find each other in Orleans' membership table in PostgreSQL, as in production, so any silo
 /// may stop and new ones join: in the storage's database on PostgreSQL, in a database of its own when the grain
 /// state is in SQLite.
 /// </summary>
@@ -33,21 +22,19 @@ public sealed class TestCluster : IClusterUnderTest, IAsyncDisposable
 {
     private readonly List<WebApplication> _silos = [];
     private WebApplication? _gateway;
-    private string? _membership;
+    private readonly string _membership;
 
     private readonly IReadOnlyDictionary<string, string?> _overrides;
 
-    private TestCluster(EmbeddedKafka kafka, string prefix, int partitions, TestStorage storage, TestRuntime runtime, IReadOnlyDictionary<string, string?>? overrides)
+    private TestCluster(EmbeddedKafka kafka, string prefix, int partitions, TestStorage storage, string membership, IReadOnlyDictionary<string, string?>? overrides)
     {
         Kafka = kafka;
         Prefix = prefix;
         Partitions = partitions;
         Storage = storage;
-        Runtime = runtime;
+        _membership = membership;
         _overrides = overrides ?? new Dictionary<string, string?>();
     }
-
-    public TestRuntime Runtime { get; }
 
     public EmbeddedKafka Kafka { get; }
 
@@ -72,16 +59,14 @@ public sealed class TestCluster : IClusterUnderTest, IAsyncDisposable
 
     public IReadOnlyList<WebApplication> Silos => _silos;
 
-    public static async Task<TestCluster> StartAsync(TestStorage storage, int silos = 1, int partitions = 8, IReadOnlyDictionary<string, string?>? overrides = null, TestRuntime runtime = TestRuntime.FirstRuntime)
+    public static async Task<TestCluster> StartAsync(TestStorage storage, int silos = 1, int partitions = 8, IReadOnlyDictionary<string, string?>? overrides = null)
     {
+        ArgumentNullException.ThrowIfNull(storage);
+        var membership = storage.Provider == "Postgres" ? storage.ConnectionString : (await TestDatabases.NewPostgresAsync()).ConnectionString;
         var kafka = EmbeddedKafka.Start();
         var prefix = $"t{Guid.NewGuid():N}"[..12];
         kafka.CreateTopics(new TopicNames(prefix), partitions);
-        var cluster = new TestCluster(kafka, prefix, partitions, storage, runtime, overrides);
-        if (runtime == TestRuntime.Orleans)
-        {
-            cluster._membership = storage.Provider == "Postgres" ? storage.ConnectionString : (await TestDatabases.NewPostgresAsync()).ConnectionString;
-        }
+        var cluster = new TestCluster(kafka, prefix, partitions, storage, membership, overrides);
 
         for (var i = 0; i < silos; i++)
         {
@@ -102,9 +87,6 @@ public sealed class TestCluster : IClusterUnderTest, IAsyncDisposable
         ["Reco:Kafka:TopicPrefix"] = Prefix,
         ["Reco:Storage:Provider"] = Storage.Provider,
         ["Reco:Storage:ConnectionString"] = Storage.ConnectionString,
-        ["Reco:Silo:CheckpointIntervalMs"] = "100",
-        ["Reco:Directory:HeartbeatMs"] = "500",
-        ["Reco:Directory:EntryTtlMs"] = "3000",
         ["Logging:LogLevel:Default"] = "Warning",
         // Orleans warns at length about every connection a stopping test silo drops; real problems fail the test.
         ["Logging:LogLevel:Orleans"] = "Error",
@@ -116,16 +98,9 @@ public sealed class TestCluster : IClusterUnderTest, IAsyncDisposable
             config[key] = value;
         }
 
-        if (Runtime == TestRuntime.FirstRuntime)
-        {
-            config["Reco:Runtime"] = "Partitions";
-        }
-        else
-        {
-            config["Reco:Orleans:ClusterId"] = Prefix;
-            config["Reco:Orleans:Clustering"] = "AdoNet";
-            config["Reco:Orleans:ConnectionString"] = _membership;
-        }
+        config["Reco:Orleans:ClusterId"] = Prefix;
+        config["Reco:Orleans:Clustering"] = "AdoNet";
+        config["Reco:Orleans:ConnectionString"] = _membership;
 
         // The co-occurrence rule the recount checks against: weights, time window and daily cap all active.
         foreach (var (key, value) in Recount.TestRuleSettings)
@@ -144,12 +119,9 @@ public sealed class TestCluster : IClusterUnderTest, IAsyncDisposable
     public async Task<WebApplication> AddSiloAsync()
     {
         var config = BaseConfig();
-        if (Runtime == TestRuntime.Orleans)
-        {
-            var ports = TestPorts.Free(2);
-            config["Reco:Orleans:SiloPort"] = ports[0].ToString(System.Globalization.CultureInfo.InvariantCulture);
-            config["Reco:Orleans:GatewayPort"] = ports[1].ToString(System.Globalization.CultureInfo.InvariantCulture);
-        }
+        var ports = TestPorts.Free(2);
+        config["Reco:Orleans:SiloPort"] = ports[0].ToString(System.Globalization.CultureInfo.InvariantCulture);
+        config["Reco:Orleans:GatewayPort"] = ports[1].ToString(System.Globalization.CultureInfo.InvariantCulture);
 
         var silo = ClusterHosts.BuildSilo([], config);
         await silo.StartAsync();
@@ -165,49 +137,13 @@ public sealed class TestCluster : IClusterUnderTest, IAsyncDisposable
         await silo.DisposeAsync();
     }
 
-    public static SiloRuntime FirstRuntimeOf(WebApplication silo) => silo.Services.GetRequiredService<SiloRuntime>();
-
     /// <summary>An Orleans silo's address.</summary>
     public static SiloAddress AddressOf(WebApplication silo) => silo.Services.GetRequiredService<ILocalSiloDetails>().SiloAddress;
 
-    /// <summary>Waits until the gateway sees every partition owned by a live silo, and the owners' claims match
-    /// what the silos themselves report; on Orleans, until the gateway's view shows every silo and every
-    /// partition's ingress running on its home silo.</summary>
-    public async Task WaitUntilReadyAsync(TimeSpan? deadline = null)
-    {
-        if (Runtime == TestRuntime.Orleans)
-        {
-            await WaitUntilIngressesSettledAsync(deadline ?? TimeSpan.FromSeconds(90));
-            return;
-        }
-
-        await Eventually.TrueAsync(
-            async () =>
-            {
-                if (!_silos.All(s => FirstRuntimeOf(s).IsReady))
-                {
-                    return false;
-                }
-
-                var owned = _silos.SelectMany(s => FirstRuntimeOf(s).OwnedPartitions).Order().ToArray();
-                if (!owned.SequenceEqual(Enumerable.Range(0, Partitions)))
-                {
-                    return false;
-                }
-
-                using var cluster = await Gateway.GetAsync(new Uri("/v1/admin/cluster", UriKind.Relative));
-                var doc = await cluster.Content.ReadFromJsonAsync<JsonElement>();
-                var claimed = doc.GetProperty("silos").EnumerateArray()
-                    .SelectMany(s => s.GetProperty("partitions").EnumerateArray().Select(p => p.GetInt32()))
-                    .Order().ToArray();
-                using var ready = await Gateway.GetAsync(new Uri("/readyz", UriKind.Relative));
-                return ready.IsSuccessStatusCode
-                    && (await ready.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("allPartitionsOwned").GetBoolean()
-                    && claimed.SequenceEqual(owned);
-            },
-            deadline ?? TimeSpan.FromSeconds(90),
-            "the cluster becoming ready (every partition owned once, directory agreeing)");
-    }
+    /// <summary>Waits until the gateway's view shows every silo, and every partition's ingress running on its home
+    /// silo.</summary>
+    public async Task WaitUntilReadyAsync(TimeSpan? deadline = null) =>
+        await WaitUntilIngressesSettledAsync(deadline ?? TimeSpan.FromSeconds(90));
 
     private async Task WaitUntilIngressesSettledAsync(TimeSpan deadline) =>
         await Eventually.TrueAsync(

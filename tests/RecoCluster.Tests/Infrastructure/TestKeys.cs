@@ -3,7 +3,7 @@ using System.Net.Http.Headers;
 namespace RecoCluster.Tests.Infrastructure;
 
 /// <summary>
-/// The API keys and cluster secret every test cluster is configured with. Tests run with authentication on and
+/// The API keys every test cluster is configured with. Tests run with authentication on and
 /// send real keys: the default gateway client carries the admin key (which may do everything), and
 /// <see cref="Client"/> makes clients with any other key, or none.
 /// </summary>
@@ -12,14 +12,12 @@ public static class TestKeys
     public const string Read = "test-read-key-5f0c2a9e71d4";
     public const string Ingest = "test-ingest-key-9b3e6d1a04c7";
     public const string Admin = "test-admin-key-2d8f4b7e1c93";
-    public const string ClusterSecret = "test-cluster-secret-7a1e9c3b5d20";
 
-    /// <summary>Configuration that gives a cluster's processes the secret and the gateway the keys, with rate
+    /// <summary>Configuration that gives the gateway the keys, with rate
     /// limits high enough that only the tests about limits meet them, and an event age limit that keeps the
     /// fixed timestamps of test data valid for years.</summary>
     public static Dictionary<string, string?> Config() => new()
     {
-        ["Reco:Cluster:Secret"] = ClusterSecret,
         ["Reco:Gateway:Auth:ReadKeys:0"] = Read,
         ["Reco:Gateway:Auth:IngestKeys:0"] = Ingest,
         ["Reco:Gateway:Auth:AdminKeys:0"] = Admin,

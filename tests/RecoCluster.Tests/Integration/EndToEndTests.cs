@@ -15,7 +15,7 @@ public sealed class SharedClusterFixture : IAsyncLifetime
 {
     public TestCluster Cluster { get; private set; } = null!;
 
-    public async Task InitializeAsync() => Cluster = await TestCluster.StartAsync(TestDatabases.NewSqlite(), silos: 2, runtime: TestRuntime.Orleans);
+    public async Task InitializeAsync() => Cluster = await TestCluster.StartAsync(TestDatabases.NewSqlite(), silos: 2);
 
     public async Task DisposeAsync() => await Cluster.DisposeAsync();
 }

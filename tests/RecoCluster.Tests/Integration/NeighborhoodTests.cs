@@ -23,8 +23,7 @@ public sealed class NeighborhoodClusterFixture : IAsyncLifetime
         Cluster = await TestCluster.StartAsync(
             TestDatabases.NewSqlite(),
             silos: 2,
-            overrides: new Dictionary<string, string?> { ["Reco:Neighborhoods:RoundIntervalSeconds"] = "0" },
-            runtime: TestRuntime.Orleans);
+            overrides: new Dictionary<string, string?> { ["Reco:Neighborhoods:RoundIntervalSeconds"] = "0" });
         await Cluster.ProduceAsync(Events);
         await Cluster.AssertItemsEqualRecountAsync(Events, TimeSpan.FromSeconds(60));
     }

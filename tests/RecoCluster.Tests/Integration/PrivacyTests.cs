@@ -21,7 +21,7 @@ public sealed class PrivacyTests
     [Fact]
     public async Task An_erased_user_stays_erased_through_restart_and_failover_and_new_events_start_a_fresh_history()
     {
-        await using var cluster = await TestCluster.StartAsync(TestDatabases.NewSqlite(), silos: 2, runtime: TestRuntime.Orleans);
+        await using var cluster = await TestCluster.StartAsync(TestDatabases.NewSqlite(), silos: 2);
         const string user = "privacy-1";
         var start = DateTimeOffset.UtcNow.AddMinutes(-10);
         using var ingest = cluster.Client(TestKeys.Ingest);
@@ -87,7 +87,7 @@ public sealed class PrivacyTests
     [Fact]
     public async Task A_malformed_erase_command_on_the_topic_is_dead_lettered_and_erases_nothing()
     {
-        await using var cluster = await TestCluster.StartAsync(TestDatabases.NewSqlite(), silos: 1, runtime: TestRuntime.Orleans);
+        await using var cluster = await TestCluster.StartAsync(TestDatabases.NewSqlite(), silos: 1);
         const string user = "privacy-2";
         await cluster.ProduceAsync([new ClickEvent(user, "kept", EventType.View, DateTimeOffset.UtcNow)]);
         await Eventually.TrueAsync(async () => await cluster.GetUserAsync(user) is not null, Deadline, "the event being served");

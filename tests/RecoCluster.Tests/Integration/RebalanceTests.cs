@@ -15,7 +15,7 @@ public abstract class RebalanceTests
     [Fact]
     public async Task State_survives_silos_leaving_joining_and_a_full_restart_with_nothing_lost_or_doubled()
     {
-        await using var cluster = await TestCluster.StartAsync(await CreateStorageAsync(), silos: 2, runtime: TestRuntime.Orleans);
+        await using var cluster = await TestCluster.StartAsync(await CreateStorageAsync(), silos: 2);
         var all = ClusterClient.Events(seed: 11, count: 1500, users: 150, items: 60);
 
         // Phase 1: two silos.

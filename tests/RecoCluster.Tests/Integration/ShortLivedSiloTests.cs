@@ -17,7 +17,7 @@ public sealed class ShortLivedSiloTests
     [Fact]
     public async Task Silos_stopped_right_after_starting_leave_cleanly_and_lose_nothing()
     {
-        await using var cluster = await TestCluster.StartAsync(TestDatabases.NewSqlite(), silos: 1, runtime: TestRuntime.Orleans);
+        await using var cluster = await TestCluster.StartAsync(TestDatabases.NewSqlite(), silos: 1);
         var events = ClusterClient.Events(seed: 5, count: 1200, users: 100, items: 40);
 
         foreach (var batch in events.Chunk(400))

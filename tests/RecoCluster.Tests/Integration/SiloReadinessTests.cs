@@ -25,7 +25,7 @@ public sealed class SiloReadinessTests
         await using var proxy = new TcpProxy(target.Host!, target.Port);
         // Short timeouts, so that a cut shows within seconds rather than after Npgsql's defaults.
         var viaProxy = new NpgsqlConnectionStringBuilder(direct.ConnectionString) { Host = "127.0.0.1", Port = proxy.Port, Timeout = 3, CommandTimeout = 5 };
-        await using var cluster = await TestCluster.StartAsync(new TestStorage("Postgres", viaProxy.ConnectionString), silos: 1, partitions: 4, runtime: TestRuntime.Orleans);
+        await using var cluster = await TestCluster.StartAsync(new TestStorage("Postgres", viaProxy.ConnectionString), silos: 1, partitions: 4);
         using var silo = new HttpClient { BaseAddress = new Uri(cluster.Silos[0].Urls.First()) };
         var events = ClusterClient.Events(seed: 97, count: 3_000, users: 200, items: 60);
         await cluster.ProduceAsync(events.Take(1_000));

@@ -110,7 +110,7 @@ public sealed class TelemetryTests(ITestOutputHelper output)
         };
         ActivitySource.AddActivityListener(listener);
 
-        await using var cluster = await TestCluster.StartAsync(TestDatabases.NewSqlite(), silos: 1, runtime: TestRuntime.Orleans);
+        await using var cluster = await TestCluster.StartAsync(TestDatabases.NewSqlite(), silos: 1);
         var traceId = ActivityTraceId.CreateRandom();
         var parentSpan = ActivitySpanId.CreateRandom();
         var evt = ClusterClient.Events(seed: 8, count: 1, users: 1, items: 1)[0];

@@ -126,26 +126,6 @@ public sealed class ApiKeysTests : IDisposable
         Assert.StartsWith("Reco:Gateway:Auth:AllowAnonymousOnLoopback is on, but the gateway listens on 'http://0.0.0.0:0'", Assert.Single(error.Failures), StringComparison.Ordinal);
     }
 
-    [Fact]
-    public void First_runtime_silos_and_gateways_without_the_cluster_secret_refuse_to_start()
-    {
-        // The secret guards the first runtime's internal HTTP endpoint, which goes with it (issue 14).
-        var config = GatewayConfig();
-        config.Remove("Reco:Cluster:Secret");
-        config["Reco:Runtime"] = "Partitions";
-        var gateway = Assert.Throws<OptionsValidationException>(() => ClusterHosts.BuildGateway([], config));
-        Assert.StartsWith("Reco:Cluster:Secret is not set", Assert.Single(gateway.Failures), StringComparison.Ordinal);
-
-        var silo = Assert.Throws<OptionsValidationException>(() => ClusterHosts.BuildSilo([], new Dictionary<string, string?>
-        {
-            ["Reco:Kafka:BootstrapServers"] = "127.0.0.1:1",
-            ["Reco:Cluster:Secret"] = "too-short",
-            ["Reco:Runtime"] = "Partitions",
-            ["urls"] = "http://127.0.0.1:0",
-        }));
-        Assert.StartsWith("Reco:Cluster:Secret must be at least 16", Assert.Single(silo.Failures), StringComparison.Ordinal);
-    }
-
     private static Dictionary<string, string?> GatewayConfig()
     {
         var config = TestKeys.Config();

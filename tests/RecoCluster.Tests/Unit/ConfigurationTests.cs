@@ -6,7 +6,6 @@ using RecoCluster.Gateway;
 using RecoCluster.Gateway.Security;
 using RecoCluster.Grains;
 using RecoCluster.Host;
-using RecoCluster.Silo;
 using RecoCluster.Silo.Ingress;
 using RecoCluster.Silo.Storage;
 using RecoCluster.Tests.Infrastructure;
@@ -25,10 +24,8 @@ public class ConfigurationTests
         var config = Shipped();
         var kafka = config.GetSection(KafkaOptions.Section).Get<KafkaOptions>()!;
         var storage = config.GetSection(StorageOptions.Section).Get<StorageOptions>()!;
-        var silo = config.GetSection(SiloOptions.Section).Get<SiloOptions>()!;
         var gateway = config.GetSection(GatewayOptions.Section).Get<GatewayOptions>()!;
         var user = config.GetSection("Reco:Grains:User").Get<UserGrainOptions>()!;
-        var directory = config.GetSection(DirectoryOptions.Section).Get<DirectoryOptions>()!;
         var auth = config.GetSection(GatewayAuthOptions.Section).Get<GatewayAuthOptions>()!;
         var limits = config.GetSection(GatewayRateLimitOptions.Section).Get<GatewayRateLimitOptions>()!;
         var ingress = config.GetSection(IngressOptions.Section).Get<IngressOptions>()!;
@@ -36,7 +33,6 @@ public class ConfigurationTests
 
         Assert.True(new KafkaOptionsValidator().Validate(null, kafka).Succeeded);
         Assert.True(new StorageOptionsValidator().Validate(null, storage).Succeeded);
-        Assert.True(new SiloOptionsValidator().Validate(null, silo).Succeeded);
         Assert.True(new GatewayOptionsValidator().Validate(null, gateway).Succeeded);
         Assert.True(new GatewayRateLimitOptionsValidator().Validate(null, limits).Succeeded);
         Assert.True(new IngressOptionsValidator().Validate(null, ingress).Succeeded);
@@ -45,10 +41,8 @@ public class ConfigurationTests
         // The file documents the defaults; it must not drift from them.
         Assert.Equivalent(new KafkaOptions(), kafka);
         Assert.Equivalent(new StorageOptions(), storage);
-        Assert.Equivalent(new SiloOptions(), silo);
         Assert.Equivalent(new GatewayOptions(), gateway);
         Assert.Equivalent(new UserGrainOptions(), user);
-        Assert.Equivalent(new DirectoryOptions(), directory);
         Assert.Equivalent(new GatewayAuthOptions(), auth);
         Assert.Equivalent(new GatewayRateLimitOptions(), limits);
         Assert.Equivalent(new IngressOptions(), ingress);
@@ -77,13 +71,44 @@ public class ConfigurationTests
     }
 
     [Fact]
+    public void A_setting_of_the_removed_first_runtime_stops_start_up_saying_what_replaced_it()
+    {
+        var error = Assert.Throws<OptionsValidationException>(() => ClusterHosts.BuildSilo([], new Dictionary<string, string?>
+        {
+            ["Reco:Kafka:BootstrapServers"] = "127.0.0.1:1",
+            ["Reco:Runtime"] = "Partitions",
+            ["Reco:Silo:MaxQueuedRecordsPerPartition"] = "5000",
+            ["Reco:Directory:HeartbeatMs"] = "500",
+            ["urls"] = "http://127.0.0.1:0",
+        }));
+
+        Assert.Equal(
+            [
+                "Reco:Runtime is no longer a setting: the first runtime was removed and every silo is an Orleans silo; remove the setting.",
+                "Reco:Silo:MaxQueuedRecordsPerPartition is no longer a setting: use Reco:Ingress:MaxBufferedRecords.",
+                "Reco:Directory is no longer a setting: Orleans' membership (Reco:Orleans) replaced the directory topic; remove the section.",
+            ],
+            error.Failures);
+
+        // The gateway checks the same list; the silo's name (Reco:Silo:Id) is still a setting.
+        var gateway = Assert.Throws<OptionsValidationException>(() => ClusterHosts.BuildGateway([], new Dictionary<string, string?>
+        {
+            ["Reco:Kafka:BootstrapServers"] = "127.0.0.1:1",
+            ["Reco:Silo:Id"] = "silo-a",
+            ["Reco:Cluster:Secret"] = "0123456789abcdef0123",
+            ["Reco:Gateway:Auth:ReadKeys:0"] = TestKeys.Read,
+            ["urls"] = "http://127.0.0.1:0",
+        }));
+        Assert.StartsWith("Reco:Cluster:Secret is no longer a setting", Assert.Single(gateway.Failures), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void An_unknown_storage_provider_stops_start_up_with_a_message_naming_the_setting()
     {
         var error = Assert.Throws<OptionsValidationException>(() => ClusterHosts.BuildSilo([], new Dictionary<string, string?>
         {
             ["Reco:Kafka:BootstrapServers"] = "127.0.0.1:1",
             ["Reco:Storage:Provider"] = "Mongo",
-            ["Reco:Cluster:Secret"] = TestKeys.ClusterSecret,
             ["urls"] = "http://127.0.0.1:0",
         }));
 
@@ -100,7 +125,6 @@ public class ConfigurationTests
             ["Reco:Storage:Provider"] = "Mongo",
             ["Reco:Ingress:MaxBatchRecords"] = "0",
             ["Reco:Grains:User:WindowSize"] = "0",
-            ["Reco:Cluster:Secret"] = TestKeys.ClusterSecret,
         }));
 
         Assert.Equal(4, error.Failures.Count());
@@ -118,7 +142,7 @@ public class ConfigurationTests
     [Fact]
     public async Task The_reco_process_exits_non_zero_with_a_clear_message_on_a_bad_setting()
     {
-        var result = await RunRecoAsync("silo", "--storage", "Mongo", "--bootstrap", "127.0.0.1:1", "--urls", "http://127.0.0.1:0", $"--Reco:Cluster:Secret={TestKeys.ClusterSecret}");
+        var result = await RunRecoAsync("silo", "--storage", "Mongo", "--bootstrap", "127.0.0.1:1", "--urls", "http://127.0.0.1:0");
 
         Assert.Equal(2, result.ExitCode);
         Assert.Equal("reco: invalid configuration:\n  Reco:Storage:Provider 'Mongo' is not supported; use 'Sqlite' or 'Postgres'.", result.StdErr.Trim());
@@ -128,7 +152,7 @@ public class ConfigurationTests
     [Fact]
     public async Task A_silo_told_to_use_embedded_kafka_explains_that_it_only_exists_in_dev()
     {
-        var result = await RunRecoAsync("silo", "--bootstrap", "embedded", "--urls", "http://127.0.0.1:0", "--connection-string", $"Data Source={Path.GetTempFileName()}", $"--Reco:Cluster:Secret={TestKeys.ClusterSecret}");
+        var result = await RunRecoAsync("silo", "--bootstrap", "embedded", "--urls", "http://127.0.0.1:0", "--connection-string", $"Data Source={Path.GetTempFileName()}");
 
         Assert.Equal(2, result.ExitCode);
         Assert.Contains("./reco dev", result.StdErr, StringComparison.Ordinal);

@@ -17,9 +17,6 @@ public sealed class KafkaOptions
     /// <summary>Prefix of every topic name; see <see cref="TopicNames"/>.</summary>
     public string TopicPrefix { get; set; } = "reco";
 
-    /// <summary>The silos' consumer group. Defaults to <c>{TopicPrefix}.silos</c>.</summary>
-    public string? GroupId { get; set; }
-
     /// <summary>Partition count used when this process creates the topics (embedded Kafka only). The partition
     /// count bounds how many silos can share the work; it must not change once data exists, because keys would
     /// map to other partitions.</summary>
@@ -29,8 +26,6 @@ public sealed class KafkaOptions
     public Dictionary<string, string> Client { get; set; } = [];
 
     public TopicNames Topics => new(TopicPrefix);
-
-    public string EffectiveGroupId => string.IsNullOrWhiteSpace(GroupId) ? $"{TopicPrefix}.silos" : GroupId;
 
     public bool IsEmbedded => string.Equals(BootstrapServers, Embedded, StringComparison.OrdinalIgnoreCase);
 }
