@@ -9,14 +9,17 @@ namespace RecoCluster.Grains.Interfaces;
 public interface IItemGrain : IGrainWithStringKey
 {
     /// <summary>
-    /// Adds the combined item side of one batch of one events partition, and stores the new state. A batch at or
-    /// below the item's watermark for <paramref name="sourcePartition"/> (the last batch end it stored from there)
-    /// is a replay and is dropped, so every batch counts exactly once.
+    /// Adds the combined item side of one batch of one events partition, and answers once the new state is stored.
+    /// A batch at or below the item's watermark for <paramref name="sourcePartition"/> (the last batch end it stored
+    /// from there) is a replay and is dropped, so every batch counts exactly once. Calls from several partitions
+    /// interleave, so that the batches that meet at a popular item share one write instead of queueing for one
+    /// each.
     /// </summary>
     /// <param name="sourcePartition">The events partition the batch comes from.</param>
     /// <param name="batchEnd">The batch's end offset (exclusive) in that partition.</param>
     /// <param name="delta">The item's combined delta in that batch.</param>
     /// <returns>True when applied, false when dropped as a replay.</returns>
+    [AlwaysInterleave]
     Task<bool> ApplyAsync(int sourcePartition, long batchEnd, ItemDelta delta);
 
     /// <summary>The item's count and its <paramref name="count"/> largest co-occurrences. Reads memory only and

@@ -124,6 +124,32 @@ public abstract class OrleansIngressTests
         Assert.Equal(2 * delta.Row["a"], counts.Neighbors.Single(n => n.ItemId == "a").Count);
     }
 
+    [Fact]
+    public async Task Batches_of_many_partitions_meeting_at_one_item_share_its_writes_and_count_once_each()
+    {
+        await using var cluster = await OrleansTestCluster.StartAsync(await NewStorageAsync(), silos: 1, partitions: 1);
+        var item = cluster.Grains.GetGrain<IItemGrain>("hot");
+        var delta = new ItemDelta("hot", 1, new Dictionary<string, long> { ["other"] = 2 });
+        const int sources = 40;
+
+        // As the ingresses of 40 partitions would: one call each, all at once.
+        var applied = await Task.WhenAll(Enumerable.Range(0, sources).Select(p => item.ApplyAsync(p, 10, delta)));
+        Assert.All(applied, Assert.True);
+        var counts = await item.GetCooccurrenceAsync(10);
+        Assert.Equal(sources, counts.Count);
+        Assert.Equal(2 * sources, counts.Neighbors.Single(n => n.ItemId == "other").Count);
+
+        // Fewer writes than calls: the stored version counts the item's writes.
+        var stored = await cluster.Store.ReadGrainStateAsync("item", item.GetGrainId().ToString(), CancellationToken.None);
+        Assert.NotNull(stored);
+        Assert.InRange(stored.Value.Version, 1, sources - 1);
+
+        // Every one of them again, as after a crash before the checkpoints: all replays, nothing counted twice.
+        var replayed = await Task.WhenAll(Enumerable.Range(0, sources).Select(p => item.ApplyAsync(p, 10, delta)));
+        Assert.All(replayed, Assert.False);
+        Assert.Equal(sources, (await item.GetCooccurrenceAsync(10)).Count);
+    }
+
     private static string Describe(IEnumerable<ItemDelta> side) => string.Join(
         "|",
         side.OrderBy(d => d.ItemId, StringComparer.Ordinal).Select(d => $"{d.ItemId}:{d.Count}:{d.PurchaseCount}:" + string.Join(",", d.Row.OrderBy(r => r.Key, StringComparer.Ordinal).Select(r => $"{r.Key}={r.Value}"))));
