@@ -49,7 +49,7 @@ public sealed class SiloMetrics : IDisposable
         _checkpointDuration = _meter.CreateHistogram(
             "reco_checkpoint_duration",
             "s",
-            "Time from a batch's first grain call to its stored checkpoint: the user side, the item side and the commit.",
+            "Time from cutting a batch to its stored checkpoint: the user side, the item side, the commit, and any retries.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = DurationBuckets });
 
         // Counters an alert watches exist from the start, at 0: an alert on a series that does not exist yet

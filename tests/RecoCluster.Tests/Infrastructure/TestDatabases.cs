@@ -36,4 +36,15 @@ public static class TestDatabases
         var builder = new NpgsqlConnectionStringBuilder(admin) { Database = name };
         return new TestStorage("Postgres", builder.ConnectionString);
     }
+
+    /// <summary>A fresh PostgreSQL database reached only through a proxy the test can cut (<see cref="TcpProxy.SetDown"/>),
+    /// with short timeouts, so that a cut shows within seconds rather than after Npgsql's defaults.</summary>
+    public static async Task<(TcpProxy Proxy, TestStorage Storage)> NewPostgresBehindProxyAsync()
+    {
+        var direct = await NewPostgresAsync();
+        var target = new NpgsqlConnectionStringBuilder(direct.ConnectionString);
+        var proxy = new TcpProxy(target.Host!, target.Port);
+        var viaProxy = new NpgsqlConnectionStringBuilder(direct.ConnectionString) { Host = "127.0.0.1", Port = proxy.Port, Timeout = 3, CommandTimeout = 5 };
+        return (proxy, new TestStorage("Postgres", viaProxy.ConnectionString));
+    }
 }

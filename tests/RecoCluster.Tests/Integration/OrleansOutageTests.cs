@@ -1,4 +1,3 @@
-using Npgsql;
 using RecoCluster.Grains.Interfaces;
 using RecoCluster.Tests.Infrastructure;
 
@@ -18,12 +17,9 @@ public sealed class OrleansOutageTests
     [Fact]
     public async Task A_ten_second_database_outage_during_ingest_loses_nothing()
     {
-        var direct = await TestDatabases.NewPostgresAsync();
-        var target = new NpgsqlConnectionStringBuilder(direct.ConnectionString);
-        await using var proxy = new TcpProxy(target.Host!, target.Port);
-        // Short timeouts, so that a cut shows within seconds rather than after Npgsql's defaults.
-        var viaProxy = new NpgsqlConnectionStringBuilder(direct.ConnectionString) { Host = "127.0.0.1", Port = proxy.Port, Timeout = 3, CommandTimeout = 5 };
-        await using var cluster = await OrleansTestCluster.StartAsync(new TestStorage("Postgres", viaProxy.ConnectionString), silos: 2, partitions: 4);
+        var (proxy, storage) = await TestDatabases.NewPostgresBehindProxyAsync();
+        await using var proxyLifetime = proxy;
+        await using var cluster = await OrleansTestCluster.StartAsync(storage, silos: 2, partitions: 4);
         var events = ClusterClient.Events(seed: 99, count: 6_000, users: 300, items: 80);
 
         await cluster.ProduceAsync(events.Take(2_000));

@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
-using Npgsql;
 using RecoCluster.Tests.Infrastructure;
 
 namespace RecoCluster.Tests.Integration;
@@ -20,12 +19,9 @@ public sealed class SiloReadinessTests
     [Fact]
     public async Task Readyz_names_the_database_and_then_kafka_while_each_is_down_and_nothing_is_lost()
     {
-        var direct = await TestDatabases.NewPostgresAsync();
-        var target = new NpgsqlConnectionStringBuilder(direct.ConnectionString);
-        await using var proxy = new TcpProxy(target.Host!, target.Port);
-        // Short timeouts, so that a cut shows within seconds rather than after Npgsql's defaults.
-        var viaProxy = new NpgsqlConnectionStringBuilder(direct.ConnectionString) { Host = "127.0.0.1", Port = proxy.Port, Timeout = 3, CommandTimeout = 5 };
-        await using var cluster = await TestCluster.StartAsync(new TestStorage("Postgres", viaProxy.ConnectionString), silos: 1, partitions: 4);
+        var (proxy, storage) = await TestDatabases.NewPostgresBehindProxyAsync();
+        await using var proxyLifetime = proxy;
+        await using var cluster = await TestCluster.StartAsync(storage, silos: 1, partitions: 4);
         using var silo = new HttpClient { BaseAddress = new Uri(cluster.Silos[0].Urls.First()) };
         var events = ClusterClient.Events(seed: 97, count: 3_000, users: 200, items: 60);
         await cluster.ProduceAsync(events.Take(1_000));
