@@ -42,7 +42,6 @@ public sealed partial class PartitionIngressGrain(
     PartitionReaders readers,
     TimeProvider time,
     IClusterMembershipService membership,
-    IClusterManifestProvider manifests,
     ILocalSiloDetails silo,
     SiloMetrics metrics,
     ILogger<PartitionIngressGrain> logger) : Grain, IPartitionIngressGrain
@@ -118,18 +117,10 @@ public sealed partial class PartitionIngressGrain(
         // Silos see a membership change at slightly different moments, and placement may still count a silo that
         // is about to be declared dead: a fresh activation stays a few keeper rounds before it moves again, so
         // views that disagree for a moment do not bounce a partition between silos.
-        // The home is computed over the silos placement would choose from: active members whose grain manifest this
-        // silo already knows to hold the ingress grain. Placement skips a silo whose manifest it has not received
-        // yet, so a home among all active members could be one placement never picks, and the ingress would move
-        // there, be placed back here, and move again (seen under load: a partition claimed 147 times in ten
-        // minutes).
+        // The home is computed over the same set the placement director places over (this silo's active members),
+        // so the ingress never moves to a silo placement would not send it to.
         var settled = time.GetUtcNow().ToUnixTimeMilliseconds() - _activatedMs > 3 * options.Value.KeeperIntervalMs;
-        var type = this.GetGrainId().Type;
-        var known = manifests.Current.Silos;
-        var active = membership.CurrentSnapshot.Members.Values
-            .Where(m => m.Status == SiloStatus.Active && known.TryGetValue(m.SiloAddress, out var manifest) && manifest.Grains.ContainsKey(type))
-            .Select(m => m.SiloAddress)
-            .ToList();
+        var active = PartitionSpreadPlacement.ActiveSilos(membership);
         if (settled && active.Contains(silo.SiloAddress) && !PartitionSpreadPlacement.Home(_partition, active).Equals(silo.SiloAddress))
         {
             LogMoving(_partition, silo.SiloAddress.ToString());

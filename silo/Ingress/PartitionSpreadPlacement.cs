@@ -24,6 +24,14 @@ public sealed class PartitionSpreadPlacement : PlacementStrategy
 
         return ordered[(int)(partition % ordered.Length)];
     }
+
+    /// <summary>The active members of <paramref name="membership"/>'s current view: where ingresses are placed, and
+    /// what each ingress checks its home against.</summary>
+    public static List<SiloAddress> ActiveSilos(IClusterMembershipService membership)
+    {
+        ArgumentNullException.ThrowIfNull(membership);
+        return [.. membership.CurrentSnapshot.Members.Values.Where(m => m.Status == SiloStatus.Active).Select(m => m.SiloAddress)];
+    }
 }
 
 /// <summary>Marks a grain class for <see cref="PartitionSpreadPlacement"/>.</summary>
@@ -31,11 +39,21 @@ public sealed class PartitionSpreadPlacement : PlacementStrategy
 public sealed class PartitionSpreadPlacementAttribute() : PlacementAttribute(new PartitionSpreadPlacement());
 
 /// <summary>Orleans' side of <see cref="PartitionSpreadPlacement"/>.</summary>
-public sealed class PartitionSpreadPlacementDirector : IPlacementDirector
+/// <remarks>
+/// It places over the active members of this silo's membership view, the same set an ingress checks its home
+/// against (<see cref="PartitionIngressGrain"/>), so that the two decisions agree by construction. Orleans' own list
+/// of compatible silos is built from the grain manifests each silo has received, and under load one silo can go on
+/// placing from a list without the other: a fresh-clone test under load saw an ingress placed on one silo and
+/// moving to its home on the other every few seconds, for minutes. Every silo runs the same grains, so an active
+/// member can host an ingress; Orleans' list is the fallback only while the view has no active member.
+/// </remarks>
+public sealed class PartitionSpreadPlacementDirector(IClusterMembershipService membership) : IPlacementDirector
 {
     public Task<SiloAddress> OnAddActivation(PlacementStrategy strategy, PlacementTarget target, IPlacementContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        return Task.FromResult(PartitionSpreadPlacement.Home(target.GrainIdentity.GetIntegerKey(), context.GetCompatibleSilos(target)));
+        var active = PartitionSpreadPlacement.ActiveSilos(membership);
+        IEnumerable<SiloAddress> candidates = active.Count > 0 ? active : context.GetCompatibleSilos(target);
+        return Task.FromResult(PartitionSpreadPlacement.Home(target.GrainIdentity.GetIntegerKey(), candidates));
     }
 }
