@@ -20,6 +20,9 @@ public sealed partial class GrainStore : IAsyncDisposable
 {
     private const long MigrationLockKey = 0x7265636f; // 'reco': serialises concurrent migrators on PostgreSQL.
 
+    /// <summary>Connections one store opens to PostgreSQL at most, unless its connection string says otherwise.</summary>
+    public const int DefaultMaxPoolSize = 32;
+
     // SQLite admits one writer per database file at a time, and Microsoft.Data.Sqlite waits for a busy file by
     // putting its thread to sleep in 150 ms steps until the command timeout (it sets no busy handler). With many
     // writers of one silo sharing one file, most of a write's time was that sleep, holding a pool thread (a profile
@@ -49,7 +52,21 @@ public sealed partial class GrainStore : IAsyncDisposable
         var provider = options.ParsedProvider;
         if (provider == StorageProvider.Postgres)
         {
-            return new GrainStore(provider, NpgsqlDataSource.Create(options.ConnectionString));
+            // A silo activating thousands of grains at once reads their states concurrently, and Npgsql's default
+            // pool (100 connections) lets each read take a connection of its own: a few silos and a gateway then ask
+            // for more connections than a PostgreSQL server admits ("53300: sorry, too many clients", seen in the
+            // multi-process test against a server with max_connections=200). Reads beyond the pool wait for a free
+            // connection instead. A connection string that sets its own maximum keeps it.
+            // (A plain DbConnectionStringBuilder holds only the keys the string sets; Npgsql's knows every keyword.)
+            var given = new DbConnectionStringBuilder { ConnectionString = options.ConnectionString };
+            var postgres = new NpgsqlConnectionStringBuilder(options.ConnectionString);
+            if (!given.Keys.Cast<string>().Any(k => k.Replace(" ", string.Empty, StringComparison.Ordinal) is var key
+                && (key.Equals("MaximumPoolSize", StringComparison.OrdinalIgnoreCase) || key.Equals("MaxPoolSize", StringComparison.OrdinalIgnoreCase))))
+            {
+                postgres.MaxPoolSize = DefaultMaxPoolSize;
+            }
+
+            return new GrainStore(provider, NpgsqlDataSource.Create(postgres.ConnectionString));
         }
 
         var builder = new SqliteConnectionStringBuilder(options.ConnectionString);
