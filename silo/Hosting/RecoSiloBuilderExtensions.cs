@@ -1,4 +1,3 @@
-using RecoCluster.Silo.Serving;
 using Confluent.Kafka;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -13,6 +12,7 @@ using RecoCluster.Grains.Catalog;
 using RecoCluster.Grains.Orleans;
 using RecoCluster.Silo.Ingress;
 using RecoCluster.Silo.Neighborhoods;
+using RecoCluster.Silo.Serving;
 using RecoCluster.Silo.Storage;
 
 namespace RecoCluster.Silo.Hosting;
