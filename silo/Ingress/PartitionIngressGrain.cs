@@ -112,8 +112,11 @@ public sealed partial class PartitionIngressGrain(
 
     public Task<IngressStatus> EnsureRunningAsync()
     {
-        // After a membership change the partition may belong elsewhere: it moves by deactivating, and the next
-        // call activates it on its new home (placement), which claims it and replays from the last checkpoint.
+        // After a membership change the partition may belong elsewhere: it migrates there (placement picks the home
+        // again, from this silo's view), and the new activation claims it and replays from the last checkpoint.
+        // Migration, not deactivation: a deactivated grain leaves no directory entry, so a caller whose cache still
+        // names this silo would activate it here again, and the partition would move back and forth for as long as
+        // that cache lived. A migrated grain's entry names its new home, and a stale caller is forwarded there.
         // Silos see a membership change at slightly different moments, and placement may still count a silo that
         // is about to be declared dead: a fresh activation stays a few keeper rounds before it moves again, so
         // views that disagree for a moment do not bounce a partition between silos.
@@ -124,7 +127,7 @@ public sealed partial class PartitionIngressGrain(
         if (settled && active.Contains(silo.SiloAddress) && !PartitionSpreadPlacement.Home(_partition, active).Equals(silo.SiloAddress))
         {
             LogMoving(_partition, silo.SiloAddress.ToString());
-            DeactivateOnIdle();
+            MigrateOnIdle();
         }
 
         return Task.FromResult(Status());
