@@ -56,5 +56,5 @@ public sealed record UserBatchRecord(long Offset, ClickEvent? Event)
 /// <param name="Erased">Whether the batch ended with the user erased (the ingress then calls
 /// <see cref="IUserGrain.ForgetErasedAsync"/> after its checkpoint).</param>
 /// <param name="Replayed">Whether the grain had already stored this batch and returned its stored item side.</param>
-[GenerateSerializer, Alias("reco.UserBatchResult")]
+[GenerateSerializer, Immutable, Alias("reco.UserBatchResult")]
 public sealed record UserBatchResult(IReadOnlyList<ItemDelta> ItemSide, bool Erased, bool Replayed);

@@ -31,7 +31,7 @@ public interface IItemDeltaSink
 /// <param name="PurchaseCount">Added to NP[item].</param>
 /// <param name="PurchaseRow">Added to P[item][other], per other item; null when empty.</param>
 /// <param name="FactorDelta">Added to the item's factor vector; null when the batch did not touch it.</param>
-[GenerateSerializer, Alias("reco.ItemDelta")]
+[GenerateSerializer, Immutable, Alias("reco.ItemDelta")]
 public sealed record ItemDelta(
     string ItemId,
     long Count,
