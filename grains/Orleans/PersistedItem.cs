@@ -4,10 +4,13 @@ namespace RecoCluster.Grains.Orleans;
 
 /// <summary>What an <see cref="ItemGrain"/> stores: the model's state and, per events partition, the end of the
 /// last batch applied from there (its watermark).</summary>
+[GenerateSerializer, Alias("reco.PersistedItem")]
 public sealed class PersistedItem
 {
+    [Id(0)]
     public ItemGrainState Model { get; set; } = new();
 
     /// <summary>Events partition → end offset (exclusive) of the last batch from it that this item stored.</summary>
+    [Id(1)]
     public Dictionary<int, long> Watermarks { get; set; } = [];
 }

@@ -6,16 +6,18 @@ using RecoCluster.Grains.Model;
 namespace RecoCluster.Grains.Orleans;
 
 /// <summary>
-/// The Orleans grain over <see cref="UserModel"/>. Thin: it replays nothing and decides nothing; it applies a batch
-/// (window, counts and the factor step against the silo's snapshot), stores the result together with the batch's
-/// end and item side, and answers reads from memory.
+/// The Orleans grain over <see cref="UserModel"/>. Thin: it applies a batch (window, counts and the factor step
+/// against the silo's snapshot) in memory, returns its item side, stores the state when the ingress says the
+/// batch's item side is safe, and answers reads from memory.
 /// </summary>
 /// <remarks>
-/// Exactness rests on two rules. (1) In-memory state never runs ahead of storage for longer than one call: a
-/// failed write marks the activation stale, and the next batch reloads the stored state before applying, so a
-/// retried batch starts from the state the first attempt started from. (2) A batch whose end is already stored
-/// is answered from storage (<see cref="PersistedUser.LastItemSide"/>), never recomputed: the window has moved on
-/// and would give other deltas.
+/// Exactness rests on three rules. (1) A batch's state is stored only after the ingress has stored the batch's
+/// item side (<see cref="StoreAsync"/>), never on its own (not on deactivation either): a user stored ahead of its
+/// item side would skip that batch on a replay, and its deltas would be lost. (2) A batch applied in memory and not
+/// stored is answered again from memory if the ingress sends the same batch, and dropped (the stored state is
+/// reloaded) if it sends another one: that happens when a new reader took the partition over before storing the
+/// item side and cut its batches differently. (3) A failed write marks the activation stale, and the next call
+/// reloads the stored state first, so memory never runs ahead of storage by more than the batch in hand.
 /// Placement: on the silo of the first caller, which is normally the ingress of the user's partition (a user lives on
 /// one partition), so the user side of a batch is a local call. A user first asked for by the gateway stays where
 /// that call put it; the ingress then calls it remotely until it is collected.
@@ -27,6 +29,7 @@ public sealed class UserGrain(
     SnapshotHolder snapshots) : Grain, IUserGrain
 {
     private UserModel? _model;
+    private AppliedBatch? _applied;
     private bool _stale;
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
@@ -40,30 +43,78 @@ public sealed class UserGrain(
         ArgumentNullException.ThrowIfNull(batch);
         if (_stale)
         {
-            await state.ReadStateAsync();
-            _model = ModelFromState();
-            _stale = false;
+            await ReloadAsync();
         }
 
         var stored = state.State;
-        if (batch.BatchEnd == stored.LastBatchEnd)
+        if (batch.BatchEnd <= stored.LastBatchEnd)
         {
-            return new UserBatchResult(stored.LastItemSide, stored.Model is null, Replayed: true);
+            // Stored already: by this reader before it failed, or by the reader before it. Only a state stored before
+            // the ingress kept item sides holds its own, for its last batch.
+            var legacy = batch.BatchEnd == stored.LastBatchEnd && !batch.ItemSideStored ? stored.LegacyItemSide : null;
+            return new UserBatchResult(legacy ?? [], stored.Model is null, Replayed: true);
         }
 
-        if (batch.BatchEnd < stored.LastBatchEnd)
+        if (_applied is { } applied && applied.BatchEnd != batch.BatchEnd)
         {
-            // Only an ingress that lost its partition (and will be fenced at its checkpoint) sends a batch older
-            // than the one stored; that batch's item side was sent when it was new.
-            return new UserBatchResult([], stored.Model is null, Replayed: true);
+            // Another reader took the partition over before storing this batch's item side and cut its batches
+            // differently: what memory holds beyond storage belongs to a batch that will never be stored.
+            await ReloadAsync();
         }
 
+        if (_applied is null)
+        {
+            _applied = new AppliedBatch(batch.BatchEnd, Apply(batch.Records));
+        }
+
+        if (batch.ItemSideStored)
+        {
+            await StoreAppliedAsync();
+            return new UserBatchResult([], _model is null, Replayed: false);
+        }
+
+        return new UserBatchResult(_applied.ItemSide, _model is null, Replayed: false);
+    }
+
+    public Task StoreAsync(long batchEnd)
+    {
+        if (!_stale && batchEnd <= state.State.LastBatchEnd)
+        {
+            return Task.CompletedTask;
+        }
+
+        if (_stale || _applied?.BatchEnd != batchEnd)
+        {
+            throw new InvalidOperationException(
+                $"user {this.GetPrimaryKeyString()}: the batch ending at {batchEnd} is not applied in this activation (it was lost or never reached it); the ingress sends the batch again");
+        }
+
+        return StoreAppliedAsync();
+    }
+
+    // A model exists only once an event was applied (and not since erased), so there is no empty user to serve.
+    public Task<UserHistory?> GetHistoryAsync() => Task.FromResult(_model?.GetHistory());
+
+    public Task<RecommendationInput?> GetRecommendationInputAsync() => Task.FromResult(_model?.GetRecommendationInput());
+
+    public async Task ForgetErasedAsync(long batchEnd)
+    {
+        if (!_stale && _applied is null && state.State.Model is null && state.State.LastBatchEnd == batchEnd && state.RecordExists)
+        {
+            await state.ClearStateAsync();
+            state.State = new PersistedUser { LastBatchEnd = batchEnd };
+        }
+    }
+
+    private List<ItemDelta> Apply(IReadOnlyList<UserBatchRecord> records)
+    {
         // The factor step reads the item vectors of the snapshot this silo serves. A batch recomputed after a crash
-        // (never stored, so never sent) may meet a newer snapshot than its first attempt did: its factor gradients
-        // can differ, its counts cannot, and a stored batch is never recomputed.
+        // (its item side never stored, so never sent) may meet a newer snapshot than its first attempt did: its
+        // factor gradients can differ, its counts cannot, and a batch whose item side is stored is never recomputed
+        // for the items.
         var factors = snapshots.Current.Factors;
         var combiner = new DeltaCombiner();
-        foreach (var record in batch.Records)
+        foreach (var record in records)
         {
             if (record.IsErase)
             {
@@ -75,10 +126,15 @@ public sealed class UserGrain(
             _model.Apply(record.Event!, combiner, factors);
         }
 
-        var itemSide = combiner.DrainCopies();
+        return combiner.DrainCopies();
+    }
+
+    private async Task StoreAppliedAsync()
+    {
+        var stored = state.State;
         stored.Model = _model?.State;
-        stored.LastBatchEnd = batch.BatchEnd;
-        stored.LastItemSide = itemSide;
+        stored.LastBatchEnd = _applied!.BatchEnd;
+        stored.LegacyItemSide = null;
         try
         {
             await state.WriteStateAsync();
@@ -89,23 +145,20 @@ public sealed class UserGrain(
             throw;
         }
 
-        return new UserBatchResult(itemSide, _model is null, Replayed: false);
+        _applied = null;
     }
 
-    // A model exists only once an event was applied (and not since erased), so there is no empty user to serve.
-    public Task<UserHistory?> GetHistoryAsync() => Task.FromResult(_model?.GetHistory());
-
-    public Task<RecommendationInput?> GetRecommendationInputAsync() => Task.FromResult(_model?.GetRecommendationInput());
-
-    public async Task ForgetErasedAsync(long batchEnd)
+    private async Task ReloadAsync()
     {
-        if (!_stale && state.State.Model is null && state.State.LastBatchEnd == batchEnd && state.RecordExists)
-        {
-            await state.ClearStateAsync();
-            state.State = new PersistedUser { LastBatchEnd = batchEnd };
-        }
+        await state.ReadStateAsync();
+        _model = ModelFromState();
+        _applied = null;
+        _stale = false;
     }
 
     private UserModel? ModelFromState() =>
         state.State.Model is { } model ? new UserModel(this.GetPrimaryKeyString(), options.Value, model) : null;
+
+    /// <summary>A batch applied in memory and not stored yet, with the item side it produced.</summary>
+    private sealed record AppliedBatch(long BatchEnd, List<ItemDelta> ItemSide);
 }

@@ -50,8 +50,10 @@ public static class RecoSiloBuilderExtensions
             services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(new MembershipSchemaMigration(clustering.ConnectionString!));
         }
 
+        services.TryAddSingleton<GrainStateSerializer>();
         services.AddGrainStorage(GrainStorageNames.Grains, (sp, _) => new GroupCommitGrainStorage(
             sp.GetRequiredService<GrainStore>(),
+            sp.GetRequiredService<GrainStateSerializer>(),
             sp.GetRequiredService<ILogger<GroupCommitGrainStorage>>()));
         services.TryAddSingleton<IProducer<byte[]?, byte[]?>>(sp =>
             new ProducerBuilder<byte[]?, byte[]?>(KafkaClientSettings.ReliableProducer(sp.GetRequiredService<IOptions<KafkaOptions>>().Value, "silo")).Build());

@@ -19,11 +19,12 @@ namespace RecoCluster.Silo.Ingress;
 /// <remarks>
 /// Why it is exact through crashes, kills and moves (docs/architecture.md, "Exactly once on Orleans"):
 /// <list type="number">
-/// <item>A batch's end is stored (<c>pending_end</c>) before any of it is sent, so whoever reads the partition next
-/// cuts the same batch again, with the same end.</item>
-/// <item>A user grain stores its state with the batch's end and the item side it produced, and answers a batch it
-/// has stored with that item side: a replayed batch yields the same item side whether or not the user had
-/// stored it.</item>
+/// <item>The user grains apply a batch in memory and return its item side; the ingress stores the batch's end and
+/// its combined item side (<c>pending_end</c>, <c>pending_item_side</c>) before any user stores its state or any
+/// item sees it. Whoever reads the partition next cuts the same batch again, with the same end, and sends the items
+/// exactly that item side. Before that write nothing of the batch is stored anywhere, so a new reader may cut it
+/// differently.</item>
+/// <item>A user grain stores its state with the batch's end, and a batch at or below it is not applied again.</item>
 /// <item>An item grain stores, per partition, the end of the last batch it applied, and drops a batch at or below
 /// it.</item>
 /// <item>The checkpoint (<c>next_offset</c> = the batch's end) moves only once every grain of the batch has stored
@@ -39,6 +40,7 @@ public sealed partial class PartitionIngressGrain(
     IOptions<KafkaOptions> kafka,
     IOptions<IngressOptions> options,
     DeadLetters deadLetters,
+    GrainStateSerializer serializer,
     PartitionReaders readers,
     TimeProvider time,
     IClusterMembershipService membership,
@@ -55,8 +57,11 @@ public sealed partial class PartitionIngressGrain(
     private long _epoch;
     private long _committed = -1;
     private long? _pendingEnd;
+    private byte[]? _pendingItemSide;
     private long? _batchEnd;
-    private bool _begun;
+    private ParsedBatch? _parsed;
+    private List<ItemDelta>? _itemSide;
+    private bool _legacyBatch;
     private bool _fenced;
     private ConsumeResult<byte[]?, byte[]?>? _carried;
     private PartitionReader? _reader;
@@ -90,6 +95,7 @@ public sealed partial class PartitionIngressGrain(
         _epoch = claim.Epoch;
         _committed = claim.NextOffset;
         _pendingEnd = claim.PendingEnd;
+        _pendingItemSide = claim.PendingItemSide;
         _reader = readers.Start(kafka.Value, _partition, claim.NextOffset, options.Value.MaxBufferedRecords);
         _progress = new PartitionProgress(_partition) { Committed = claim.NextOffset };
         metrics.Track(_progress);
@@ -172,28 +178,29 @@ public sealed partial class PartitionIngressGrain(
                 _batchStartedTimestamp = time.GetTimestamp();
             }
 
-            if (!_begun)
-            {
-                await store.BeginIngressBatchAsync(_partition, _epoch, _batchEnd!.Value, CancellationToken.None);
-                _begun = true;
-            }
-
             using var span = StartBatchSpan();
-            var (erased, events, invalid) = await ApplyBatchAsync(_batchEnd!.Value);
-            await store.CommitIngressBatchAsync(_partition, _epoch, _batchEnd.Value, CancellationToken.None);
-            await ForgetErasedAsync(erased, _batchEnd.Value);
+            var batchEnd = _batchEnd!.Value;
+            var parsed = _parsed ??= Parse(batchEnd);
+
+            // The batch moves past a bad record only once the dead-letter topic holds it.
+            await parsed.DeadLettered;
+            var erased = _itemSide is null ? await ApplyAndStoreItemSideAsync(parsed, batchEnd) : await ReplayAsync(parsed, batchEnd);
+            await store.CommitIngressBatchAsync(_partition, _epoch, batchEnd, CancellationToken.None);
+            await ForgetErasedAsync(erased, batchEnd);
 
             // Counted once the batch is stored: a batch that is retried is not counted twice.
-            _applied += events;
-            _invalid += invalid;
-            _committed = _batchEnd.Value;
-            metrics.Checkpointed(_batch.Count, events, invalid, time.GetElapsedTime(_batchStartedTimestamp));
+            _applied += parsed.Events;
+            _invalid += parsed.Invalid;
+            _committed = batchEnd;
+            metrics.Checkpointed(_batch.Count, parsed.Events, parsed.Invalid, time.GetElapsedTime(_batchStartedTimestamp));
             _progress.Committed = _committed;
             _progress.PendingSinceMs = 0;
             span?.SetTag("messaging.batch.message_count", _batch.Count);
             _batch.Clear();
             _batchEnd = null;
-            _begun = false;
+            _parsed = null;
+            _itemSide = null;
+            _legacyBatch = false;
             _batches++;
             _failures = 0;
             _lastError = null;
@@ -210,10 +217,16 @@ public sealed partial class PartitionIngressGrain(
         }
         catch (Exception e)
         {
-            // The batch stays in hand, with its end, and is sent again as it is: a grain that stored it answers
-            // from storage, one that did not applies it now.
+            // The batch stays in hand, with its end (and its item side, once stored), and is sent again as it is: a
+            // grain that stored it answers from storage, one that did not applies it now.
             _failures++;
             _lastError = e.Message;
+            if (_parsed is { DeadLettered.IsCompletedSuccessfully: false })
+            {
+                // Dead letters that did not reach their topic are sent again by the next attempt.
+                _parsed = null;
+            }
+
             metrics.BatchFailed();
             var delay = Math.Min(5_000, options.Value.RetryDelayMs << Math.Min(_failures - 1, 16));
             _retryAtMs = time.GetUtcNow().ToUnixTimeMilliseconds() + delay;
@@ -284,7 +297,11 @@ public sealed partial class PartitionIngressGrain(
 
             _batchEnd = pendingEnd;
             _pendingEnd = null;
-            _begun = true;
+            // The item side the previous reader stored for this batch (none for a batch begun before item sides
+            // were stored: then its users still hold their shares).
+            _itemSide = _pendingItemSide is { } side ? serializer.Decode<List<ItemDelta>>(side, $"item side of events partition {_partition} ending at {pendingEnd}") : null;
+            _legacyBatch = _itemSide is null;
+            _pendingItemSide = null;
             return true;
         }
 
@@ -308,9 +325,9 @@ public sealed partial class PartitionIngressGrain(
         return true;
     }
 
-    // The user side first (each user's records in log order), then the item side of the whole batch, combined
-    // per item. Returns the users the batch erased, and its events and invalid records.
-    private async Task<(List<string> Erased, long Events, int Invalid)> ApplyBatchAsync(long batchEnd)
+    // Parses the batch once, whatever the number of attempts: each user's records in log order, the invalid
+    // records sent to the dead-letter topic (their deliveries awaited by every attempt, sent only by the first).
+    private ParsedBatch Parse(long batchEnd)
     {
         var perUser = new Dictionary<string, List<UserBatchRecord>>(StringComparer.Ordinal);
         var deadLettered = new List<Task>();
@@ -334,14 +351,19 @@ public sealed partial class PartitionIngressGrain(
             events += parsed.Event is null ? 0 : 1;
         }
 
-        // The batch moves past a bad record only once the dead-letter topic holds it.
-        await Task.WhenAll(deadLettered);
-
         var users = perUser.Keys.ToArray();
-        var results = await Task.WhenAll(users.Select(u => GrainFactory.GetGrain<IUserGrain>(u).ApplyAsync(new UserEventBatch(_partition, batchEnd, perUser[u]))));
+        var batches = Array.ConvertAll(users, u => new UserEventBatch(_partition, batchEnd, perUser[u]));
+        return new ParsedBatch(users, batches, events, deadLettered.Count, Task.WhenAll(deadLettered));
+    }
 
+    // The first attempt at a batch: the users apply it in memory and return its item side, which is combined per
+    // item and stored before any user stores its state or any item sees it; then both sides store it. Returns the
+    // users the batch erased.
+    private async Task<List<string>> ApplyAndStoreItemSideAsync(ParsedBatch parsed, long batchEnd)
+    {
+        var results = await Task.WhenAll(parsed.Users.Select((u, i) => GrainFactory.GetGrain<IUserGrain>(u).ApplyAsync(parsed.Batches[i])));
         var combiner = new DeltaCombiner();
-        var erased = new List<string>();
+        var storedAlready = false;
         for (var i = 0; i < results.Length; i++)
         {
             foreach (var delta in results[i].ItemSide)
@@ -349,16 +371,41 @@ public sealed partial class PartitionIngressGrain(
                 combiner.Add(delta);
             }
 
-            if (results[i].Erased)
-            {
-                erased.Add(users[i]);
-            }
+            // A user that stored this batch before any item side was stored for it: in a batch begun before item
+            // sides were stored, it returned its own share (added above); otherwise this reader's view of the
+            // partition is stale.
+            storedAlready |= results[i].Replayed && !_legacyBatch;
         }
 
-        var itemCalls = combiner.DrainCopies().Select(d => GrainFactory.GetGrain<IItemGrain>(d.ItemId).ApplyAsync(_partition, batchEnd, d));
-        await Task.WhenAll(itemCalls);
-        return (erased, events, deadLettered.Count);
+        if (storedAlready)
+        {
+            await store.CheckIngressEpochAsync(_partition, _epoch, CancellationToken.None);
+            throw new InvalidOperationException(
+                $"events partition {_partition}: a user grain has stored the batch ending at {batchEnd} although no item side was stored for it; the batch is not sent to the items");
+        }
+
+        var itemSide = combiner.DrainCopies();
+        await store.StoreIngressItemSideAsync(_partition, _epoch, batchEnd, serializer.Encode(itemSide), CancellationToken.None);
+        _itemSide = itemSide;
+        var users = parsed.Users.Select(u => GrainFactory.GetGrain<IUserGrain>(u).StoreAsync(batchEnd));
+        await Task.WhenAll(users.Concat(SendItemSide(itemSide, batchEnd)));
+        return Erased(parsed, results);
     }
+
+    // A batch whose item side is stored (by this reader before an attempt failed, or by the reader before it): the
+    // users apply what they have not applied and store it in one call, and the items get the stored item side.
+    private async Task<List<string>> ReplayAsync(ParsedBatch parsed, long batchEnd)
+    {
+        var users = Task.WhenAll(parsed.Users.Select((u, i) => GrainFactory.GetGrain<IUserGrain>(u).ApplyAsync(parsed.Batches[i] with { ItemSideStored = true })));
+        await Task.WhenAll(SendItemSide(_itemSide!, batchEnd).Append(users));
+        return Erased(parsed, await users);
+    }
+
+    private IEnumerable<Task> SendItemSide(List<ItemDelta> itemSide, long batchEnd) =>
+        itemSide.Select(d => (Task)GrainFactory.GetGrain<IItemGrain>(d.ItemId).ApplyAsync(_partition, batchEnd, d));
+
+    private static List<string> Erased(ParsedBatch parsed, UserBatchResult[] results) =>
+        [.. parsed.Users.Where((_, i) => results[i].Erased)];
 
     private async Task ForgetErasedAsync(List<string> erased, long batchEnd)
     {
@@ -408,6 +455,9 @@ public sealed partial class PartitionIngressGrain(
             readers.Stop(reader);
         }
     }
+
+    /// <summary>A batch as the grains get it: its users, each one's records, and what it holds.</summary>
+    private sealed record ParsedBatch(string[] Users, UserEventBatch[] Batches, long Events, int Invalid, Task DeadLettered);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "{Problem}")]
     private partial void LogBlocked(string problem);

@@ -21,6 +21,7 @@ namespace RecoCluster.Silo.Neighborhoods;
 /// </remarks>
 public sealed partial class NeighborhoodRoundRunner(
     GrainStore store,
+    GrainStateSerializer serializer,
     IOptions<NeighborhoodOptions> options,
     IOptions<UserGrainOptions> grainOptions,
     ILogger<NeighborhoodRoundRunner> logger)
@@ -68,7 +69,7 @@ public sealed partial class NeighborhoodRoundRunner(
             }
 
             after = rows[^1].GrainId;
-            yield return rows.Select(r => (ItemIdOf(r.GrainId), GrainStateJson.Decode<PersistedItem>(r.Payload, $"state of {r.GrainId}"))).ToList();
+            yield return rows.Select(r => (ItemIdOf(r.GrainId), serializer.Decode<PersistedItem>(r.Payload, $"state of {r.GrainId}"))).ToList();
             if (rows.Count < ItemsPerPart)
             {
                 yield break;

@@ -14,9 +14,10 @@ public sealed record GrainStateWrite(string StateName, string GrainId, long? Exp
 /// conflict when the row was not at the expected version (nothing of it was written).</summary>
 public readonly record struct GrainStateWriteResult(bool Conflict, long? Version);
 
-/// <summary>A partition ingress's claim: its epoch, where the stored grains are consistent to, and the end of the
-/// batch that was in flight when the previous reader stopped (which must be cut again, with the same end).</summary>
-public readonly record struct IngressClaim(long Epoch, long NextOffset, long? PendingEnd);
+/// <summary>A partition ingress's claim: its epoch, where the stored grains are consistent to, and the batch that
+/// was in flight when the previous reader stopped: its end (it must be cut again, with the same end) and its stored
+/// item side (null when none was stored).</summary>
+public readonly record struct IngressClaim(long Epoch, long NextOffset, long? PendingEnd, byte[]? PendingItemSide = null);
 
 // The Orleans runtime's side of the store: grain state rows for GroupCommitGrainStorage and the partition
 // ingresses' checkpoints. Everything that writes takes the writer's turn, as the rest of the store does.
@@ -284,7 +285,7 @@ public sealed partial class GrainStore
             INSERT INTO reco_ingress (partition_id, epoch, next_offset, pending_end, updated_ms)
             VALUES (@partition, 1, -1, NULL, @now)
             ON CONFLICT (partition_id) DO UPDATE SET epoch = reco_ingress.epoch + 1, updated_ms = excluded.updated_ms
-            RETURNING epoch, next_offset, pending_end;
+            RETURNING epoch, next_offset, pending_end, pending_item_side;
             """);
         Add(command, "partition", partition);
         Add(command, "now", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
@@ -294,26 +295,40 @@ public sealed partial class GrainStore
             throw new InvalidOperationException($"claiming events partition {partition} returned no row");
         }
 
-        return new IngressClaim(reader.GetInt64(0), reader.GetInt64(1), reader.IsDBNull(2) ? null : reader.GetInt64(2));
+        return new IngressClaim(reader.GetInt64(0), reader.GetInt64(1), reader.IsDBNull(2) ? null : reader.GetInt64(2), reader.IsDBNull(3) ? null : (byte[])reader.GetValue(3));
     }
 
-    /// <summary>Records the end of the batch about to be sent, before any of it is: a reader that takes over after a
-    /// crash re-cuts the batch at the same end. Throws <see cref="PartitionFencedException"/> when another reader
-    /// has claimed the partition since.</summary>
-    public Task BeginIngressBatchAsync(int partition, long epoch, long batchEnd, CancellationToken ct) =>
-        UpdateIngressAsync(partition, epoch, "pending_end = @end", batchEnd, ct);
+    /// <summary>Records the batch about to be sent to the item grains, before any of them sees it: its end and its
+    /// item side. A reader that takes over after a crash cuts the batch again at the same end and sends the items
+    /// exactly this. Throws <see cref="PartitionFencedException"/> when another reader has claimed the partition
+    /// since.</summary>
+    public Task StoreIngressItemSideAsync(int partition, long epoch, long batchEnd, byte[] itemSide, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(itemSide);
+        return UpdateIngressAsync(partition, epoch, "pending_end = @end, pending_item_side = @side", batchEnd, itemSide, ct);
+    }
 
     /// <summary>Moves the partition's checkpoint to <paramref name="batchEnd"/> once every user and item grain of the
-    /// batch has stored it, and clears the pending batch. Fenced like <see cref="BeginIngressBatchAsync"/>.</summary>
+    /// batch has stored it, and clears the pending batch. Fenced like <see cref="StoreIngressItemSideAsync"/>.</summary>
     public Task CommitIngressBatchAsync(int partition, long epoch, long batchEnd, CancellationToken ct) =>
-        UpdateIngressAsync(partition, epoch, "next_offset = @end, pending_end = NULL", batchEnd, ct);
+        UpdateIngressAsync(partition, epoch, "next_offset = @end, pending_end = NULL, pending_item_side = NULL", batchEnd, null, ct);
 
-    private async Task UpdateIngressAsync(int partition, long epoch, string set, long batchEnd, CancellationToken ct)
+    /// <summary>Throws <see cref="PartitionFencedException"/> unless <paramref name="epoch"/> still holds the
+    /// partition; writes nothing else.</summary>
+    public Task CheckIngressEpochAsync(int partition, long epoch, CancellationToken ct) =>
+        UpdateIngressAsync(partition, epoch, "epoch = epoch", 0, null, ct);
+
+    private async Task UpdateIngressAsync(int partition, long epoch, string set, long batchEnd, byte[]? itemSide, CancellationToken ct)
     {
         using var turn = await WriterTurnAsync(ct);
         await using var connection = await _dataSource.OpenConnectionAsync(ct);
         await using var command = Command(connection, null, $"UPDATE reco_ingress SET {set}, updated_ms = @now WHERE partition_id = @partition AND epoch = @epoch;");
         Add(command, "end", batchEnd);
+        if (itemSide is not null)
+        {
+            Add(command, "side", itemSide);
+        }
+
         Add(command, "now", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
         Add(command, "partition", partition);
         Add(command, "epoch", epoch);

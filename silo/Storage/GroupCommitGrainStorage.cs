@@ -16,7 +16,7 @@ namespace RecoCluster.Silo.Storage;
 /// PostgreSQL and 400/s on SQLite on this kind of machine, in the environment notes), below what one ingress batch
 /// asks for. ETags are the rows' versions, checked per write inside the shared transaction, so a conflict refuses
 /// only the grain that had it (an <see cref="InconsistentStateException"/>) and the rest of the group commits.
-/// State is UTF-8 JSON (<see cref="GrainStateJson"/>), readable in the database when verifying by hand.
+/// States are encoded by <see cref="GrainStateSerializer"/> (Orleans' binary serializer).
 /// </remarks>
 public sealed partial class GroupCommitGrainStorage : IGrainStorage, ILifecycleParticipant<ISiloLifecycle>, IAsyncDisposable
 {
@@ -24,15 +24,17 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, ILifecycleP
     private const int MaxGroup = 1_000;
 
     private readonly GrainStore _store;
+    private readonly GrainStateSerializer _serializer;
     private readonly ILogger<GroupCommitGrainStorage> _logger;
     private readonly Channel<PendingWrite> _queue = Channel.CreateUnbounded<PendingWrite>(new UnboundedChannelOptions { SingleReader = true });
     private readonly CancellationTokenSource _stopping = new();
     private Task _writer = Task.CompletedTask;
     private int _disposed;
 
-    public GroupCommitGrainStorage(GrainStore store, ILogger<GroupCommitGrainStorage> logger)
+    public GroupCommitGrainStorage(GrainStore store, GrainStateSerializer serializer, ILogger<GroupCommitGrainStorage> logger)
     {
         _store = store;
+        _serializer = serializer;
         _logger = logger;
     }
 
@@ -68,7 +70,7 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, ILifecycleP
 
         if (stored is { } row)
         {
-            grainState.State = GrainStateJson.Decode<T>(row.Payload, $"{stateName} state of {grainId}");
+            grainState.State = _serializer.Decode<T>(row.Payload, $"{stateName} state of {grainId}");
             grainState.ETag = row.Version.ToString(CultureInfo.InvariantCulture);
             grainState.RecordExists = true;
         }
@@ -83,7 +85,7 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, ILifecycleP
     public async Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
         ArgumentNullException.ThrowIfNull(grainState);
-        var payload = GrainStateJson.Encode(grainState.State);
+        var payload = _serializer.Encode(grainState.State);
         var version = await EnqueueAsync(new GrainStateWrite(stateName, grainId.ToString(), ParseETag(grainState.ETag), payload), grainState.ETag);
         grainState.ETag = version!.Value.ToString(CultureInfo.InvariantCulture);
         grainState.RecordExists = true;

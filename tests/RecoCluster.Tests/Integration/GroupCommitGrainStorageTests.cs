@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Orleans.Storage;
 using RecoCluster.Grains.Orleans;
@@ -72,12 +73,56 @@ public abstract class GroupCommitGrainStorageTests
         }
     }
 
+    [Fact]
+    public async Task A_state_stored_as_json_before_the_binary_format_is_read_and_rewritten_in_binary()
+    {
+        await using var fixture = await StartAsync();
+        var id = GrainId.Create("item", "sku-legacy");
+        // A row as the storage wrote it until 2026-12: the state as UTF-8 JSON with web defaults.
+        var legacy = System.Text.Encoding.UTF8.GetBytes(
+            """{"model":{"count":7,"row":{"sku-2":3,"sku-9":4},"purchaseCount":1,"purchaseRow":{"sku-2":1},"factors":[0.5,-0.25]},"watermarks":{"3":120}}""");
+        var stored = await fixture.Store.WriteGrainStatesAsync([new GrainStateWrite("item", id.ToString(), null, legacy)], CancellationToken.None);
+
+        var read = new GrainState<PersistedItem>();
+        await fixture.Storage.ReadStateAsync("item", id, read);
+        Assert.Equal(stored[0].Version.ToString(), read.ETag);
+        Assert.Equal(7, read.State!.Model.Count);
+        Assert.Equal(new Dictionary<string, long> { ["sku-2"] = 3, ["sku-9"] = 4 }, read.State.Model.Row);
+        Assert.Equal(1, read.State.Model.PurchaseRow["sku-2"]);
+        Assert.Equal([0.5f, -0.25f], read.State.Model.Factors!);
+        Assert.Equal(120, read.State.Watermarks[3]);
+
+        read.State.Model.Count = 8;
+        await fixture.Storage.WriteStateAsync("item", id, read);
+        var row = await fixture.Store.ReadGrainStateAsync("item", id.ToString(), CancellationToken.None);
+        Assert.NotEqual((byte)'{', row!.Value.Payload[0]);
+        var reread = new GrainState<PersistedItem>();
+        await fixture.Storage.ReadStateAsync("item", id, reread);
+        Assert.Equal(8, reread.State!.Model.Count);
+        Assert.Equal(4, reread.State.Model.Row["sku-9"]);
+    }
+
+    [Fact]
+    public async Task A_payload_of_an_unknown_format_is_an_error_naming_the_grain()
+    {
+        await using var fixture = await StartAsync();
+        var id = GrainId.Create("item", "sku-garbled");
+        await fixture.Store.WriteGrainStatesAsync([new GrainStateWrite("item", id.ToString(), null, [0x7f, 1, 2])], CancellationToken.None);
+        var e = await Assert.ThrowsAsync<InvalidDataException>(() => fixture.Storage.ReadStateAsync("item", id, new GrainState<PersistedItem>()));
+        Assert.Contains("sku-garbled", e.Message);
+        Assert.Contains("unknown format", e.Message);
+    }
+
+    /// <summary>Orleans' serializer over the generated codecs of the project's assemblies, as a silo has it.</summary>
+    internal static GrainStateSerializer StateSerializer { get; } = new(
+        Orleans.Serialization.ServiceCollectionExtensions.AddSerializer(new ServiceCollection()).BuildServiceProvider().GetRequiredService<Orleans.Serialization.Serializer>());
+
     private async Task<Fixture> StartAsync()
     {
         var storage = await NewStorageAsync();
         var store = GrainStore.Open(new StorageOptions { Provider = storage.Provider, ConnectionString = storage.ConnectionString });
         await store.MigrateAsync(CancellationToken.None);
-        var grainStorage = new GroupCommitGrainStorage(store, NullLogger<GroupCommitGrainStorage>.Instance);
+        var grainStorage = new GroupCommitGrainStorage(store, StateSerializer, NullLogger<GroupCommitGrainStorage>.Instance);
         grainStorage.Start();
         return new Fixture(store, grainStorage);
     }

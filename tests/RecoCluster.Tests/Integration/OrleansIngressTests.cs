@@ -98,20 +98,48 @@ public abstract class OrleansIngressTests
     }
 
     [Fact]
-    public async Task A_replayed_batch_yields_the_same_item_side_and_counts_once()
+    public async Task A_user_stores_a_batch_only_when_told_and_a_replay_counts_once()
     {
         await using var cluster = await OrleansTestCluster.StartAsync(await NewStorageAsync(), silos: 1, partitions: 1);
         var at = new DateTimeOffset(2026, 11, 1, 0, 0, 0, TimeSpan.Zero);
         var user = cluster.Grains.GetGrain<IUserGrain>("replay-user");
-        var first = new UserEventBatch(0, 2, [new UserBatchRecord(0, new ClickEvent("replay-user", "a", EventType.View, at)), new UserBatchRecord(1, new ClickEvent("replay-user", "b", EventType.Purchase, at.AddSeconds(1)))]);
+        var userRow = user.GetGrainId().ToString();
+        UserBatchRecord Record(long offset, string item, EventType type) => new(offset, new ClickEvent("replay-user", item, type, at.AddSeconds(offset)));
+        var first = new UserEventBatch(0, 2, [Record(0, "a", EventType.View), Record(1, "b", EventType.Purchase)]);
         var applied = await user.ApplyAsync(first);
         Assert.False(applied.Replayed);
 
-        // The user has moved on in memory; the same batch again is answered from storage, not recomputed.
+        // Applied in memory only: nothing is stored before the ingress has stored the batch's item side, and the same
+        // batch again is answered from memory with the same item side.
+        Assert.Null(await cluster.Store.ReadGrainStateAsync("user", userRow, CancellationToken.None));
+        var again = await user.ApplyAsync(first);
+        Assert.False(again.Replayed);
+        Assert.Equal(Describe(applied.ItemSide), Describe(again.ItemSide));
+        Assert.Equal(2, (await user.GetHistoryAsync())!.TotalEvents);
+
+        await user.StoreAsync(2);
+        Assert.NotNull(await cluster.Store.ReadGrainStateAsync("user", userRow, CancellationToken.None));
         var replayed = await user.ApplyAsync(first);
         Assert.True(replayed.Replayed);
-        Assert.Equal(Describe(applied.ItemSide), Describe(replayed.ItemSide));
+        Assert.Empty(replayed.ItemSide);
+        await user.StoreAsync(2); // stored already: nothing to do
         Assert.Equal(2, (await user.GetHistoryAsync())!.TotalEvents);
+
+        // A batch applied in memory and then replaced by another cut (a new reader) is dropped, not added to.
+        Assert.False((await user.ApplyAsync(new UserEventBatch(0, 5, [Record(2, "c", EventType.View), Record(3, "d", EventType.View), Record(4, "e", EventType.View)]))).Replayed);
+        Assert.Equal(5, (await user.GetHistoryAsync())!.TotalEvents);
+        var recut = await user.ApplyAsync(new UserEventBatch(0, 3, [Record(2, "c", EventType.View)]));
+        Assert.False(recut.Replayed);
+        Assert.Equal(3, (await user.GetHistoryAsync())!.TotalEvents);
+        await Assert.ThrowsAsync<InvalidOperationException>(() => user.StoreAsync(5)); // not the batch in memory
+        await user.StoreAsync(3);
+
+        // A replay whose item side the ingress has stored applies and stores in one call.
+        var stored = await user.ApplyAsync(new UserEventBatch(0, 4, [Record(3, "d", EventType.View)], ItemSideStored: true));
+        Assert.False(stored.Replayed);
+        Assert.Empty(stored.ItemSide);
+        Assert.True((await user.ApplyAsync(new UserEventBatch(0, 4, [Record(3, "d", EventType.View)]))).Replayed);
+        Assert.Equal(4, (await user.GetHistoryAsync())!.TotalEvents);
 
         var item = cluster.Grains.GetGrain<IItemGrain>("b");
         var delta = applied.ItemSide.Single(d => d.ItemId == "b");
