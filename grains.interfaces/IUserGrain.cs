@@ -63,11 +63,11 @@ public sealed record UserBatchRecord(long Offset, ClickEvent? Event)
 }
 
 /// <summary>What a user grain returns for a batch.</summary>
-/// <param name="ItemSide">The item side of the user's records, combined per item: empty when
+/// <param name="ItemSide">The item side of the user's records: empty when
 /// <paramref name="Replayed"/> (except for a state stored before the ingress stored item sides, which kept its own:
 /// then that one) and when the ingress said it has the batch's item side stored.</param>
 /// <param name="Erased">Whether the batch ended with the user erased (the ingress then calls
 /// <see cref="IUserGrain.ForgetErasedAsync"/> after its checkpoint).</param>
 /// <param name="Replayed">Whether the grain had already stored this batch (or a later one) before the call.</param>
 [GenerateSerializer, Immutable, Alias("reco.UserBatchResult")]
-public sealed record UserBatchResult(IReadOnlyList<ItemDelta> ItemSide, bool Erased, bool Replayed);
+public sealed record UserBatchResult(ItemSide ItemSide, bool Erased, bool Replayed);

@@ -1,55 +1,58 @@
 namespace RecoCluster.Grains.Interfaces;
 
-/// <summary>
-/// Where a user model sends the item side of an event. The user grain collects a batch's item side in a
-/// <c>DeltaCombiner</c> and returns it; the partition's ingress combines it over the batch and calls each item grain
-/// once with its share.
-/// </summary>
-public interface IItemDeltaSink
-{
-    /// <summary>Adds <paramref name="count"/> to the co-occurrence count C[<paramref name="itemId"/>][<paramref name="otherItemId"/>].</summary>
-    void AddCooccurrence(string itemId, string otherItemId, long count);
-
-    /// <summary>Adds <paramref name="count"/> to the item count N[<paramref name="itemId"/>].</summary>
-    void AddItemCount(string itemId, long count);
-
-    /// <summary>Adds <paramref name="count"/> to the purchase co-occurrence P[<paramref name="itemId"/>][<paramref name="otherItemId"/>]
-    /// (both items bought by the same user within the window), which cart complements come from.</summary>
-    void AddPurchaseCooccurrence(string itemId, string otherItemId, long count);
-
-    /// <summary>Adds <paramref name="count"/> to the purchase count NP[<paramref name="itemId"/>].</summary>
-    void AddPurchaseCount(string itemId, long count);
-
-    /// <summary>Adds <paramref name="delta"/> (an SGD step, already scaled) to the item's factor vector.</summary>
-    void AddFactorDelta(string itemId, ReadOnlySpan<float> delta);
-}
-
-/// <summary>The combined item side of a micro-batch of events, for one item.</summary>
+/// <summary>The combined item side of one batch of one events partition, for one item: what the ingress sends the
+/// item grain, and stores (all items of the batch) before it sends any of it.</summary>
 /// <param name="ItemId">The item.</param>
 /// <param name="Count">Added to N[item].</param>
-/// <param name="Row">Added to C[item][other], per other item.</param>
+/// <param name="Others">The other items whose co-occurrence with this one changes.</param>
+/// <param name="OtherCounts">Added to C[item][Others[k]], in the order of <paramref name="Others"/>.</param>
 /// <param name="PurchaseCount">Added to NP[item].</param>
-/// <param name="PurchaseRow">Added to P[item][other], per other item; null when empty.</param>
+/// <param name="PurchaseOthers">The items bought together with this one in the batch; null when none.</param>
+/// <param name="PurchaseOtherCounts">Added to P[item][PurchaseOthers[k]]; null when none.</param>
 /// <param name="FactorDelta">Added to the item's factor vector; null when the batch did not touch it.</param>
 [GenerateSerializer, Immutable, Alias("reco.ItemDelta")]
 public sealed record ItemDelta(
     string ItemId,
     long Count,
-    IReadOnlyDictionary<string, long> Row,
+    string[] Others,
+    long[] OtherCounts,
     long PurchaseCount = 0,
-    IReadOnlyDictionary<string, long>? PurchaseRow = null,
+    string[]? PurchaseOthers = null,
+    long[]? PurchaseOtherCounts = null,
     float[]? FactorDelta = null);
 
 /// <summary>
-/// The item side of one batch of one events partition, for a set of items: what the first runtime sent over its
-/// shuffle topic, kept as the unit the memory bench and <c>ItemCodec</c>'s tests measure stored bytes with (the
-/// Orleans ingress calls item grains with one <see cref="ItemDelta"/> each). <see cref="BatchEnd"/> is the first
-/// source offset not included; an item applies it only above its watermark for <see cref="SourcePartition"/>.
+/// The item side of one user's records in one batch, as flat arrays: what a user grain returns to its ingress, which
+/// combines the item sides of all users of the batch per item. Every index below is into <see cref="Items"/>.
 /// </summary>
-/// <param name="SourcePartition">The events partition the batch comes from.</param>
-/// <param name="BatchEnd">The source checkpoint offset the batch ends at (exclusive).</param>
-/// <param name="Items">The deltas, one per item.</param>
-public sealed record ItemDeltaBatch(int SourcePartition, long BatchEnd, IReadOnlyList<ItemDelta> Items);
+/// <param name="Items">The items this item side touches.</param>
+/// <param name="Counts">Per item: added to N[item].</param>
+/// <param name="PurchaseCounts">Per item: added to NP[item].</param>
+/// <param name="Pairs">Co-occurrence increments, two indexes each (item, other): added to C[item][other].</param>
+/// <param name="PairCounts">Per pair of <paramref name="Pairs"/>: the increment.</param>
+/// <param name="PurchasePairs">Bought-together increments, two indexes each (item, other): added to P[item][other].</param>
+/// <param name="PurchasePairCounts">Per pair of <paramref name="PurchasePairs"/>: the increment.</param>
+/// <param name="FactorItems">The items whose factor vectors change.</param>
+/// <param name="FactorDeltas">Their changes, <paramref name="FactorItems"/>.Length vectors of equal length, one
+/// after the other.</param>
+[GenerateSerializer, Immutable, Alias("reco.ItemSide")]
+public sealed record ItemSide(
+    string[] Items,
+    long[] Counts,
+    long[] PurchaseCounts,
+    int[] Pairs,
+    long[] PairCounts,
+    int[] PurchasePairs,
+    long[] PurchasePairCounts,
+    int[] FactorItems,
+    float[] FactorDeltas)
+{
+    /// <summary>Nothing for any item.</summary>
+    public static ItemSide Empty { get; } = new([], [], [], [], [], [], [], [], []);
+
+    /// <summary>Whether it changes nothing.</summary>
+    public bool IsEmpty => Items.Length == 0;
+}
 
 /// <summary>One entry of a co-occurrence row.</summary>
 /// <param name="ItemId">The other item.</param>

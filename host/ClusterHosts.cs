@@ -77,7 +77,7 @@ public static class ClusterHosts
         var configuration = builder.Configuration;
         builder.Services.AddRecoGateway(configuration);
         builder.Services.AddGrainBackend();
-        builder.UseOrleansClient(client => client.UseRecoCluster(configuration).AddActivityPropagation());
+        builder.UseOrleansClient(client => client.UseRecoCluster(configuration).AddGrainCallTracing());
         builder.Services.AddSingleton<IClientConnectionRetryFilter, ClusterConnectionRetry>();
         // A query that finds no answer within the route deadline gets a 503 with Retry-After rather than Orleans'
         // default 30 s wait (a rebuild has a longer timeout of its own).

@@ -84,10 +84,10 @@ public static class SnapshotBuilder
         ArgumentNullException.ThrowIfNull(state);
         ArgumentNullException.ThrowIfNull(global);
         ArgumentNullException.ThrowIfNull(options);
-        var similar = Neighborhoods.Compute(state.Count, state.Row, global.CountOf, global.Total, options.Measure, options.NeighborCount, options.MinCooccurrence);
-        var bought = state.PurchaseRow.Count == 0
+        var similar = Neighborhoods.Compute(state.Count, state.Row(), global.CountOf, global.Total, options.Measure, options.NeighborCount, options.MinCooccurrence);
+        var bought = state.PurchaseItems.Length == 0
             ? []
-            : Neighborhoods.Compute(state.PurchaseCount, state.PurchaseRow, global.PurchaseCountOf, global.PurchaseTotal, options.Measure, options.NeighborCount);
+            : Neighborhoods.Compute(state.PurchaseCount, state.PurchaseRow(), global.PurchaseCountOf, global.PurchaseTotal, options.Measure, options.NeighborCount);
         var trend = Trend(previous, state.Count, secondsSincePrevious, options.PopularityHalfLifeHours);
         float[]? vector = null;
         if (factors is { Enabled: true })

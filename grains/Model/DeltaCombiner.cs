@@ -1,45 +1,39 @@
+using System.Runtime.InteropServices;
 using RecoCluster.Grains.Interfaces;
 
 namespace RecoCluster.Grains.Model;
 
 /// <summary>
-/// Combines the item side of a micro-batch of events: many increments of the same (item, other) pair become one
-/// number, so an item grain is called with one entry per pair per batch instead of one per event.
+/// Combines the item side of a batch of events per item: many increments of the same (item, other) pair become
+/// one number, so an item grain is called with one entry per pair per batch instead of one per event.
 /// </summary>
 /// <remarks>
-/// Hot path: every event makes up to 2×window calls here. The per-item accumulators and their row dictionaries
-/// are reused from batch to batch (cleared, keeping their capacity), so a steady stream allocates almost nothing
-/// per event; an item not touched for a whole batch gives its accumulator back, which bounds the memory kept to
-/// the items of the last batch. The price: a drained batch is valid only inside <see cref="Drain{T}"/>'s callback.
+/// Hot path: every event makes up to 2×window additions here. Items are numbers of the silo's
+/// <see cref="ItemIdTable"/>, so an addition is two integer-keyed lookups. The per-item accumulators and their rows
+/// are reused from batch to batch (cleared, keeping their capacity); an item not touched for a whole batch gives its
+/// accumulator back, which bounds the memory kept to the items of the last batch.
 /// </remarks>
-public sealed class DeltaCombiner : IItemDeltaSink
+public sealed class DeltaCombiner(ItemIdTable ids) : IItemDeltaSink
 {
-    private readonly Dictionary<string, Accumulator> _items = new(StringComparer.Ordinal);
+    private readonly Dictionary<int, Accumulator> _items = [];
     private int _touched;
 
     /// <summary>Whether nothing was added since the last drain.</summary>
     public bool IsEmpty => _touched == 0;
 
-    public void AddCooccurrence(string itemId, string otherItemId, long count)
+    public void AddCooccurrence(int item, int other, long count) =>
+        CollectionsMarshal.GetValueRefOrAddDefault(Touch(item).Row, other, out _) += count;
+
+    public void AddItemCount(int item, long count) => Touch(item).Count += count;
+
+    public void AddPurchaseCooccurrence(int item, int other, long count) =>
+        CollectionsMarshal.GetValueRefOrAddDefault(Touch(item).PurchaseRow ??= [], other, out _) += count;
+
+    public void AddPurchaseCount(int item, long count) => Touch(item).PurchaseCount += count;
+
+    public void AddFactorDelta(int item, ReadOnlySpan<float> delta)
     {
-        var row = Touch(itemId).Row;
-        row[otherItemId] = row.GetValueOrDefault(otherItemId) + count;
-    }
-
-    public void AddItemCount(string itemId, long count) => Touch(itemId).Count += count;
-
-    public void AddPurchaseCooccurrence(string itemId, string otherItemId, long count)
-    {
-        var acc = Touch(itemId);
-        var row = acc.PurchaseRow ??= new Dictionary<string, long>(StringComparer.Ordinal);
-        row[otherItemId] = row.GetValueOrDefault(otherItemId) + count;
-    }
-
-    public void AddPurchaseCount(string itemId, long count) => Touch(itemId).PurchaseCount += count;
-
-    public void AddFactorDelta(string itemId, ReadOnlySpan<float> delta)
-    {
-        var acc = Touch(itemId);
+        var acc = Touch(item);
         if (acc.FactorDelta is null || acc.FactorDelta.Length != delta.Length)
         {
             acc.FactorDelta = new float[delta.Length];
@@ -53,111 +47,113 @@ public sealed class DeltaCombiner : IItemDeltaSink
         acc.FactorTouched = true;
     }
 
-    /// <summary>Adds an already combined delta (one user's batch, to be combined with the other users' of the batch).</summary>
-    public void Add(ItemDelta delta)
+    /// <summary>Adds one user's item side (from its user grain) to the batch.</summary>
+    public void Add(ItemSide side)
     {
-        ArgumentNullException.ThrowIfNull(delta);
-        AddItemCount(delta.ItemId, delta.Count);
-        foreach (var (other, count) in delta.Row)
+        ArgumentNullException.ThrowIfNull(side);
+        if (side.IsEmpty)
         {
-            AddCooccurrence(delta.ItemId, other, count);
+            return;
         }
 
-        AddPurchaseCount(delta.ItemId, delta.PurchaseCount);
-        if (delta.PurchaseRow is { } purchases)
+        Span<int> numbers = side.Items.Length <= 256 ? stackalloc int[side.Items.Length] : new int[side.Items.Length];
+        for (var i = 0; i < numbers.Length; i++)
         {
-            foreach (var (other, count) in purchases)
+            numbers[i] = ids.Intern(side.Items[i]);
+            if (side.Counts[i] != 0)
             {
-                AddPurchaseCooccurrence(delta.ItemId, other, count);
+                AddItemCount(numbers[i], side.Counts[i]);
+            }
+
+            if (side.PurchaseCounts[i] != 0)
+            {
+                AddPurchaseCount(numbers[i], side.PurchaseCounts[i]);
             }
         }
 
-        if (delta.FactorDelta is { Length: > 0 } step)
+        for (var p = 0; p < side.PairCounts.Length; p++)
         {
-            AddFactorDelta(delta.ItemId, step);
+            AddCooccurrence(numbers[side.Pairs[2 * p]], numbers[side.Pairs[(2 * p) + 1]], side.PairCounts[p]);
+        }
+
+        for (var p = 0; p < side.PurchasePairCounts.Length; p++)
+        {
+            AddPurchaseCooccurrence(numbers[side.PurchasePairs[2 * p]], numbers[side.PurchasePairs[(2 * p) + 1]], side.PurchasePairCounts[p]);
+        }
+
+        if (side.FactorItems.Length > 0)
+        {
+            var d = side.FactorDeltas.Length / side.FactorItems.Length;
+            for (var f = 0; f < side.FactorItems.Length; f++)
+            {
+                AddFactorDelta(numbers[side.FactorItems[f]], side.FactorDeltas.AsSpan(f * d, d));
+            }
         }
     }
 
-    /// <summary>Drains what has been combined as deltas of their own (copies, safe to keep and to send), item by
-    /// item in no particular order, and starts the next batch.</summary>
-    public List<ItemDelta> DrainCopies() =>
-        Drain(_ => 0, (_, deltas) => deltas.Select(d => new ItemDelta(
-            d.ItemId,
-            d.Count,
-            new Dictionary<string, long>(d.Row, StringComparer.Ordinal),
-            d.PurchaseCount,
-            d.PurchaseRow is null ? null : new Dictionary<string, long>(d.PurchaseRow, StringComparer.Ordinal),
-            d.FactorDelta?.ToArray())).ToList()) is [var all] ? all : [];
-
-    /// <summary>
-    /// Groups what has been combined by <paramref name="partitionOf"/>, hands each group to
-    /// <paramref name="encode"/> (which must copy or serialize it: the deltas are reused afterwards), and starts
-    /// the next batch.
-    /// </summary>
-    public List<T> Drain<T>(Func<string, int> partitionOf, Func<int, IReadOnlyList<ItemDelta>, T> encode)
+    /// <summary>Hands over what was combined, one delta per item (in no particular order, safe to keep and to
+    /// send), and starts the next batch.</summary>
+    public List<ItemDelta> Drain()
     {
-        ArgumentNullException.ThrowIfNull(partitionOf);
-        ArgumentNullException.ThrowIfNull(encode);
-        var groups = new Dictionary<int, List<ItemDelta>>();
-        foreach (var (item, acc) in _items)
-        {
-            if (!acc.Touched)
-            {
-                continue;
-            }
-
-            var partition = partitionOf(item);
-            if (!groups.TryGetValue(partition, out var list))
-            {
-                groups[partition] = list = [];
-            }
-
-            list.Add(new ItemDelta(
-                item,
-                acc.Count,
-                acc.Row,
-                acc.PurchaseCount,
-                acc.PurchaseRow is { Count: > 0 } ? acc.PurchaseRow : null,
-                acc.FactorTouched ? acc.FactorDelta : null));
-        }
-
-        var results = new List<T>(groups.Count);
-        foreach (var (partition, deltas) in groups.OrderBy(g => g.Key))
-        {
-            results.Add(encode(partition, deltas));
-        }
-
-        // Removing the current entry while enumerating a Dictionary is allowed (and keeps the enumeration valid).
+        var deltas = new List<ItemDelta>(_touched);
         foreach (var (item, acc) in _items)
         {
             if (acc.Touched)
             {
+                deltas.Add(new ItemDelta(
+                    ids[item],
+                    acc.Count,
+                    Keys(acc.Row),
+                    [.. acc.Row.Values],
+                    acc.PurchaseCount,
+                    acc.PurchaseRow is { Count: > 0 } purchases ? Keys(purchases) : null,
+                    acc.PurchaseRow is { Count: > 0 } ? [.. acc.PurchaseRow.Values] : null,
+                    acc.FactorTouched ? acc.FactorDelta!.ToArray() : null));
                 acc.Reset();
             }
             else
             {
+                // Removing the current entry while enumerating a Dictionary is allowed (and keeps the enumeration valid).
                 _items.Remove(item);
             }
         }
 
         _touched = 0;
-        return results;
+        return deltas;
     }
 
-    /// <summary>Discards everything combined so far (a fenced worker drops its uncommitted work).</summary>
+    /// <summary>Discards everything combined since the last drain, keeping the accumulators for reuse.</summary>
     public void Clear()
     {
-        _items.Clear();
+        if (_touched == 0)
+        {
+            return;
+        }
+
+        foreach (var acc in _items.Values)
+        {
+            acc.Reset();
+        }
+
         _touched = 0;
     }
 
-    private Accumulator Touch(string itemId)
+    private string[] Keys(Dictionary<int, long> row)
     {
-        if (!_items.TryGetValue(itemId, out var acc))
+        var keys = new string[row.Count];
+        var i = 0;
+        foreach (var key in row.Keys)
         {
-            _items[itemId] = acc = new Accumulator();
+            keys[i++] = ids[key];
         }
 
+        return keys;
+    }
+
+    private Accumulator Touch(int item)
+    {
+        ref var acc = ref CollectionsMarshal.GetValueRefOrAddDefault(_items, item, out _);
+        acc ??= new Accumulator();
         if (!acc.Touched)
         {
             acc.Touched = true;
@@ -173,12 +169,12 @@ public sealed class DeltaCombiner : IItemDeltaSink
 
         public long Count { get; set; }
 
-        public Dictionary<string, long> Row { get; } = new(StringComparer.Ordinal);
+        public Dictionary<int, long> Row { get; } = [];
 
         public long PurchaseCount { get; set; }
 
         // Allocated on first use: most items are never bought together, and most batches carry no factor step.
-        public Dictionary<string, long>? PurchaseRow { get; set; }
+        public Dictionary<int, long>? PurchaseRow { get; set; }
 
         public float[]? FactorDelta { get; set; }
 

@@ -1,26 +1,43 @@
 namespace RecoCluster.Grains.Model;
 
-/// <summary>The persistent state of an <see cref="ItemModel"/>.</summary>
-[GenerateSerializer, Alias("reco.ItemGrainState")]
+/// <summary>The stored state of an <see cref="ItemModel"/>: plain data with item ids as strings (the model's item
+/// numbers are local to its silo). Rows are two parallel arrays, in no particular order.
+/// Stored through <see cref="ItemGrainStateCodec"/>.</summary>
+[Alias("reco.ItemGrainState")]
 public sealed class ItemGrainState
 {
-    /// <summary>N[item]: events on the item.</summary>
-    [Id(0)]
+    /// <summary>N[item]: the weighted events on the item.</summary>
     public long Count { get; set; }
 
-    /// <summary>C[item][other], for every other item with a non-zero count.</summary>
-    [Id(1)]
-    public Dictionary<string, long> Row { get; set; } = new(StringComparer.Ordinal);
+    /// <summary>The other items of C[item][·], every one with a non-zero count.</summary>
+    public string[] RowItems { get; set; } = [];
+
+    /// <summary>C[item][RowItems[k]].</summary>
+    public long[] RowCounts { get; set; } = [];
 
     /// <summary>NP[item]: purchases of the item.</summary>
-    [Id(2)]
     public long PurchaseCount { get; set; }
 
-    /// <summary>P[item][other]: how often the item was bought together with the other (same user, same window).</summary>
-    [Id(3)]
-    public Dictionary<string, long> PurchaseRow { get; set; } = new(StringComparer.Ordinal);
+    /// <summary>The other items of P[item][·]: bought together with the item (same user, same window).</summary>
+    public string[] PurchaseItems { get; set; } = [];
+
+    /// <summary>P[item][PurchaseItems[k]].</summary>
+    public long[] PurchaseCounts { get; set; } = [];
 
     /// <summary>The item's factor vector: its initial vector plus every step applied; null until the first.</summary>
-    [Id(4)]
     public float[]? Factors { get; set; }
+
+    /// <summary>C[item][·] as (other item, count) pairs.</summary>
+    public IEnumerable<KeyValuePair<string, long>> Row() => Pairs(RowItems, RowCounts);
+
+    /// <summary>P[item][·] as (other item, count) pairs.</summary>
+    public IEnumerable<KeyValuePair<string, long>> PurchaseRow() => Pairs(PurchaseItems, PurchaseCounts);
+
+    private static IEnumerable<KeyValuePair<string, long>> Pairs(string[] items, long[] counts)
+    {
+        for (var i = 0; i < items.Length; i++)
+        {
+            yield return KeyValuePair.Create(items[i], counts[i]);
+        }
+    }
 }

@@ -1,67 +1,168 @@
+using System.Buffers;
 using RecoCluster.Grains.Interfaces;
 
 namespace RecoCluster.Grains.Model;
 
-/// <summary>An item's count and co-occurrence row. Counts are integers, so the cluster's rows equal a batch
-/// recount of the same events exactly, whatever the order in which batches from different partitions arrive.</summary>
+/// <summary>An item's count and co-occurrence row. Counts are integers, so the cluster's rows equal a batch recount
+/// of the same events exactly, whatever the order in which batches from different partitions arrive.</summary>
+/// <remarks>Rows are keyed by the silo's item numbers (<see cref="ItemIdTable"/>), in <see cref="CountRow"/>s.</remarks>
 public sealed class ItemModel
 {
-    private readonly string _itemId;
-    private readonly ItemGrainState _state;
-
+    private readonly ItemIdTable _ids;
     private readonly float _initScale;
+    private readonly CountRow _row = new();
+    private CountRow? _purchaseRow;
+    private float[]? _factors;
 
-    public ItemModel(string itemId, ItemGrainState? state = null, float factorInitScale = 0.1f)
+    public ItemModel(string itemId, ItemIdTable ids, ItemGrainState? state = null, float factorInitScale = 0.1f)
     {
         ArgumentException.ThrowIfNullOrEmpty(itemId);
-        _itemId = itemId;
-        _state = state ?? new ItemGrainState();
+        ArgumentNullException.ThrowIfNull(ids);
+        ItemId = itemId;
+        _ids = ids;
         _initScale = factorInitScale;
+        if (state is null)
+        {
+            return;
+        }
+
+        Count = state.Count;
+        PurchaseCount = state.PurchaseCount;
+        Add(_row, state.RowItems, state.RowCounts);
+        if (state.PurchaseItems.Length > 0)
+        {
+            Add(_purchaseRow = new CountRow(), state.PurchaseItems, state.PurchaseCounts);
+        }
+
+        _factors = state.Factors;
     }
 
-    public string ItemId => _itemId;
+    public string ItemId { get; }
 
-    public ItemGrainState State => _state;
+    /// <summary>N[item].</summary>
+    public long Count { get; private set; }
 
-    /// <summary>Adds a combined delta to the item's count and row.</summary>
+    /// <summary>NP[item].</summary>
+    public long PurchaseCount { get; private set; }
+
+    /// <summary>Entries of C[item][·].</summary>
+    public int RowLength => _row.Length;
+
+    /// <summary>Entries of P[item][·].</summary>
+    public int PurchaseRowLength => _purchaseRow?.Length ?? 0;
+
+    /// <summary>Adds a combined delta to the item's counts, rows and vector.</summary>
     public void Apply(ItemDelta delta)
     {
         ArgumentNullException.ThrowIfNull(delta);
-        _state.Count += delta.Count;
-        foreach (var (other, count) in delta.Row)
+        Count += delta.Count;
+        Add(_row, delta.Others, delta.OtherCounts);
+        PurchaseCount += delta.PurchaseCount;
+        if (delta.PurchaseOthers is { Length: > 0 } purchases)
         {
-            _state.Row[other] = _state.Row.GetValueOrDefault(other) + count;
-        }
-
-        _state.PurchaseCount += delta.PurchaseCount;
-        if (delta.PurchaseRow is not null)
-        {
-            foreach (var (other, count) in delta.PurchaseRow)
-            {
-                _state.PurchaseRow[other] = _state.PurchaseRow.GetValueOrDefault(other) + count;
-            }
+            Add(_purchaseRow ??= new CountRow(), purchases, delta.PurchaseOtherCounts!);
         }
 
         if (delta.FactorDelta is { Length: > 0 } step)
         {
-            if (_state.Factors is null || _state.Factors.Length != step.Length)
+            if (_factors is null || _factors.Length != step.Length)
             {
-                _state.Factors = new float[step.Length];
-                Algorithms.Bpr.InitItem(_itemId, _initScale, _state.Factors);
+                _factors = new float[step.Length];
+                Algorithms.Bpr.InitItem(ItemId, _initScale, _factors);
             }
 
-            System.Numerics.Tensors.TensorPrimitives.Add(_state.Factors, step, _state.Factors);
+            System.Numerics.Tensors.TensorPrimitives.Add(_factors, step, _factors);
         }
     }
 
+    /// <summary>The state to store, with item ids as strings.</summary>
+    public ItemGrainState ToState()
+    {
+        var (rowItems, rowCounts) = Entries(_row);
+        var (purchaseItems, purchaseCounts) = _purchaseRow is null ? ([], []) : Entries(_purchaseRow);
+        return new ItemGrainState
+        {
+            Count = Count,
+            RowItems = rowItems,
+            RowCounts = rowCounts,
+            PurchaseCount = PurchaseCount,
+            PurchaseItems = purchaseItems,
+            PurchaseCounts = purchaseCounts,
+            Factors = _factors?.ToArray(),
+        };
+    }
+
+    /// <summary>C[item][other], 0 when they never met.</summary>
+    public long CountWith(string other) => _ids.Find(other) is var n and >= 0 ? _row[n] : 0;
+
     /// <summary>The item's count and its <paramref name="count"/> largest co-occurrences.</summary>
     public ItemCooccurrence GetCooccurrence(int count) =>
-        new(_itemId, _state.Count, _state.Row.Count, Top(_state.Row, count), _state.PurchaseCount, _state.PurchaseRow.Count, Top(_state.PurchaseRow, count));
+        new(ItemId, Count, _row.Length, Top(_row, count), PurchaseCount, PurchaseRowLength, _purchaseRow is null ? [] : Top(_purchaseRow, count));
 
-    private static List<Neighbor> Top(Dictionary<string, long> row, int count) => row
-        .OrderByDescending(e => e.Value)
-        .ThenBy(e => e.Key, StringComparer.Ordinal)
-        .Take(count)
-        .Select(e => new Neighbor(e.Key, e.Value))
-        .ToList();
+    // Largest first, ties by item id (ordinal).
+    private List<Neighbor> Top(CountRow row, int count)
+    {
+        var keys = row.Keys;
+        var counts = row.Counts;
+        var order = new int[keys.Length];
+        for (var i = 0; i < order.Length; i++)
+        {
+            order[i] = i;
+        }
+
+        var ids = _ids;
+        var countsArray = counts.ToArray();
+        var keysArray = keys.ToArray();
+        Array.Sort(order, (a, b) =>
+        {
+            var byCount = countsArray[b].CompareTo(countsArray[a]);
+            return byCount != 0 ? byCount : string.CompareOrdinal(ids[keysArray[a]], ids[keysArray[b]]);
+        });
+        var top = new List<Neighbor>(Math.Min(count, order.Length));
+        for (var i = 0; i < order.Length && i < count; i++)
+        {
+            top.Add(new Neighbor(ids[keysArray[order[i]]], countsArray[order[i]]));
+        }
+
+        return top;
+    }
+
+    private (string[] Items, long[] Counts) Entries(CountRow row)
+    {
+        var keys = row.Keys;
+        var items = new string[keys.Length];
+        for (var i = 0; i < items.Length; i++)
+        {
+            items[i] = _ids[keys[i]];
+        }
+
+        return (items, row.Counts.ToArray());
+    }
+
+    private void Add(CountRow row, string[] items, long[] counts)
+    {
+        if (items.Length != counts.Length)
+        {
+            throw new ArgumentException($"item {ItemId}: a row's items and counts differ in length ({items.Length} and {counts.Length})");
+        }
+
+        // Pooled: a batch's delta is short-lived, and CountRow.Add sorts it in place.
+        var keys = ArrayPool<int>.Shared.Rent(items.Length);
+        var values = ArrayPool<long>.Shared.Rent(items.Length);
+        try
+        {
+            for (var i = 0; i < items.Length; i++)
+            {
+                keys[i] = _ids.Intern(items[i]);
+                values[i] = counts[i];
+            }
+
+            row.Add(keys.AsSpan(0, items.Length), values.AsSpan(0, items.Length));
+        }
+        finally
+        {
+            ArrayPool<int>.Shared.Return(keys);
+            ArrayPool<long>.Shared.Return(values);
+        }
+    }
 }

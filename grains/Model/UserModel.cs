@@ -8,34 +8,91 @@ namespace RecoCluster.Grains.Model;
 /// delivered them (log order, not timestamp order: log order is what every replay sees, so it is the only order
 /// that makes the state deterministic).
 /// </summary>
-/// <remarks>Turn-based: the runtime calls one method at a time, so there are no locks.</remarks>
+/// <remarks>
+/// Turn-based: the runtime calls one method at a time, so there are no locks. Items are numbers of the silo's
+/// <see cref="ItemIdTable"/>, and the window is an array of structs: a user's memory is a few objects, not one per
+/// window entry (docs/benchmarks.md, "Memory").
+/// </remarks>
 public sealed class UserModel
 {
     private const long MsPerDay = 86_400_000;
 
     private readonly string _userId;
-    private readonly int _windowSize;
-    private readonly long _windowMs;
-    private readonly int _dailyCap;
-    private readonly EventWeights _weights;
-    private readonly FactorOptions _factors;
-    private readonly UserGrainState _state;
+    private readonly UserGrainOptions _options;
+    private readonly ItemIdTable _ids;
+    private RecentEntry[] _recent;
+    private int _recentCount;
+    private long _views;
+    private long _clicks;
+    private long _carts;
+    private long _purchases;
+    private long _lastEventMs;
+    private int _capDay;
+    private int _capCount;
+    private float[]? _factors;
 
-    public UserModel(string userId, UserGrainOptions options, UserGrainState? state = null)
+    public UserModel(string userId, UserGrainOptions options, ItemIdTable ids, UserGrainState? state = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(userId);
         ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(ids);
         _userId = userId;
-        _windowSize = options.WindowSize;
-        _windowMs = options.WindowSeconds * 1_000L;
-        _dailyCap = options.MaxItemSideEventsPerDay;
-        _weights = options.Weights;
-        _factors = options.Factors;
-        _state = state ?? new UserGrainState();
+        _options = options;
+        _ids = ids;
+        _recent = [];
+        if (state is null)
+        {
+            return;
+        }
+
+        // A stored window longer than the configured one (the window was made shorter) keeps its most recent part.
+        var length = Math.Min(state.Recent.Length, options.WindowSize);
+        _recent = new RecentEntry[length];
+        for (var i = 0; i < length; i++)
+        {
+            var r = state.Recent[i];
+            _recent[i] = new RecentEntry(ids.Intern(r.ItemId), r.LastType, r.LastSeenMs, r.Interactions, r.Purchased);
+        }
+
+        _recentCount = length;
+        (_views, _clicks, _carts, _purchases) = (Count(state.Counts, 0), Count(state.Counts, 1), Count(state.Counts, 2), Count(state.Counts, 3));
+        _lastEventMs = state.LastEventMs;
+        _capDay = state.CapDay;
+        _capCount = state.CapCount;
+        _factors = state.Factors;
+
+        static long Count(long[] counts, int type) => type < counts.Length ? counts[type] : 0;
     }
 
-    /// <summary>The state to persist. The runtime must not mutate it.</summary>
-    public UserGrainState State => _state;
+    /// <summary>Events applied, all types.</summary>
+    public long TotalEvents => _views + _clicks + _carts + _purchases;
+
+    /// <summary>Items in the window.</summary>
+    public int WindowLength => _recentCount;
+
+    /// <summary>Whether the factor model has given the user a vector.</summary>
+    public bool HasFactors => _factors is not null;
+
+    /// <summary>The state to store, with item ids as strings.</summary>
+    public UserGrainState ToState()
+    {
+        var recent = new RecentItemState[_recentCount];
+        for (var i = 0; i < recent.Length; i++)
+        {
+            var r = _recent[i];
+            recent[i] = new RecentItemState { ItemId = _ids[r.Item], LastType = r.Type, LastSeenMs = r.LastSeenMs, Interactions = r.Interactions, Purchased = r.Purchased };
+        }
+
+        return new UserGrainState
+        {
+            Recent = recent,
+            Counts = [_views, _clicks, _carts, _purchases],
+            LastEventMs = _lastEventMs,
+            CapDay = _capDay,
+            CapCount = _capCount,
+            Factors = _factors?.ToArray(),
+        };
+    }
 
     /// <summary>Applies one event, in the partition's order, and sends its item side (co-occurrence with the
     /// window, the item count) to <paramref name="itemSide"/>. Deterministic: a replay of the same events from the
@@ -49,105 +106,133 @@ public sealed class UserModel
     {
         ArgumentNullException.ThrowIfNull(evt);
         ArgumentNullException.ThrowIfNull(itemSide);
-        var recent = _state.Recent;
+        var item = _ids.Intern(evt.ItemId);
         var ms = evt.Timestamp.ToUnixTimeMilliseconds();
         var purchase = evt.Type == EventType.Purchase;
+        var weights = _options.Weights;
+        var windowMs = _options.WindowSeconds * 1_000L;
 
         if (ReachesItemSide(ms))
         {
-            var weight = _weights.For(evt.Type);
-            if (weight > 0 && itemFactors is { Count: >= 2 } && _factors.Enabled && itemFactors.Dimensions == _factors.Dimensions)
+            var weight = weights.For(evt.Type);
+            var factors = _options.Factors;
+            if (weight > 0 && itemFactors is { Count: >= 2 } && factors.Enabled && itemFactors.Dimensions == factors.Dimensions)
             {
-                FactorStep(evt.ItemId, weight, itemFactors, itemSide);
+                FactorStep(item, evt.ItemId, weight, itemFactors, itemSide);
             }
 
             // Co-occurrence with the window as it is *before* this event, the item itself excluded, and only with
             // items touched within the time window before it (an out-of-order, older event meets them all). A
             // pair counts as much as its weaker side: a view next to a purchase is a view's worth of evidence.
-            foreach (var other in recent)
+            for (var i = 0; i < _recentCount; i++)
             {
-                if (string.Equals(other.ItemId, evt.ItemId, StringComparison.Ordinal) || (_windowMs > 0 && ms - other.LastSeenMs > _windowMs))
+                ref readonly var other = ref _recent[i];
+                if (other.Item == item || (windowMs > 0 && ms - other.LastSeenMs > windowMs))
                 {
                     continue;
                 }
 
-                var pair = Math.Min(weight, _weights.For(other.LastType));
+                var pair = Math.Min(weight, weights.For(other.Type));
                 if (pair > 0)
                 {
-                    itemSide.AddCooccurrence(evt.ItemId, other.ItemId, pair);
-                    itemSide.AddCooccurrence(other.ItemId, evt.ItemId, pair);
+                    itemSide.AddCooccurrence(item, other.Item, pair);
+                    itemSide.AddCooccurrence(other.Item, item, pair);
                 }
 
                 // Bought together: this purchase with every item the user bought while it stayed in the window.
                 if (purchase && other.Purchased)
                 {
-                    itemSide.AddPurchaseCooccurrence(evt.ItemId, other.ItemId, 1);
-                    itemSide.AddPurchaseCooccurrence(other.ItemId, evt.ItemId, 1);
+                    itemSide.AddPurchaseCooccurrence(item, other.Item, 1);
+                    itemSide.AddPurchaseCooccurrence(other.Item, item, 1);
                 }
             }
 
             if (weight > 0)
             {
-                itemSide.AddItemCount(evt.ItemId, weight);
+                itemSide.AddItemCount(item, weight);
             }
 
             if (purchase)
             {
-                itemSide.AddPurchaseCount(evt.ItemId, 1);
+                itemSide.AddPurchaseCount(item, 1);
             }
         }
 
-        // A plain loop: a FindIndex lambda would allocate a closure on every event.
-        var index = -1;
-        for (var i = 0; i < recent.Count; i++)
+        MoveToFront(item, evt.Type, ms, purchase);
+        switch (evt.Type)
         {
-            if (string.Equals(recent[i].ItemId, evt.ItemId, StringComparison.Ordinal))
+            case EventType.View: _views++; break;
+            case EventType.Click: _clicks++; break;
+            case EventType.AddToCart: _carts++; break;
+            default: _purchases++; break;
+        }
+
+        _lastEventMs = Math.Max(_lastEventMs, ms);
+    }
+
+    // The item goes to the front of the window (most recent first); a new item pushes the least recent one out of
+    // a full window.
+    private void MoveToFront(int item, EventType type, long ms, bool purchase)
+    {
+        var index = -1;
+        for (var i = 0; i < _recentCount; i++)
+        {
+            if (_recent[i].Item == item)
             {
                 index = i;
                 break;
             }
         }
 
-        RecentItemState entry;
+        RecentEntry entry;
         if (index >= 0)
         {
-            entry = recent[index];
-            recent.RemoveAt(index);
+            entry = _recent[index];
             entry.Interactions++;
         }
         else
         {
-            entry = new RecentItemState { ItemId = evt.ItemId, Interactions = 1 };
+            entry = new RecentEntry(item, type, ms, 1, false);
+            if (_recentCount < _options.WindowSize)
+            {
+                if (_recentCount == _recent.Length)
+                {
+                    // Grown in steps up to the window size: most users never fill it.
+                    Array.Resize(ref _recent, Math.Min(_options.WindowSize, Math.Max(4, _recent.Length * 2)));
+                }
+
+                _recentCount++;
+            }
+
+            index = _recentCount - 1;
         }
 
-        entry.LastType = evt.Type;
+        // Shift the entries before it one place back (over it, or over the least recent one).
+        Array.Copy(_recent, 0, _recent, 1, index);
+        entry.Type = type;
         entry.LastSeenMs = ms;
         entry.Purchased |= purchase;
-        recent.Insert(0, entry);
-        if (recent.Count > _windowSize)
-        {
-            // The least recent item leaves the window.
-            recent.RemoveRange(_windowSize, recent.Count - _windowSize);
-        }
-
-        _state.Counts[(int)evt.Type]++;
-        _state.LastEventMs = Math.Max(_state.LastEventMs, ms);
+        _recent[0] = entry;
     }
 
     // One BPR step against a negative drawn from the snapshot by a hash of (user, event number): the same log
     // draws the same negatives. Items in the user's window are not negatives (they are known positives); after
     // three draws that all hit the window, the step is skipped rather than taught something false.
-    private void FactorStep(string itemId, int weight, FactorTable table, IItemDeltaSink itemSide)
+    private void FactorStep(int item, string itemId, int weight, FactorTable table, IItemDeltaSink itemSide)
     {
-        var d = _factors.Dimensions;
-        var sequence = _state.Counts[0] + _state.Counts[1] + _state.Counts[2] + _state.Counts[3];
+        var options = _options.Factors;
+        var d = options.Dimensions;
+        var sequence = TotalEvents;
         string? negativeId = null;
+        var negative = -1;
         for (var attempt = 0; attempt < 3 && negativeId is null; attempt++)
         {
             var candidate = table.Ids[Bpr.NegativeIndex(_userId, sequence, attempt, table.Count)];
-            if (!string.Equals(candidate, itemId, StringComparison.Ordinal) && !InWindow(candidate))
+            var number = _ids.Intern(candidate);
+            if (number != item && !InWindow(number))
             {
                 negativeId = candidate;
+                negative = number;
             }
         }
 
@@ -156,20 +241,20 @@ public sealed class UserModel
             return;
         }
 
-        if (_state.Factors is null || _state.Factors.Length != d)
+        if (_factors is null || _factors.Length != d)
         {
-            _state.Factors = new float[d];
-            Bpr.InitUser(_userId, _factors.InitScale, _state.Factors);
+            _factors = new float[d];
+            Bpr.InitUser(_userId, options.InitScale, _factors);
         }
 
         Span<float> buffers = stackalloc float[4 * d];
-        var positive = ItemVector(table, itemId, buffers[..d]);
-        var negative = ItemVector(table, negativeId, buffers.Slice(d, d));
+        var positiveVector = ItemVector(table, itemId, buffers[..d]);
+        var negativeVector = ItemVector(table, negativeId, buffers.Slice(d, d));
         var positiveDelta = buffers.Slice(2 * d, d);
         var negativeDelta = buffers.Slice(3 * d, d);
-        Bpr.Step(_state.Factors, positive, negative, _factors.LearningRate * weight, _factors.Regularization, positiveDelta, negativeDelta);
-        itemSide.AddFactorDelta(itemId, positiveDelta);
-        itemSide.AddFactorDelta(negativeId, negativeDelta);
+        Bpr.Step(_factors, positiveVector, negativeVector, options.LearningRate * weight, options.Regularization, positiveDelta, negativeDelta);
+        itemSide.AddFactorDelta(item, positiveDelta);
+        itemSide.AddFactorDelta(negative, negativeDelta);
     }
 
     // An item the snapshot does not have yet (new since the last round) starts from its initial vector, the same
@@ -182,15 +267,15 @@ public sealed class UserModel
             return row;
         }
 
-        Bpr.InitItem(itemId, _factors.InitScale, scratch);
+        Bpr.InitItem(itemId, _options.Factors.InitScale, scratch);
         return scratch;
     }
 
-    private bool InWindow(string itemId)
+    private bool InWindow(int item)
     {
-        foreach (var r in _state.Recent)
+        for (var i = 0; i < _recentCount; i++)
         {
-            if (string.Equals(r.ItemId, itemId, StringComparison.Ordinal))
+            if (_recent[i].Item == item)
             {
                 return true;
             }
@@ -203,64 +288,75 @@ public sealed class UserModel
     /// (a copy, or null before the first factor step). Read in the grain's turn, used outside it.</summary>
     public RecommendationInput GetRecommendationInput()
     {
-        var items = new RecentInteraction[_state.Recent.Count];
+        var items = new RecentInteraction[_recentCount];
         for (var i = 0; i < items.Length; i++)
         {
-            var r = _state.Recent[i];
-            items[i] = new RecentInteraction(r.ItemId, r.LastType, r.LastSeenMs, r.Purchased);
+            var r = _recent[i];
+            items[i] = new RecentInteraction(_ids[r.Item], r.Type, r.LastSeenMs, r.Purchased);
         }
 
-        return new RecommendationInput(_userId, items, _state.Factors?.ToArray());
+        return new RecommendationInput(_userId, items, _factors?.ToArray());
     }
 
     // The daily cap counts per UTC day of the event timestamps, in log order. A late event (older day) counts
     // against the newest day seen, so the cap depends only on the user's own log: replay gives the same answer.
     private bool ReachesItemSide(long ms)
     {
-        if (_dailyCap <= 0)
+        var cap = _options.MaxItemSideEventsPerDay;
+        if (cap <= 0)
         {
             return true;
         }
 
         var day = (int)Math.Floor(ms / (double)MsPerDay);
-        if (day > _state.CapDay)
+        if (day > _capDay)
         {
-            _state.CapDay = day;
-            _state.CapCount = 0;
+            _capDay = day;
+            _capCount = 0;
         }
 
-        if (_state.CapCount >= _dailyCap)
+        if (_capCount >= cap)
         {
             return false;
         }
 
-        _state.CapCount++;
+        _capCount++;
         return true;
     }
 
     /// <summary>The user's history window and counts, as served by <c>GET /v1/users/{userId}</c>.</summary>
     public UserHistory GetHistory()
     {
-        var items = new RecentItem[_state.Recent.Count];
+        var items = new RecentItem[_recentCount];
         for (var i = 0; i < items.Length; i++)
         {
-            var r = _state.Recent[i];
-            items[i] = new RecentItem(r.ItemId, r.LastType, DateTimeOffset.FromUnixTimeMilliseconds(r.LastSeenMs), r.Interactions);
+            var r = _recent[i];
+            items[i] = new RecentItem(_ids[r.Item], r.Type, DateTimeOffset.FromUnixTimeMilliseconds(r.LastSeenMs), r.Interactions);
         }
 
+        long[] byType = [_views, _clicks, _carts, _purchases];
         var counts = new Dictionary<string, long>(EventTypes.WireNames.Count);
-        long total = 0;
         for (var t = 0; t < EventTypes.WireNames.Count; t++)
         {
-            counts[EventTypes.WireNames[t]] = _state.Counts[t];
-            total += _state.Counts[t];
+            counts[EventTypes.WireNames[t]] = byType[t];
         }
 
+        var total = TotalEvents;
         return new UserHistory(
             _userId,
             items,
             counts,
             total,
-            total == 0 ? null : DateTimeOffset.FromUnixTimeMilliseconds(_state.LastEventMs));
+            total == 0 ? null : DateTimeOffset.FromUnixTimeMilliseconds(_lastEventMs));
+    }
+
+    /// <summary>One window entry: 24 bytes, no references.</summary>
+    private struct RecentEntry(int item, EventType type, long lastSeenMs, int interactions, bool purchased)
+    {
+        public long LastSeenMs = lastSeenMs;
+        public int Item = item;
+        public int Interactions = interactions;
+        public EventType Type = type;
+        public bool Purchased = purchased;
     }
 }

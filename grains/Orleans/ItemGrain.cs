@@ -25,9 +25,13 @@ namespace RecoCluster.Grains.Orleans;
 /// </remarks>
 public sealed class ItemGrain(
     [PersistentState("item", GrainStorageNames.Grains)] IPersistentState<PersistedItem> state,
-    IOptions<UserGrainOptions> options) : Grain, IItemGrain
+    IOptions<UserGrainOptions> options,
+    ItemIdTable ids) : Grain, IItemGrain
 {
     private ItemModel? _model;
+
+    // Per events partition, the end of the last batch applied in memory, and of the last one stored.
+    private Dictionary<int, long> _watermarks = [];
     private Dictionary<int, long> _storedWatermarks = [];
     private bool _stale;
     private Task? _reloading;
@@ -36,8 +40,7 @@ public sealed class ItemGrain(
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        _model = NewModel();
-        _storedWatermarks = new Dictionary<int, long>(state.State.Watermarks);
+        Load();
         return Task.CompletedTask;
     }
 
@@ -67,15 +70,14 @@ public sealed class ItemGrain(
             return false;
         }
 
-        var watermarks = state.State.Watermarks;
-        if (watermarks.TryGetValue(sourcePartition, out var applied) && batchEnd <= applied)
+        if (_watermarks.TryGetValue(sourcePartition, out var applied) && batchEnd <= applied)
         {
             throw new InvalidOperationException(
                 $"item {this.GetPrimaryKeyString()}: the batch of events partition {sourcePartition} ending at {batchEnd} is applied but not stored yet; retry once its write has finished");
         }
 
         _model!.Apply(delta);
-        watermarks[sourcePartition] = batchEnd;
+        _watermarks[sourcePartition] = batchEnd;
         var write = _nextWrite ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         if (!_writing)
         {
@@ -89,8 +91,9 @@ public sealed class ItemGrain(
 
     public Task<ItemCooccurrence> GetCooccurrenceAsync(int count) => Task.FromResult(_model!.GetCooccurrence(count));
 
-    // Writes until no applied delta waits: each round takes every delta applied so far (the storage serializes the
-    // state when the write starts, before its first await) and answers their callers once it is stored.
+    // Writes until no applied delta waits: each round stores every delta applied so far, as one consistent copy of
+    // the model and the watermarks taken before the write starts (deltas applied while it runs wait for the next),
+    // and answers their callers once it is stored.
     private async Task WriteLoopAsync()
     {
         try
@@ -98,7 +101,8 @@ public sealed class ItemGrain(
             while (_nextWrite is { } write)
             {
                 _nextWrite = null;
-                var watermarks = new Dictionary<int, long>(state.State.Watermarks);
+                var watermarks = new Dictionary<int, long>(_watermarks);
+                state.State = new PersistedItem { Model = _model!.ToState(), Watermarks = watermarks };
                 try
                 {
                     await state.WriteStateAsync();
@@ -111,6 +115,11 @@ public sealed class ItemGrain(
                     write.SetException(e);
                     later?.SetException(e);
                     return;
+                }
+                finally
+                {
+                    // The stored form is built for each write; the model is the state in between.
+                    state.State.Model = null;
                 }
 
                 _storedWatermarks = watermarks;
@@ -126,10 +135,15 @@ public sealed class ItemGrain(
     private async Task ReloadAsync()
     {
         await state.ReadStateAsync();
-        _model = NewModel();
-        _storedWatermarks = new Dictionary<int, long>(state.State.Watermarks);
+        Load();
         _stale = false;
     }
 
-    private ItemModel NewModel() => new(this.GetPrimaryKeyString(), state.State.Model, options.Value.Factors.InitScale);
+    private void Load()
+    {
+        _model = new ItemModel(this.GetPrimaryKeyString(), ids, state.State.Model, options.Value.Factors.InitScale);
+        _watermarks = new Dictionary<int, long>(state.State.Watermarks);
+        _storedWatermarks = new Dictionary<int, long>(state.State.Watermarks);
+        state.State.Model = null;
+    }
 }

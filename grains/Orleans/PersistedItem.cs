@@ -7,8 +7,9 @@ namespace RecoCluster.Grains.Orleans;
 [GenerateSerializer, Alias("reco.PersistedItem")]
 public sealed class PersistedItem
 {
+    /// <summary>The model's state; the grain builds it for each write (null in between).</summary>
     [Id(0)]
-    public ItemGrainState Model { get; set; } = new();
+    public ItemGrainState? Model { get; set; }
 
     /// <summary>Events partition → end offset (exclusive) of the last batch from it that this item stored.</summary>
     [Id(1)]

@@ -1,4 +1,3 @@
-using System.Text.Json.Serialization;
 using RecoCluster.Grains.Interfaces;
 using RecoCluster.Grains.Model;
 
@@ -21,6 +20,5 @@ public sealed class PersistedUser
     /// item sides itself (2026-12): the only copy of it if that batch was in flight when the cluster was upgraded.
     /// Never written now; cleared at the grain's next write.</summary>
     [Id(2)]
-    [JsonPropertyName("lastItemSide")]
-    public List<ItemDelta>? LegacyItemSide { get; set; }
+    public ItemSide? LegacyItemSide { get; set; }
 }

@@ -26,15 +26,26 @@ namespace RecoCluster.Grains.Orleans;
 public sealed class UserGrain(
     [PersistentState("user", GrainStorageNames.Grains)] IPersistentState<PersistedUser> state,
     IOptions<UserGrainOptions> options,
-    SnapshotHolder snapshots) : Grain, IUserGrain
+    SnapshotHolder snapshots,
+    ItemIdTable ids) : Grain, IUserGrain
 {
+    // One builder per scheduler thread: a batch is applied without an await, so nothing else uses it meanwhile, and
+    // its buffers are reused instead of allocated per batch.
+    [ThreadStatic]
+    private static ItemSideBuilder? t_builder;
+
     private UserModel? _model;
     private AppliedBatch? _applied;
     private bool _stale;
 
+    // Whether the stored state is an erased user's (no model). The stored form itself is built for each write and
+    // dropped after it and after loading: the model is the state, and a copy of it per active user would double
+    // their memory.
+    private bool _storedErased;
+
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        _model = ModelFromState();
+        LoadModel();
         return Task.CompletedTask;
     }
 
@@ -52,7 +63,7 @@ public sealed class UserGrain(
             // Stored already: by this reader before it failed, or by the reader before it. Only a state stored before
             // the ingress kept item sides holds its own, for its last batch.
             var legacy = batch.BatchEnd == stored.LastBatchEnd && !batch.ItemSideStored ? stored.LegacyItemSide : null;
-            return new UserBatchResult(legacy ?? [], stored.Model is null, Replayed: true);
+            return new UserBatchResult(legacy ?? ItemSide.Empty, _storedErased, Replayed: true);
         }
 
         if (_applied is { } applied && applied.BatchEnd != batch.BatchEnd)
@@ -70,7 +81,7 @@ public sealed class UserGrain(
         if (batch.ItemSideStored)
         {
             await StoreAppliedAsync();
-            return new UserBatchResult([], _model is null, Replayed: false);
+            return new UserBatchResult(ItemSide.Empty, _model is null, Replayed: false);
         }
 
         return new UserBatchResult(_applied.ItemSide, _model is null, Replayed: false);
@@ -99,21 +110,21 @@ public sealed class UserGrain(
 
     public async Task ForgetErasedAsync(long batchEnd)
     {
-        if (!_stale && _applied is null && state.State.Model is null && state.State.LastBatchEnd == batchEnd && state.RecordExists)
+        if (!_stale && _applied is null && _storedErased && state.State.LastBatchEnd == batchEnd && state.RecordExists)
         {
             await state.ClearStateAsync();
             state.State = new PersistedUser { LastBatchEnd = batchEnd };
         }
     }
 
-    private List<ItemDelta> Apply(IReadOnlyList<UserBatchRecord> records)
+    private ItemSide Apply(IReadOnlyList<UserBatchRecord> records)
     {
         // The factor step reads the item vectors of the snapshot this silo serves. A batch recomputed after a crash
         // (its item side never stored, so never sent) may meet a newer snapshot than its first attempt did: its
         // factor gradients can differ, its counts cannot, and a batch whose item side is stored is never recomputed
         // for the items.
         var factors = snapshots.Current.Factors;
-        var combiner = new DeltaCombiner();
+        var itemSide = t_builder is { } builder && builder.Ids == ids ? builder : t_builder = new ItemSideBuilder(ids);
         foreach (var record in records)
         {
             if (record.IsErase)
@@ -122,17 +133,17 @@ public sealed class UserGrain(
                 continue;
             }
 
-            _model ??= new UserModel(this.GetPrimaryKeyString(), options.Value);
-            _model.Apply(record.Event!, combiner, factors);
+            _model ??= new UserModel(this.GetPrimaryKeyString(), options.Value, ids);
+            _model.Apply(record.Event!, itemSide, factors);
         }
 
-        return combiner.DrainCopies();
+        return itemSide.Build();
     }
 
     private async Task StoreAppliedAsync()
     {
         var stored = state.State;
-        stored.Model = _model?.State;
+        stored.Model = _model?.ToState();
         stored.LastBatchEnd = _applied!.BatchEnd;
         stored.LegacyItemSide = null;
         try
@@ -144,21 +155,31 @@ public sealed class UserGrain(
             _stale = true;
             throw;
         }
+        finally
+        {
+            stored.Model = null;
+        }
 
+        _storedErased = _model is null;
         _applied = null;
     }
 
     private async Task ReloadAsync()
     {
         await state.ReadStateAsync();
-        _model = ModelFromState();
+        LoadModel();
         _applied = null;
         _stale = false;
     }
 
-    private UserModel? ModelFromState() =>
-        state.State.Model is { } model ? new UserModel(this.GetPrimaryKeyString(), options.Value, model) : null;
+    private void LoadModel()
+    {
+        var stored = state.State;
+        _model = stored.Model is { } model ? new UserModel(this.GetPrimaryKeyString(), options.Value, ids, model) : null;
+        _storedErased = _model is null && state.RecordExists;
+        stored.Model = null;
+    }
 
     /// <summary>A batch applied in memory and not stored yet, with the item side it produced.</summary>
-    private sealed record AppliedBatch(long BatchEnd, List<ItemDelta> ItemSide);
+    private sealed record AppliedBatch(long BatchEnd, ItemSide ItemSide);
 }

@@ -6,9 +6,11 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Runtime.Hosting;
 using RecoCluster.Cluster;
+using RecoCluster.Cluster.Telemetry;
 using RecoCluster.Grains;
 using RecoCluster.Grains.Algorithms;
 using RecoCluster.Grains.Catalog;
+using RecoCluster.Grains.Model;
 using RecoCluster.Grains.Orleans;
 using RecoCluster.Silo.Ingress;
 using RecoCluster.Silo.Neighborhoods;
@@ -60,8 +62,9 @@ public static class RecoSiloBuilderExtensions
         services.TryAddSingleton(sp => new DeadLetters(
             sp.GetRequiredService<IProducer<byte[]?, byte[]?>>(),
             sp.GetRequiredService<IOptions<KafkaOptions>>().Value.Topics.DeadLetters));
-        // Grain calls carry the caller's trace context, so a query's trace goes from the gateway into the grains.
-        builder.AddActivityPropagation();
+        // Grain calls that belong to a trace carry its context, so a query's trace goes from the gateway into the
+        // grains; the ingress's calls, outside any trace, cost nothing for it.
+        builder.AddGrainCallTracing();
         builder.AddPlacementDirector<PartitionSpreadPlacement, PartitionSpreadPlacementDirector>();
         builder.AddPlacementDirector<SiloPinnedPlacement, SiloPinnedPlacementDirector>();
         services.AddSingleton<PartitionReaders>();
@@ -82,6 +85,7 @@ public static class RecoSiloBuilderExtensions
         });
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<GrainKeeper>());
         services.TryAddSingleton<SnapshotHolder>();
+        services.TryAddSingleton<ItemIdTable>();
         services.TryAddSingleton<ItemCatalog>();
         services.AddSingleton<CatalogReader>();
         services.AddHostedService(sp => sp.GetRequiredService<CatalogReader>());

@@ -41,6 +41,7 @@ public sealed partial class PartitionIngressGrain(
     IOptions<IngressOptions> options,
     DeadLetters deadLetters,
     GrainStateSerializer serializer,
+    ItemIdTable ids,
     PartitionReaders readers,
     TimeProvider time,
     IClusterMembershipService membership,
@@ -63,6 +64,9 @@ public sealed partial class PartitionIngressGrain(
     private List<ItemDelta>? _itemSide;
     private bool _legacyBatch;
     private bool _fenced;
+
+    // Kept from batch to batch: it reuses its per-item accumulators, which a new one per batch allocated again.
+    private DeltaCombiner? _combiner;
     private ConsumeResult<byte[]?, byte[]?>? _carried;
     private PartitionReader? _reader;
     private IGrainTimer? _timer;
@@ -362,14 +366,12 @@ public sealed partial class PartitionIngressGrain(
     private async Task<List<string>> ApplyAndStoreItemSideAsync(ParsedBatch parsed, long batchEnd)
     {
         var results = await Task.WhenAll(parsed.Users.Select((u, i) => GrainFactory.GetGrain<IUserGrain>(u).ApplyAsync(parsed.Batches[i])));
-        var combiner = new DeltaCombiner();
+        var combiner = _combiner ??= new DeltaCombiner(ids);
+        combiner.Clear();
         var storedAlready = false;
         for (var i = 0; i < results.Length; i++)
         {
-            foreach (var delta in results[i].ItemSide)
-            {
-                combiner.Add(delta);
-            }
+            combiner.Add(results[i].ItemSide);
 
             // A user that stored this batch before any item side was stored for it: in a batch begun before item
             // sides were stored, it returned its own share (added above); otherwise this reader's view of the
@@ -384,7 +386,7 @@ public sealed partial class PartitionIngressGrain(
                 $"events partition {_partition}: a user grain has stored the batch ending at {batchEnd} although no item side was stored for it; the batch is not sent to the items");
         }
 
-        var itemSide = combiner.DrainCopies();
+        var itemSide = combiner.Drain();
         await store.StoreIngressItemSideAsync(_partition, _epoch, batchEnd, serializer.Encode(itemSide), CancellationToken.None);
         _itemSide = itemSide;
         var users = parsed.Users.Select(u => GrainFactory.GetGrain<IUserGrain>(u).StoreAsync(batchEnd));

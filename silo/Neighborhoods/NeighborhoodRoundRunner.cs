@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using RecoCluster.Grains;
 using RecoCluster.Grains.Algorithms;
+using RecoCluster.Grains.Model;
 using RecoCluster.Grains.Orleans;
 using RecoCluster.Silo.Storage;
 
@@ -39,7 +40,7 @@ public sealed partial class NeighborhoodRoundRunner(
         var counts = new List<ItemCounts>();
         await foreach (var page in PagesAsync(ct).ConfigureAwait(false))
         {
-            counts.AddRange(page.Select(i => SnapshotBuilder.Counts(i.ItemId, i.State.Model)));
+            counts.AddRange(page.Select(i => SnapshotBuilder.Counts(i.ItemId, i.State)));
         }
 
         var global = GlobalCounts.Merge([counts]);
@@ -48,7 +49,7 @@ public sealed partial class NeighborhoodRoundRunner(
         await foreach (var page in PagesAsync(ct).ConfigureAwait(false))
         {
             var entries = page
-                .Select(i => SnapshotBuilder.Entry(i.ItemId, i.State.Model, global, previous.GetValueOrDefault(i.ItemId), seconds, options.Value, grainOptions.Value.Factors))
+                .Select(i => SnapshotBuilder.Entry(i.ItemId, i.State, global, previous.GetValueOrDefault(i.ItemId), seconds, options.Value, grainOptions.Value.Factors))
                 .ToList();
             await store.WriteSnapshotPartAsync(version, parts++, SnapshotCodec.EncodeEntries(entries), ct).ConfigureAwait(false);
         }
@@ -57,7 +58,7 @@ public sealed partial class NeighborhoodRoundRunner(
         return parts;
     }
 
-    private async IAsyncEnumerable<List<(string ItemId, PersistedItem State)>> PagesAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+    private async IAsyncEnumerable<List<(string ItemId, ItemGrainState State)>> PagesAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
     {
         string? after = null;
         while (true)
@@ -69,7 +70,7 @@ public sealed partial class NeighborhoodRoundRunner(
             }
 
             after = rows[^1].GrainId;
-            yield return rows.Select(r => (ItemIdOf(r.GrainId), serializer.Decode<PersistedItem>(r.Payload, $"state of {r.GrainId}"))).ToList();
+            yield return rows.Select(r => (ItemIdOf(r.GrainId), serializer.Decode<PersistedItem>(r.Payload, $"state of {r.GrainId}").Model ?? new ItemGrainState())).ToList();
             if (rows.Count < ItemsPerPart)
             {
                 yield break;

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Orleans.Serialization;
 using Orleans.Serialization.Buffers;
 using Orleans.Storage;
@@ -12,7 +11,8 @@ namespace RecoCluster.Silo.Storage;
 /// </summary>
 /// <remarks>
 /// Until 2026-12 states were stored as UTF-8 JSON (web defaults). Those rows are still read, by their first byte
-/// (<c>{</c>), and rewritten in the binary format at the grain's next write, so a database migrates as it is used.
+/// (<c>{</c>, <see cref="LegacyJsonStates"/>), and rewritten in the binary format at the grain's next write, so a
+/// database migrates as it is used.
 /// Binary because JSON cost the ingest most of its time: encoding whole rows of string keys and numbers as text,
 /// and the garbage it left (docs/benchmarks.md, "Ingest on the Orleans path").
 /// </remarks>
@@ -20,8 +20,6 @@ public sealed class GrainStateSerializer(Serializer serializer) : IGrainStorageS
 {
     /// <summary>The first byte of a state in Orleans' binary format, version 1.</summary>
     private const byte OrleansBinaryV1 = 1;
-
-    private static readonly JsonSerializerOptions LegacyJson = new(JsonSerializerDefaults.Web);
 
     public BinaryData Serialize<T>(T? input) => new(Encode(input));
 
@@ -59,7 +57,7 @@ public sealed class GrainStateSerializer(Serializer serializer) : IGrainStorageS
         var state = payload[0] switch
         {
             OrleansBinaryV1 => serializer.Deserialize<T>(payload[1..]),
-            (byte)'{' => JsonSerializer.Deserialize<T>(payload, LegacyJson),
+            (byte)'{' => LegacyJsonStates.Decode<T>(payload),
             var other => throw new InvalidDataException($"stored {what} has an unknown format (first byte {other})"),
         };
         return state ?? throw new InvalidDataException($"stored {what} is null");

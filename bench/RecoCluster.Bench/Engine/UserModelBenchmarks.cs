@@ -1,15 +1,17 @@
 using BenchmarkDotNet.Attributes;
-using RecoCluster.Cluster;
+using Microsoft.Extensions.DependencyInjection;
 using RecoCluster.Grains;
 using RecoCluster.Grains.Algorithms;
 using RecoCluster.Grains.Interfaces;
 using RecoCluster.Grains.Model;
+using RecoCluster.Grains.Orleans;
+using RecoCluster.Silo.Storage;
 
 namespace RecoCluster.Bench.Engine;
 
 /// <summary>
-/// The per-event work of a silo on the user side: <see cref="UserModel.Apply(ClickEvent, IItemDeltaSink)"/>, and the state codec a checkpoint
-/// runs on every dirty grain. Apply numbers are per event (OperationsPerInvoke), so "Mean" reads as the CPU cost of
+/// The per-event work of a silo on the user side: <see cref="UserModel.Apply(ClickEvent, IItemDeltaSink)"/>, and the
+/// state codec (Orleans' serializer, as <see cref="GrainStateSerializer"/> runs it) a user's write and activation pay. Apply numbers are per event (OperationsPerInvoke), so "Mean" reads as the CPU cost of
 /// one event and "Allocated" as the garbage one event leaves behind.
 /// </summary>
 [MemoryDiagnoser]
@@ -27,21 +29,24 @@ public class UserModelBenchmarks
     private const int UserCount = 10_000;
     private const int ItemCount = 2_000;
 
-    // The default partition count of the events topic (Reco:Kafka:Partitions).
-    private const int PartitionCount = 8;
-
     // Events between two drains of the combiner. The runtime drains per checkpoint (time-based, 500 ms by default),
     // so this is a shape choice, not a measured figure: large enough that pairs repeat within a batch and combine.
     private const int CombinerBatch = 10_000;
 
+    private readonly ItemIdTable _ids = new();
     private readonly CountingSink _sink = new();
-    private readonly DeltaCombiner _combiner = new();
+    private readonly DeltaCombiner _combiner;
+    private readonly GrainStateSerializer _serializer = new(
+        Orleans.Serialization.ServiceCollectionExtensions.AddSerializer(new Microsoft.Extensions.DependencyInjection.ServiceCollection())
+            .BuildServiceProvider().GetRequiredService<Orleans.Serialization.Serializer>());
     private ClickEvent[] _events = [];
     private UserModel[] _grainOfEvent = [];
     private int _next;
     private FactorTable _factors = FactorTable.Empty;
-    private UserGrainState _fullState = new();
+    private PersistedUser _fullState = new();
     private byte[] _fullStateBytes = [];
+
+    public UserModelBenchmarks() => _combiner = new DeltaCombiner(_ids);
 
     [Params(UserGrainOptions.DefaultWindowSize)]
     public int WindowSize { get; set; }
@@ -61,7 +66,7 @@ public class UserModelBenchmarks
             var userId = _events[i].UserId;
             if (!grains.TryGetValue(userId, out var grain))
             {
-                grains[userId] = grain = new UserModel(userId, options);
+                grains[userId] = grain = new UserModel(userId, options, _ids);
             }
 
             _grainOfEvent[i] = grain;
@@ -75,7 +80,7 @@ public class UserModelBenchmarks
         {
             var evt = _events[i];
             if (i >= _events.Length - EventsPerInvoke
-                && _grainOfEvent[i].State.Recent.Exists(r => string.Equals(r.ItemId, evt.ItemId, StringComparison.Ordinal)))
+                && _grainOfEvent[i].GetRecommendationInput().Recent.Any(r => string.Equals(r.ItemId, evt.ItemId, StringComparison.Ordinal)))
             {
                 hits++;
             }
@@ -84,7 +89,7 @@ public class UserModelBenchmarks
         }
 
         // Printed so a reader can tell how much work an event did: about 2 × the window length in sink calls.
-        var meanWindow = grains.Values.Average(g => g.State.Recent.Count);
+        var meanWindow = grains.Values.Average(g => g.WindowLength);
         Console.WriteLine(
             $"// {grains.Count} users, mean window length {meanWindow:F1} of {WindowSize}, "
             + $"{100.0 * hits / EventsPerInvoke:F0}% of events find their item already in the window");
@@ -98,8 +103,8 @@ public class UserModelBenchmarks
             return KeyValuePair.Create(id, vector);
         }));
 
-        _fullState = BuildFullState(options);
-        _fullStateBytes = UserGrainStateCodec.Encode(_fullState);
+        _fullState = new PersistedUser { Model = BuildFullState(options, _ids), LastBatchEnd = 123_456 };
+        _fullStateBytes = _serializer.Encode(_fullState);
     }
 
     /// <summary>Apply alone: the item side goes to a sink that only adds up the counts.</summary>
@@ -115,9 +120,9 @@ public class UserModelBenchmarks
         return _sink.Total;
     }
 
-    /// <summary>Apply into the <see cref="DeltaCombiner"/>, drained per batch and grouped by item partition, as
-    /// the user partition worker does: the difference from <see cref="Apply"/> is the cost of the shuffle's
-    /// combining before anything is encoded or sent.</summary>
+    /// <summary>Apply into the <see cref="DeltaCombiner"/>, drained per batch into one delta per item, as the
+    /// ingress does with a batch's item sides: the difference from <see cref="Apply"/> is the cost of combining
+    /// before anything is encoded or sent.</summary>
     [Benchmark(OperationsPerInvoke = EventsPerInvoke)]
     public int ApplyThroughCombiner()
     {
@@ -128,7 +133,7 @@ public class UserModelBenchmarks
             _grainOfEvent[i].Apply(_events[i], _combiner);
             if ((i + 1) % CombinerBatch == 0)
             {
-                groups += _combiner.Drain(static item => KafkaPartitioner.PartitionFor(item, PartitionCount), static (_, deltas) => deltas.Count).Count;
+                groups += _combiner.Drain().Count;
             }
         }
 
@@ -148,20 +153,20 @@ public class UserModelBenchmarks
             _grainOfEvent[i].Apply(_events[i], _combiner, _factors);
             if ((i + 1) % CombinerBatch == 0)
             {
-                groups += _combiner.Drain(static item => KafkaPartitioner.PartitionFor(item, PartitionCount), static (_, deltas) => deltas.Count).Count;
+                groups += _combiner.Drain().Count;
             }
         }
 
         return groups;
     }
 
-    /// <summary>What a checkpoint pays per dirty grain with a full window.</summary>
+    /// <summary>What a user's write pays with a full window.</summary>
     [Benchmark]
-    public byte[] EncodeState() => UserGrainStateCodec.Encode(_fullState);
+    public byte[] EncodeState() => _serializer.Encode(_fullState);
 
-    /// <summary>What activating a stored grain with a full window pays.</summary>
+    /// <summary>What activating a stored user with a full window pays (the model from its stored form included).</summary>
     [Benchmark]
-    public UserGrainState DecodeState() => UserGrainStateCodec.Decode(_fullStateBytes);
+    public UserModel DecodeState() => new("u-00042", new UserGrainOptions(), _ids, _serializer.Decode<PersistedUser>(_fullStateBytes, "user").Model);
 
     private int NextSlice()
     {
@@ -209,9 +214,9 @@ public class UserModelBenchmarks
     }
 
     // Built through Apply, so the state has exactly the shape a grain persists.
-    private static UserGrainState BuildFullState(UserGrainOptions options)
+    private static UserGrainState BuildFullState(UserGrainOptions options, ItemIdTable ids)
     {
-        var grain = new UserModel("u-00042", options);
+        var grain = new UserModel("u-00042", options, ids);
         var sink = new CountingSink();
         var ms = new DateTimeOffset(2026, 11, 22, 7, 49, 13, TimeSpan.Zero).ToUnixTimeMilliseconds();
         for (var i = 0; i < options.WindowSize; i++)
@@ -220,21 +225,21 @@ public class UserModelBenchmarks
             grain.Apply(new ClickEvent("u-00042", $"sku-{(i * 97) % ItemCount:D5}", type, DateTimeOffset.FromUnixTimeMilliseconds(ms + (i * 1_234))), sink);
         }
 
-        return grain.State;
+        return grain.ToState();
     }
 
     private sealed class CountingSink : IItemDeltaSink
     {
         public long Total { get; private set; }
 
-        public void AddCooccurrence(string itemId, string otherItemId, long count) => Total += count;
+        public void AddCooccurrence(int item, int other, long count) => Total += count;
 
-        public void AddItemCount(string itemId, long count) => Total += count;
+        public void AddItemCount(int item, long count) => Total += count;
 
-        public void AddPurchaseCooccurrence(string itemId, string otherItemId, long count) => Total += count;
+        public void AddPurchaseCooccurrence(int item, int other, long count) => Total += count;
 
-        public void AddPurchaseCount(string itemId, long count) => Total += count;
+        public void AddPurchaseCount(int item, long count) => Total += count;
 
-        public void AddFactorDelta(string itemId, ReadOnlySpan<float> delta) => Total += delta.Length;
+        public void AddFactorDelta(int item, ReadOnlySpan<float> delta) => Total += delta.Length;
     }
 }

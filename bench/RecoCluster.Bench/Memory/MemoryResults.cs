@@ -35,9 +35,6 @@ public sealed record MemoryResults(
 /// <param name="WindowSize">The user window (<c>UserGrainOptions.WindowSize</c>).</param>
 /// <param name="FactorDimensions">The factor model's dimension (0: off).</param>
 /// <param name="BatchEvents">Events between two drains of the combiner into the item grains.</param>
-/// <param name="ItemPartitions">Partitions the shuffle groups deltas by.</param>
-/// <param name="Shuffle"><c>copy</c> (each delta copied with fresh strings) or <c>codec</c> (through the shuffle's
-/// JSON): the same memory either way, the copy much faster.</param>
 /// <param name="ServerGc">Whether the run used the server GC (heap figures differ little, timings more).</param>
 public sealed record MemorySettings(
     int Users,
@@ -48,8 +45,6 @@ public sealed record MemorySettings(
     int WindowSize,
     int FactorDimensions,
     int BatchEvents,
-    int ItemPartitions,
-    string Shuffle,
     bool ServerGc);
 
 /// <param name="Events">Events applied.</param>
@@ -61,20 +56,16 @@ public sealed record MemorySettings(
 /// <param name="CooccurrenceEntries">Non-zero entries of the co-occurrence rows, over all items.</param>
 /// <param name="PurchaseEntries">Non-zero entries of the purchase rows.</param>
 /// <param name="LongestRow">The longest co-occurrence row.</param>
-/// <param name="HeapBeforeBytes">Managed heap after full collections, before any grain existed (ids, the factor table).</param>
+/// <param name="HeapBeforeBytes">Managed heap after full collections, before any grain existed (ids, their table of numbers, the factor table).</param>
 /// <param name="HeapFilledBytes">The same with every user and item grain filled.</param>
 /// <param name="UserHeapBytes">What the heap lost when the user grains were dropped.</param>
 /// <param name="ItemHeapBytes">What it lost when the item grains were dropped next.</param>
 /// <param name="ResidueBytes">Heap after dropping both, minus <see cref="HeapBeforeBytes"/>: should be near 0.</param>
 /// <param name="BytesPerUser">UserHeapBytes / users.</param>
 /// <param name="BytesPerEntry">ItemHeapBytes / (co-occurrence + purchase entries).</param>
-/// <param name="WindowIdStringBytesPerUser">Of <see cref="BytesPerUser"/>: the item-id strings the windows hold
-/// (each entry keeps the string its event was parsed into). Computed from the string lengths, not measured.</param>
-/// <param name="RowKeyStringBytesPerEntry">Of <see cref="BytesPerEntry"/>: the item-id strings that key the rows
-/// (decoded from the shuffle, one per entry). Computed, not measured.</param>
-/// <param name="StoredBytesPerUser">Mean <c>UserGrainStateCodec.Encode</c> length: what the database holds per user.</param>
-/// <param name="StoredBytesPerItem">Mean <c>ItemCodec.Encode</c> length per item grain.</param>
-/// <param name="StoredBytesPerEntry">Total <c>ItemCodec.Encode</c> length / entries (counts and vectors included).</param>
+/// <param name="StoredBytesPerUser">Mean stored state (<c>GrainStateSerializer</c>) per user: what the database holds.</param>
+/// <param name="StoredBytesPerItem">Mean stored state per item grain.</param>
+/// <param name="StoredBytesPerEntry">Total stored item state / entries (counts and vectors included).</param>
 /// <param name="ProjectedUserHeapGiB">BytesPerUser × <see cref="MemoryResults.TargetUsers"/>, in GiB: linear
 /// because a user's state is bounded by the window and the vector, whatever the number of users.</param>
 public sealed record MemoryFigures(
@@ -93,8 +84,6 @@ public sealed record MemoryFigures(
     long ResidueBytes,
     double BytesPerUser,
     double BytesPerEntry,
-    double WindowIdStringBytesPerUser,
-    double RowKeyStringBytesPerEntry,
     double StoredBytesPerUser,
     double StoredBytesPerItem,
     double StoredBytesPerEntry,

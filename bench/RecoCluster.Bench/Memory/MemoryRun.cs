@@ -2,14 +2,16 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Runtime;
 using System.Runtime.CompilerServices;
+using Microsoft.Extensions.DependencyInjection;
 using RecoCluster.Bench.Queries;
 using RecoCluster.Bench.Synthetic;
-using RecoCluster.Cluster;
 using RecoCluster.Grains;
 using RecoCluster.Grains.Algorithms;
 using RecoCluster.Grains.Interfaces;
-using static RecoCluster.Bench.BenchText;
 using RecoCluster.Grains.Model;
+using RecoCluster.Grains.Orleans;
+using RecoCluster.Silo.Storage;
+using static RecoCluster.Bench.BenchText;
 
 namespace RecoCluster.Bench.Memory;
 
@@ -17,15 +19,15 @@ namespace RecoCluster.Bench.Memory;
 /// Memory per user and per co-occurrence entry, on the engine's own classes (no Kafka, no database): the issue's
 /// synthetic workload (<see cref="ClusteredWorkload"/>) is applied through <see cref="UserModel.Apply(ClickEvent, IItemDeltaSink, FactorTable?)"/>
 /// (window 20, factor model at dimension 32 against a table of every item) into a <see cref="DeltaCombiner"/>,
-/// whose drains are applied to <see cref="ItemModel"/>s as a silo's shuffle delivers them. Then the heap is
-/// measured after full collections: filled, without the user grains, without the item grains too. What each
+/// whose drains are applied to <see cref="ItemModel"/>s as the ingress sends them to the item grains. Then the heap
+/// is measured after full collections: filled, without the user models, without the item models too. What each
 /// drop freed is that side's memory.
 /// </summary>
 /// <remarks>
-/// Strings are owned as in a silo: every event's item id is a fresh string (the JSON parser makes one per event,
-/// and a window entry keeps the one of the event that put the item there), and the item side's row keys are
-/// the strings decoded from the shuffle batch that first brought them. Sharing one string per item would make the
-/// figures smaller than what a silo holds.
+/// Item ids are held as a silo holds them: every event's item id is a fresh string (the JSON parser makes one per
+/// event), and the models keep the numbers of the silo's <see cref="ItemIdTable"/>, which holds one string per
+/// item. The table is filled with the catalog before any event, like the replicated factor table, so it is in the
+/// baseline and charged to neither side: a silo holds it whatever its number of users.
 /// </remarks>
 public static class MemoryRun
 {
@@ -33,8 +35,7 @@ public static class MemoryRun
 
     /// <summary>Runs the benchmark. Options (defaults): <c>--users</c> 200,000 (the million takes too long
     /// for the suite; the report projects the user side to it); <c>--items</c> 100,000; <c>--events-per-user</c>
-    /// 20; <c>--clusters</c> 1,000; <c>--home-share</c> 0.8; <c>--batch-events</c> 10,000; <c>--shuffle</c> copy
-    /// (or codec: through the shuffle's JSON, about three times slower, same memory); <c>--max-heap-gib</c> 16
+    /// 20; <c>--clusters</c> 1,000; <c>--home-share</c> 0.8; <c>--batch-events</c> 10,000; <c>--max-heap-gib</c> 16
     /// (stop rather than push the machine into swap or the OOM killer); <c>--output</c> bench/results.</summary>
     public static async Task<int> RunAsync(string[] args)
     {
@@ -45,20 +46,18 @@ public static class MemoryRun
         var clusters = BenchArgs.Int(args, "--clusters", 1_000);
         var homeShare = BenchArgs.Double(args, "--home-share", 0.8);
         var batchEvents = BenchArgs.Int(args, "--batch-events", 10_000);
-        var shuffle = BenchArgs.String(args, "--shuffle") ?? "copy";
         var maxHeapGiB = BenchArgs.Double(args, "--max-heap-gib", 16);
         var output = BenchArgs.String(args, "--output") ?? Path.Combine("bench", "results");
-        if (users < 1 || items < 2 || eventsPerUser < 1 || clusters < 1 || clusters > items || batchEvents < 1 || shuffle is not ("copy" or "codec"))
+        if (users < 1 || items < 2 || eventsPerUser < 1 || clusters < 1 || clusters > items || batchEvents < 1)
         {
-            Console.Error.WriteLine("memory: need --users ≥ 1, --items ≥ 2, --events-per-user ≥ 1, 1 ≤ --clusters ≤ --items, --batch-events ≥ 1, --shuffle copy or codec");
+            Console.Error.WriteLine("memory: need --users ≥ 1, --items ≥ 2, --events-per-user ≥ 1, 1 ≤ --clusters ≤ --items, --batch-events ≥ 1");
             return 2;
         }
 
         var options = new UserGrainOptions();
-        const int partitions = 8; // the default partition count of the topics (Reco:Kafka:Partitions)
         var command = BenchArgs.Command("memory", [
             "--users", Invariant(users), "--items", Invariant(items), "--events-per-user", Invariant(eventsPerUser),
-            "--clusters", Invariant(clusters), "--home-share", Invariant(homeShare), "--batch-events", Invariant(batchEvents), "--shuffle", shuffle]);
+            "--clusters", Invariant(clusters), "--home-share", Invariant(homeShare), "--batch-events", Invariant(batchEvents)]);
         var machine = MachineInfo.Current();
         var loadAtStart = MachineInfo.LoadAverage();
         Console.WriteLine($"memory: {command}");
@@ -69,12 +68,15 @@ public static class MemoryRun
         var heapBefore = Heap();
         var population = new Population();
         var clock = Stopwatch.StartNew();
-        var events = Fill(population, workload, baseline, options, eventsPerUser, batchEvents, partitions, shuffle == "codec", (long)(maxHeapGiB * (1L << 30)));
+        var events = Fill(population, workload, baseline, options, eventsPerUser, batchEvents, (long)(maxHeapGiB * (1L << 30)));
         var fillSeconds = clock.Elapsed.TotalSeconds;
         Console.WriteLine($"memory: {events:N0} events applied in {fillSeconds:N0} s ({events / fillSeconds:N0} events/s, item side included)");
 
-        var userStats = UserStats(population);
-        var itemStats = ItemStats(population);
+        var serializer = new GrainStateSerializer(
+            Orleans.Serialization.ServiceCollectionExtensions.AddSerializer(new Microsoft.Extensions.DependencyInjection.ServiceCollection())
+                .BuildServiceProvider().GetRequiredService<Orleans.Serialization.Serializer>());
+        var userStats = UserStats(population, serializer);
+        var itemStats = ItemStats(population, serializer);
         var heapFilled = Heap();
         population.DropUsers();
         var heapWithoutUsers = Heap();
@@ -102,8 +104,6 @@ public static class MemoryRun
             heapWithoutItems - heapBefore,
             Math.Round(bytesPerUser, 1),
             entries > 0 ? Math.Round((double)itemHeap / entries, 1) : 0,
-            Math.Round((double)userStats.WindowStringBytes / users, 1),
-            entries > 0 ? Math.Round((double)itemStats.KeyStringBytes / entries, 1) : 0,
             Math.Round((double)userStats.StoredBytes / users, 1),
             itemStats.Grains > 0 ? Math.Round((double)itemStats.StoredBytes / itemStats.Grains, 1) : 0,
             entries > 0 ? Math.Round((double)itemStats.StoredBytes / entries, 1) : 0,
@@ -114,7 +114,7 @@ public static class MemoryRun
             command,
             machine,
             new LoadAverages(loadAtStart, MachineInfo.LoadAverage()),
-            new MemorySettings(users, items, eventsPerUser, clusters, homeShare, options.WindowSize, options.Factors.Dimensions, batchEvents, partitions, shuffle, GCSettings.IsServerGC),
+            new MemorySettings(users, items, eventsPerUser, clusters, homeShare, options.WindowSize, options.Factors.Dimensions, batchEvents, GCSettings.IsServerGC),
             figures);
 
         return await BenchOutput.WriteAsync("memory", output, MemoryResults.FileName, results, MemoryResults.Json, MemoryTables.Markdown(results));
@@ -131,7 +131,7 @@ public static class MemoryRun
     // Not inlined, and everything it builds is reachable only from the population: the measurements drop the
     // grains by clearing its fields, and no local of a caller may keep them alive.
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static long Fill(Population population, ClusteredWorkload workload, Baseline baseline, UserGrainOptions options, int eventsPerUser, int batchEvents, int partitions, bool codec, long maxHeapBytes)
+    private static long Fill(Population population, ClusteredWorkload workload, Baseline baseline, UserGrainOptions options, int eventsPerUser, int batchEvents, long maxHeapBytes)
     {
         var users = workload.Users;
         var userIds = new string[users];
@@ -139,13 +139,13 @@ public static class MemoryRun
         for (var u = 0; u < users; u++)
         {
             userIds[u] = ClusteredWorkload.UserId(u);
-            grains[u] = new UserModel(userIds[u], options);
+            grains[u] = new UserModel(userIds[u], options, baseline.Ids);
         }
 
         var itemGrains = new Dictionary<string, ItemModel>(StringComparer.Ordinal);
         population.Set(userIds, grains, itemGrains);
 
-        var combiner = new DeltaCombiner();
+        var combiner = new DeltaCombiner(baseline.Ids);
         var random = new Random(Seed);
         // Every event within one UTC day: inside the 24 h co-occurrence window, and one day of the daily cap
         // (500 per user, far above what a user gets here).
@@ -169,7 +169,7 @@ public static class MemoryRun
                 applied++;
                 if (applied % batchEvents == 0)
                 {
-                    Shuffle(combiner, itemGrains, partitions, applied, options.Factors.InitScale, codec);
+                    ToItems(combiner, itemGrains, baseline.Ids, options.Factors.InitScale);
                 }
 
                 if ((applied & 0xFFFF) == 0 && clock.Elapsed > nextReport)
@@ -185,106 +185,64 @@ public static class MemoryRun
             }
         }
 
-        Shuffle(combiner, itemGrains, partitions, applied, options.Factors.InitScale, codec);
+        ToItems(combiner, itemGrains, baseline.Ids, options.Factors.InitScale);
         combiner.Clear();
         return applied;
     }
 
-    // The silo's path from the user side to the item side: the combiner's drain grouped by item partition, then
-    // each item's delta applied to its grain. Either through the shuffle's own codec (JSON encode, decode), or by
-    // copying each delta with fresh strings. Both leave the item side holding exactly what a silo's does (its ids
-    // and row keys are strings of its own, as decoding makes them, never the user side's); the copy is about
-    // three times faster.
-    private static void Shuffle(DeltaCombiner combiner, Dictionary<string, ItemModel> itemGrains, int partitions, long batchEnd, float initScale, bool codec)
+    // The ingress's path from the user side to the item side: the combiner's drain, one delta per item, applied to
+    // its item model.
+    private static void ToItems(DeltaCombiner combiner, Dictionary<string, ItemModel> itemGrains, ItemIdTable ids, float initScale)
     {
-        _ = combiner.Drain(
-            item => KafkaPartitioner.PartitionFor(item, partitions),
-            (_, deltas) =>
-            {
-                var items = codec ? ItemCodec.DecodeBatch(ItemCodec.Encode(new ItemDeltaBatch(0, batchEnd, deltas))).Items : deltas.Select(Copy);
-                foreach (var delta in items)
-                {
-                    if (!itemGrains.TryGetValue(delta.ItemId, out var grain))
-                    {
-                        itemGrains[delta.ItemId] = grain = new ItemModel(delta.ItemId, null, initScale);
-                    }
-
-                    grain.Apply(delta);
-                }
-
-                return 0;
-            });
-    }
-
-    private static ItemDelta Copy(ItemDelta delta) =>
-        new(new string(delta.ItemId.AsSpan()), delta.Count, CopyRow(delta.Row), delta.PurchaseCount, delta.PurchaseRow is null ? null : CopyRow(delta.PurchaseRow), delta.FactorDelta);
-
-    private static Dictionary<string, long> CopyRow(IReadOnlyDictionary<string, long> row)
-    {
-        var copy = new Dictionary<string, long>(row.Count, StringComparer.Ordinal);
-        foreach (var (key, count) in row)
+        foreach (var delta in combiner.Drain())
         {
-            copy.Add(new string(key.AsSpan()), count);
-        }
-
-        return copy;
-    }
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static (double MeanWindow, long WithFactors, long WindowStringBytes, long StoredBytes) UserStats(Population population)
-    {
-        long windows = 0, withFactors = 0, strings = 0, stored = 0;
-        foreach (var grain in population.Users)
-        {
-            var state = grain.State;
-            windows += state.Recent.Count;
-            withFactors += state.Factors is null ? 0 : 1;
-            foreach (var entry in state.Recent)
+            if (!itemGrains.TryGetValue(delta.ItemId, out var grain))
             {
-                strings += StringBytes(entry.ItemId);
+                itemGrains[delta.ItemId] = grain = new ItemModel(delta.ItemId, ids, null, initScale);
             }
 
-            stored += UserGrainStateCodec.Encode(state).Length;
+            grain.Apply(delta);
         }
-
-        return ((double)windows / population.UserIds.Length, withFactors, strings, stored);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static (long Grains, long Entries, long PurchaseEntries, long LongestRow, long KeyStringBytes, long StoredBytes) ItemStats(Population population)
+    private static (double MeanWindow, long WithFactors, long StoredBytes) UserStats(Population population, GrainStateSerializer serializer)
     {
-        long entries = 0, purchase = 0, longest = 0, strings = 0, stored = 0;
+        long windows = 0, withFactors = 0, stored = 0;
+        for (var u = 0; u < population.Users.Length; u++)
+        {
+            var grain = population.Users[u];
+            windows += grain.WindowLength;
+            withFactors += grain.HasFactors ? 1 : 0;
+            stored += serializer.Encode(new PersistedUser { Model = grain.ToState(), LastBatchEnd = u }).Length;
+        }
+
+        return ((double)windows / population.UserIds.Length, withFactors, stored);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static (long Grains, long Entries, long PurchaseEntries, long LongestRow, long StoredBytes) ItemStats(Population population, GrainStateSerializer serializer)
+    {
+        long entries = 0, purchase = 0, longest = 0, stored = 0;
         foreach (var grain in population.Items.Values)
         {
-            var state = grain.State;
-            entries += state.Row.Count;
-            purchase += state.PurchaseRow.Count;
-            longest = Math.Max(longest, state.Row.Count);
-            foreach (var key in state.Row.Keys)
-            {
-                strings += StringBytes(key);
-            }
-
-            foreach (var key in state.PurchaseRow.Keys)
-            {
-                strings += StringBytes(key);
-            }
-
-            stored += ItemCodec.Encode(state).Length;
+            entries += grain.RowLength;
+            purchase += grain.PurchaseRowLength;
+            longest = Math.Max(longest, grain.RowLength);
+            stored += serializer.Encode(new PersistedItem { Model = grain.ToState(), Watermarks = { [0] = entries } }).Length;
         }
 
-        return (population.Items.Count, entries, purchase, longest, strings, stored);
+        return (population.Items.Count, entries, purchase, longest, stored);
     }
 
-    // A string on 64-bit .NET: object header and method table (16), length (4), UTF-16 characters and a
-    // terminating NUL, rounded up to 8 bytes.
-    private static long StringBytes(string s) => (22 + (2L * s.Length) + 7) & ~7L;
-
-    /// <summary>What exists before any grain: the item ids and the replicated factor table, which a silo holds
-    /// whatever its number of users. Measured in the baseline, not charged to users or items.</summary>
-    private sealed class Baseline(string[] itemIds, FactorTable factors)
+    /// <summary>What exists before any grain: the item ids, the silo's table of their numbers and the replicated
+    /// factor table, which a silo holds whatever its number of users. Measured in the baseline, not charged to users
+    /// or items.</summary>
+    private sealed class Baseline(string[] itemIds, ItemIdTable ids, FactorTable factors)
     {
         public string[] ItemIds { get; } = itemIds;
+
+        public ItemIdTable Ids { get; } = ids;
 
         public FactorTable Factors { get; } = factors;
 
@@ -302,7 +260,13 @@ public static class MemoryRun
                 Bpr.InitItem(id, options.InitScale, vector);
                 return KeyValuePair.Create(id, vector);
             }));
-            return new Baseline(ids, table);
+            var numbers = new ItemIdTable();
+            foreach (var id in ids)
+            {
+                numbers.Intern(id);
+            }
+
+            return new Baseline(ids, numbers, table);
         }
     }
 

@@ -13,16 +13,15 @@ public static class MemoryTables
         var f = results.Figures;
         var lines = new List<string>
         {
-            "| what | per | in memory (heap) | of which id strings | stored (codec) | target (memory) |",
-            "|---|---|---:|---:|---:|---:|",
-            Row("user grain: window, counts, vector", "user", f.BytesPerUser, f.WindowIdStringBytesPerUser, f.StoredBytesPerUser, I($"≤ {MemoryResults.TargetBytesPerUser:N0} B")),
-            Row("item grains: rows, purchase rows, counts, vectors", "non-zero entry", f.BytesPerEntry, f.RowKeyStringBytesPerEntry, f.StoredBytesPerEntry, I($"≤ {MemoryResults.TargetBytesPerEntry:N0} B")),
+            "| what | per | in memory (heap) | stored | target (memory) |",
+            "|---|---|---:|---:|---:|",
+            Row("user model: window, counts, vector", "user", f.BytesPerUser, f.StoredBytesPerUser, I($"≤ {MemoryResults.TargetBytesPerUser:N0} B")),
+            Row("item models: rows, purchase rows, counts, vectors", "non-zero entry", f.BytesPerEntry, f.StoredBytesPerEntry, I($"≤ {MemoryResults.TargetBytesPerEntry:N0} B")),
             "",
-            I($"{s.Users:N0} users × {s.EventsPerUser} events = {f.Events:N0} events over {s.Items:N0} items (Zipf, {s.Clusters:N0} planted clusters, {s.HomeShare:P0} of a user's events from their home cluster); window {s.WindowSize}, factor dimension {s.FactorDimensions}, the combiner drained every {s.BatchEvents:N0} events into the item grains ({(s.Shuffle == "codec" ? "through the shuffle's JSON codec" : "each delta copied with fresh strings, as decoding makes them")}). ") +
+            I($"{s.Users:N0} users × {s.EventsPerUser} events = {f.Events:N0} events over {s.Items:N0} items (Zipf, {s.Clusters:N0} planted clusters, {s.HomeShare:P0} of a user's events from their home cluster); window {s.WindowSize}, factor dimension {s.FactorDimensions}, the combiner drained every {s.BatchEvents:N0} events into the item models, as the ingress sends the item grains their deltas. ") +
                 I($"At the end: mean window {f.MeanWindowLength:0.#} items, {f.UsersWithFactors:N0} users with a vector; {f.ItemGrains:N0} item grains holding {f.CooccurrenceEntries:N0} co-occurrence and {f.PurchaseEntries:N0} purchase entries (longest row {f.LongestRow:N0}), {f.StoredBytesPerItem:N0} B stored per item grain."),
             "",
-            I($"Heap after full collections: {GiB(f.HeapBeforeBytes)} before any grain (item ids and the factor table), {GiB(f.HeapFilledBytes)} filled; dropping the user grains freed {GiB(f.UserHeapBytes)}, dropping the item grains then freed {GiB(f.ItemHeapBytes)}; {Mib(f.ResidueBytes)} left over against the start. ") +
-                I($"\"Of which id strings\" is computed from the strings' lengths (a fresh string per event and per decoded row key, as in a silo), not measured. ") +
+            I($"Heap after full collections: {GiB(f.HeapBeforeBytes)} before any model (item ids, their numbers and the factor table), {GiB(f.HeapFilledBytes)} filled; dropping the user models freed {GiB(f.UserHeapBytes)}, dropping the item models then freed {GiB(f.ItemHeapBytes)}; {Mib(f.ResidueBytes)} left over against the start. ") +
                 (s.Users < MemoryResults.TargetUsers
                     ? I($"At the issue's {MemoryResults.TargetUsers:N0} users the user side would take {f.ProjectedUserHeapGiB:N1} GiB (the per-user figure × {MemoryResults.TargetUsers:N0}: a user's state is bounded by the window and the vector, so it scales linearly; the number of entries does not, so the item side is not projected).")
                     : I($"The user side takes {f.ProjectedUserHeapGiB:N1} GiB at {MemoryResults.TargetUsers:N0} users.")),
@@ -30,8 +29,8 @@ public static class MemoryTables
         return string.Join('\n', lines);
     }
 
-    private static string Row(string what, string per, double heap, double strings, double stored, string target) =>
-        I($"| {what} | {per} | {heap:N0} B | {strings:N0} B | {stored:N0} B | {target} |");
+    private static string Row(string what, string per, double heap, double stored, string target) =>
+        I($"| {what} | {per} | {heap:N0} B | {stored:N0} B | {target} |");
 
     private static string GiB(long bytes) => I($"{bytes / (double)(1L << 30):N2} GiB");
 

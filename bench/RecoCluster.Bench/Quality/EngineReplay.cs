@@ -9,8 +9,8 @@ namespace RecoCluster.Bench.Quality;
 /// The cluster's engine in one process, built from the same classes the silos run: a <see cref="UserModel"/> per
 /// user, a <see cref="DeltaCombiner"/> per micro-batch drained into <see cref="ItemModel"/>s, and neighborhood
 /// rounds (<see cref="SnapshotBuilder"/> phase 1 and 2, <see cref="RecoSnapshot.Build"/>) that publish the
-/// snapshot serving and the next factor steps read. What it leaves out is only transport: Kafka, the shuffle's
-/// encoding and the database change no number.
+/// snapshot serving and the next factor steps read. What it leaves out is only transport: Kafka, the grain calls
+/// and the database change no number.
 /// </summary>
 public sealed class EngineReplay
 {
@@ -19,7 +19,8 @@ public sealed class EngineReplay
     private readonly int _batchEvents;
     private readonly Dictionary<string, UserModel> _users = new(StringComparer.Ordinal);
     private readonly Dictionary<string, ItemModel> _items = new(StringComparer.Ordinal);
-    private readonly DeltaCombiner _combiner = new();
+    private readonly ItemIdTable _ids = new();
+    private readonly DeltaCombiner _combiner;
 
     private int _pending;
     private DateTimeOffset _lastRoundAt;
@@ -32,10 +33,11 @@ public sealed class EngineReplay
         _userOptions = userOptions;
         _neighborhoods = neighborhoods;
         _batchEvents = batchEvents;
+        _combiner = new DeltaCombiner(_ids);
     }
 
     /// <summary>Users whose grain holds a factor vector (took at least one BPR step).</summary>
-    public int UsersWithFactors => _users.Values.Count(u => u.State.Factors is not null);
+    public int UsersWithFactors => _users.Values.Count(u => u.HasFactors);
 
     /// <summary>The snapshot serving reads (the last complete round's).</summary>
     public RecoSnapshot Snapshot { get; private set; } = RecoSnapshot.Empty;
@@ -48,7 +50,7 @@ public sealed class EngineReplay
     {
         if (!_users.TryGetValue(line.UserId, out var user))
         {
-            _users[line.UserId] = user = new UserModel(line.UserId, _userOptions);
+            _users[line.UserId] = user = new UserModel(line.UserId, _userOptions, _ids);
         }
 
         user.Apply(new ClickEvent(line.UserId, line.ItemId, EventType.Purchase, line.At), _combiner, Snapshot.Factors);
@@ -72,12 +74,13 @@ public sealed class EngineReplay
     {
         Flush();
         var items = _items.Values.ToArray();
-        var global = GlobalCounts.Merge([items.Select(i => SnapshotBuilder.Counts(i.ItemId, i.State))]);
+        var states = Array.ConvertAll(items, i => i.ToState());
+        var global = GlobalCounts.Merge([items.Select((i, k) => SnapshotBuilder.Counts(i.ItemId, states[k]))]);
         var previous = Snapshot;
         var seconds = Rounds == 0 ? 0 : (at - _lastRoundAt).TotalSeconds;
         var entries = new SnapshotItem[items.Length];
         Parallel.For(0, items.Length, i =>
-            entries[i] = SnapshotBuilder.Entry(items[i].ItemId, items[i].State, global, previous.Find(items[i].ItemId), seconds, _neighborhoods, _userOptions.Factors));
+            entries[i] = SnapshotBuilder.Entry(items[i].ItemId, states[i], global, previous.Find(items[i].ItemId), seconds, _neighborhoods, _userOptions.Factors));
         Rounds++;
         _lastRoundAt = at;
         Snapshot = RecoSnapshot.Build(Rounds, at, entries, _neighborhoods.PopularCount, _userOptions.Factors.Dimensions);
@@ -91,20 +94,14 @@ public sealed class EngineReplay
             return;
         }
 
-        // One item partition: the deltas are applied inside the callback, where they are valid.
-        _combiner.Drain(static _ => 0, (_, deltas) =>
+        foreach (var delta in _combiner.Drain())
         {
-            foreach (var delta in deltas)
+            if (!_items.TryGetValue(delta.ItemId, out var item))
             {
-                if (!_items.TryGetValue(delta.ItemId, out var item))
-                {
-                    _items[delta.ItemId] = item = new ItemModel(delta.ItemId, factorInitScale: _userOptions.Factors.InitScale);
-                }
-
-                item.Apply(delta);
+                _items[delta.ItemId] = item = new ItemModel(delta.ItemId, _ids, factorInitScale: _userOptions.Factors.InitScale);
             }
 
-            return 0;
-        });
+            item.Apply(delta);
+        }
     }
 }

@@ -81,9 +81,9 @@ public static class RebuildRun
             var buildSeconds = clock.Elapsed.TotalSeconds;
             var byPartition = Partition(ids, states, partitions);
 
-            var entries = states.Sum(s => (long)(s?.Row.Count ?? 0));
-            var purchase = states.Sum(s => (long)(s?.PurchaseRow.Count ?? 0));
-            var longest = states.Max(s => s?.Row.Count ?? 0);
+            var entries = states.Sum(s => (long)(s?.RowItems.Length ?? 0));
+            var purchase = states.Sum(s => (long)(s?.PurchaseItems.Length ?? 0));
+            var longest = states.Max(s => s?.RowItems.Length ?? 0);
             var withState = states.Count(s => s is not null);
             Console.WriteLine($"  {size,12:N0}: built {entries:N0} + {purchase:N0} purchase entries over {withState:N0} items (longest row {longest:N0}) in {buildSeconds:N1} s");
 
@@ -132,8 +132,14 @@ public static class RebuildRun
     {
         var random = new Random(Seed);
         var weights = new EventWeights();
-        var states = new ItemGrainState?[ids.Length];
-        ItemGrainState State(int item) => states[item] ??= new ItemGrainState();
+        var rows = new Dictionary<string, long>?[ids.Length];
+        var purchaseRows = new Dictionary<string, long>?[ids.Length];
+        Dictionary<string, long> Row(int item) => rows[item] ??= new Dictionary<string, long>(StringComparer.Ordinal);
+        Dictionary<string, long> PurchaseRow(int item)
+        {
+            _ = Row(item); // an item with a purchase row has a state
+            return purchaseRows[item] ??= new Dictionary<string, long>(StringComparer.Ordinal);
+        }
 
         var purchaseTarget = (long)Math.Round(target * purchaseShare);
         var rowTarget = target - purchaseTarget;
@@ -144,7 +150,7 @@ public static class RebuildRun
             if (i != j)
             {
                 var weight = Math.Min(weights.For(ClusteredWorkload.NextType(random)), weights.For(ClusteredWorkload.NextType(random)));
-                made += Add(State(i).Row, ids[j], weight) + Add(State(j).Row, ids[i], weight);
+                made += Add(Row(i), ids[j], weight) + Add(Row(j), ids[i], weight);
             }
         }
 
@@ -154,20 +160,29 @@ public static class RebuildRun
             var (i, j) = Pair(workload, random);
             if (i != j)
             {
-                made += Add(State(i).PurchaseRow, ids[j], 1) + Add(State(j).PurchaseRow, ids[i], 1);
+                made += Add(PurchaseRow(i), ids[j], 1) + Add(PurchaseRow(j), ids[i], 1);
             }
         }
 
+        var states = new ItemGrainState?[ids.Length];
         for (var i = 0; i < states.Length; i++)
         {
-            if (states[i] is not { } state)
+            if (rows[i] is not { } row)
             {
                 continue;
             }
 
-            state.Count = Math.Max(1, state.Row.Values.Sum() / RowSumPerCount);
-            state.PurchaseCount = state.PurchaseRow.Count == 0 ? 0 : Math.Max(1, state.PurchaseRow.Values.Sum() / 2);
-            state.Factors = new float[factors.Dimensions];
+            var purchases = purchaseRows[i] ?? [];
+            var state = states[i] = new ItemGrainState
+            {
+                Count = Math.Max(1, row.Values.Sum() / RowSumPerCount),
+                RowItems = [.. row.Keys],
+                RowCounts = [.. row.Values],
+                PurchaseCount = purchases.Count == 0 ? 0 : Math.Max(1, purchases.Values.Sum() / 2),
+                PurchaseItems = [.. purchases.Keys],
+                PurchaseCounts = [.. purchases.Values],
+                Factors = new float[factors.Dimensions],
+            };
             Bpr.InitItem(ids[i], factors.InitScale, state.Factors);
         }
 

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Orleans.Storage;
+using RecoCluster.Grains.Model;
 using RecoCluster.Grains.Orleans;
 using RecoCluster.Silo.Storage;
 using RecoCluster.Tests.Infrastructure;
@@ -53,12 +54,7 @@ public abstract class GroupCommitGrainStorageTests
     {
         await using var fixture = await StartAsync();
         const int grains = 400;
-        var states = Enumerable.Range(0, grains).Select(i => new GrainState<PersistedItem>(new PersistedItem())).ToArray();
-        for (var i = 0; i < grains; i++)
-        {
-            states[i].State!.Model.Count = i;
-            states[i].State!.Watermarks[3] = 1_000 + i;
-        }
+        var states = Enumerable.Range(0, grains).Select(i => new GrainState<PersistedItem>(new PersistedItem { Model = new ItemGrainState { Count = i }, Watermarks = { [3] = 1_000 + i } })).ToArray();
 
         await Task.WhenAll(states.Select((s, i) => fixture.Storage.WriteStateAsync("item", GrainId.Create("item", $"sku-{i}"), s)));
 
@@ -68,7 +64,7 @@ public abstract class GroupCommitGrainStorageTests
         {
             var read = new GrainState<PersistedItem>();
             await fixture.Storage.ReadStateAsync("item", GrainId.Create("item", $"sku-{i}"), read);
-            Assert.Equal(i, read.State!.Model.Count);
+            Assert.Equal(i, read.State!.Model!.Count);
             Assert.Equal(1_000 + i, read.State!.Watermarks[3]);
         }
     }
@@ -78,7 +74,7 @@ public abstract class GroupCommitGrainStorageTests
     {
         await using var fixture = await StartAsync();
         var id = GrainId.Create("item", "sku-legacy");
-        // A row as the storage wrote it until 2026-12: the state as UTF-8 JSON with web defaults.
+        // A row as the storage wrote it until 2026-12: the state as UTF-8 JSON with web defaults, rows as objects.
         var legacy = System.Text.Encoding.UTF8.GetBytes(
             """{"model":{"count":7,"row":{"sku-2":3,"sku-9":4},"purchaseCount":1,"purchaseRow":{"sku-2":1},"factors":[0.5,-0.25]},"watermarks":{"3":120}}""");
         var stored = await fixture.Store.WriteGrainStatesAsync([new GrainStateWrite("item", id.ToString(), null, legacy)], CancellationToken.None);
@@ -86,20 +82,21 @@ public abstract class GroupCommitGrainStorageTests
         var read = new GrainState<PersistedItem>();
         await fixture.Storage.ReadStateAsync("item", id, read);
         Assert.Equal(stored[0].Version.ToString(), read.ETag);
-        Assert.Equal(7, read.State!.Model.Count);
-        Assert.Equal(new Dictionary<string, long> { ["sku-2"] = 3, ["sku-9"] = 4 }, read.State.Model.Row);
-        Assert.Equal(1, read.State.Model.PurchaseRow["sku-2"]);
-        Assert.Equal([0.5f, -0.25f], read.State.Model.Factors!);
+        var model = read.State!.Model!;
+        Assert.Equal(7, model.Count);
+        Assert.Equal(new Dictionary<string, long> { ["sku-2"] = 3, ["sku-9"] = 4 }, model.Row().ToDictionary());
+        Assert.Equal(new Dictionary<string, long> { ["sku-2"] = 1 }, model.PurchaseRow().ToDictionary());
+        Assert.Equal([0.5f, -0.25f], model.Factors!);
         Assert.Equal(120, read.State.Watermarks[3]);
 
-        read.State.Model.Count = 8;
+        model.Count = 8;
         await fixture.Storage.WriteStateAsync("item", id, read);
         var row = await fixture.Store.ReadGrainStateAsync("item", id.ToString(), CancellationToken.None);
         Assert.NotEqual((byte)'{', row!.Value.Payload[0]);
         var reread = new GrainState<PersistedItem>();
         await fixture.Storage.ReadStateAsync("item", id, reread);
-        Assert.Equal(8, reread.State!.Model.Count);
-        Assert.Equal(4, reread.State.Model.Row["sku-9"]);
+        Assert.Equal(8, reread.State!.Model!.Count);
+        Assert.Equal(4, reread.State.Model.Row().ToDictionary()["sku-9"]);
     }
 
     [Fact]

@@ -2,6 +2,7 @@ using System.Text;
 using Confluent.Kafka;
 using Microsoft.Extensions.DependencyInjection;
 using RecoCluster.Grains.Interfaces;
+using RecoCluster.Grains.Model;
 using RecoCluster.Silo.Hosting;
 using RecoCluster.Tests.Infrastructure;
 
@@ -121,7 +122,7 @@ public abstract class OrleansIngressTests
         Assert.NotNull(await cluster.Store.ReadGrainStateAsync("user", userRow, CancellationToken.None));
         var replayed = await user.ApplyAsync(first);
         Assert.True(replayed.Replayed);
-        Assert.Empty(replayed.ItemSide);
+        Assert.True(replayed.ItemSide.IsEmpty);
         await user.StoreAsync(2); // stored already: nothing to do
         Assert.Equal(2, (await user.GetHistoryAsync())!.TotalEvents);
 
@@ -137,19 +138,19 @@ public abstract class OrleansIngressTests
         // A replay whose item side the ingress has stored applies and stores in one call.
         var stored = await user.ApplyAsync(new UserEventBatch(0, 4, [Record(3, "d", EventType.View)], ItemSideStored: true));
         Assert.False(stored.Replayed);
-        Assert.Empty(stored.ItemSide);
+        Assert.True(stored.ItemSide.IsEmpty);
         Assert.True((await user.ApplyAsync(new UserEventBatch(0, 4, [Record(3, "d", EventType.View)]))).Replayed);
         Assert.Equal(4, (await user.GetHistoryAsync())!.TotalEvents);
 
         var item = cluster.Grains.GetGrain<IItemGrain>("b");
-        var delta = applied.ItemSide.Single(d => d.ItemId == "b");
+        var delta = PerItem(applied.ItemSide).Single(d => d.ItemId == "b");
         Assert.True(await item.ApplyAsync(0, 2, delta));
         Assert.False(await item.ApplyAsync(0, 2, delta));
         Assert.False(await item.ApplyAsync(0, 1, delta));
         Assert.True(await item.ApplyAsync(1, 2, delta)); // another partition's batch with the same end is its own
         var counts = await item.GetCooccurrenceAsync(10);
         Assert.Equal(2 * delta.Count, counts.Count);
-        Assert.Equal(2 * delta.Row["a"], counts.Neighbors.Single(n => n.ItemId == "a").Count);
+        Assert.Equal(2 * delta.Row()["a"], counts.Neighbors.Single(n => n.ItemId == "a").Count);
     }
 
     [Fact]
@@ -157,7 +158,7 @@ public abstract class OrleansIngressTests
     {
         await using var cluster = await OrleansTestCluster.StartAsync(await NewStorageAsync(), silos: 1, partitions: 1);
         var item = cluster.Grains.GetGrain<IItemGrain>("hot");
-        var delta = new ItemDelta("hot", 1, new Dictionary<string, long> { ["other"] = 2 });
+        var delta = Deltas.Of("hot", 1, new() { ["other"] = 2 });
         const int sources = 40;
 
         // As the ingresses of 40 partitions would: one call each, all at once.
@@ -178,9 +179,17 @@ public abstract class OrleansIngressTests
         Assert.Equal(sources, (await item.GetCooccurrenceAsync(10)).Count);
     }
 
-    private static string Describe(IEnumerable<ItemDelta> side) => string.Join(
+    // A user's item side as the ingress combines it: one delta per item.
+    private static List<ItemDelta> PerItem(ItemSide side)
+    {
+        var combiner = new DeltaCombiner(new ItemIdTable());
+        combiner.Add(side);
+        return combiner.Drain();
+    }
+
+    private static string Describe(ItemSide side) => string.Join(
         "|",
-        side.OrderBy(d => d.ItemId, StringComparer.Ordinal).Select(d => $"{d.ItemId}:{d.Count}:{d.PurchaseCount}:" + string.Join(",", d.Row.OrderBy(r => r.Key, StringComparer.Ordinal).Select(r => $"{r.Key}={r.Value}"))));
+        PerItem(side).OrderBy(d => d.ItemId, StringComparer.Ordinal).Select(d => $"{d.ItemId}:{d.Count}:{d.PurchaseCount}:" + string.Join(",", d.Row().OrderBy(r => r.Key, StringComparer.Ordinal).Select(r => $"{r.Key}={r.Value}"))));
 
     internal static async Task AssertEqualsRecountAsync(OrleansTestCluster cluster, IReadOnlyList<ClickEvent> events, int items)
     {

@@ -75,13 +75,14 @@ public sealed class SimilarityProperties
     {
         var options = new UserGrainOptions { WindowSize = 5 };
         var grains = new Dictionary<string, UserModel>();
-        var sink = new Sink();
+        var ids = new ItemIdTable();
+        var sink = new Sink(ids);
         var t = DateTimeOffset.UnixEpoch;
         foreach (var (user, item) in events)
         {
             if (!grains.TryGetValue(user, out var grain))
             {
-                grains[user] = grain = new UserModel(user, options);
+                grains[user] = grain = new UserModel(user, options, ids);
             }
 
             t = t.AddSeconds(1);
@@ -91,22 +92,22 @@ public sealed class SimilarityProperties
         return sink;
     }
 
-    private sealed class Sink : IItemDeltaSink
+    private sealed class Sink(ItemIdTable ids) : IItemDeltaSink
     {
         public Dictionary<string, long> Count { get; } = [];
 
         public Dictionary<string, long> Pairs { get; } = [];
 
-        public void AddCooccurrence(string itemId, string otherItemId, long count) =>
-            Pairs[$"{itemId}|{otherItemId}"] = Pairs.GetValueOrDefault($"{itemId}|{otherItemId}") + count;
+        public void AddCooccurrence(int item, int other, long count) =>
+            Pairs[$"{ids[item]}|{ids[other]}"] = Pairs.GetValueOrDefault($"{ids[item]}|{ids[other]}") + count;
 
-        public void AddItemCount(string itemId, long count) => Count[itemId] = Count.GetValueOrDefault(itemId) + count;
+        public void AddItemCount(int item, long count) => Count[ids[item]] = Count.GetValueOrDefault(ids[item]) + count;
 
-        public void AddPurchaseCooccurrence(string itemId, string otherItemId, long count) =>
-            Pairs[$"p:{itemId}|{otherItemId}"] = Pairs.GetValueOrDefault($"p:{itemId}|{otherItemId}") + count;
+        public void AddPurchaseCooccurrence(int item, int other, long count) =>
+            Pairs[$"p:{ids[item]}|{ids[other]}"] = Pairs.GetValueOrDefault($"p:{ids[item]}|{ids[other]}") + count;
 
-        public void AddPurchaseCount(string itemId, long count) => Count["p:" + itemId] = Count.GetValueOrDefault("p:" + itemId) + count;
+        public void AddPurchaseCount(int item, long count) => Count["p:" + ids[item]] = Count.GetValueOrDefault("p:" + ids[item]) + count;
 
-        public void AddFactorDelta(string itemId, ReadOnlySpan<float> delta) => throw new InvalidOperationException("no factor table was given");
+        public void AddFactorDelta(int item, ReadOnlySpan<float> delta) => throw new InvalidOperationException("no factor table was given");
     }
 }

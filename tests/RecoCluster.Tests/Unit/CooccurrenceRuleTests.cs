@@ -58,8 +58,9 @@ public sealed class CooccurrenceRuleTests
     public void The_daily_cap_stops_the_events_item_side_but_not_the_history()
     {
         var options = new UserGrainOptions { MaxItemSideEventsPerDay = 2 };
-        var grain = new UserModel("u", options);
-        var sink = new Counter();
+        var ids = new ItemIdTable();
+        var grain = new UserModel("u", options, ids);
+        var sink = new Counter(ids);
         grain.Apply(new ClickEvent("u", "a", EventType.View, T0), sink);
         grain.Apply(new ClickEvent("u", "b", EventType.View, T0.AddMinutes(1)), sink);
         grain.Apply(new ClickEvent("u", "c", EventType.View, T0.AddMinutes(2)), sink); // third of the day: capped
@@ -112,8 +113,9 @@ public sealed class CooccurrenceRuleTests
 
     private static Counter Run(UserGrainOptions options, params (string Item, EventType Type, int Second)[] events)
     {
-        var grain = new UserModel("u", options);
-        var sink = new Counter();
+        var ids = new ItemIdTable();
+        var grain = new UserModel("u", options, ids);
+        var sink = new Counter(ids);
         foreach (var (item, type, second) in events)
         {
             grain.Apply(new ClickEvent("u", item, type, T0.AddSeconds(second)), sink);
@@ -122,7 +124,7 @@ public sealed class CooccurrenceRuleTests
         return sink;
     }
 
-    private sealed class Counter : IItemDeltaSink
+    private sealed class Counter(ItemIdTable ids) : IItemDeltaSink
     {
         public Dictionary<string, long> Counts { get; } = [];
 
@@ -134,20 +136,20 @@ public sealed class CooccurrenceRuleTests
 
         public long P(string item, string other) => PurchasePairs.GetValueOrDefault((item, other));
 
-        public void AddCooccurrence(string itemId, string otherItemId, long count) =>
-            Pairs[(itemId, otherItemId)] = Pairs.GetValueOrDefault((itemId, otherItemId)) + count;
+        public void AddCooccurrence(int item, int other, long count) =>
+            Pairs[(ids[item], ids[other])] = Pairs.GetValueOrDefault((ids[item], ids[other])) + count;
 
-        public void AddItemCount(string itemId, long count) => Counts[itemId] = Counts.GetValueOrDefault(itemId) + count;
+        public void AddItemCount(int item, long count) => Counts[ids[item]] = Counts.GetValueOrDefault(ids[item]) + count;
 
         public Dictionary<(string, string), long> PurchasePairs { get; } = [];
 
         public Dictionary<string, long> PurchaseCounts { get; } = [];
 
-        public void AddPurchaseCooccurrence(string itemId, string otherItemId, long count) =>
-            PurchasePairs[(itemId, otherItemId)] = PurchasePairs.GetValueOrDefault((itemId, otherItemId)) + count;
+        public void AddPurchaseCooccurrence(int item, int other, long count) =>
+            PurchasePairs[(ids[item], ids[other])] = PurchasePairs.GetValueOrDefault((ids[item], ids[other])) + count;
 
-        public void AddPurchaseCount(string itemId, long count) => PurchaseCounts[itemId] = PurchaseCounts.GetValueOrDefault(itemId) + count;
+        public void AddPurchaseCount(int item, long count) => PurchaseCounts[ids[item]] = PurchaseCounts.GetValueOrDefault(ids[item]) + count;
 
-        public void AddFactorDelta(string itemId, ReadOnlySpan<float> delta) => throw new InvalidOperationException("no factor table was given, so no factor step may happen");
+        public void AddFactorDelta(int item, ReadOnlySpan<float> delta) => throw new InvalidOperationException("no factor table was given, so no factor step may happen");
     }
 }

@@ -3,6 +3,7 @@ using RecoCluster.Grains;
 using RecoCluster.Grains.Algorithms;
 using RecoCluster.Grains.Interfaces;
 using RecoCluster.Grains.Model;
+using RecoCluster.Tests.Infrastructure;
 
 namespace RecoCluster.Tests.Unit;
 
@@ -67,15 +68,16 @@ public sealed class FactorModelTests
 
         (float[] User, string Deltas) Replay()
         {
-            var grain = new UserModel("u", new UserGrainOptions());
-            var combiner = new DeltaCombiner();
+            var ids = new ItemIdTable();
+            var grain = new UserModel("u", new UserGrainOptions(), ids);
+            var combiner = new DeltaCombiner(ids);
             foreach (var e in events)
             {
                 grain.Apply(e, combiner, table);
             }
 
-            var deltas = combiner.Drain(_ => 0, (_, items) => string.Join(";", items.OrderBy(d => d.ItemId, StringComparer.Ordinal).Select(d => $"{d.ItemId}:{string.Join(",", d.FactorDelta ?? [])}")));
-            return (grain.State.Factors!.ToArray(), deltas.Single());
+            var deltas = string.Join(";", combiner.Drain().OrderBy(d => d.ItemId, StringComparer.Ordinal).Select(d => $"{d.ItemId}:{string.Join(",", d.FactorDelta ?? [])}"));
+            return (grain.ToState().Factors!, deltas);
         }
 
         var first = Replay();
@@ -88,27 +90,27 @@ public sealed class FactorModelTests
     [Fact]
     public void No_step_happens_without_a_snapshot_of_at_least_two_items_and_the_window_is_never_a_negative()
     {
-        var grain = new UserModel("u", new UserGrainOptions());
-        var combiner = new DeltaCombiner();
+        var ids = new ItemIdTable();
+        var grain = new UserModel("u", new UserGrainOptions(), ids);
+        var combiner = new DeltaCombiner(ids);
         grain.Apply(new ClickEvent("u", "a", EventType.View, T0), combiner, Table(("a", 1)));
-        Assert.Null(grain.State.Factors);
+        Assert.False(grain.HasFactors);
 
         // With only window items and the positive to draw from, every draw is refused: no step.
         var table = Table(("a", 1), ("b", 2));
-        grain.Apply(new ClickEvent("u", "b", EventType.View, T0.AddSeconds(1)), new DeltaCombiner(), table);
+        grain.Apply(new ClickEvent("u", "b", EventType.View, T0.AddSeconds(1)), new DeltaCombiner(ids), table);
         grain.Apply(new ClickEvent("u", "a", EventType.View, T0.AddSeconds(2)), combiner, table);
-        var drained = combiner.Drain(_ => 0, (_, items) => items.Where(d => d.FactorDelta is not null).Select(d => d.ItemId).ToList());
-        Assert.Empty(drained.SelectMany(d => d));
+        Assert.DoesNotContain(combiner.Drain(), d => d.FactorDelta is not null);
     }
 
     [Fact]
     public void An_item_grain_adds_the_steps_to_the_same_initial_vector_the_user_side_assumed()
     {
-        var grain = new ItemModel("x");
-        grain.Apply(new ItemDelta("x", 0, new Dictionary<string, long>(), FactorDelta: [0.5f, -0.5f]));
+        var grain = new ItemModel("x", new ItemIdTable());
+        grain.Apply(Deltas.Of("x", 0, [], factorDelta: [0.5f, -0.5f]));
         var init = new float[2];
         Bpr.InitItem("x", 0.1f, init);
-        Assert.Equal([init[0] + 0.5f, init[1] - 0.5f], grain.State.Factors!);
+        Assert.Equal([init[0] + 0.5f, init[1] - 0.5f], grain.ToState().Factors!);
     }
 
     [Fact]
@@ -117,14 +119,15 @@ public sealed class FactorModelTests
         // Two groups of users, each buying within its own group of 10 items. After a few epochs (a snapshot per
         // epoch, as rounds would), every user's vector must score the own group above the other.
         var options = new UserGrainOptions { WindowSize = 3, WindowSeconds = 0, MaxItemSideEventsPerDay = 0 };
-        var users = Enumerable.Range(0, 40).Select(u => new UserModel($"u{u}", options)).ToList();
+        var ids = new ItemIdTable();
+        var users = Enumerable.Range(0, 40).Select(u => new UserModel($"u{u}", options, ids)).ToList();
         var items = new Dictionary<string, ItemModel>(StringComparer.Ordinal);
         var table = Table([.. Enumerable.Range(0, 20).Select(i => ($"i{i}", i))]);
         var random = new Random(3);
         var t = T0;
         for (var epoch = 0; epoch < 30; epoch++)
         {
-            var combiner = new DeltaCombiner();
+            var combiner = new DeltaCombiner(ids);
             for (var u = 0; u < users.Count; u++)
             {
                 var group = u % 2;
@@ -134,26 +137,22 @@ public sealed class FactorModelTests
                 }
             }
 
-            combiner.Drain(_ => 0, (_, deltas) =>
+            foreach (var d in combiner.Drain())
             {
-                foreach (var d in deltas)
+                if (!items.TryGetValue(d.ItemId, out var g))
                 {
-                    if (!items.TryGetValue(d.ItemId, out var g))
-                    {
-                        items[d.ItemId] = g = new ItemModel(d.ItemId);
-                    }
-
-                    g.Apply(d);
+                    items[d.ItemId] = g = new ItemModel(d.ItemId, ids);
                 }
 
-                return 0;
-            });
-            table = new FactorTable(32, items.Where(i => i.Value.State.Factors is not null).Select(i => KeyValuePair.Create(i.Key, i.Value.State.Factors!)));
+                g.Apply(d);
+            }
+
+            table = new FactorTable(32, items.Select(i => (i.Key, i.Value.ToState().Factors)).Where(i => i.Factors is not null).Select(i => KeyValuePair.Create(i.Key, i.Factors!)));
         }
 
         for (var u = 0; u < users.Count; u++)
         {
-            var vector = users[u].State.Factors!;
+            var vector = users[u].ToState().Factors!;
             var own = Enumerable.Range(0, 10).Average(i => TensorPrimitives.Dot(vector, table.Get($"i{((u % 2) * 10) + i}")));
             var other = Enumerable.Range(0, 10).Average(i => TensorPrimitives.Dot(vector, table.Get($"i{((1 - (u % 2)) * 10) + i}")));
             Assert.True(own > other, $"user u{u}: own group {own}, other group {other}");

@@ -111,7 +111,7 @@ public sealed class RecommenderTests
     [Fact]
     public void Entries_are_scored_by_the_configured_measure_and_encode_losslessly()
     {
-        var state = new ItemGrainState { Count = 10, Row = new(StringComparer.Ordinal) { ["b"] = 4, ["c"] = 4, ["d"] = 1 }, PurchaseCount = 2, PurchaseRow = new(StringComparer.Ordinal) { ["b"] = 2 }, Factors = [0.25f, -1f] };
+        var state = new ItemGrainState { Count = 10, RowItems = ["b", "c", "d"], RowCounts = [4, 4, 1], PurchaseCount = 2, PurchaseItems = ["b"], PurchaseCounts = [2], Factors = [0.25f, -1f] };
         var global = GlobalCounts.Merge([[new ItemCounts("a", 10, 2), new ItemCounts("b", 16, 4)], [new ItemCounts("c", 4, 0), new ItemCounts("d", 100, 0)]]);
         var entry = SnapshotBuilder.Entry("a", state, global, null, 0, new NeighborhoodOptions { Measure = SimilarityMeasure.Cosine, NeighborCount = 2, MinCooccurrence = 2 });
 

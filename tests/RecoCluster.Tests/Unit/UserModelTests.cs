@@ -1,13 +1,16 @@
 using RecoCluster.Grains;
 using RecoCluster.Grains.Interfaces;
 using RecoCluster.Grains.Model;
+using RecoCluster.Grains.Orleans;
+using RecoCluster.Tests.Infrastructure;
 
 namespace RecoCluster.Tests.Unit;
 
 public class UserModelTests
 {
     private static readonly DateTimeOffset T0 = new(2026, 11, 22, 0, 0, 0, TimeSpan.Zero);
-    private static readonly DeltaCombiner Sink = new();
+    private static readonly ItemIdTable Ids = new();
+    private static readonly DeltaCombiner Sink = new(Ids);
 
     private static ClickEvent E(string item, EventType type = EventType.View, int second = 0) =>
         new("u", item, type, T0.AddSeconds(second));
@@ -15,7 +18,7 @@ public class UserModelTests
     [Fact]
     public void Window_keeps_distinct_items_most_recent_first_and_counts_interactions()
     {
-        var grain = new UserModel("u", new UserGrainOptions { WindowSize = 3 });
+        var grain = new UserModel("u", new UserGrainOptions { WindowSize = 3 }, Ids);
         grain.Apply(E("a", second: 1), Sink);
         grain.Apply(E("b", EventType.Click, 2), Sink);
         grain.Apply(E("a", EventType.Purchase, 3), Sink);
@@ -35,7 +38,7 @@ public class UserModelTests
     [Fact]
     public void The_least_recent_item_leaves_a_full_window()
     {
-        var grain = new UserModel("u", new UserGrainOptions { WindowSize = 3 });
+        var grain = new UserModel("u", new UserGrainOptions { WindowSize = 3 }, Ids);
         foreach (var item in new[] { "a", "b", "c", "a", "d" })
         {
             grain.Apply(E(item), Sink);
@@ -49,7 +52,7 @@ public class UserModelTests
     [Fact]
     public void Log_order_not_timestamp_order_decides_recency()
     {
-        var grain = new UserModel("u", new UserGrainOptions());
+        var grain = new UserModel("u", new UserGrainOptions(), Ids);
         grain.Apply(E("late", second: 100), Sink);
         grain.Apply(E("early", second: 1), Sink);
 
@@ -63,15 +66,17 @@ public class UserModelTests
     {
         var options = new UserGrainOptions { WindowSize = 4 };
         var events = Enumerable.Range(0, 50).Select(i => E($"i{i * 7 % 9}", (EventType)(i % 4), i)).ToList();
-        var straight = new UserModel("u", options);
-        var resumed = new UserModel("u", options);
+        var straight = new UserModel("u", options, Ids);
+        var resumed = new UserModel("u", options, Ids);
         foreach (var e in events.Take(20))
         {
             straight.Apply(e, Sink);
             resumed.Apply(e, Sink);
         }
 
-        var restored = new UserModel("u", options, UserGrainStateCodec.Decode(UserGrainStateCodec.Encode(resumed.State)));
+        var serializer = Integration.GroupCommitGrainStorageTests.StateSerializer;
+        var stored = serializer.Decode<PersistedUser>(serializer.Encode(new PersistedUser { Model = resumed.ToState(), LastBatchEnd = 20 }), "user");
+        var restored = new UserModel("u", options, new ItemIdTable(), stored.Model);
         foreach (var e in events.Skip(20))
         {
             straight.Apply(e, Sink);
@@ -87,7 +92,7 @@ public class UserModelTests
     [Fact]
     public void An_empty_grain_has_no_last_event()
     {
-        var history = new UserModel("u", new UserGrainOptions()).GetHistory();
+        var history = new UserModel("u", new UserGrainOptions(), Ids).GetHistory();
         Assert.Empty(history.RecentItems);
         Assert.Null(history.LastEventAt);
         Assert.Equal(0, history.TotalEvents);
@@ -96,8 +101,8 @@ public class UserModelTests
     [Fact]
     public void The_item_side_pairs_the_new_item_with_the_window_before_it_in_both_directions()
     {
-        var grain = new UserModel("u", new UserGrainOptions { WindowSize = 2 });
-        var sink = new DeltaCombiner();
+        var grain = new UserModel("u", new UserGrainOptions { WindowSize = 2 }, Ids);
+        var sink = new DeltaCombiner(Ids);
         foreach (var item in new[] { "a", "b", "a", "c" })
         {
             grain.Apply(E(item), sink);
@@ -105,14 +110,13 @@ public class UserModelTests
 
         // a: window {} -> nothing; b: window {a} -> ab, ba; a: window {b, a} -> ab, ba (a itself excluded);
         // c: window {a, b} -> ca, ac, cb, bc.
-        // Copied inside the drain: the combiner reuses its dictionaries afterwards.
-        var deltas = sink.Drain(_ => 0, (_, items) => items.ToDictionary(d => d.ItemId, d => new ItemDelta(d.ItemId, d.Count, new Dictionary<string, long>(d.Row))))[0];
+        var deltas = sink.Drain().ToDictionary(d => d.ItemId);
         Assert.Equal(2, deltas["a"].Count);
         Assert.Equal(1, deltas["b"].Count);
         Assert.Equal(1, deltas["c"].Count);
-        Assert.Equal(new Dictionary<string, long> { ["b"] = 2, ["c"] = 1 }, deltas["a"].Row);
-        Assert.Equal(new Dictionary<string, long> { ["a"] = 2, ["c"] = 1 }, deltas["b"].Row);
-        Assert.Equal(new Dictionary<string, long> { ["a"] = 1, ["b"] = 1 }, deltas["c"].Row);
+        Assert.Equal(new Dictionary<string, long> { ["b"] = 2, ["c"] = 1 }, deltas["a"].Row());
+        Assert.Equal(new Dictionary<string, long> { ["a"] = 2, ["c"] = 1 }, deltas["b"].Row());
+        Assert.Equal(new Dictionary<string, long> { ["a"] = 1, ["b"] = 1 }, deltas["c"].Row());
         Assert.True(sink.IsEmpty);
     }
 }

@@ -1,0 +1,88 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Text;
+
+namespace RecoCluster.Grains.Model;
+
+/// <summary>
+/// Writes the compact binary form of stored model states (<see cref="ItemGrainStateCodec"/>,
+/// <see cref="UserGrainStateCodec"/>): unsigned and zigzag varints, length-prefixed UTF-8 strings, raw little-endian
+/// floats. One per thread, reused: a state is written whole, synchronously, then copied out.
+/// </summary>
+internal sealed class StateWriter
+{
+    [ThreadStatic]
+    private static StateWriter? t_writer;
+
+    private readonly ArrayBufferWriter<byte> _buffer = new(4096);
+
+    /// <summary>This thread's writer, emptied.</summary>
+    public static StateWriter Rent()
+    {
+        var writer = t_writer ??= new StateWriter();
+        writer._buffer.ResetWrittenCount();
+        return writer;
+    }
+
+    public ReadOnlySpan<byte> Written => _buffer.WrittenSpan;
+
+    public void Byte(byte value)
+    {
+        _buffer.GetSpan(1)[0] = value;
+        _buffer.Advance(1);
+    }
+
+    public void VarUInt(ulong value)
+    {
+        var span = _buffer.GetSpan(10);
+        var i = 0;
+        while (value >= 0x80)
+        {
+            span[i++] = (byte)(value | 0x80);
+            value >>= 7;
+        }
+
+        span[i++] = (byte)value;
+        _buffer.Advance(i);
+    }
+
+    public void VarInt(long value) => VarUInt((ulong)((value << 1) ^ (value >> 63)));
+
+    /// <summary>A count that is never negative (item counts, lengths).</summary>
+    public void Count(long value)
+    {
+        if (value < 0)
+        {
+            throw new InvalidDataException($"a count of {value} cannot be stored: counts are never negative");
+        }
+
+        VarUInt((ulong)value);
+    }
+
+    public void String(string value)
+    {
+        var length = Encoding.UTF8.GetByteCount(value);
+        VarUInt((ulong)length);
+        Encoding.UTF8.GetBytes(value, _buffer.GetSpan(length));
+        _buffer.Advance(length);
+    }
+
+    /// <summary>A vector, or null: its length plus one (0 for null), then the floats.</summary>
+    public void Floats(float[]? values)
+    {
+        if (values is null)
+        {
+            VarUInt(0);
+            return;
+        }
+
+        VarUInt((ulong)values.Length + 1);
+        var span = _buffer.GetSpan(values.Length * sizeof(float));
+        for (var i = 0; i < values.Length; i++)
+        {
+            BinaryPrimitives.WriteSingleLittleEndian(span[(i * sizeof(float))..], values[i]);
+        }
+
+        _buffer.Advance(values.Length * sizeof(float));
+    }
+}
