@@ -1,21 +1,34 @@
+using Orleans.Concurrency;
+
 namespace RecoCluster.Grains.Interfaces;
 
 /// <summary>
-/// The reader of one events partition (key: the partition number). One activation in the cluster; it cuts the
-/// partition into batches and feeds each to its user grains and then to the item grains, and checkpoints the
-/// batch once both sides have stored it.
+/// The reader of one events partition (key: the partition number), and the holder of its users: events are keyed by
+/// user, so every event of a user arrives on one partition. One activation in the cluster; it cuts the partition
+/// into batches, applies each to its users, stores the users with the batch's item side, sends the item side to the
+/// item shards, and checkpoints the batch once they have stored it.
 /// </summary>
 public interface IPartitionIngressGrain : IGrainWithIntegerKey
 {
     /// <summary>Activates the ingress if it is not running (every silo's keeper calls this) and reports on it.</summary>
     Task<IngressStatus> EnsureRunningAsync();
+
+    /// <summary>A user's history, or null for a user with no events (or erased): memory, or storage for a user not in
+    /// memory. Interleaves with the batches: it sees the last batch applied, stored or not yet.</summary>
+    [AlwaysInterleave]
+    Task<UserHistory?> GetUserHistoryAsync(string userId);
+
+    /// <summary>What the recommender needs from a user (window and vector, copied), or null for a user with no
+    /// events; read as <see cref="GetUserHistoryAsync"/> is.</summary>
+    [AlwaysInterleave]
+    Task<RecommendationInput?> GetUserInputAsync(string userId);
 }
 
 /// <summary>What a partition ingress reports.</summary>
 /// <param name="Partition">The events partition.</param>
 /// <param name="Silo">The silo it runs on.</param>
 /// <param name="Epoch">Its claim's epoch.</param>
-/// <param name="Committed">Every record below this offset is stored in the grains (-1: nothing yet).</param>
+/// <param name="Committed">Every record below this offset is stored in its users and items (-1: nothing yet).</param>
 /// <param name="HighWatermark">The partition's end of log, as last seen (-1: not known yet).</param>
 /// <param name="Batches">Batches it stored since it started.</param>
 /// <param name="Applied">Events it applied since it started.</param>
@@ -23,6 +36,7 @@ public interface IPartitionIngressGrain : IGrainWithIntegerKey
 /// <param name="LastError">The error of the last failed batch, while it is being retried; null when healthy.</param>
 /// <param name="Blocked">Why the ingress has stopped until an operator acts (its stored position is outside the
 /// log, naming the partition and both offsets); null while it runs.</param>
+/// <param name="UsersInMemory">Users of the partition held in memory.</param>
 [GenerateSerializer, Immutable, Alias("reco.IngressStatus")]
 public sealed record IngressStatus(
     int Partition,
@@ -34,4 +48,5 @@ public sealed record IngressStatus(
     long Applied,
     long Invalid,
     string? LastError,
-    string? Blocked);
+    string? Blocked,
+    int UsersInMemory = 0);

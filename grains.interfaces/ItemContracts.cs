@@ -1,7 +1,7 @@
 namespace RecoCluster.Grains.Interfaces;
 
 /// <summary>The combined item side of one batch of one events partition, for one item: what the ingress sends the
-/// item grain, and stores (all items of the batch) before it sends any of it.</summary>
+/// item's shard, and stores (all items of the batch) before it sends any of it.</summary>
 /// <param name="ItemId">The item.</param>
 /// <param name="Count">Added to N[item].</param>
 /// <param name="Others">The other items whose co-occurrence with this one changes.</param>
@@ -20,39 +20,6 @@ public sealed record ItemDelta(
     string[]? PurchaseOthers = null,
     long[]? PurchaseOtherCounts = null,
     float[]? FactorDelta = null);
-
-/// <summary>
-/// The item side of one user's records in one batch, as flat arrays: what a user grain returns to its ingress, which
-/// combines the item sides of all users of the batch per item. Every index below is into <see cref="Items"/>.
-/// </summary>
-/// <param name="Items">The items this item side touches.</param>
-/// <param name="Counts">Per item: added to N[item].</param>
-/// <param name="PurchaseCounts">Per item: added to NP[item].</param>
-/// <param name="Pairs">Co-occurrence increments, two indexes each (item, other): added to C[item][other].</param>
-/// <param name="PairCounts">Per pair of <paramref name="Pairs"/>: the increment.</param>
-/// <param name="PurchasePairs">Bought-together increments, two indexes each (item, other): added to P[item][other].</param>
-/// <param name="PurchasePairCounts">Per pair of <paramref name="PurchasePairs"/>: the increment.</param>
-/// <param name="FactorItems">The items whose factor vectors change.</param>
-/// <param name="FactorDeltas">Their changes, <paramref name="FactorItems"/>.Length vectors of equal length, one
-/// after the other.</param>
-[GenerateSerializer, Immutable, Alias("reco.ItemSide")]
-public sealed record ItemSide(
-    string[] Items,
-    long[] Counts,
-    long[] PurchaseCounts,
-    int[] Pairs,
-    long[] PairCounts,
-    int[] PurchasePairs,
-    long[] PurchasePairCounts,
-    int[] FactorItems,
-    float[] FactorDeltas)
-{
-    /// <summary>Nothing for any item.</summary>
-    public static ItemSide Empty { get; } = new([], [], [], [], [], [], [], [], []);
-
-    /// <summary>Whether it changes nothing.</summary>
-    public bool IsEmpty => Items.Length == 0;
-}
 
 /// <summary>One entry of a co-occurrence row.</summary>
 /// <param name="ItemId">The other item.</param>

@@ -47,50 +47,6 @@ public sealed class DeltaCombiner(ItemIdTable ids) : IItemDeltaSink
         acc.FactorTouched = true;
     }
 
-    /// <summary>Adds one user's item side (from its user grain) to the batch.</summary>
-    public void Add(ItemSide side)
-    {
-        ArgumentNullException.ThrowIfNull(side);
-        if (side.IsEmpty)
-        {
-            return;
-        }
-
-        Span<int> numbers = side.Items.Length <= 256 ? stackalloc int[side.Items.Length] : new int[side.Items.Length];
-        for (var i = 0; i < numbers.Length; i++)
-        {
-            numbers[i] = ids.Intern(side.Items[i]);
-            if (side.Counts[i] != 0)
-            {
-                AddItemCount(numbers[i], side.Counts[i]);
-            }
-
-            if (side.PurchaseCounts[i] != 0)
-            {
-                AddPurchaseCount(numbers[i], side.PurchaseCounts[i]);
-            }
-        }
-
-        for (var p = 0; p < side.PairCounts.Length; p++)
-        {
-            AddCooccurrence(numbers[side.Pairs[2 * p]], numbers[side.Pairs[(2 * p) + 1]], side.PairCounts[p]);
-        }
-
-        for (var p = 0; p < side.PurchasePairCounts.Length; p++)
-        {
-            AddPurchaseCooccurrence(numbers[side.PurchasePairs[2 * p]], numbers[side.PurchasePairs[(2 * p) + 1]], side.PurchasePairCounts[p]);
-        }
-
-        if (side.FactorItems.Length > 0)
-        {
-            var d = side.FactorDeltas.Length / side.FactorItems.Length;
-            for (var f = 0; f < side.FactorItems.Length; f++)
-            {
-                AddFactorDelta(numbers[side.FactorItems[f]], side.FactorDeltas.AsSpan(f * d, d));
-            }
-        }
-    }
-
     /// <summary>Hands over what was combined, one delta per item (in no particular order, safe to keep and to
     /// send), and starts the next batch.</summary>
     public List<ItemDelta> Drain()

@@ -2,9 +2,8 @@ namespace RecoCluster.Grains.Model;
 
 /// <summary>
 /// Where a <see cref="UserModel"/> sends the item side of an event, with items as numbers of the silo's
-/// <see cref="ItemIdTable"/>. The user grain collects a batch's item side (<see cref="ItemSideBuilder"/>) and
-/// returns it; the partition's ingress combines the batch's item sides per item (<see cref="DeltaCombiner"/>) and
-/// calls each item grain once with its share.
+/// <see cref="ItemIdTable"/>. The partition's ingress combines a batch's item side per item
+/// (<see cref="DeltaCombiner"/>) and sends each item shard its items' deltas.
 /// </summary>
 public interface IItemDeltaSink
 {

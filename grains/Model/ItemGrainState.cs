@@ -3,7 +3,6 @@ namespace RecoCluster.Grains.Model;
 /// <summary>The stored state of an <see cref="ItemModel"/>: plain data with item ids as strings (the model's item
 /// numbers are local to its silo). Rows are two parallel arrays, in no particular order.
 /// Stored through <see cref="ItemGrainStateCodec"/>.</summary>
-[Alias("reco.ItemGrainState")]
 public sealed class ItemGrainState
 {
     /// <summary>N[item]: the weighted events on the item.</summary>

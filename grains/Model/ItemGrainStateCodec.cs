@@ -1,65 +1,21 @@
-using System.Buffers;
-using Orleans.Serialization.Buffers;
-using Orleans.Serialization.Cloning;
-using Orleans.Serialization.Codecs;
-using Orleans.Serialization.WireProtocol;
-
 namespace RecoCluster.Grains.Model;
 
 /// <summary>
-/// Orleans' codec for <see cref="ItemGrainState"/>, written by hand: a version byte, the counts, each row as
-/// (UTF-8 id, varint count) pairs, and the vector as raw floats.
+/// The stored form of an item (<c>reco_item.payload</c>): a version byte, the counts, each row as (UTF-8 id,
+/// varint count) pairs, and the vector as raw floats.
 /// </summary>
 /// <remarks>
-/// Why by hand: the generated codec tracks every string it writes for back-references, which cost a dictionary
-/// entry per row entry; it was the ingest's largest allocation (329 MB of 3.8 GB sampled over a 200,000-event
-/// run, docs/benchmarks.md), for rows whose ids are all distinct anyway. A new field means a new version byte, read
-/// beside the old ones.
+/// Written by hand rather than with Orleans' serializer, which tracks every string it writes for back-references:
+/// a dictionary entry per row entry, the ingest's largest allocation when item states went through it (329 MB of
+/// 3.8 GB sampled over a 200,000-event run, docs/benchmarks.md), for rows whose ids are all distinct anyway. A new
+/// field means a new version byte, read beside the old ones.
 /// </remarks>
-[RegisterSerializer]
-public sealed class ItemGrainStateCodec : IFieldCodec<ItemGrainState>
+public static class ItemGrainStateCodec
 {
     private const byte Version1 = 1;
 
-    public void WriteField<TBufferWriter>(ref Writer<TBufferWriter> writer, uint fieldIdDelta, Type? expectedType, ItemGrainState? value)
-        where TBufferWriter : IBufferWriter<byte>
-    {
-        if (ReferenceCodec.TryWriteReferenceField(ref writer, fieldIdDelta, expectedType, value))
-        {
-            return;
-        }
-
-        writer.WriteFieldHeader(fieldIdDelta, expectedType, typeof(ItemGrainState), WireType.LengthPrefixed);
-        var encoded = Encode(value!);
-        writer.WriteVarUInt32((uint)encoded.Length);
-        writer.Write(encoded);
-    }
-
-    public ItemGrainState? ReadValue<TInput>(ref Reader<TInput> reader, Field field)
-    {
-        if (field.WireType == WireType.Reference)
-        {
-            return ReferenceCodec.ReadReference<ItemGrainState, TInput>(ref reader, field);
-        }
-
-        field.EnsureWireType(WireType.LengthPrefixed);
-        var length = (int)reader.ReadVarUInt32();
-        var buffer = ArrayPool<byte>.Shared.Rent(length);
-        try
-        {
-            reader.ReadBytes(buffer.AsSpan(0, length));
-            var result = Decode(buffer.AsSpan(0, length));
-            ReferenceCodec.RecordObject(reader.Session, result);
-            return result;
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
-    }
-
-    /// <summary>The state's bytes, valid until the thread encodes another state.</summary>
-    public static ReadOnlySpan<byte> Encode(ItemGrainState state)
+    /// <summary>The state's bytes.</summary>
+    public static byte[] Encode(ItemGrainState state)
     {
         ArgumentNullException.ThrowIfNull(state);
         var w = StateWriter.Rent();
@@ -69,7 +25,7 @@ public sealed class ItemGrainStateCodec : IFieldCodec<ItemGrainState>
         Row(w, state.RowItems, state.RowCounts);
         Row(w, state.PurchaseItems, state.PurchaseCounts);
         w.Floats(state.Factors);
-        return w.Written;
+        return w.Written.ToArray();
     }
 
     public static ItemGrainState Decode(ReadOnlySpan<byte> payload)
@@ -115,37 +71,5 @@ public sealed class ItemGrainStateCodec : IFieldCodec<ItemGrainState>
         }
 
         return (items, counts);
-    }
-}
-
-/// <summary>Deep copies of <see cref="ItemGrainState"/>, which Orleans needs beside its codec.</summary>
-[RegisterCopier]
-public sealed class ItemGrainStateCopier : IDeepCopier<ItemGrainState>
-{
-    public ItemGrainState? DeepCopy(ItemGrainState? input, CopyContext context)
-    {
-        ArgumentNullException.ThrowIfNull(context);
-        if (input is null)
-        {
-            return null;
-        }
-
-        if (context.TryGetCopy<ItemGrainState>(input, out var copy))
-        {
-            return copy!;
-        }
-
-        copy = new ItemGrainState
-        {
-            Count = input.Count,
-            RowItems = (string[])input.RowItems.Clone(),
-            RowCounts = (long[])input.RowCounts.Clone(),
-            PurchaseCount = input.PurchaseCount,
-            PurchaseItems = (string[])input.PurchaseItems.Clone(),
-            PurchaseCounts = (long[])input.PurchaseCounts.Clone(),
-            Factors = (float[]?)input.Factors?.Clone(),
-        };
-        context.RecordCopy(input, copy);
-        return copy;
     }
 }

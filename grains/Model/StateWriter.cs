@@ -5,8 +5,8 @@ using System.Text;
 namespace RecoCluster.Grains.Model;
 
 /// <summary>
-/// Writes the compact binary form of stored model states (<see cref="ItemGrainStateCodec"/>,
-/// <see cref="UserGrainStateCodec"/>): unsigned and zigzag varints, length-prefixed UTF-8 strings, raw little-endian
+/// Writes the compact binary form of stored states (<see cref="ItemGrainStateCodec"/>,
+/// <see cref="UserGrainStateCodec"/>, <see cref="ItemDeltaCodec"/>, <see cref="WatermarksCodec"/>): unsigned and zigzag varints, length-prefixed UTF-8 strings, raw little-endian
 /// floats. One per thread, reused: a state is written whole, synchronously, then copied out.
 /// </summary>
 internal sealed class StateWriter

@@ -4,7 +4,6 @@ namespace RecoCluster.Grains.Model;
 
 /// <summary>The stored state of a <see cref="UserModel"/>: plain data with item ids as strings (the model's item
 /// numbers are local to its silo). Stored through <see cref="UserGrainStateCodec"/>.</summary>
-[Alias("reco.UserGrainState")]
 public sealed class UserGrainState
 {
     /// <summary>Recent distinct items, most recent first.</summary>

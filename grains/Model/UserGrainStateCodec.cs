@@ -1,61 +1,18 @@
-using System.Buffers;
-using Orleans.Serialization.Buffers;
-using Orleans.Serialization.Cloning;
-using Orleans.Serialization.Codecs;
-using Orleans.Serialization.WireProtocol;
 using RecoCluster.Grains.Interfaces;
 
 namespace RecoCluster.Grains.Model;
 
 /// <summary>
-/// Orleans' codec for <see cref="UserGrainState"/>, written by hand for the reason <see cref="ItemGrainStateCodec"/>
-/// gives: a version byte, the window entries (UTF-8 id, type, timestamp, interactions, purchased mark), the counts,
-/// the daily cap and the vector.
+/// The stored form of a user (<c>reco_user.payload</c>), written by hand for the reason
+/// <see cref="ItemGrainStateCodec"/> gives: a version byte, the window entries (UTF-8 id, type, timestamp,
+/// interactions, purchased mark), the counts, the daily cap and the vector.
 /// </summary>
-[RegisterSerializer]
-public sealed class UserGrainStateCodec : IFieldCodec<UserGrainState>
+public static class UserGrainStateCodec
 {
     private const byte Version1 = 1;
 
-    public void WriteField<TBufferWriter>(ref Writer<TBufferWriter> writer, uint fieldIdDelta, Type? expectedType, UserGrainState? value)
-        where TBufferWriter : IBufferWriter<byte>
-    {
-        if (ReferenceCodec.TryWriteReferenceField(ref writer, fieldIdDelta, expectedType, value))
-        {
-            return;
-        }
-
-        writer.WriteFieldHeader(fieldIdDelta, expectedType, typeof(UserGrainState), WireType.LengthPrefixed);
-        var encoded = Encode(value!);
-        writer.WriteVarUInt32((uint)encoded.Length);
-        writer.Write(encoded);
-    }
-
-    public UserGrainState? ReadValue<TInput>(ref Reader<TInput> reader, Field field)
-    {
-        if (field.WireType == WireType.Reference)
-        {
-            return ReferenceCodec.ReadReference<UserGrainState, TInput>(ref reader, field);
-        }
-
-        field.EnsureWireType(WireType.LengthPrefixed);
-        var length = (int)reader.ReadVarUInt32();
-        var buffer = ArrayPool<byte>.Shared.Rent(length);
-        try
-        {
-            reader.ReadBytes(buffer.AsSpan(0, length));
-            var result = Decode(buffer.AsSpan(0, length));
-            ReferenceCodec.RecordObject(reader.Session, result);
-            return result;
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
-    }
-
-    /// <summary>The state's bytes, valid until the thread encodes another state.</summary>
-    public static ReadOnlySpan<byte> Encode(UserGrainState state)
+    /// <summary>The state's bytes.</summary>
+    public static byte[] Encode(UserGrainState state)
     {
         ArgumentNullException.ThrowIfNull(state);
         var w = StateWriter.Rent();
@@ -80,7 +37,7 @@ public sealed class UserGrainStateCodec : IFieldCodec<UserGrainState>
         w.VarInt(state.CapDay);
         w.Count(state.CapCount);
         w.Floats(state.Factors);
-        return w.Written;
+        return w.Written.ToArray();
     }
 
     public static UserGrainState Decode(ReadOnlySpan<byte> payload)
@@ -123,36 +80,5 @@ public sealed class UserGrainStateCodec : IFieldCodec<UserGrainState>
             Factors = r.Floats(),
         };
         return r.End ? state : throw new InvalidDataException("stored user state has bytes after its end");
-    }
-}
-
-/// <summary>Deep copies of <see cref="UserGrainState"/>, which Orleans needs beside its codec.</summary>
-[RegisterCopier]
-public sealed class UserGrainStateCopier : IDeepCopier<UserGrainState>
-{
-    public UserGrainState? DeepCopy(UserGrainState? input, CopyContext context)
-    {
-        ArgumentNullException.ThrowIfNull(context);
-        if (input is null)
-        {
-            return null;
-        }
-
-        if (context.TryGetCopy<UserGrainState>(input, out var copy))
-        {
-            return copy!;
-        }
-
-        copy = new UserGrainState
-        {
-            Recent = (RecentItemState[])input.Recent.Clone(),
-            Counts = (long[])input.Counts.Clone(),
-            LastEventMs = input.LastEventMs,
-            CapDay = input.CapDay,
-            CapCount = input.CapCount,
-            Factors = (float[]?)input.Factors?.Clone(),
-        };
-        context.RecordCopy(input, copy);
-        return copy;
     }
 }

@@ -3,11 +3,13 @@ using Microsoft.Extensions.Options;
 using RecoCluster.Cluster;
 using RecoCluster.Grains.Interfaces;
 using RecoCluster.Silo.Ingress;
+using RecoCluster.Silo.Items;
 
 namespace RecoCluster.Silo.Hosting;
 
 /// <summary>
-/// Keeps the always-on grains running: one ingress per events partition and the neighborhood round grain. Every
+/// Keeps the always-on grains running: one ingress per events partition, the item shards and the neighborhood round
+/// grain. Every
 /// silo runs one: each tick it calls each of them, and Orleans activates any that is not running (first start, or
 /// its silo died) where its placement says. Any live silo is enough, so there is no leader to elect.
 /// </summary>
@@ -15,6 +17,7 @@ public sealed partial class GrainKeeper(
     IGrainFactory grains,
     IOptions<KafkaOptions> kafka,
     IOptions<IngressOptions> options,
+    IOptions<ItemShardOptions> shards,
     ILogger<GrainKeeper> logger) : ILifecycleParticipant<ISiloLifecycle>, IDisposable
 {
     private readonly CancellationTokenSource _stopping = new();
@@ -22,6 +25,23 @@ public sealed partial class GrainKeeper(
 
     /// <summary>The events topic's partition count, once read from Kafka (0 until then).</summary>
     public int Partitions { get; private set; }
+
+    /// <summary>The events topic's partition count, read from Kafka now if the keeper has not read it yet; 0 when
+    /// Kafka does not know the topic (yet).</summary>
+    public async Task<int> PartitionsAsync()
+    {
+        if (Partitions == 0)
+        {
+            // librdkafka's metadata request blocks its thread, which must not be a grain's.
+            var partitions = await Task.Run(() => KafkaTopicMetadata.PartitionCount(kafka.Value, kafka.Value.Topics.Events, TimeSpan.FromSeconds(5)));
+            if (Partitions == 0)
+            {
+                Partitions = partitions;
+            }
+        }
+
+        return Partitions;
+    }
 
     /// <summary>What every partition's ingress reported at the last round that reached them all (empty before).</summary>
     public IReadOnlyList<IngressStatus> LastStatuses { get; private set; } = [];
@@ -58,7 +78,9 @@ public sealed partial class GrainKeeper(
                 }
 
                 var round = grains.GetGrain<INeighborhoodRoundGrain>(0).EnsureRunningAsync();
+                var itemShards = Task.WhenAll(Enumerable.Range(0, shards.Value.Shards).Select(s => grains.GetGrain<IItemShardGrain>(s).EnsureRunningAsync()));
                 LastStatuses = await Task.WhenAll(Enumerable.Range(0, Partitions).Select(p => grains.GetGrain<IPartitionIngressGrain>(p).EnsureRunningAsync()));
+                await itemShards;
                 await round;
             }
             catch (Exception e) when (!ct.IsCancellationRequested)
@@ -80,6 +102,6 @@ public sealed partial class GrainKeeper(
 
     public void Dispose() => _stopping.Dispose();
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not make sure every ingress and the round grain run: {Reason}")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not make sure every ingress, item shard and the round grain run: {Reason}")]
     private partial void LogKeepFailed(string reason);
 }

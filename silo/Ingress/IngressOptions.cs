@@ -7,9 +7,9 @@ public sealed class IngressOptions
 {
     public const string Section = "Reco:Ingress";
 
-    /// <summary>The most records one batch takes. A batch costs one grain call and one stored row per user and per
-    /// item in it, so larger batches amortise more (docs/benchmarks.md, "Ingest on the Orleans path"). A batch is
-    /// what is buffered when the last one is stored, up to this, so the limit matters only while the ingress is
+    /// <summary>The most records one batch takes. A batch costs a stored row per user and per item in it and a call
+    /// per item shard, so larger batches amortise more (docs/benchmarks.md, "Ingest on the Orleans path"). A batch
+    /// is what is buffered when the last one is stored, up to this, so the limit matters only while the ingress is
     /// behind: a light load still makes small batches and shows each event soon.</summary>
     public int MaxBatchRecords { get; set; } = 20_000;
 
@@ -27,6 +27,11 @@ public sealed class IngressOptions
 
     /// <summary>The first delay after a failed batch; it doubles up to 5 s while failures go on.</summary>
     public int RetryDelayMs { get; set; } = 100;
+
+    /// <summary>Users of a partition its ingress keeps in memory. Beyond it, the stored users untouched for longest
+    /// are forgotten (and read from storage again when they come back). A user costs a few hundred bytes
+    /// (docs/benchmarks.md, "Memory"), so the default holds about 100 MB per partition.</summary>
+    public int MaxUsersInMemory { get; set; } = 200_000;
 }
 
 /// <summary>Start-up validation of <see cref="IngressOptions"/>, with messages that name the setting.</summary>
@@ -41,6 +46,7 @@ public sealed class IngressOptionsValidator : IValidateOptions<IngressOptions>
         Check(errors, nameof(options.MaxBufferedRecords), options.MaxBufferedRecords, 1, 10_000_000);
         Check(errors, nameof(options.KeeperIntervalMs), options.KeeperIntervalMs, 100, 600_000);
         Check(errors, nameof(options.RetryDelayMs), options.RetryDelayMs, 1, 60_000);
+        Check(errors, nameof(options.MaxUsersInMemory), options.MaxUsersInMemory, 1_000, 100_000_000);
         if (options.MaxBufferedRecords < options.MaxBatchRecords)
         {
             errors.Add($"{IngressOptions.Section}:MaxBufferedRecords ({options.MaxBufferedRecords}) must be at least MaxBatchRecords ({options.MaxBatchRecords}).");

@@ -5,43 +5,46 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using RecoCluster.Cluster;
 using RecoCluster.Cluster.Telemetry;
+using RecoCluster.Grains;
+using RecoCluster.Grains.Algorithms;
 using RecoCluster.Grains.Interfaces;
 using RecoCluster.Grains.Model;
 using RecoCluster.Silo.Hosting;
+using RecoCluster.Silo.Items;
 using RecoCluster.Silo.Storage;
 
 namespace RecoCluster.Silo.Ingress;
 
 /// <summary>
-/// Reads one events partition and applies it, batch by batch, exactly once: to the user grains, then, with the
-/// item side they return, to the item grains, then the checkpoint.
+/// Reads one events partition and applies it, batch by batch, exactly once: to the partition's users (which it
+/// holds), then, with the item side they produced, to the item shards, then the checkpoint.
 /// </summary>
 /// <remarks>
 /// Why it is exact through crashes, kills and moves (docs/architecture.md, "Exactly once on Orleans"):
 /// <list type="number">
-/// <item>The user grains apply a batch in memory and return its item side; the ingress stores the batch's end and
-/// its combined item side (<c>pending_end</c>, <c>pending_item_side</c>) before any user stores its state or any
-/// item sees it. Whoever reads the partition next cuts the same batch again, with the same end, and sends the items
-/// exactly that item side. Before that write nothing of the batch is stored anywhere, so a new reader may cut it
-/// differently.</item>
-/// <item>A user grain stores its state with the batch's end, and a batch at or below it is not applied again.</item>
-/// <item>An item grain stores, per partition, the end of the last batch it applied, and drops a batch at or below
-/// it.</item>
-/// <item>The checkpoint (<c>next_offset</c> = the batch's end) moves only once every grain of the batch has stored
-/// it, and only while this reader's epoch is current: a reader that lost the partition is fenced, and a new one
-/// replays from the last checkpoint.</item>
+/// <item>The users a batch changed are stored in one transaction with the batch's end and its combined item side
+/// (<c>pending_end</c>, <c>pending_item_side</c>), fenced by this reader's epoch, before any item shard sees the
+/// batch. Before that transaction nothing of the batch is stored anywhere; after it, whoever reads the partition
+/// next sends the shards exactly that item side and resumes after the batch.</item>
+/// <item>An item shard stores, per partition, the end of the last batch it stored (its watermark) with its items,
+/// and drops a batch at or below it.</item>
+/// <item>The checkpoint (<c>next_offset</c> = the batch's end) moves only once every shard of the batch has stored
+/// it, and only while this reader's epoch is current: a reader that lost the partition is fenced.</item>
 /// </list>
-/// Users are placed on the silo that first calls them (the reader of their partition), so the user side is local;
-/// item grains are spread over the cluster.
+/// Users live in this grain (a user lives on one partition) rather than in a grain each: per-user grains cost a
+/// grain call or two and an activation per user per batch, which capped one silo at about 27,000 events/s with no
+/// storage at all (docs/benchmarks.md, "Ingest on the Orleans path"). <see cref="IUserGrain"/> routes to it.
 /// </remarks>
 [PartitionSpreadPlacement]
 public sealed partial class PartitionIngressGrain(
     GrainStore store,
     IOptions<KafkaOptions> kafka,
     IOptions<IngressOptions> options,
+    IOptions<UserGrainOptions> userOptions,
+    IOptions<ItemShardOptions> shardOptions,
     DeadLetters deadLetters,
-    GrainStateSerializer serializer,
     ItemIdTable ids,
+    SnapshotHolder snapshots,
     PartitionReaders readers,
     TimeProvider time,
     IClusterMembershipService membership,
@@ -53,21 +56,22 @@ public sealed partial class PartitionIngressGrain(
     // into its batch, without a batch of 20,000 records carrying 20,000 links.
     private const int MaxTraceLinks = 64;
 
+    // Applying a batch gives way to other calls (reads of its users) after this many records: a read waits for at
+    // most a few milliseconds of applying, not for a whole batch of 20,000.
+    private const int RecordsPerTurn = 2_000;
+
     private readonly List<ConsumeResult<byte[]?, byte[]?>> _batch = [];
     private int _partition;
     private long _epoch;
     private long _committed = -1;
-    private long? _pendingEnd;
-    private byte[]? _pendingItemSide;
     private long? _batchEnd;
     private ParsedBatch? _parsed;
-    private List<ItemDelta>? _itemSide;
-    private bool _legacyBatch;
+    private Dictionary<int, ItemDelta[]>? _itemSide;
     private bool _fenced;
+    private UserWorkingSet? _users;
 
     // Kept from batch to batch: it reuses its per-item accumulators, which a new one per batch allocated again.
     private DeltaCombiner? _combiner;
-    private ConsumeResult<byte[]?, byte[]?>? _carried;
     private PartitionReader? _reader;
     private IGrainTimer? _timer;
     private long _batches;
@@ -85,6 +89,8 @@ public sealed partial class PartitionIngressGrain(
     {
         _partition = checked((int)this.GetPrimaryKeyLong());
         _activatedMs = time.GetUtcNow().ToUnixTimeMilliseconds();
+        _users = new UserWorkingSet(userOptions.Value, ids, options.Value.MaxUsersInMemory);
+        _combiner = new DeltaCombiner(ids);
         IngressClaim claim;
         try
         {
@@ -98,11 +104,30 @@ public sealed partial class PartitionIngressGrain(
 
         _epoch = claim.Epoch;
         _committed = claim.NextOffset;
-        _pendingEnd = claim.PendingEnd;
-        _pendingItemSide = claim.PendingItemSide;
-        _reader = readers.Start(kafka.Value, _partition, claim.NextOffset, options.Value.MaxBufferedRecords);
         _progress = new PartitionProgress(_partition) { Committed = claim.NextOffset };
         metrics.Track(_progress);
+        var resumeAt = claim.NextOffset;
+        if (claim.PendingEnd is { } pendingEnd)
+        {
+            if (claim.PendingItemSide is not { } side)
+            {
+                // Begun by a version before users were stored with their batch's item side: its users stored their
+                // shares, and this version cannot finish it exactly.
+                _blocked = $"events partition {_partition}: a batch ending at {pendingEnd} was begun by a version of RecoCluster before 2026-12 and never finished. " +
+                    "Run that version until every partition has checkpointed (no lag), then upgrade (docs/operations.md, \"Upgrading\").";
+                LogBlocked(_blocked);
+                _progress.Blocked = true;
+                return;
+            }
+
+            // The previous reader stored this batch's users and item side: what is left is to send the item side to
+            // the shards and checkpoint, and to read on after the batch.
+            _batchEnd = pendingEnd;
+            _itemSide = ByShard(ItemDeltaCodec.Decode(side));
+            resumeAt = pendingEnd;
+        }
+
+        _reader = readers.Start(kafka.Value, _partition, resumeAt, options.Value.MaxBufferedRecords);
         LogStarted(_partition, _epoch, claim.NextOffset, claim.PendingEnd);
         var poll = TimeSpan.FromMilliseconds(options.Value.PollIntervalMs);
         _timer = this.RegisterGrainTimer(PumpAsync, new GrainTimerCreationOptions(TimeSpan.Zero, poll) { KeepAlive = true });
@@ -123,7 +148,7 @@ public sealed partial class PartitionIngressGrain(
     public Task<IngressStatus> EnsureRunningAsync()
     {
         // After a membership change the partition may belong elsewhere: it migrates there (placement picks the home
-        // again, from this silo's view), and the new activation claims it and replays from the last checkpoint.
+        // again, from this silo's view), and the new activation claims it and resumes from the last checkpoint.
         // Migration, not deactivation: a deactivated grain leaves no directory entry, so a caller whose cache still
         // names this silo would activate it here again, and the partition would move back and forth for as long as
         // that cache lived. A migrated grain's entry names its new home, and a stale caller is forwarded there.
@@ -143,6 +168,24 @@ public sealed partial class PartitionIngressGrain(
         return Task.FromResult(Status());
     }
 
+    public async Task<UserHistory?> GetUserHistoryAsync(string userId) => (await FindUserAsync(userId))?.GetHistory();
+
+    public async Task<RecommendationInput?> GetUserInputAsync(string userId) => (await FindUserAsync(userId))?.GetRecommendationInput();
+
+    // Memory first (it holds the last batch applied, stored or not yet), else storage: a user not in memory has
+    // nothing beyond what is stored. A user read from storage is not kept: only batches bring users into memory.
+    private async Task<UserModel?> FindUserAsync(string userId)
+    {
+        ArgumentNullException.ThrowIfNull(userId);
+        if (_users!.TryGet(userId, out var model))
+        {
+            return model;
+        }
+
+        var stored = await store.LoadUsersAsync([userId], CancellationToken.None);
+        return stored.TryGetValue(userId, out var user) ? new UserModel(userId, userOptions.Value, ids, UserGrainStateCodec.Decode(user.Payload)) : null;
+    }
+
     private IngressStatus Status() => new(
         _partition,
         silo.SiloAddress.ToString(),
@@ -153,7 +196,8 @@ public sealed partial class PartitionIngressGrain(
         _applied,
         _invalid,
         _lastError,
-        _blocked);
+        _blocked,
+        _users?.Count ?? 0);
 
     private async Task PumpAsync(CancellationToken cancellationToken)
     {
@@ -184,19 +228,27 @@ public sealed partial class PartitionIngressGrain(
 
             using var span = StartBatchSpan();
             var batchEnd = _batchEnd!.Value;
-            var parsed = _parsed ??= Parse(batchEnd);
+            ParsedBatch? parsed = null;
+            if (_itemSide is null)
+            {
+                parsed = _parsed ??= Parse();
 
-            // The batch moves past a bad record only once the dead-letter topic holds it.
-            await parsed.DeadLettered;
-            var erased = _itemSide is null ? await ApplyAndStoreItemSideAsync(parsed, batchEnd) : await ReplayAsync(parsed, batchEnd);
+                // The batch moves past a bad record only once the dead-letter topic holds it.
+                await parsed.DeadLettered;
+                _itemSide = await ApplyToUsersAsync(parsed, batchEnd);
+            }
+
+            await Task.WhenAll(_itemSide.Select(s => GrainFactory.GetGrain<IItemShardGrain>(s.Key).ApplyAsync(_partition, batchEnd, s.Value)));
             await store.CommitIngressBatchAsync(_partition, _epoch, batchEnd, CancellationToken.None);
-            await ForgetErasedAsync(erased, batchEnd);
 
-            // Counted once the batch is stored: a batch that is retried is not counted twice.
-            _applied += parsed.Events;
-            _invalid += parsed.Invalid;
+            // Counted once the batch is checkpointed: a batch that is retried is not counted twice. A batch finished
+            // after a takeover was counted by the reader that applied it.
+            var events = parsed?.Events ?? 0;
+            var invalid = parsed?.Invalid ?? 0;
+            _applied += events;
+            _invalid += invalid;
             _committed = batchEnd;
-            metrics.Checkpointed(_batch.Count, parsed.Events, parsed.Invalid, time.GetElapsedTime(_batchStartedTimestamp));
+            metrics.Checkpointed(_batch.Count, events, invalid, time.GetElapsedTime(_batchStartedTimestamp));
             _progress.Committed = _committed;
             _progress.PendingSinceMs = 0;
             span?.SetTag("messaging.batch.message_count", _batch.Count);
@@ -204,14 +256,13 @@ public sealed partial class PartitionIngressGrain(
             _batchEnd = null;
             _parsed = null;
             _itemSide = null;
-            _legacyBatch = false;
             _batches++;
             _failures = 0;
             _lastError = null;
         }
         catch (PartitionFencedException)
         {
-            // Another reader claimed the partition: it replays from the last checkpoint, so this one writes nothing
+            // Another reader claimed the partition: it resumes from the last checkpoint, so this one writes nothing
             // more and goes away.
             LogFenced(_partition, _epoch);
             metrics.Fenced();
@@ -221,8 +272,8 @@ public sealed partial class PartitionIngressGrain(
         }
         catch (Exception e)
         {
-            // The batch stays in hand, with its end (and its item side, once stored), and is sent again as it is: a
-            // grain that stored it answers from storage, one that did not applies it now.
+            // The batch stays in hand, with its end (and its item side, once stored with its users), and is tried
+            // again: a shard that stored it drops it, one that did not applies it now.
             _failures++;
             _lastError = e.Message;
             if (_parsed is { DeadLettered.IsCompletedSuccessfully: false })
@@ -238,9 +289,96 @@ public sealed partial class PartitionIngressGrain(
         }
     }
 
+    // The user side of a batch: its users are brought into memory, its records applied in log order (giving way to
+    // reads now and then), and the changed users stored with the batch's item side in one transaction. Returns the
+    // item side, by shard. A failure drops the changed users from memory: a retry starts from what is stored.
+    private async Task<Dictionary<int, ItemDelta[]>> ApplyToUsersAsync(ParsedBatch parsed, long batchEnd)
+    {
+        var users = _users!;
+        var missing = users.Missing(parsed.Users);
+        if (missing.Count > 0)
+        {
+            var stored = await store.LoadUsersAsync(missing, CancellationToken.None);
+            foreach (var userId in missing)
+            {
+                if (stored.TryGetValue(userId, out var user) && user.LastBatchEnd > _committed)
+                {
+                    // Stored for a batch past this reader's checkpoint, which only a newer reader can have done.
+                    await store.CheckIngressEpochAsync(_partition, _epoch, CancellationToken.None);
+                    throw new InvalidOperationException(
+                        $"events partition {_partition}: user {userId} is stored up to offset {user.LastBatchEnd}, past the checkpoint {_committed} this reader resumed from");
+                }
+
+                users.Load(userId, stored.TryGetValue(userId, out var found) ? UserGrainStateCodec.Decode(found.Payload) : null);
+            }
+        }
+
+        var combiner = _combiner!;
+        try
+        {
+            // The factor step reads the item vectors of the snapshot this silo serves. A batch applied again after a
+            // failure (nothing of it stored, so nothing sent) may meet a newer snapshot than its first attempt did:
+            // its factor gradients can differ, its counts cannot.
+            var factors = snapshots.Current.Factors;
+            var records = parsed.Records;
+            for (var i = 0; i < records.Count; i++)
+            {
+                users.Apply(records[i].UserId, records[i].Event, combiner, factors);
+                if ((i + 1) % RecordsPerTurn == 0 && i + 1 < records.Count)
+                {
+                    await Task.Yield();
+                }
+            }
+
+            var deltas = combiner.Drain();
+            var changed = users.Changed().ConvertAll(u => new UserWrite(u.UserId, u.State is null ? null : UserGrainStateCodec.Encode(u.State)));
+            await store.CommitUserBatchAsync(_partition, _epoch, batchEnd, ItemDeltaCodec.Encode(deltas), changed, CancellationToken.None);
+            users.Stored();
+            return ByShard(deltas);
+        }
+        catch
+        {
+            combiner.Clear();
+            users.Discard();
+            throw;
+        }
+    }
+
+    private Dictionary<int, ItemDelta[]> ByShard(IReadOnlyList<ItemDelta> deltas)
+    {
+        var shards = shardOptions.Value.Shards;
+        return deltas.GroupBy(d => ItemShards.Of(d.ItemId, shards)).ToDictionary(g => g.Key, g => g.ToArray());
+    }
+
+    // Parses the batch once, whatever the number of attempts: its records in log order, the invalid ones sent to the
+    // dead-letter topic (their deliveries awaited by every attempt, sent only by the first).
+    private ParsedBatch Parse()
+    {
+        var records = new List<(string UserId, ClickEvent? Event)>(_batch.Count);
+        var users = new HashSet<string>(StringComparer.Ordinal);
+        var deadLettered = new List<Task>();
+        long events = 0;
+        foreach (var record in _batch)
+        {
+            var parsed = EventRecordParser.Parse(record);
+            if (parsed.Error is not null)
+            {
+                LogDeadLetter(record.Partition.Value, record.Offset.Value, parsed.Error);
+                deadLettered.Add(deadLetters.SendAsync(record, parsed.Error));
+                continue;
+            }
+
+            records.Add((parsed.UserId!, parsed.Event));
+            users.Add(parsed.UserId!);
+            events += parsed.Event is null ? 0 : 1;
+        }
+
+        return new ParsedBatch(records, users, events, deadLettered.Count, Task.WhenAll(deadLettered));
+    }
+
     // One span per batch attempt, linked to the spans of the producers whose records it carries (W3C traceparent
     // headers), as OpenTelemetry's messaging conventions do for batches: a batch has many parents, not one. It is
-    // not made current, so the batch's thousands of grain calls do not each become a span of it.
+    // not made current, so the batch's grain calls do not each become a span of it.
     private Activity? StartBatchSpan()
     {
         if (!RecoTelemetry.Source.HasListeners())
@@ -272,49 +410,10 @@ public sealed partial class PartitionIngressGrain(
         return span;
     }
 
-    // Takes the next batch from the reader's buffer. After a takeover the first batch must end where the previous
-    // reader's pending batch ended, however long the records take to arrive.
+    // Takes the next batch from the reader's buffer: what is there, up to MaxBatchRecords.
     private bool CutBatch()
     {
         var records = _reader!.Records;
-        if (_pendingEnd is { } pendingEnd)
-        {
-            while (records.TryRead(out var record))
-            {
-                if (record.Offset.Value >= pendingEnd)
-                {
-                    _carried = record;
-                    break;
-                }
-
-                _batch.Add(record);
-                if (record.Offset.Value == pendingEnd - 1)
-                {
-                    break;
-                }
-            }
-
-            if (_carried is null && (_batch.Count == 0 || _batch[^1].Offset.Value < pendingEnd - 1))
-            {
-                return false;
-            }
-
-            _batchEnd = pendingEnd;
-            _pendingEnd = null;
-            // The item side the previous reader stored for this batch (none for a batch begun before item sides
-            // were stored: then its users still hold their shares).
-            _itemSide = _pendingItemSide is { } side ? serializer.Decode<List<ItemDelta>>(side, $"item side of events partition {_partition} ending at {pendingEnd}") : null;
-            _legacyBatch = _itemSide is null;
-            _pendingItemSide = null;
-            return true;
-        }
-
-        if (_carried is not null)
-        {
-            _batch.Add(_carried);
-            _carried = null;
-        }
-
         while (_batch.Count < options.Value.MaxBatchRecords && records.TryRead(out var record))
         {
             _batch.Add(record);
@@ -329,106 +428,9 @@ public sealed partial class PartitionIngressGrain(
         return true;
     }
 
-    // Parses the batch once, whatever the number of attempts: each user's records in log order, the invalid
-    // records sent to the dead-letter topic (their deliveries awaited by every attempt, sent only by the first).
-    private ParsedBatch Parse(long batchEnd)
-    {
-        var perUser = new Dictionary<string, List<UserBatchRecord>>(StringComparer.Ordinal);
-        var deadLettered = new List<Task>();
-        long events = 0;
-        foreach (var record in _batch)
-        {
-            var parsed = EventRecordParser.Parse(record);
-            if (parsed.Error is not null)
-            {
-                LogDeadLetter(record.Partition.Value, record.Offset.Value, parsed.Error);
-                deadLettered.Add(deadLetters.SendAsync(record, parsed.Error));
-                continue;
-            }
-
-            if (!perUser.TryGetValue(parsed.UserId!, out var list))
-            {
-                perUser[parsed.UserId!] = list = [];
-            }
-
-            list.Add(new UserBatchRecord(record.Offset.Value, parsed.Event));
-            events += parsed.Event is null ? 0 : 1;
-        }
-
-        var users = perUser.Keys.ToArray();
-        var batches = Array.ConvertAll(users, u => new UserEventBatch(_partition, batchEnd, perUser[u]));
-        return new ParsedBatch(users, batches, events, deadLettered.Count, Task.WhenAll(deadLettered));
-    }
-
-    // The first attempt at a batch: the users apply it in memory and return its item side, which is combined per
-    // item and stored before any user stores its state or any item sees it; then both sides store it. Returns the
-    // users the batch erased.
-    private async Task<List<string>> ApplyAndStoreItemSideAsync(ParsedBatch parsed, long batchEnd)
-    {
-        var results = await Task.WhenAll(parsed.Users.Select((u, i) => GrainFactory.GetGrain<IUserGrain>(u).ApplyAsync(parsed.Batches[i])));
-        var combiner = _combiner ??= new DeltaCombiner(ids);
-        combiner.Clear();
-        var storedAlready = false;
-        for (var i = 0; i < results.Length; i++)
-        {
-            combiner.Add(results[i].ItemSide);
-
-            // A user that stored this batch before any item side was stored for it: in a batch begun before item
-            // sides were stored, it returned its own share (added above); otherwise this reader's view of the
-            // partition is stale.
-            storedAlready |= results[i].Replayed && !_legacyBatch;
-        }
-
-        if (storedAlready)
-        {
-            await store.CheckIngressEpochAsync(_partition, _epoch, CancellationToken.None);
-            throw new InvalidOperationException(
-                $"events partition {_partition}: a user grain has stored the batch ending at {batchEnd} although no item side was stored for it; the batch is not sent to the items");
-        }
-
-        var itemSide = combiner.Drain();
-        await store.StoreIngressItemSideAsync(_partition, _epoch, batchEnd, serializer.Encode(itemSide), CancellationToken.None);
-        _itemSide = itemSide;
-        var users = parsed.Users.Select(u => GrainFactory.GetGrain<IUserGrain>(u).StoreAsync(batchEnd));
-        await Task.WhenAll(users.Concat(SendItemSide(itemSide, batchEnd)));
-        return Erased(parsed, results);
-    }
-
-    // A batch whose item side is stored (by this reader before an attempt failed, or by the reader before it): the
-    // users apply what they have not applied and store it in one call, and the items get the stored item side.
-    private async Task<List<string>> ReplayAsync(ParsedBatch parsed, long batchEnd)
-    {
-        var users = Task.WhenAll(parsed.Users.Select((u, i) => GrainFactory.GetGrain<IUserGrain>(u).ApplyAsync(parsed.Batches[i] with { ItemSideStored = true })));
-        await Task.WhenAll(SendItemSide(_itemSide!, batchEnd).Append(users));
-        return Erased(parsed, await users);
-    }
-
-    private IEnumerable<Task> SendItemSide(List<ItemDelta> itemSide, long batchEnd) =>
-        itemSide.Select(d => (Task)GrainFactory.GetGrain<IItemGrain>(d.ItemId).ApplyAsync(_partition, batchEnd, d));
-
-    private static List<string> Erased(ParsedBatch parsed, UserBatchResult[] results) =>
-        [.. parsed.Users.Where((_, i) => results[i].Erased)];
-
-    private async Task ForgetErasedAsync(List<string> erased, long batchEnd)
-    {
-        foreach (var userId in erased)
-        {
-            try
-            {
-                await GrainFactory.GetGrain<IUserGrain>(userId).ForgetErasedAsync(batchEnd);
-            }
-            catch (Exception e)
-            {
-                // The batch is checkpointed; the tombstone (the erased user's last item side, no history) stays
-                // until the user's next batch replaces it.
-                LogForgetFailed(e, _partition);
-            }
-        }
-    }
-
     // The stored position is outside the log: the log was reset or truncated, or the database belongs to another
-    // Kafka. Nothing sensible can be read from here on (the grains' state counts events this log does not have),
-    // so the ingress stops and says so, with both offsets, until an operator resets (docs/operations.md).
+    // Kafka. Nothing sensible can be read from here on (the stored state counts events this log does not have), so
+    // the ingress stops and says so, with both offsets, until an operator resets (docs/operations.md).
     private async Task BlockAsync(PartitionReader reader)
     {
         var log = "unknown (Kafka did not answer)";
@@ -458,8 +460,9 @@ public sealed partial class PartitionIngressGrain(
         }
     }
 
-    /// <summary>A batch as the grains get it: its users, each one's records, and what it holds.</summary>
-    private sealed record ParsedBatch(string[] Users, UserEventBatch[] Batches, long Events, int Invalid, Task DeadLettered);
+    /// <summary>A batch as it is applied: its valid records in log order, their users, what it holds, and the
+    /// delivery of its dead letters.</summary>
+    private sealed record ParsedBatch(List<(string UserId, ClickEvent? Event)> Records, HashSet<string> Users, long Events, int Invalid, Task DeadLettered);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "{Problem}")]
     private partial void LogBlocked(string problem);
@@ -478,7 +481,4 @@ public sealed partial class PartitionIngressGrain(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Dead-lettering events[{Partition}]@{Offset}: {Reason}")]
     private partial void LogDeadLetter(int partition, long offset, string reason);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not delete an erased user's tombstone after a batch of events partition {Partition}")]
-    private partial void LogForgetFailed(Exception exception, int partition);
 }

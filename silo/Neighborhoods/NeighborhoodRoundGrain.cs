@@ -4,7 +4,6 @@ using Microsoft.Extensions.Options;
 using Orleans.Storage;
 using RecoCluster.Grains.Algorithms;
 using RecoCluster.Grains.Interfaces;
-using RecoCluster.Grains.Orleans;
 using RecoCluster.Silo.Storage;
 
 namespace RecoCluster.Silo.Neighborhoods;

@@ -3,35 +3,30 @@ using Microsoft.Extensions.Options;
 using RecoCluster.Grains;
 using RecoCluster.Grains.Algorithms;
 using RecoCluster.Grains.Model;
-using RecoCluster.Grains.Orleans;
 using RecoCluster.Silo.Storage;
 
 namespace RecoCluster.Silo.Neighborhoods;
 
 /// <summary>
-/// The work of one neighborhood round, over the item grains' stored states: pass 1 reads every item's counts into
+/// The work of one neighborhood round, over the stored items: pass 1 reads every item's counts into
 /// the round's global counts; pass 2 reads the items again, page by page, and stores each page's snapshot entries
 /// as one part of the version. Plain code over <see cref="SnapshotBuilder"/> (the same functions the quality harness
 /// runs), so the round grain stays a thin scheduler.
 /// </summary>
 /// <remarks>
-/// Reads storage, not the item grains: a stored item state holds every batch its ingress has checkpointed, so
+/// Reads storage, not the item shards: a stored item holds every batch its ingresses have checkpointed, so
 /// once ingest is quiet the round sees exactly the counts a recount of the topic gives, and it costs the item
-/// grains nothing (no activation of a cold tail, no turn taken from the ingest). Items stored between the passes
+/// shards nothing (no turn taken from the ingest). Items stored between the passes
 /// enter with counts from pass 2 only; the next round sees them whole.
 /// </remarks>
 public sealed partial class NeighborhoodRoundRunner(
     GrainStore store,
-    GrainStateSerializer serializer,
     IOptions<NeighborhoodOptions> options,
     IOptions<UserGrainOptions> grainOptions,
     ILogger<NeighborhoodRoundRunner> logger)
 {
     /// <summary>Items per stored part (and per page read): bounds the memory of pass 2 and the size of one row.</summary>
     public const int ItemsPerPart = 1_000;
-
-    /// <summary>The stored state name of item grains (their <c>[PersistentState]</c> name).</summary>
-    public const string ItemStateName = "item";
 
     /// <summary>Computes version <paramref name="version"/>, started at <paramref name="startedMs"/>, and stores its
     /// parts; returns how many. Publishing it is the caller's step.</summary>
@@ -63,23 +58,20 @@ public sealed partial class NeighborhoodRoundRunner(
         string? after = null;
         while (true)
         {
-            var rows = await store.ReadGrainStatesPageAsync(ItemStateName, after, ItemsPerPart, ct).ConfigureAwait(false);
+            var rows = await store.ReadItemsPageAsync(after, ItemsPerPart, ct).ConfigureAwait(false);
             if (rows.Count == 0)
             {
                 yield break;
             }
 
-            after = rows[^1].GrainId;
-            yield return rows.Select(r => (ItemIdOf(r.GrainId), serializer.Decode<PersistedItem>(r.Payload, $"state of {r.GrainId}").Model ?? new ItemGrainState())).ToList();
+            after = rows[^1].ItemId;
+            yield return rows.ConvertAll(r => (r.ItemId, ItemGrainStateCodec.Decode(r.Payload)));
             if (rows.Count < ItemsPerPart)
             {
                 yield break;
             }
         }
     }
-
-    // Orleans writes a grain id as "type/key"; an item grain's key is the item id.
-    private static string ItemIdOf(string grainId) => GrainId.Parse(grainId).Key.ToString()!;
 
     // The trend of a version continues the previous published version's, per item, decayed by the time between
     // their starts. Read from the stored parts, so any activation computes the same values.

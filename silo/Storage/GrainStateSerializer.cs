@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Orleans.Serialization;
 using Orleans.Serialization.Buffers;
 using Orleans.Storage;
@@ -6,18 +7,18 @@ namespace RecoCluster.Silo.Storage;
 
 /// <summary>
 /// The one encoding of stored grain states: Orleans' binary serializer (the generated, version-tolerant codecs of
-/// the <c>[GenerateSerializer]</c> state classes) behind a format byte. Written by
-/// <see cref="GroupCommitGrainStorage"/>, and read back by whatever scans stored states (a neighborhood round).
+/// the <c>[GenerateSerializer]</c> state classes) behind a format byte, written and read by
+/// <see cref="GroupCommitGrainStorage"/> (the neighborhood round grain's state).
 /// </summary>
 /// <remarks>
 /// Until 2026-12 states were stored as UTF-8 JSON (web defaults). Those rows are still read, by their first byte
-/// (<c>{</c>, <see cref="LegacyJsonStates"/>), and rewritten in the binary format at the grain's next write, so a
-/// database migrates as it is used.
-/// Binary because JSON cost the ingest most of its time: encoding whole rows of string keys and numbers as text,
-/// and the garbage it left (docs/benchmarks.md, "Ingest on the Orleans path").
+/// (<c>{</c>), and rewritten in the binary format at the grain's next write, so a database migrates as it is used.
+/// (Users and items, which were grain state too until then, have tables and codecs of their own now.)
 /// </remarks>
 public sealed class GrainStateSerializer(Serializer serializer) : IGrainStorageSerializer
 {
+    private static readonly JsonSerializerOptions LegacyJson = new(JsonSerializerDefaults.Web);
+
     /// <summary>The first byte of a state in Orleans' binary format, version 1.</summary>
     private const byte OrleansBinaryV1 = 1;
 
@@ -57,7 +58,7 @@ public sealed class GrainStateSerializer(Serializer serializer) : IGrainStorageS
         var state = payload[0] switch
         {
             OrleansBinaryV1 => serializer.Deserialize<T>(payload[1..]),
-            (byte)'{' => LegacyJsonStates.Decode<T>(payload),
+            (byte)'{' => JsonSerializer.Deserialize<T>(payload, LegacyJson),
             var other => throw new InvalidDataException($"stored {what} has an unknown format (first byte {other})"),
         };
         return state ?? throw new InvalidDataException($"stored {what} is null");

@@ -383,7 +383,7 @@ public sealed partial class GrainStore
         Add(command, "epoch", epoch);
         if (await command.ExecuteNonQueryAsync(ct) != 1)
         {
-            throw new PartitionFencedException("events", partition, epoch);
+            throw new PartitionFencedException("events partition", partition, epoch);
         }
     }
 

@@ -7,9 +7,9 @@ using Npgsql;
 
 namespace RecoCluster.Silo.Storage;
 
-/// <summary>Thrown when a checkpoint is refused because another owner has claimed the partition since.</summary>
-public sealed class PartitionFencedException(string topic, int partition, long epoch)
-    : Exception($"partition {topic}[{partition}] was claimed by another owner; epoch {epoch} is stale");
+/// <summary>Thrown when a write is refused because another activation has claimed the partition or shard since.</summary>
+public sealed class PartitionFencedException(string what, int number, long epoch)
+    : Exception($"{what} {number} was claimed by another activation; epoch {epoch} is stale");
 
 /// <summary>
 /// Grain storage through plain ADO.NET: PostgreSQL (Npgsql) or SQLite (Microsoft.Data.Sqlite). The SQL is the

@@ -1,116 +1,49 @@
 using System.Text.Json;
-using RecoCluster.Grains.Interfaces;
 using RecoCluster.Grains.Model;
-using RecoCluster.Grains.Orleans;
 
 namespace RecoCluster.Silo.Storage;
 
 /// <summary>
-/// Reads grain states stored as UTF-8 JSON (web defaults) before 2026-12, when they moved to Orleans' binary
-/// serializer: user and item states in the shapes they had then (rows as objects keyed by item id, a user's last
-/// item side with its state), every other state as it is.
+/// Reads the user and item states that versions before 2026-12 stored as Orleans grain state
+/// (<c>reco_grain_state</c>, UTF-8 JSON with web defaults: a user's window and vector with its last batch's end, an
+/// item's rows as objects keyed by item id with its watermarks), for <see cref="GrainStore.MoveLegacyStatesAsync"/>.
 /// </summary>
 internal static class LegacyJsonStates
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
-    public static T? Decode<T>(ReadOnlySpan<byte> payload)
+    /// <summary>A stored user: its state (null for an erased user's tombstone) and its last batch's end.</summary>
+    public static (UserGrainState? State, long LastBatchEnd) User(ReadOnlySpan<byte> payload, string what)
     {
-        if (typeof(T) == typeof(PersistedItem))
-        {
-            var item = JsonSerializer.Deserialize<LegacyItem>(payload, Json);
-            return (T?)(object?)(item is null ? null : new PersistedItem { Model = item.Model?.ToState(), Watermarks = item.Watermarks ?? [] });
-        }
-
-        if (typeof(T) == typeof(PersistedUser))
-        {
-            var user = JsonSerializer.Deserialize<LegacyUser>(payload, Json);
-            return (T?)(object?)(user is null ? null : new PersistedUser
-            {
-                Model = user.Model,
-                LastBatchEnd = user.LastBatchEnd,
-                LegacyItemSide = user.LastItemSide is { Count: > 0 } side ? ToItemSide(side) : null,
-            });
-        }
-
-        return JsonSerializer.Deserialize<T>(payload, Json);
+        var user = JsonSerializer.Deserialize<LegacyUser>(Check(payload, what), Json) ?? throw new InvalidDataException($"stored {what} is null");
+        return (user.Model, user.LastBatchEnd);
     }
 
-    // One user's last item side, combined per item, as the flat item side the ingress now combines.
-    private static ItemSide ToItemSide(List<LegacyDelta> deltas)
+    /// <summary>A stored item's state.</summary>
+    public static ItemGrainState Item(ReadOnlySpan<byte> payload, string what)
     {
-        var items = new List<string>();
-        var index = new Dictionary<string, int>(StringComparer.Ordinal);
-        int IndexOf(string id)
+        var item = JsonSerializer.Deserialize<LegacyItem>(Check(payload, what), Json) ?? throw new InvalidDataException($"stored {what} is null");
+        var model = item.Model ?? new LegacyItemModel(0, null, 0, null, null);
+        return new ItemGrainState
         {
-            if (!index.TryGetValue(id, out var i))
-            {
-                index[id] = i = items.Count;
-                items.Add(id);
-            }
-
-            return i;
-        }
-
-        var counts = new Dictionary<int, (long Count, long Purchases)>();
-        var pairs = new List<int>();
-        var pairCounts = new List<long>();
-        var purchasePairs = new List<int>();
-        var purchasePairCounts = new List<long>();
-        var factorItems = new List<int>();
-        var factors = new List<float>();
-        foreach (var delta in deltas)
-        {
-            var i = IndexOf(delta.ItemId);
-            counts[i] = (delta.Count, delta.PurchaseCount);
-            foreach (var (other, count) in delta.Row ?? [])
-            {
-                pairs.AddRange([i, IndexOf(other)]);
-                pairCounts.Add(count);
-            }
-
-            foreach (var (other, count) in delta.PurchaseRow ?? [])
-            {
-                purchasePairs.AddRange([i, IndexOf(other)]);
-                purchasePairCounts.Add(count);
-            }
-
-            if (delta.FactorDelta is { Length: > 0 } step)
-            {
-                factorItems.Add(i);
-                factors.AddRange(step);
-            }
-        }
-
-        return new ItemSide(
-            [.. items],
-            [.. items.Select((_, i) => counts.GetValueOrDefault(i).Count)],
-            [.. items.Select((_, i) => counts.GetValueOrDefault(i).Purchases)],
-            [.. pairs],
-            [.. pairCounts],
-            [.. purchasePairs],
-            [.. purchasePairCounts],
-            [.. factorItems],
-            [.. factors]);
-    }
-
-    private sealed record LegacyItem(LegacyItemModel? Model, Dictionary<int, long>? Watermarks);
-
-    private sealed record LegacyItemModel(long Count, Dictionary<string, long>? Row, long PurchaseCount, Dictionary<string, long>? PurchaseRow, float[]? Factors)
-    {
-        public ItemGrainState ToState() => new()
-        {
-            Count = Count,
-            RowItems = [.. (Row ?? []).Keys],
-            RowCounts = [.. (Row ?? []).Values],
-            PurchaseCount = PurchaseCount,
-            PurchaseItems = [.. (PurchaseRow ?? []).Keys],
-            PurchaseCounts = [.. (PurchaseRow ?? []).Values],
-            Factors = Factors,
+            Count = model.Count,
+            RowItems = [.. (model.Row ?? []).Keys],
+            RowCounts = [.. (model.Row ?? []).Values],
+            PurchaseCount = model.PurchaseCount,
+            PurchaseItems = [.. (model.PurchaseRow ?? []).Keys],
+            PurchaseCounts = [.. (model.PurchaseRow ?? []).Values],
+            Factors = model.Factors,
         };
     }
 
-    private sealed record LegacyUser(UserGrainState? Model, long LastBatchEnd, List<LegacyDelta>? LastItemSide);
+    private static ReadOnlySpan<byte> Check(ReadOnlySpan<byte> payload, string what) =>
+        !payload.IsEmpty && payload[0] == (byte)'{'
+            ? payload
+            : throw new InvalidDataException($"stored {what} is not in the JSON form versions before 2026-12 wrote; it cannot be migrated");
 
-    private sealed record LegacyDelta(string ItemId, long Count, Dictionary<string, long>? Row, long PurchaseCount, Dictionary<string, long>? PurchaseRow, float[]? FactorDelta);
+    private sealed record LegacyUser(UserGrainState? Model, long LastBatchEnd);
+
+    private sealed record LegacyItem(LegacyItemModel? Model);
+
+    private sealed record LegacyItemModel(long Count, Dictionary<string, long>? Row, long PurchaseCount, Dictionary<string, long>? PurchaseRow, float[]? Factors);
 }

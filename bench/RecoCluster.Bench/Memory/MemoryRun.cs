@@ -2,15 +2,12 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Runtime;
 using System.Runtime.CompilerServices;
-using Microsoft.Extensions.DependencyInjection;
 using RecoCluster.Bench.Queries;
 using RecoCluster.Bench.Synthetic;
 using RecoCluster.Grains;
 using RecoCluster.Grains.Algorithms;
 using RecoCluster.Grains.Interfaces;
 using RecoCluster.Grains.Model;
-using RecoCluster.Grains.Orleans;
-using RecoCluster.Silo.Storage;
 using static RecoCluster.Bench.BenchText;
 
 namespace RecoCluster.Bench.Memory;
@@ -72,11 +69,8 @@ public static class MemoryRun
         var fillSeconds = clock.Elapsed.TotalSeconds;
         Console.WriteLine($"memory: {events:N0} events applied in {fillSeconds:N0} s ({events / fillSeconds:N0} events/s, item side included)");
 
-        var serializer = new GrainStateSerializer(
-            Orleans.Serialization.ServiceCollectionExtensions.AddSerializer(new Microsoft.Extensions.DependencyInjection.ServiceCollection())
-                .BuildServiceProvider().GetRequiredService<Orleans.Serialization.Serializer>());
-        var userStats = UserStats(population, serializer);
-        var itemStats = ItemStats(population, serializer);
+        var userStats = UserStats(population);
+        var itemStats = ItemStats(population);
         var heapFilled = Heap();
         population.DropUsers();
         var heapWithoutUsers = Heap();
@@ -206,7 +200,7 @@ public static class MemoryRun
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static (double MeanWindow, long WithFactors, long StoredBytes) UserStats(Population population, GrainStateSerializer serializer)
+    private static (double MeanWindow, long WithFactors, long StoredBytes) UserStats(Population population)
     {
         long windows = 0, withFactors = 0, stored = 0;
         for (var u = 0; u < population.Users.Length; u++)
@@ -214,14 +208,14 @@ public static class MemoryRun
             var grain = population.Users[u];
             windows += grain.WindowLength;
             withFactors += grain.HasFactors ? 1 : 0;
-            stored += serializer.Encode(new PersistedUser { Model = grain.ToState(), LastBatchEnd = u }).Length;
+            stored += UserGrainStateCodec.Encode(grain.ToState()).Length;
         }
 
         return ((double)windows / population.UserIds.Length, withFactors, stored);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static (long Grains, long Entries, long PurchaseEntries, long LongestRow, long StoredBytes) ItemStats(Population population, GrainStateSerializer serializer)
+    private static (long Grains, long Entries, long PurchaseEntries, long LongestRow, long StoredBytes) ItemStats(Population population)
     {
         long entries = 0, purchase = 0, longest = 0, stored = 0;
         foreach (var grain in population.Items.Values)
@@ -229,7 +223,7 @@ public static class MemoryRun
             entries += grain.RowLength;
             purchase += grain.PurchaseRowLength;
             longest = Math.Max(longest, grain.RowLength);
-            stored += serializer.Encode(new PersistedItem { Model = grain.ToState(), Watermarks = { [0] = entries } }).Length;
+            stored += ItemGrainStateCodec.Encode(grain.ToState()).Length;
         }
 
         return (population.Items.Count, entries, purchase, longest, stored);

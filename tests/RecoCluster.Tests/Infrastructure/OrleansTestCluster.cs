@@ -52,11 +52,24 @@ public sealed class OrleansTestCluster : IAsyncDisposable
 
     public string BootstrapServers => Kafka.BootstrapServers;
 
-    public static async Task<OrleansTestCluster> StartAsync(TestStorage storage, int silos = 2, int partitions = 4, IReadOnlyDictionary<string, string>? settings = null)
+    /// <summary>Starts Kafka with fresh topics and <paramref name="silos"/> silos on <paramref name="storage"/>, and
+    /// waits until every partition's ingress runs on its home silo.</summary>
+    /// <param name="storage">The database.</param>
+    /// <param name="silos">Silos to start.</param>
+    /// <param name="partitions">Partitions of the events topic.</param>
+    /// <param name="settings">Configuration on top of the test rule's.</param>
+    /// <param name="beforeSilos">Runs once the topics exist and before any silo starts (to put records in the log
+    /// that a stored state already counts, say).</param>
+    public static async Task<OrleansTestCluster> StartAsync(TestStorage storage, int silos = 2, int partitions = 4, IReadOnlyDictionary<string, string>? settings = null, Func<string, TopicNames, Task>? beforeSilos = null)
     {
         var kafka = EmbeddedKafka.Start();
         var topics = new TopicNames($"t{Guid.NewGuid():N}"[..12]);
         kafka.CreateTopics(topics, partitions);
+        if (beforeSilos is not null)
+        {
+            await beforeSilos(kafka.BootstrapServers, topics);
+        }
+
         var builder = new TestClusterBuilder((short)silos);
         builder.Options.ConnectionTransport = ConnectionTransportType.TcpSocket;
 
@@ -104,17 +117,20 @@ public sealed class OrleansTestCluster : IAsyncDisposable
     }
 
     /// <summary>Produces events keyed by user, as the gateway does, and waits for Kafka's acknowledgement.</summary>
-    public async Task ProduceAsync(IEnumerable<ClickEvent> events)
+    public Task ProduceAsync(IEnumerable<ClickEvent> events) => ProduceAsync(BootstrapServers, Topics, events);
+
+    /// <summary>Produces events keyed by user to <paramref name="topics"/>' events topic.</summary>
+    public static async Task ProduceAsync(string bootstrapServers, TopicNames topics, IEnumerable<ClickEvent> events)
     {
         using var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig
         {
-            BootstrapServers = BootstrapServers,
+            BootstrapServers = bootstrapServers,
             Acks = Acks.All,
             EnableIdempotence = true,
             Partitioner = Partitioner.Murmur2Random,
             LingerMs = 5,
         }).Build();
-        await Task.WhenAll(events.Select(e => producer.ProduceAsync(Topics.Events, new Message<string, byte[]> { Key = e.UserId, Value = EventSchema.ToUtf8(e) })));
+        await Task.WhenAll(events.Select(e => producer.ProduceAsync(topics.Events, new Message<string, byte[]> { Key = e.UserId, Value = EventSchema.ToUtf8(e) })));
     }
 
     /// <summary>Produces records as they are, for tests of invalid input.</summary>

@@ -1,3 +1,4 @@
+using RecoCluster.Grains;
 using RecoCluster.Grains.Interfaces;
 
 namespace RecoCluster.Tests.Infrastructure;
@@ -47,6 +48,16 @@ public static class Recount
             EventType.Click => Click,
             EventType.AddToCart => AddToCart,
             _ => Purchase,
+        };
+
+        /// <summary>The user options a cluster running this rule has (the factor model's steps need a snapshot, so
+        /// they do not change what is counted).</summary>
+        public UserGrainOptions Options => new()
+        {
+            WindowSize = WindowSize,
+            WindowSeconds = WindowSeconds,
+            MaxItemSideEventsPerDay = DailyCap,
+            Weights = new EventWeights { View = View, Click = Click, AddToCart = AddToCart, Purchase = Purchase },
         };
     }
 

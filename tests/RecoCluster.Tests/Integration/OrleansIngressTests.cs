@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using RecoCluster.Grains.Interfaces;
 using RecoCluster.Grains.Model;
 using RecoCluster.Silo.Hosting;
+using RecoCluster.Silo.Storage;
 using RecoCluster.Tests.Infrastructure;
 
 namespace RecoCluster.Tests.Integration;
@@ -99,97 +100,70 @@ public abstract class OrleansIngressTests
     }
 
     [Fact]
-    public async Task A_user_stores_a_batch_only_when_told_and_a_replay_counts_once()
+    public async Task A_batch_whose_users_and_item_side_a_dead_reader_stored_is_finished_by_the_next_reader_exactly_once()
     {
-        await using var cluster = await OrleansTestCluster.StartAsync(await NewStorageAsync(), silos: 1, partitions: 1);
-        var at = new DateTimeOffset(2026, 11, 1, 0, 0, 0, TimeSpan.Zero);
-        var user = cluster.Grains.GetGrain<IUserGrain>("replay-user");
-        var userRow = user.GetGrainId().ToString();
-        UserBatchRecord Record(long offset, string item, EventType type) => new(offset, new ClickEvent("replay-user", item, type, at.AddSeconds(offset)));
-        var first = new UserEventBatch(0, 2, [Record(0, "a", EventType.View), Record(1, "b", EventType.Purchase)]);
-        var applied = await user.ApplyAsync(first);
-        Assert.False(applied.Replayed);
+        // What a reader leaves when it dies between storing a batch's users with its item side and the checkpoint:
+        // made here with the store's own calls, on the first 300 events of a one-partition topic.
+        var storage = await NewStorageAsync();
+        var events = ClusterClient.Events(seed: 21, count: 1_000, users: 80, items: 60, userPrefix: "pend");
+        const int pending = 300;
+        await using (var store = GrainStore.Open(new StorageOptions { Provider = storage.Provider, ConnectionString = storage.ConnectionString }))
+        {
+            await store.MigrateAsync(CancellationToken.None);
+            var claim = await store.ClaimIngressAsync(0, CancellationToken.None);
+            var ids = new ItemIdTable();
+            var users = new UserWorkingSet(Recount.TestRule.Options, ids, capacity: 10_000);
+            var combiner = new DeltaCombiner(ids);
+            foreach (var e in events.Take(pending))
+            {
+                users.Load(e.UserId, null);
+                users.Apply(e.UserId, e, combiner, null);
+            }
 
-        // Applied in memory only: nothing is stored before the ingress has stored the batch's item side, and the same
-        // batch again is answered from memory with the same item side.
-        Assert.Null(await cluster.Store.ReadGrainStateAsync("user", userRow, CancellationToken.None));
-        var again = await user.ApplyAsync(first);
-        Assert.False(again.Replayed);
-        Assert.Equal(Describe(applied.ItemSide), Describe(again.ItemSide));
-        Assert.Equal(2, (await user.GetHistoryAsync())!.TotalEvents);
+            var changed = users.Changed().ConvertAll(u => new UserWrite(u.UserId, UserGrainStateCodec.Encode(u.State!)));
+            await store.CommitUserBatchAsync(0, claim.Epoch, pending, ItemDeltaCodec.Encode(combiner.Drain()), changed, CancellationToken.None);
+        }
 
-        await user.StoreAsync(2);
-        Assert.NotNull(await cluster.Store.ReadGrainStateAsync("user", userRow, CancellationToken.None));
-        var replayed = await user.ApplyAsync(first);
-        Assert.True(replayed.Replayed);
-        Assert.True(replayed.ItemSide.IsEmpty);
-        await user.StoreAsync(2); // stored already: nothing to do
-        Assert.Equal(2, (await user.GetHistoryAsync())!.TotalEvents);
-
-        // A batch applied in memory and then replaced by another cut (a new reader) is dropped, not added to.
-        Assert.False((await user.ApplyAsync(new UserEventBatch(0, 5, [Record(2, "c", EventType.View), Record(3, "d", EventType.View), Record(4, "e", EventType.View)]))).Replayed);
-        Assert.Equal(5, (await user.GetHistoryAsync())!.TotalEvents);
-        var recut = await user.ApplyAsync(new UserEventBatch(0, 3, [Record(2, "c", EventType.View)]));
-        Assert.False(recut.Replayed);
-        Assert.Equal(3, (await user.GetHistoryAsync())!.TotalEvents);
-        await Assert.ThrowsAsync<InvalidOperationException>(() => user.StoreAsync(5)); // not the batch in memory
-        await user.StoreAsync(3);
-
-        // A replay whose item side the ingress has stored applies and stores in one call.
-        var stored = await user.ApplyAsync(new UserEventBatch(0, 4, [Record(3, "d", EventType.View)], ItemSideStored: true));
-        Assert.False(stored.Replayed);
-        Assert.True(stored.ItemSide.IsEmpty);
-        Assert.True((await user.ApplyAsync(new UserEventBatch(0, 4, [Record(3, "d", EventType.View)]))).Replayed);
-        Assert.Equal(4, (await user.GetHistoryAsync())!.TotalEvents);
-
-        var item = cluster.Grains.GetGrain<IItemGrain>("b");
-        var delta = PerItem(applied.ItemSide).Single(d => d.ItemId == "b");
-        Assert.True(await item.ApplyAsync(0, 2, delta));
-        Assert.False(await item.ApplyAsync(0, 2, delta));
-        Assert.False(await item.ApplyAsync(0, 1, delta));
-        Assert.True(await item.ApplyAsync(1, 2, delta)); // another partition's batch with the same end is its own
-        var counts = await item.GetCooccurrenceAsync(10);
-        Assert.Equal(2 * delta.Count, counts.Count);
-        Assert.Equal(2 * delta.Row()["a"], counts.Neighbors.Single(n => n.ItemId == "a").Count);
+        // The next reader finishes that batch from what is stored (it does not apply its records again) and reads on
+        // after it: the served state equals a recount of every event, the pending batch's counted once.
+        await using var cluster = await OrleansTestCluster.StartAsync(
+            storage, silos: 1, partitions: 1, beforeSilos: (bootstrap, topics) => OrleansTestCluster.ProduceAsync(bootstrap, topics, events));
+        await cluster.WaitUntilCaughtUpAsync(CatchUp);
+        await AssertEqualsRecountAsync(cluster, events, items: 60);
+        var status = Assert.Single(await cluster.IngressesAsync());
+        Assert.Equal(2, status.Epoch);
+        Assert.Equal(events.Count - pending, status.Applied);
     }
 
     [Fact]
-    public async Task Batches_of_many_partitions_meeting_at_one_item_share_its_writes_and_count_once_each()
+    public async Task An_item_shard_applies_each_partitions_batch_once_and_drops_it_when_it_comes_again()
     {
         await using var cluster = await OrleansTestCluster.StartAsync(await NewStorageAsync(), silos: 1, partitions: 1);
-        var item = cluster.Grains.GetGrain<IItemGrain>("hot");
-        var delta = Deltas.Of("hot", 1, new() { ["other"] = 2 });
+        var shard = cluster.Grains.GetGrain<IItemShardGrain>(5);
+        ItemDelta[] deltas = [Deltas.Of("hot", 1, new() { ["other"] = 2 }), Deltas.Of("cold", 2, new() { ["hot"] = 1 })];
         const int sources = 40;
 
-        // As the ingresses of 40 partitions would: one call each, all at once.
-        var applied = await Task.WhenAll(Enumerable.Range(0, sources).Select(p => item.ApplyAsync(p, 10, delta)));
+        // As the ingresses of 40 partitions would: one call each, all at once; they share the shard's writes.
+        var applied = await Task.WhenAll(Enumerable.Range(0, sources).Select(p => shard.ApplyAsync(p, 10, deltas)));
         Assert.All(applied, Assert.True);
-        var counts = await item.GetCooccurrenceAsync(10);
-        Assert.Equal(sources, counts.Count);
-        Assert.Equal(2 * sources, counts.Neighbors.Single(n => n.ItemId == "other").Count);
+        var hot = await shard.GetCooccurrenceAsync("hot", 10);
+        Assert.Equal(sources, hot.Count);
+        Assert.Equal(2 * sources, hot.Neighbors.Single(n => n.ItemId == "other").Count);
 
-        // Fewer writes than calls: the stored version counts the item's writes.
-        var stored = await cluster.Store.ReadGrainStateAsync("item", item.GetGrainId().ToString(), CancellationToken.None);
-        Assert.NotNull(stored);
-        Assert.InRange(stored.Value.Version, 1, sources - 1);
-
-        // Every one of them again, as after a crash before the checkpoints: all replays, nothing counted twice.
-        var replayed = await Task.WhenAll(Enumerable.Range(0, sources).Select(p => item.ApplyAsync(p, 10, delta)));
+        // Every one of them again, as after a crash before the checkpoints: all replays, nothing counted twice; an
+        // older batch of a partition is a replay too, and a newer one counts.
+        var replayed = await Task.WhenAll(Enumerable.Range(0, sources).Select(p => shard.ApplyAsync(p, 10, deltas)));
         Assert.All(replayed, Assert.False);
-        Assert.Equal(sources, (await item.GetCooccurrenceAsync(10)).Count);
-    }
+        Assert.False(await shard.ApplyAsync(3, 9, deltas));
+        Assert.True(await shard.ApplyAsync(3, 11, deltas));
+        Assert.Equal(sources + 1, (await shard.GetCooccurrenceAsync("hot", 10)).Count);
 
-    // A user's item side as the ingress combines it: one delta per item.
-    private static List<ItemDelta> PerItem(ItemSide side)
-    {
-        var combiner = new DeltaCombiner(new ItemIdTable());
-        combiner.Add(side);
-        return combiner.Drain();
+        // What is stored is what is served, through the item's router grain as the gateway reads it.
+        var cold = await cluster.Grains.GetGrain<IItemGrain>("cold").GetCooccurrenceAsync(10);
+        Assert.Equal(2 * (sources + 1), cold.Count);
+        var stored = await cluster.Store.LoadItemsAsync(["hot", "cold"], CancellationToken.None);
+        Assert.Equal(sources + 1, ItemGrainStateCodec.Decode(stored["hot"]).Count);
     }
-
-    private static string Describe(ItemSide side) => string.Join(
-        "|",
-        PerItem(side).OrderBy(d => d.ItemId, StringComparer.Ordinal).Select(d => $"{d.ItemId}:{d.Count}:{d.PurchaseCount}:" + string.Join(",", d.Row().OrderBy(r => r.Key, StringComparer.Ordinal).Select(r => $"{r.Key}={r.Value}"))));
 
     internal static async Task AssertEqualsRecountAsync(OrleansTestCluster cluster, IReadOnlyList<ClickEvent> events, int items)
     {

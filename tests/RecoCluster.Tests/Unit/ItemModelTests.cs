@@ -1,7 +1,5 @@
-using RecoCluster.Grains;
 using RecoCluster.Grains.Interfaces;
 using RecoCluster.Grains.Model;
-using RecoCluster.Grains.Orleans;
 using RecoCluster.Tests.Infrastructure;
 
 namespace RecoCluster.Tests.Unit;
@@ -27,18 +25,16 @@ public class ItemModelTests
     }
 
     [Fact]
-    public void State_round_trips_through_the_stored_form_and_the_storage_serializer()
+    public void State_round_trips_through_its_stored_form()
     {
         var grain = new ItemModel("x", new ItemIdTable());
         grain.Apply(Deltas.Of("x", 5, new() { ["é"] = 7, ["b"] = 1 }, purchaseCount: 2, purchaseRow: new() { ["b"] = 1 }, factorDelta: [0.25f, 0.5f]));
-        var serializer = Integration.GroupCommitGrainStorageTests.StateSerializer;
-        var stored = serializer.Decode<PersistedItem>(serializer.Encode(new PersistedItem { Model = grain.ToState(), Watermarks = { [3] = 9 } }), "item");
+        var stored = ItemGrainStateCodec.Decode(ItemGrainStateCodec.Encode(grain.ToState()));
 
         // Read back by another silo, whose table numbers the items in another order.
         var other = new ItemIdTable();
         other.Intern("zzz");
-        var restored = new ItemModel("x", other, stored.Model);
-        Assert.Equal(9, stored.Watermarks[3]);
+        var restored = new ItemModel("x", other, stored);
         Assert.Equal(Describe(grain.GetCooccurrence(10)), Describe(restored.GetCooccurrence(10)));
         Assert.Equal(grain.ToState().Factors, restored.ToState().Factors);
         restored.Apply(Deltas.Of("x", 1, new() { ["b"] = 1, ["new"] = 4 }));
@@ -73,41 +69,25 @@ public class ItemModelTests
     }
 
     [Fact]
-    public void The_combiner_sums_user_item_sides_per_item_and_hands_each_item_its_delta()
+    public void A_batchs_item_side_and_a_shards_watermarks_round_trip_through_their_stored_forms()
     {
-        var ids = new ItemIdTable();
-        var options = new UserGrainOptions();
-        var direct = new DeltaCombiner(ids);
-        var throughSides = new DeltaCombiner(ids);
-        var builder = new ItemSideBuilder(ids);
-        foreach (var user in new[] { "u1", "u2", "u3" })
-        {
-            var a = new UserModel(user, options, ids);
-            var b = new UserModel(user, options, ids);
-            var items = user == "u2" ? new[] { "p", "q", "p", "r" } : ["p", "q", "s"];
-            for (var i = 0; i < items.Length; i++)
-            {
-                var evt = new ClickEvent(user, items[i], (EventType)(i % 4), T0.AddSeconds(i));
-                a.Apply(evt, direct);
-                b.Apply(evt, builder);
-            }
+        ItemDelta[] side =
+        [
+            Deltas.Of("a", 3, new() { ["b"] = 2, ["ü"] = 1 }, purchaseCount: 1, purchaseRow: new() { ["b"] = 1 }, factorDelta: [0.5f, -1f]),
+            Deltas.Of("b", 0, []),
+        ];
+        var back = ItemDeltaCodec.Decode(ItemDeltaCodec.Encode(side));
+        Assert.Equal(2, back.Length);
+        Assert.Equal(("a", 3L, 1L), (back[0].ItemId, back[0].Count, back[0].PurchaseCount));
+        Assert.Equal(side[0].Row(), back[0].Row());
+        Assert.Equal(["b"], back[0].PurchaseOthers!);
+        Assert.Equal([0.5f, -1f], back[0].FactorDelta!);
+        Assert.Null(back[1].PurchaseOthers);
+        Assert.Null(back[1].FactorDelta);
 
-            throughSides.Add(builder.Build());
-        }
-
-        var expected = direct.Drain().ToDictionary(d => d.ItemId);
-        var actual = throughSides.Drain().ToDictionary(d => d.ItemId);
-        Assert.Equal(expected.Keys.Order(), actual.Keys.Order());
-        foreach (var (item, delta) in expected)
-        {
-            Assert.Equal((delta.Count, delta.PurchaseCount), (actual[item].Count, actual[item].PurchaseCount));
-            Assert.Equal(delta.Row().OrderBy(e => e.Key), actual[item].Row().OrderBy(e => e.Key));
-        }
-
-        Assert.Equal(6, actual["p"].Count); // u1's view (1), u2's view and add_to_cart (1 + 3), u3's view (1)
-        Assert.Equal(1, actual["r"].PurchaseCount); // u2's purchase
-        Assert.True(direct.IsEmpty);
-        Assert.True(builder.Build().IsEmpty);
+        var watermarks = new Dictionary<int, long> { [0] = -1, [7] = 123_456_789_012 };
+        Assert.Equal(watermarks, WatermarksCodec.Decode(WatermarksCodec.Encode(watermarks)));
+        Assert.Throws<InvalidDataException>(() => ItemDeltaCodec.Decode(ItemDeltaCodec.Encode(side).AsSpan(0, 10)));
     }
 
     [Fact]

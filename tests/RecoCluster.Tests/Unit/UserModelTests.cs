@@ -1,7 +1,6 @@
 using RecoCluster.Grains;
 using RecoCluster.Grains.Interfaces;
 using RecoCluster.Grains.Model;
-using RecoCluster.Grains.Orleans;
 using RecoCluster.Tests.Infrastructure;
 
 namespace RecoCluster.Tests.Unit;
@@ -74,9 +73,7 @@ public class UserModelTests
             resumed.Apply(e, Sink);
         }
 
-        var serializer = Integration.GroupCommitGrainStorageTests.StateSerializer;
-        var stored = serializer.Decode<PersistedUser>(serializer.Encode(new PersistedUser { Model = resumed.ToState(), LastBatchEnd = 20 }), "user");
-        var restored = new UserModel("u", options, new ItemIdTable(), stored.Model);
+        var restored = new UserModel("u", options, new ItemIdTable(), UserGrainStateCodec.Decode(UserGrainStateCodec.Encode(resumed.ToState())));
         foreach (var e in events.Skip(20))
         {
             straight.Apply(e, Sink);

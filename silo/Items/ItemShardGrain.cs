@@ -1,0 +1,223 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using RecoCluster.Grains;
+using RecoCluster.Grains.Interfaces;
+using RecoCluster.Grains.Model;
+using RecoCluster.Silo.Ingress;
+using RecoCluster.Silo.Storage;
+
+namespace RecoCluster.Silo.Items;
+
+/// <summary>
+/// One shard of the items: the Orleans grain over <see cref="ItemShard"/>. Each call adds one batch's deltas for the
+/// shard's items, unless the shard's watermark for the batch's partition says it already has them, and answers once
+/// a write holding them is stored.
+/// </summary>
+/// <remarks>
+/// <para>Group writes: every partition's ingress calls a shard once per batch, and the calls arrive together.
+/// <see cref="IItemShardGrain.ApplyAsync"/> interleaves, so a call applies its deltas in memory at once and joins the
+/// next write; one write runs at a time, and it stores every delta applied before it started, items and watermarks
+/// in one transaction.</para>
+/// <para>Exactness: a call answers only once a write that includes its deltas is stored, and the ingress checkpoints
+/// only after every shard of its batch answered. A failed write loses, in memory, everything not yet stored: all
+/// its callers fail, the activation is marked stale, and the next call claims the shard again and starts from what
+/// is stored, so a retried batch is counted exactly once. A write refused because another activation has claimed
+/// the shard (possible for a moment while silos disagree about membership) fails its callers and ends this one.</para>
+/// <para>All of this runs on the grain's one scheduler thread: calls interleave only at awaits, so every block
+/// between two awaits is atomic.</para>
+/// </remarks>
+[PartitionSpreadPlacement]
+public sealed partial class ItemShardGrain(
+    GrainStore store,
+    ItemIdTable ids,
+    IOptions<ItemShardOptions> shardOptions,
+    IOptions<UserGrainOptions> userOptions,
+    IOptions<IngressOptions> ingressOptions,
+    TimeProvider time,
+    IClusterMembershipService membership,
+    ILocalSiloDetails silo,
+    ILogger<ItemShardGrain> logger) : Grain, IItemShardGrain
+{
+    private int _shard;
+    private long _epoch;
+    private ItemShard? _items;
+    private bool _stale;
+    private bool _fenced;
+    private Task? _reloading;
+    private bool _writing;
+    private TaskCompletionSource? _nextWrite;
+    private long _activatedMs;
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        _shard = checked((int)this.GetPrimaryKeyLong());
+        _activatedMs = time.GetUtcNow().ToUnixTimeMilliseconds();
+        await ClaimAsync();
+    }
+
+    public Task<string> EnsureRunningAsync()
+    {
+        // Moves with the membership as an ingress does (PartitionIngressGrain.EnsureRunningAsync says why it migrates
+        // and waits a few keeper rounds first).
+        var settled = time.GetUtcNow().ToUnixTimeMilliseconds() - _activatedMs > 3 * ingressOptions.Value.KeeperIntervalMs;
+        var active = PartitionSpreadPlacement.ActiveSilos(membership);
+        if (settled && active.Contains(silo.SiloAddress) && !PartitionSpreadPlacement.Home(_shard, active).Equals(silo.SiloAddress))
+        {
+            LogMoving(_shard, silo.SiloAddress.ToString());
+            MigrateOnIdle();
+        }
+
+        return Task.FromResult(silo.SiloAddress.ToString());
+    }
+
+    public async Task<bool> ApplyAsync(int sourcePartition, long batchEnd, ItemDelta[] deltas)
+    {
+        ArgumentNullException.ThrowIfNull(deltas);
+        while (true)
+        {
+            if (_fenced)
+            {
+                throw new InvalidOperationException($"item shard {_shard}: this activation was replaced by a newer one; retry");
+            }
+
+            while (_stale)
+            {
+                // One claim for every call that finds the activation stale; a failed claim fails them all, and the
+                // next call tries again.
+                var reload = _reloading ??= ReloadAsync();
+                try
+                {
+                    await reload;
+                }
+                finally
+                {
+                    if (ReferenceEquals(_reloading, reload))
+                    {
+                        _reloading = null;
+                    }
+                }
+            }
+
+            var items = _items!;
+            var missing = items.Missing(deltas.Select(d => d.ItemId));
+            if (missing.Count > 0)
+            {
+                var stored = await store.LoadItemsAsync(missing, CancellationToken.None);
+                if (!ReferenceEquals(items, _items) || _stale)
+                {
+                    continue; // the shard was reloaded meanwhile: load into the new one
+                }
+
+                foreach (var itemId in missing)
+                {
+                    items.Load(itemId, stored.TryGetValue(itemId, out var payload) ? ItemGrainStateCodec.Decode(payload) : null);
+                }
+            }
+
+            switch (items.Apply(sourcePartition, batchEnd, deltas))
+            {
+                case ShardApplyOutcome.Replay:
+                    return false;
+                case ShardApplyOutcome.NotYetStored:
+                    throw new InvalidOperationException(
+                        $"item shard {_shard}: the batch of events partition {sourcePartition} ending at {batchEnd} is applied but not stored yet; retry once its write has finished");
+            }
+
+            var write = _nextWrite ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            if (!_writing)
+            {
+                _writing = true;
+                _ = WriteLoopAsync();
+            }
+
+            await write.Task;
+            return true;
+        }
+    }
+
+    public async Task<ItemCooccurrence> GetCooccurrenceAsync(string itemId, int count)
+    {
+        ArgumentNullException.ThrowIfNull(itemId);
+        if (_items?.Find(itemId) is { } item)
+        {
+            return item.GetCooccurrence(count);
+        }
+
+        // Not in memory: what is stored is all there is (an item read this way is not kept).
+        var stored = await store.LoadItemsAsync([itemId], CancellationToken.None);
+        var model = new ItemModel(itemId, ids, stored.TryGetValue(itemId, out var payload) ? ItemGrainStateCodec.Decode(payload) : null, userOptions.Value.Factors.InitScale);
+        return model.GetCooccurrence(count);
+    }
+
+    // Writes until no applied delta waits: each round stores every delta applied so far, as one consistent copy of
+    // the changed items and the watermarks taken before the write starts (deltas applied while it runs wait for the
+    // next), and answers their callers once it is stored.
+    private async Task WriteLoopAsync()
+    {
+        try
+        {
+            while (_nextWrite is { } write)
+            {
+                _nextWrite = null;
+                var items = _items!;
+                var pending = items.TakeWrite();
+                try
+                {
+                    await store.CommitItemShardAsync(_shard, _epoch, pending, CancellationToken.None);
+                }
+                catch (Exception e)
+                {
+                    if (e is PartitionFencedException)
+                    {
+                        LogFenced(_shard, _epoch);
+                        _fenced = true;
+                        DeactivateOnIdle();
+                    }
+
+                    var failure = e is System.Data.Common.DbException db ? GroupCommitGrainStorage.StorageUnavailable(db, $"writing item shard {_shard}") : e;
+                    _stale = true;
+                    var later = _nextWrite;
+                    _nextWrite = null;
+                    write.SetException(failure);
+                    later?.SetException(failure);
+                    return;
+                }
+
+                items.Written(pending);
+                write.SetResult();
+            }
+        }
+        finally
+        {
+            _writing = false;
+        }
+    }
+
+    private async Task ReloadAsync()
+    {
+        await ClaimAsync();
+        _stale = false;
+    }
+
+    private async Task ClaimAsync()
+    {
+        ItemShardClaim claim;
+        try
+        {
+            claim = await store.ClaimItemShardAsync(_shard, shardOptions.Value.Shards, CancellationToken.None);
+        }
+        catch (System.Data.Common.DbException e)
+        {
+            throw GroupCommitGrainStorage.StorageUnavailable(e, $"claiming item shard {_shard}");
+        }
+
+        _epoch = claim.Epoch;
+        _items = new ItemShard(ids, userOptions.Value.Factors.InitScale, claim.Watermarks);
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Item shard {Shard} leaves {Silo}: the membership changed and it belongs on another silo")]
+    private partial void LogMoving(int shard, string silo);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Item shard {Shard} (epoch {Epoch}) was claimed by a newer activation; this one stops")]
+    private partial void LogFenced(int shard, long epoch);
+}

@@ -1,0 +1,110 @@
+using RecoCluster.Grains;
+using RecoCluster.Grains.Interfaces;
+using RecoCluster.Grains.Model;
+using RecoCluster.Tests.Infrastructure;
+
+namespace RecoCluster.Tests.Unit;
+
+/// <summary>What a partition's ingress holds of its users (<see cref="UserWorkingSet"/>) and an item shard of its items
+/// (<see cref="ItemShard"/>): what comes from storage, what changes, what is stored, what is forgotten.</summary>
+public sealed class WorkingSetTests
+{
+    private static readonly DateTimeOffset T0 = new(2026, 11, 22, 0, 0, 0, TimeSpan.Zero);
+
+    [Fact]
+    public void Users_come_from_storage_change_in_memory_and_are_forgotten_only_once_stored()
+    {
+        var ids = new ItemIdTable();
+        var users = new UserWorkingSet(new UserGrainOptions(), ids, capacity: 10);
+        var sink = new DeltaCombiner(ids);
+
+        // A stored user is taken as stored; an unknown one starts empty.
+        var stored = new UserModel("old", new UserGrainOptions(), ids);
+        stored.Apply(new ClickEvent("old", "a", EventType.View, T0), sink);
+        Assert.Equal(["old", "new"], users.Missing(["old", "new"]));
+        users.Load("old", stored.ToState());
+        users.Load("new", null);
+        Assert.Empty(users.Missing(["old", "new"]));
+        users.Load("old", null); // already in memory: kept as it is
+        Assert.True(users.TryGet("old", out var old) && old!.TotalEvents == 1);
+        Assert.True(users.TryGet("new", out var empty) && empty is null);
+        Assert.False(users.TryGet("unknown", out _));
+        Assert.Throws<InvalidOperationException>(() => users.Apply("unknown", new ClickEvent("unknown", "a", EventType.View, T0), sink, null));
+
+        users.Apply("old", new ClickEvent("old", "b", EventType.View, T0.AddSeconds(1)), sink, null);
+        users.Apply("new", new ClickEvent("new", "a", EventType.View, T0.AddSeconds(2)), sink, null);
+        users.Apply("new", new ClickEvent("new", "c", EventType.View, T0.AddSeconds(3)), sink, null);
+        var changed = users.Changed();
+        Assert.Equal(["old", "new"], changed.Select(c => c.UserId));
+        Assert.Equal([2, 2], changed.Select(c => c.State!.Counts.Sum()));
+
+        // A failed store drops the changed users; the next attempt loads them again from storage.
+        users.Discard();
+        Assert.Equal(["old", "new"], users.Missing(["old", "new"]));
+        Assert.Equal(0, users.ChangedCount);
+
+        // Stored users are forgotten, oldest first, once there are more than the capacity; changed ones never.
+        users.Load("old", stored.ToState());
+        for (var u = 0; u < 12; u++)
+        {
+            users.Load($"u{u}", null);
+            users.Apply($"u{u}", new ClickEvent($"u{u}", "a", EventType.View, T0), sink, null);
+            users.Stored();
+        }
+
+        Assert.True(users.Count <= 10, $"{users.Count} users in memory");
+        Assert.False(users.TryGet("old", out _));
+        Assert.True(users.TryGet("u11", out _));
+    }
+
+    [Fact]
+    public void An_erased_user_is_stored_as_a_deletion_and_then_has_no_history()
+    {
+        var ids = new ItemIdTable();
+        var users = new UserWorkingSet(new UserGrainOptions(), ids, capacity: 10);
+        var sink = new DeltaCombiner(ids);
+        users.Load("gone", null);
+        users.Apply("gone", new ClickEvent("gone", "a", EventType.View, T0), sink, null);
+        users.Apply("gone", null, sink, null);
+        var change = Assert.Single(users.Changed());
+        Assert.Null(change.State);
+        users.Stored();
+        Assert.True(users.TryGet("gone", out var model));
+        Assert.Null(model);
+
+        // Events after the erasure start a fresh history.
+        users.Apply("gone", new ClickEvent("gone", "b", EventType.View, T0.AddSeconds(1)), sink, null);
+        Assert.True(users.TryGet("gone", out model));
+        Assert.Equal(["b"], model!.GetHistory().RecentItems.Select(r => r.ItemId));
+    }
+
+    [Fact]
+    public void An_item_shard_counts_a_batch_once_per_partition_and_stores_items_with_their_watermarks()
+    {
+        var shard = new ItemShard(new ItemIdTable(), 0.1f, new Dictionary<int, long> { [0] = 100 });
+        ItemDelta[] batch = [Deltas.Of("x", 2, new() { ["y"] = 1 })];
+        Assert.Equal(["x"], shard.Missing(["x", "x"]));
+        shard.Load("x", null);
+        Assert.Throws<InvalidOperationException>(() => shard.Apply(1, 10, [Deltas.Of("not-loaded", 1, [])]));
+
+        Assert.Equal(ShardApplyOutcome.Replay, shard.Apply(0, 100, batch)); // at the stored watermark
+        Assert.Equal(ShardApplyOutcome.Applied, shard.Apply(0, 150, batch));
+        Assert.Equal(ShardApplyOutcome.Applied, shard.Apply(1, 10, batch));
+        Assert.Equal(ShardApplyOutcome.NotYetStored, shard.Apply(0, 150, batch)); // a retry while unstored
+        Assert.True(shard.HasChanges);
+
+        var write = shard.TakeWrite();
+        Assert.Equal(new Dictionary<int, long> { [0] = 150, [1] = 10 }, write.Watermarks);
+        var (itemId, payload) = Assert.Single(write.Items);
+        Assert.Equal("x", itemId);
+        Assert.Equal(4, ItemGrainStateCodec.Decode(payload).Count);
+
+        // Applied while that write runs: in the next one, not this.
+        Assert.Equal(ShardApplyOutcome.Applied, shard.Apply(2, 5, batch));
+        shard.Written(write);
+        Assert.Equal(ShardApplyOutcome.Replay, shard.Apply(0, 150, batch));
+        Assert.True(shard.HasChanges);
+        Assert.Equal(new Dictionary<int, long> { [0] = 150, [1] = 10, [2] = 5 }, shard.TakeWrite().Watermarks);
+        Assert.Equal(6, shard.Find("x")!.Count);
+    }
+}
