@@ -9,6 +9,20 @@ public static class TestDatabases
 {
     public const string PostgresVariable = "RECO_TEST_POSTGRES";
 
+    /// <summary>Runs one statement as it is, for a test that sets up what no code path of the current version writes
+    /// (an earlier version's rows, say).</summary>
+    public static async Task ExecuteAsync(TestStorage storage, string sql)
+    {
+        ArgumentNullException.ThrowIfNull(storage);
+        await using System.Data.Common.DbConnection connection = storage.Provider == "Postgres"
+            ? new NpgsqlConnection(storage.ConnectionString)
+            : new Microsoft.Data.Sqlite.SqliteConnection(storage.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync();
+    }
+
     /// <summary>A new SQLite file under the system temp folder.</summary>
     public static TestStorage NewSqlite() =>
         new("Sqlite", $"Data Source={Path.Combine(Path.GetTempPath(), $"reco-test-{Guid.NewGuid():N}.db")}");

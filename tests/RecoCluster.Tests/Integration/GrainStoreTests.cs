@@ -8,12 +8,14 @@ public abstract class GrainStoreTests : IAsyncLifetime
 {
     private GrainStore _store = null!;
     private string _provider = string.Empty;
+    private TestStorage _storage = null!;
 
     protected abstract Task<TestStorage> CreateStorageAsync();
 
     public async Task InitializeAsync()
     {
         var storage = await CreateStorageAsync();
+        _storage = storage;
         _provider = storage.Provider;
         _store = GrainStore.Open(new StorageOptions { Provider = storage.Provider, ConnectionString = storage.ConnectionString });
         await _store.MigrateAsync(CancellationToken.None);
@@ -100,6 +102,71 @@ public abstract class GrainStoreTests : IAsyncLifetime
         Assert.Equal(8, (await _store.LatestCompleteRoundAsync(long.MaxValue, CancellationToken.None))?.Version);
         Assert.Empty(await _store.LoadRoundPartsAsync(7, RoundPhases.Entries, null, CancellationToken.None));
         Assert.Single(await _store.LoadRoundPartsAsync(8, RoundPhases.Entries, null, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Users_and_items_an_earlier_version_stored_as_grain_state_move_to_their_tables_once()
+    {
+        byte[] P(string text) => System.Text.Encoding.UTF8.GetBytes(text);
+        // As versions before 2026-12 stored them: JSON grain state, a user with its last batch's item side, an erased
+        // user's tombstone, an item with its rows as objects and its watermarks.
+        await _store.WriteGrainStatesAsync(
+            [
+                new GrainStateWrite("user", "user/u-1", null, P("""{"model":{"recent":[{"itemId":"sku-2","lastType":"purchase","lastSeenMs":1000,"interactions":2,"purchased":true}],"counts":[1,0,0,1],"lastEventMs":1000,"capDay":0,"capCount":2,"factors":null},"lastBatchEnd":42,"lastItemSide":[]}""")),
+                new GrainStateWrite("user", "user/erased", null, P("""{"model":null,"lastBatchEnd":40,"lastItemSide":[]}""")),
+                new GrainStateWrite("item", "item/sku-2", null, P("""{"model":{"count":7,"row":{"sku-3":3},"purchaseCount":1,"purchaseRow":{"sku-3":1},"factors":[0.5,-0.25]},"watermarks":{"0":42}}""")),
+                new GrainStateWrite("round", "round/0", null, P("""{"lastClaimed":3,"lastStartedMs":9}""")),
+            ],
+            CancellationToken.None);
+
+        await _store.MoveLegacyStatesAsync(itemShards: 32, CancellationToken.None);
+        await _store.MoveLegacyStatesAsync(itemShards: 32, CancellationToken.None); // nothing left: a no-op
+
+        var users = await _store.LoadUsersAsync(["u-1", "erased"], CancellationToken.None);
+        var user = Assert.Single(users);
+        Assert.Equal(("u-1", 42L), (user.Key, user.Value.LastBatchEnd));
+        var state = RecoCluster.Grains.Model.UserGrainStateCodec.Decode(user.Value.Payload);
+        Assert.Equal(("sku-2", RecoCluster.Grains.Interfaces.EventType.Purchase, true), (state.Recent[0].ItemId, state.Recent[0].LastType, state.Recent[0].Purchased));
+        var item = RecoCluster.Grains.Model.ItemGrainStateCodec.Decode((await _store.LoadItemsAsync(["sku-2"], CancellationToken.None))["sku-2"]);
+        Assert.Equal((7L, 1L, "sku-3", 3L), (item.Count, item.PurchaseCount, item.RowItems.Single(), item.RowCounts.Single()));
+        Assert.Equal([0.5f, -0.25f], item.Factors!);
+        Assert.Null(await _store.ReadGrainStateAsync("user", "user/u-1", CancellationToken.None));
+        Assert.Null(await _store.ReadGrainStateAsync("item", "item/sku-2", CancellationToken.None));
+        Assert.NotNull(await _store.ReadGrainStateAsync("round", "round/0", CancellationToken.None)); // still grain state
+    }
+
+    [Fact]
+    public async Task Moving_an_earlier_versions_users_is_refused_while_a_batch_it_began_is_unfinished()
+    {
+        await _store.WriteGrainStatesAsync([new GrainStateWrite("user", "user/u-1", null, System.Text.Encoding.UTF8.GetBytes("""{"model":null,"lastBatchEnd":4}"""))], CancellationToken.None);
+        await _store.ClaimIngressAsync(3, CancellationToken.None);
+        await TestDatabases.ExecuteAsync(_storage, "UPDATE reco_ingress SET pending_end = 9 WHERE partition_id = 3;");
+
+        var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => _store.MoveLegacyStatesAsync(32, CancellationToken.None));
+        Assert.Contains("1 events partition(s) have a batch that a version of RecoCluster before 2026-12 began and did not finish", refused.Message, StringComparison.Ordinal);
+        Assert.NotNull(await _store.ReadGrainStateAsync("user", "user/u-1", CancellationToken.None)); // nothing moved
+    }
+
+    [Fact]
+    public async Task An_item_shard_starts_at_the_partitions_checkpoints_refuses_another_shard_count_and_fences_old_claims()
+    {
+        var ingress = await _store.ClaimIngressAsync(1, CancellationToken.None);
+        await _store.CommitIngressBatchAsync(1, ingress.Epoch, 500, CancellationToken.None);
+
+        var first = await _store.ClaimItemShardAsync(4, 32, CancellationToken.None);
+        Assert.Equal(1, first.Epoch);
+        Assert.Equal(new Dictionary<int, long> { [1] = 500 }, first.Watermarks);
+        var second = await _store.ClaimItemShardAsync(4, 32, CancellationToken.None);
+        Assert.Equal(2, second.Epoch);
+
+        var write = new RecoCluster.Grains.Model.ShardWrite([("sku-9", [1, 0, 0, 0, 0, 1])], new Dictionary<int, long> { [1] = 600 });
+        await Assert.ThrowsAsync<PartitionFencedException>(() => _store.CommitItemShardAsync(4, first.Epoch, write, CancellationToken.None));
+        await _store.CommitItemShardAsync(4, second.Epoch, write, CancellationToken.None);
+        Assert.Equal(new Dictionary<int, long> { [1] = 600 }, (await _store.ClaimItemShardAsync(4, 32, CancellationToken.None)).Watermarks);
+        Assert.Single(await _store.LoadItemsAsync(["sku-9", "sku-10"], CancellationToken.None));
+
+        var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => _store.ClaimItemShardAsync(4, 16, CancellationToken.None));
+        Assert.Contains("Reco:Items:Shards = 32; this silo has 16", refused.Message, StringComparison.Ordinal);
     }
 }
 
