@@ -29,7 +29,8 @@ namespace RecoCluster.Silo.Ingress;
 /// <item>An item shard stores, per partition, the end of the last batch it stored (its watermark) with its items,
 /// and drops a batch at or below it.</item>
 /// <item>The checkpoint (<c>next_offset</c> = the batch's end) moves only once every shard of the batch has stored
-/// it, and only while this reader's epoch is current: a reader that lost the partition is fenced.</item>
+/// it (with the next batch's users, or alone when the partition is idle), and only while this reader's epoch is
+/// current: a reader that lost the partition is fenced.</item>
 /// </list>
 /// Users live in this grain (a user lives on one partition) rather than in a grain each: per-user grains cost a
 /// grain call or two and an activation per user per batch, which capped one silo at about 27,000 events/s with no
@@ -63,7 +64,11 @@ public sealed partial class PartitionIngressGrain(
     private readonly List<ConsumeResult<byte[]?, byte[]?>> _batch = [];
     private int _partition;
     private long _epoch;
+    // Every record below _committed is stored in its users and items; below _checkpointed, the stored checkpoint
+    // says so too. A batch's checkpoint is stored with the next batch's users (one transaction fewer per batch), or
+    // alone once the partition is idle.
     private long _committed = -1;
+    private long _checkpointed = -1;
     private long? _batchEnd;
     private ParsedBatch? _parsed;
     private Dictionary<int, ItemDelta[]>? _itemSide;
@@ -104,6 +109,7 @@ public sealed partial class PartitionIngressGrain(
 
         _epoch = claim.Epoch;
         _committed = claim.NextOffset;
+        _checkpointed = claim.NextOffset;
         _progress = new PartitionProgress(_partition) { Committed = claim.NextOffset };
         metrics.Track(_progress);
         var resumeAt = claim.NextOffset;
@@ -219,6 +225,12 @@ public sealed partial class PartitionIngressGrain(
             {
                 if (!CutBatch())
                 {
+                    if (_checkpointed < _committed)
+                    {
+                        await store.CommitIngressBatchAsync(_partition, _epoch, _committed, CancellationToken.None);
+                        _checkpointed = _committed;
+                    }
+
                     return;
                 }
 
@@ -239,10 +251,9 @@ public sealed partial class PartitionIngressGrain(
             }
 
             await Task.WhenAll(_itemSide.Select(s => GrainFactory.GetGrain<IItemShardGrain>(s.Key).ApplyAsync(_partition, batchEnd, s.Value)));
-            await store.CommitIngressBatchAsync(_partition, _epoch, batchEnd, CancellationToken.None);
 
-            // Counted once the batch is checkpointed: a batch that is retried is not counted twice. A batch finished
-            // after a takeover was counted by the reader that applied it.
+            // Counted once every shard has stored the batch: a batch that is retried is not counted twice. A batch
+            // finished after a takeover was counted by the reader that applied it.
             var events = parsed?.Events ?? 0;
             var invalid = parsed?.Invalid ?? 0;
             _applied += events;
@@ -332,7 +343,8 @@ public sealed partial class PartitionIngressGrain(
 
             var deltas = combiner.Drain();
             var changed = users.Changed().ConvertAll(u => new UserWrite(u.UserId, u.State is null ? null : UserGrainStateCodec.Encode(u.State)));
-            await store.CommitUserBatchAsync(_partition, _epoch, batchEnd, ItemDeltaCodec.Encode(deltas), changed, CancellationToken.None);
+            await store.CommitUserBatchAsync(_partition, _epoch, _committed, batchEnd, ItemDeltaCodec.Encode(deltas), changed, CancellationToken.None);
+            _checkpointed = _committed;
             users.Stored();
             return ByShard(deltas);
         }

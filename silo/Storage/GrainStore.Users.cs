@@ -38,11 +38,12 @@ public sealed partial class GrainStore
 
     /// <summary>
     /// Stores a batch's users and its item side, in one transaction: <c>pending_end</c> and
-    /// <c>pending_item_side</c> of the partition's row, and every changed user (a deleted one for an erased user).
-    /// Throws <see cref="PartitionFencedException"/>, storing nothing, when another reader has claimed the partition
-    /// since.
+    /// <c>pending_item_side</c> of the partition's row, the checkpoint the previous batch reached
+    /// (<paramref name="checkpoint"/>: every item shard has stored everything below it), and every changed user (a
+    /// deleted one for an erased user). Throws <see cref="PartitionFencedException"/>, storing nothing, when another
+    /// reader has claimed the partition since.
     /// </summary>
-    public async Task CommitUserBatchAsync(int partition, long epoch, long batchEnd, byte[] itemSide, IReadOnlyList<UserWrite> users, CancellationToken ct)
+    public async Task CommitUserBatchAsync(int partition, long epoch, long checkpoint, long batchEnd, byte[] itemSide, IReadOnlyList<UserWrite> users, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(itemSide);
         ArgumentNullException.ThrowIfNull(users);
@@ -50,8 +51,9 @@ public sealed partial class GrainStore
         using var turn = await WriterTurnAsync(ct);
         await using var connection = await _dataSource.OpenConnectionAsync(ct);
         await using var tx = await connection.BeginTransactionAsync(IsolationLevel.ReadCommitted, ct);
-        await using (var fence = Command(connection, tx, "UPDATE reco_ingress SET pending_end = @end, pending_item_side = @side, updated_ms = @now WHERE partition_id = @partition AND epoch = @epoch;"))
+        await using (var fence = Command(connection, tx, "UPDATE reco_ingress SET next_offset = @checkpoint, pending_end = @end, pending_item_side = @side, updated_ms = @now WHERE partition_id = @partition AND epoch = @epoch;"))
         {
+            Add(fence, "checkpoint", checkpoint);
             Add(fence, "end", batchEnd);
             Add(fence, "side", itemSide);
             Add(fence, "now", now);

@@ -121,7 +121,7 @@ public abstract class OrleansIngressTests
             }
 
             var changed = users.Changed().ConvertAll(u => new UserWrite(u.UserId, UserGrainStateCodec.Encode(u.State!)));
-            await store.CommitUserBatchAsync(0, claim.Epoch, pending, ItemDeltaCodec.Encode(combiner.Drain()), changed, CancellationToken.None);
+            await store.CommitUserBatchAsync(0, claim.Epoch, claim.NextOffset, pending, ItemDeltaCodec.Encode(combiner.Drain()), changed, CancellationToken.None);
         }
 
         // The next reader finishes that batch from what is stored (it does not apply its records again) and reads on
