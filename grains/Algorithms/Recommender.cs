@@ -1,4 +1,5 @@
-using System.Numerics.Tensors;
+using System.Buffers;
+using System.Runtime.InteropServices;
 using RecoCluster.Grains.Interfaces;
 
 namespace RecoCluster.Grains.Algorithms;
@@ -87,7 +88,7 @@ public static class Recommender
         bool Allowed(string item) =>
             !(options.ExcludeSeen && seen.Contains(item)) && !(options.ExcludePurchased && bought.Contains(item)) && isAvailable(item);
 
-        var candidates = new Dictionary<string, Candidate>(StringComparer.Ordinal);
+        var candidates = new Dictionary<string, Candidate>(256, StringComparer.Ordinal);
 
         // Neighbors of the window's items, the more recent counting more; the reason names the item that
         // contributed most. Items touched at the same moment (one basket, one invoice) are equally recent: the
@@ -104,12 +105,20 @@ public static class Recommender
             previousSeen = r.LastSeenMs;
             foreach (var n in snapshot.Find(r.ItemId)?.Similar ?? [])
             {
-                if (!Allowed(n.ItemId))
+                // One lookup per neighbor: an item is checked against the filters once, the first time it comes up,
+                // and one that fails them stays in the map as Excluded (a window's neighbors repeat a lot).
+                ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(candidates, n.ItemId, out var known);
+                if (!known)
+                {
+                    slot = Allowed(n.ItemId) ? new Candidate(n.ItemId) : Candidate.Excluded;
+                }
+
+                var c = slot!;
+                if (ReferenceEquals(c, Candidate.Excluded))
                 {
                     continue;
                 }
 
-                var c = Get(candidates, n.ItemId);
                 var contribution = recency * n.Score;
                 c.Neighborhood += contribution;
                 if (contribution > c.BestContribution)
@@ -120,6 +129,7 @@ public static class Recommender
             }
         }
 
+        RemoveExcluded(candidates);
         Normalize(candidates.Values, c => c.Neighborhood, (c, v) => c.Neighborhood = v);
 
         if (options.FactorWeight > 0 && input.Factors is { } user)
@@ -214,28 +224,46 @@ public static class Recommender
         _ => "bought",
     };
 
-    // Brute force over the snapshot's table: one dot product per item (TensorPrimitives, SIMD). Fine at the
-    // catalog sizes served here (100k items × 32 floats is ~3 M multiply-adds, about a millisecond); an ANN index
-    // is the next step beyond that.
+    // Brute force over the snapshot's table: one dot product per item (FactorTable.Score, SIMD). Linear in the
+    // catalog (docs/benchmarks.md gives the cost per answer at 2,000 and 100,000 items); an ANN index is the next
+    // step beyond that.
     private static List<Scored> FactorCandidates(float[] user, FactorTable table, Func<string, bool> allowed, int take)
     {
-        if (table.Count == 0 || table.Dimensions != user.Length || take <= 0)
+        var rows = table.Count;
+        if (rows == 0 || table.Dimensions != user.Length || take <= 0)
         {
             return [];
         }
 
+        // Every row is scored, so scoring is the answer's cost on a large catalog: the heap is touched only by a row
+        // that beats the worst kept (a few hundred of 100,000 rows), not by every row.
+        var scores = ArrayPool<float>.Shared.Rent(rows);
         var heap = new PriorityQueue<int, float>(take + 1);
-        for (var row = 0; row < table.Count; row++)
+        try
         {
-            var score = TensorPrimitives.Dot(user, table.Row(row));
-            if (heap.Count < take)
+            table.Score(user, scores);
+            var worst = float.NegativeInfinity;
+            for (var row = 0; row < rows; row++)
             {
-                heap.Enqueue(row, score);
+                var score = scores[row];
+                if (heap.Count < take)
+                {
+                    heap.Enqueue(row, score);
+                    if (heap.Count == take)
+                    {
+                        heap.TryPeek(out _, out worst);
+                    }
+                }
+                else if (score > worst)
+                {
+                    heap.EnqueueDequeue(row, score);
+                    heap.TryPeek(out _, out worst);
+                }
             }
-            else if (heap.TryPeek(out _, out var worst) && score > worst)
-            {
-                heap.EnqueueDequeue(row, score);
-            }
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(scores);
         }
 
         var result = new List<Scored>(heap.Count);
@@ -296,46 +324,63 @@ public static class Recommender
 
     private static List<Recommendation> Blend(Dictionary<string, Candidate> candidates, double wn, double wf, double wp, int count)
     {
-        var scored = new List<(Candidate C, double Score)>(candidates.Count);
+        // The best `count` of the candidates (a window's neighbors make a thousand or so) through a bounded heap
+        // whose root is the worst kept: sorting them all cost more than the rest of the answer.
+        var heap = new PriorityQueue<Candidate, Candidate>(count + 1, WorstFirst);
         foreach (var c in candidates.Values)
         {
-            scored.Add((c, (wn * c.Neighborhood) + (wf * c.Factor) + (wp * c.Popularity)));
+            c.Score = (wn * c.Neighborhood) + (wf * c.Factor) + (wp * c.Popularity);
+            if (heap.Count < count)
+            {
+                heap.Enqueue(c, c);
+            }
+            else if (count > 0 && WorstFirst.Compare(heap.Peek(), c) < 0)
+            {
+                heap.EnqueueDequeue(c, c);
+            }
         }
 
-        // Ties (popular fillers at weight 0, for one) go to the more popular item, then to the item id.
-        scored.Sort(static (a, b) =>
+        var best = new Candidate[heap.Count];
+        for (var i = best.Length - 1; i >= 0; i--)
         {
-            var byScore = b.Score.CompareTo(a.Score);
-            if (byScore != 0)
-            {
-                return byScore;
-            }
+            best[i] = heap.Dequeue();
+        }
 
-            var byPopularity = b.C.Popularity.CompareTo(a.C.Popularity);
-            return byPopularity != 0 ? byPopularity : string.CompareOrdinal(a.C.ItemId, b.C.ItemId);
-        });
-
-        var result = new List<Recommendation>(Math.Min(count, scored.Count));
-        foreach (var (c, score) in scored.Take(count))
+        var result = new List<Recommendation>(best.Length);
+        foreach (var c in best)
         {
             var n = wn * c.Neighborhood;
             var f = wf * c.Factor;
             if (n >= f && n > 0 && c.BecauseOf is { } because)
             {
-                result.Add(new Recommendation(c.ItemId, score, $"because you {Verb(because.LastType)} {because.ItemId}", CandidateSource.Neighborhood, because.ItemId));
+                result.Add(new Recommendation(c.ItemId, c.Score, $"because you {Verb(because.LastType)} {because.ItemId}", CandidateSource.Neighborhood, because.ItemId));
             }
             else if (f > 0)
             {
-                result.Add(new Recommendation(c.ItemId, score, "matches your taste (learned from your history)", CandidateSource.Factors));
+                result.Add(new Recommendation(c.ItemId, c.Score, "matches your taste (learned from your history)", CandidateSource.Factors));
             }
             else
             {
-                result.Add(new Recommendation(c.ItemId, score, "popular now", CandidateSource.Popular));
+                result.Add(new Recommendation(c.ItemId, c.Score, "popular now", CandidateSource.Popular));
             }
         }
 
         return result;
     }
+
+    // Best first is: higher score, then (ties: popular fillers at weight 0, for one) the more popular item, then the
+    // item id. This orders the other way round, so that a heap's root is the candidate to evict.
+    private static readonly IComparer<Candidate> WorstFirst = Comparer<Candidate>.Create(static (a, b) =>
+    {
+        var byScore = a.Score.CompareTo(b.Score);
+        if (byScore != 0)
+        {
+            return byScore;
+        }
+
+        var byPopularity = a.Popularity.CompareTo(b.Popularity);
+        return byPopularity != 0 ? byPopularity : string.CompareOrdinal(b.ItemId, a.ItemId);
+    });
 
     private static void Normalize(IEnumerable<Candidate> candidates, Func<Candidate, double> get, Action<Candidate, double> set)
     {
@@ -362,8 +407,22 @@ public static class Recommender
         return c;
     }
 
+    private static void RemoveExcluded(Dictionary<string, Candidate> candidates)
+    {
+        foreach (var (itemId, c) in candidates)
+        {
+            if (ReferenceEquals(c, Candidate.Excluded))
+            {
+                candidates.Remove(itemId);
+            }
+        }
+    }
+
     private sealed class Candidate(string itemId)
     {
+        /// <summary>Stands for an item the filters leave out, while the neighbors are gathered.</summary>
+        public static readonly Candidate Excluded = new(string.Empty);
+
         public string ItemId { get; } = itemId;
 
         public double Neighborhood { get; set; }
@@ -375,5 +434,7 @@ public static class Recommender
         public double BestContribution { get; set; }
 
         public RecentInteraction? BecauseOf { get; set; }
+
+        public double Score { get; set; }
     }
 }

@@ -159,6 +159,28 @@ public sealed class FactorModelTests
         }
     }
 
+    [Theory]
+    [InlineData(32)]
+    [InlineData(5)]
+    public void Scoring_the_table_gives_each_rows_dot_product_with_the_vector(int dimensions)
+    {
+        var random = new Random(dimensions);
+        float[] Vector() => [.. Enumerable.Range(0, dimensions).Select(_ => (float)(random.NextDouble() - 0.5))];
+        var rows = Enumerable.Range(0, 300).Select(i => KeyValuePair.Create($"i{i:D3}", Vector())).ToList();
+        var table = new FactorTable(dimensions, rows);
+        var user = Vector();
+        var scores = new float[table.Count + 3];
+
+        table.Score(user, scores);
+
+        for (var row = 0; row < table.Count; row++)
+        {
+            Assert.Equal(TensorPrimitives.Dot(user, table.Get(table.Ids[row])), scores[row], 1e-5f);
+        }
+
+        Assert.Throws<ArgumentException>(() => table.Score(new float[dimensions + 1], scores));
+    }
+
     private static FactorTable Table(params (string Id, int Seed)[] items) =>
         new(32, items.Select(i =>
         {
