@@ -19,7 +19,10 @@ public sealed partial class GrainBackend(IGrainFactory grains, IOptions<KafkaOpt
     public Task<IResult> UserAsync(string userId, HttpContext context, CancellationToken ct) =>
         CallAsync(context, ct, "user", async () =>
         {
-            var history = await grains.GetGrain<IUserGrain>(userId).GetHistoryAsync();
+            // Straight to the ingress of the user's partition (the gateway produces the user's events there), not
+            // through IUserGrain: a router keyed by user id is an activation per user on the silo that serves it.
+            var partition = KafkaPartitioner.PartitionFor(userId, await PartitionCountAsync());
+            var history = await grains.GetGrain<IPartitionIngressGrain>(partition).GetUserHistoryAsync(userId);
             return history is null ? NotFound($"user '{userId}' has no history", "Unknown user") : TypedResults.Ok(history);
         });
 
@@ -191,6 +194,13 @@ public sealed partial class GrainBackend(IGrainFactory grains, IOptions<KafkaOpt
         }
 
         return _partitions;
+    }
+
+    // The same, off the request's thread the first time: librdkafka's metadata request blocks.
+    private async ValueTask<int> PartitionCountAsync()
+    {
+        var partitions = _partitions is > 0 and var known ? known : await Task.Run(PartitionCount);
+        return partitions > 0 ? partitions : throw new OrleansException("the events topic's partition count is not known yet (Kafka does not answer)");
     }
 
     private async Task<IResult> CallAsync(HttpContext context, CancellationToken ct, string what, Func<Task<IResult>> call)

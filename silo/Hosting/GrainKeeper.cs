@@ -43,6 +43,19 @@ public sealed partial class GrainKeeper(
         return Partitions;
     }
 
+    /// <summary>The ingress of a user's events partition, which holds the user: events are keyed by user id with
+    /// Kafka's partitioner, so that is murmur2 of the id modulo the partition count.</summary>
+    public async ValueTask<IPartitionIngressGrain> UserPartitionAsync(string userId)
+    {
+        var partitions = Partitions is > 0 and var known ? known : await PartitionsAsync();
+        if (partitions == 0)
+        {
+            throw new OrleansException("the events topic's partition count is not known yet (the silo is starting, or Kafka does not answer)");
+        }
+
+        return grains.GetGrain<IPartitionIngressGrain>(KafkaPartitioner.PartitionFor(userId, partitions));
+    }
+
     /// <summary>What every partition's ingress reported at the last round that reached them all (empty before).</summary>
     public IReadOnlyList<IngressStatus> LastStatuses { get; private set; } = [];
 

@@ -3,6 +3,7 @@ using Orleans.Concurrency;
 using RecoCluster.Grains.Algorithms;
 using RecoCluster.Grains.Catalog;
 using RecoCluster.Grains.Interfaces;
+using RecoCluster.Silo.Hosting;
 
 namespace RecoCluster.Silo.Serving;
 
@@ -12,12 +13,14 @@ namespace RecoCluster.Silo.Serving;
 /// need no turns.
 /// </summary>
 [StatelessWorker, Reentrant]
-public sealed class RecommenderGrain(SnapshotHolder snapshots, ItemCatalog catalog, IOptions<RecommenderOptions> options) : Grain, IRecommenderGrain
+public sealed class RecommenderGrain(SnapshotHolder snapshots, ItemCatalog catalog, GrainKeeper keeper, IOptions<RecommenderOptions> options) : Grain, IRecommenderGrain
 {
     public async Task<RecommendationList> ForUserAsync(string userId, int count)
     {
         Check(EventSchema.ValidateId("userId", userId) ?? RecommendationRequests.ValidateCount(count));
-        var input = await GrainFactory.GetGrain<IUserGrain>(userId).GetRecommendationInputAsync();
+        // Straight to the partition that holds the user, not through IUserGrain: a stateless router keyed by user id
+        // is an activation per user on every silo that serves one.
+        var input = await (await keeper.UserPartitionAsync(userId)).GetUserInputAsync(userId);
         var snapshot = snapshots.Current;
         var coldStart = input is null || (input.Recent.Count == 0 && input.Factors is null);
         var items = coldStart

@@ -1,5 +1,4 @@
 using Orleans.Concurrency;
-using RecoCluster.Cluster;
 using RecoCluster.Grains.Interfaces;
 using RecoCluster.Silo.Hosting;
 
@@ -13,18 +12,7 @@ namespace RecoCluster.Silo.Serving;
 [StatelessWorker, Reentrant]
 public sealed class UserGrain(GrainKeeper keeper) : Grain, IUserGrain
 {
-    public async Task<UserHistory?> GetHistoryAsync() => await (await PartitionAsync()).GetUserHistoryAsync(this.GetPrimaryKeyString());
+    public async Task<UserHistory?> GetHistoryAsync() => await (await keeper.UserPartitionAsync(this.GetPrimaryKeyString())).GetUserHistoryAsync(this.GetPrimaryKeyString());
 
-    public async Task<RecommendationInput?> GetRecommendationInputAsync() => await (await PartitionAsync()).GetUserInputAsync(this.GetPrimaryKeyString());
-
-    private async Task<IPartitionIngressGrain> PartitionAsync()
-    {
-        var partitions = keeper.Partitions is > 0 and var known ? known : await keeper.PartitionsAsync();
-        if (partitions == 0)
-        {
-            throw new OrleansException("the events topic's partition count is not known yet (the silo is starting, or Kafka does not answer)");
-        }
-
-        return GrainFactory.GetGrain<IPartitionIngressGrain>(KafkaPartitioner.PartitionFor(this.GetPrimaryKeyString(), partitions));
-    }
+    public async Task<RecommendationInput?> GetRecommendationInputAsync() => await (await keeper.UserPartitionAsync(this.GetPrimaryKeyString())).GetUserInputAsync(this.GetPrimaryKeyString());
 }

@@ -139,8 +139,8 @@ public sealed class TelemetryTests(ITestOutputHelper output)
         Assert.Equal(ActivityKind.Consumer, batch.Kind);
         Assert.Equal(parentSpan, batch.Links.Single(l => l.Context.TraceId == traceId).Context.SpanId);
 
-        // Gateway to grain: a query carrying a trace reaches the user grain's call in the same trace, as a child of
-        // the gateway's request span.
+        // Gateway to grain: a query carrying a trace reaches the call to the ingress that holds the user in the same
+        // trace, as a child of the gateway's request span.
         var queryTrace = ActivityTraceId.CreateRandom();
         var callerSpan = ActivitySpanId.CreateRandom();
         using (var request = new HttpRequestMessage(HttpMethod.Get, new Uri($"/v1/users/{Uri.EscapeDataString(evt.UserId)}", UriKind.Relative)))
@@ -158,12 +158,12 @@ public sealed class TelemetryTests(ITestOutputHelper output)
                     var inTrace = spans.Where(s => s.TraceId == queryTrace).ToList();
                     var request = inTrace.SingleOrDefault(s => s.Source.Name == "Microsoft.AspNetCore" && s.Kind == ActivityKind.Server && s.ParentSpanId == callerSpan);
                     var grainCall = inTrace.FirstOrDefault(s => s.Source.Name == Orleans.Diagnostics.ActivitySources.ApplicationGrainActivitySourceName
-                        && s.Kind == ActivityKind.Server && s.DisplayName.Contains("IUserGrain", StringComparison.Ordinal));
+                        && s.Kind == ActivityKind.Server && s.DisplayName.Contains("GetUserHistory", StringComparison.Ordinal));
                     return Task.FromResult(request is not null && grainCall is not null && grainCall.ParentSpanId != callerSpan);
                 }
             },
             TimeSpan.FromSeconds(10),
-            "the user grain's call span in the gateway query's trace");
+            "the user read's grain call span in the gateway query's trace");
     }
 
     private static IEnumerable<string> TypeLines(string exposition) =>
