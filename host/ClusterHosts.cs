@@ -9,6 +9,7 @@ using RecoCluster.Grains;
 using RecoCluster.Grains.Algorithms;
 using RecoCluster.Silo.Hosting;
 using RecoCluster.Silo.Ingress;
+using RecoCluster.Silo.Items;
 using RecoCluster.Silo.Storage;
 
 namespace RecoCluster.Host;
@@ -58,6 +59,7 @@ public static class ClusterHosts
             sp => sp.GetRequiredService<IOptions<KafkaOptions>>().Value,
             sp => sp.GetRequiredService<IOptions<StorageOptions>>().Value,
             sp => sp.GetRequiredService<IOptions<IngressOptions>>().Value,
+            sp => sp.GetRequiredService<IOptions<ItemShardOptions>>().Value,
             sp => sp.GetRequiredService<IOptions<UserGrainOptions>>().Value,
             sp => sp.GetRequiredService<IOptions<NeighborhoodOptions>>().Value,
             sp => sp.GetRequiredService<IOptions<RecommenderOptions>>().Value);

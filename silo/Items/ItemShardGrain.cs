@@ -47,6 +47,7 @@ public sealed partial class ItemShardGrain(
     private bool _writing;
     private TaskCompletionSource? _nextWrite;
     private long _activatedMs;
+    private DateTimeOffset _lastWriteStarted = DateTimeOffset.MinValue;
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -158,6 +159,14 @@ public sealed partial class ItemShardGrain(
         {
             while (_nextWrite is { } write)
             {
+                // Paced (ItemShardOptions.WriteIntervalMs): calls that arrive meanwhile join this write.
+                var wait = _lastWriteStarted + TimeSpan.FromMilliseconds(shardOptions.Value.WriteIntervalMs) - time.GetUtcNow();
+                if (wait > TimeSpan.Zero)
+                {
+                    await Task.Delay(wait, time);
+                }
+
+                _lastWriteStarted = time.GetUtcNow();
                 _nextWrite = null;
                 var items = _items!;
                 var pending = items.TakeWrite();

@@ -7,6 +7,7 @@ using RecoCluster.Gateway.Security;
 using RecoCluster.Grains;
 using RecoCluster.Host;
 using RecoCluster.Silo.Ingress;
+using RecoCluster.Silo.Items;
 using RecoCluster.Silo.Storage;
 using RecoCluster.Tests.Infrastructure;
 
@@ -29,6 +30,7 @@ public class ConfigurationTests
         var auth = config.GetSection(GatewayAuthOptions.Section).Get<GatewayAuthOptions>()!;
         var limits = config.GetSection(GatewayRateLimitOptions.Section).Get<GatewayRateLimitOptions>()!;
         var ingress = config.GetSection(IngressOptions.Section).Get<IngressOptions>()!;
+        var items = config.GetSection(ItemShardOptions.Section).Get<ItemShardOptions>()!;
         var orleans = config.GetSection(OrleansClusterOptions.Section).Get<OrleansClusterOptions>()!;
 
         Assert.True(new KafkaOptionsValidator().Validate(null, kafka).Succeeded);
@@ -36,6 +38,7 @@ public class ConfigurationTests
         Assert.True(new GatewayOptionsValidator().Validate(null, gateway).Succeeded);
         Assert.True(new GatewayRateLimitOptionsValidator().Validate(null, limits).Succeeded);
         Assert.True(new IngressOptionsValidator().Validate(null, ingress).Succeeded);
+        Assert.True(new ItemShardOptionsValidator().Validate(null, items).Succeeded);
         Assert.True(new OrleansClusterOptionsValidator().Validate(null, orleans).Succeeded);
 
         // The file documents the defaults; it must not drift from them.
@@ -46,6 +49,7 @@ public class ConfigurationTests
         Assert.Equivalent(new GatewayAuthOptions(), auth);
         Assert.Equivalent(new GatewayRateLimitOptions(), limits);
         Assert.Equivalent(new IngressOptions(), ingress);
+        Assert.Equivalent(new ItemShardOptions(), items);
         Assert.Equivalent(new OrleansClusterOptions(), orleans);
     }
 
@@ -124,10 +128,12 @@ public class ConfigurationTests
             ["Reco:Kafka:TopicPrefix"] = "bad prefix!",
             ["Reco:Storage:Provider"] = "Mongo",
             ["Reco:Ingress:MaxBatchRecords"] = "0",
+            ["Reco:Items:WriteIntervalMs"] = "-1",
             ["Reco:Grains:User:WindowSize"] = "0",
         }));
 
-        Assert.Equal(4, error.Failures.Count());
+        Assert.Equal(5, error.Failures.Count());
+        Assert.Contains(error.Failures, f => f.StartsWith("Reco:Items:WriteIntervalMs is -1", StringComparison.Ordinal));
         Assert.Contains(error.Failures, f => f.StartsWith("Reco:Kafka:TopicPrefix 'bad prefix!'", StringComparison.Ordinal));
         Assert.Contains(error.Failures, f => f.StartsWith("Reco:Ingress:MaxBatchRecords is 0", StringComparison.Ordinal));
         Assert.Contains(error.Failures, f => f.StartsWith("Reco:Grains:User:WindowSize", StringComparison.Ordinal));
