@@ -28,6 +28,7 @@ public sealed record QuerySettings(
     IReadOnlyList<int> Rates,
     double Seconds,
     double WarmupSeconds,
+    double WarmPassSeconds,
     int Runs,
     int IngestRate,
     IReadOnlyList<string> Kinds,

@@ -110,7 +110,7 @@ public sealed class BenchSmokeTests
         {
             // Every kind, `bare` the ceiling; a small population and a gentle ingest keep it to ~30 s.
             Assert.Equal(0, await QueryRun.RunAsync([
-                "--kinds", "recommendations,similar,cart,user,bare", "--rates", "200", "--seconds", "2", "--warmup", "0.5", "--runs", "1",
+                "--kinds", "recommendations,similar,cart,user,bare", "--rates", "200", "--seconds", "2", "--warmup", "0.5", "--warm-pass", "0.5", "--runs", "1",
                 "--ingest-rate", "500", "--users", "500", "--items", "100", "--preload-events", "2000", "--output", output]));
 
             var results = JsonSerializer.Deserialize<QueryResults>(await File.ReadAllTextAsync(Path.Combine(output, QueryResults.FileName)), QueryResults.Json)!;
