@@ -19,7 +19,7 @@ public static class EventCommands
     /// <summary>The record header naming the command. Records without it are events.</summary>
     public const string Header = "reco-command";
 
-    /// <summary>Erase a user: drop the user's grain state and stored row; later events start a fresh history.</summary>
+    /// <summary>Erase a user: drop the user's model and stored row; later events start a fresh history.</summary>
     public const string Erase = "erase";
 
     /// <summary>The value of an erase command for <paramref name="userId"/>:

@@ -3,7 +3,8 @@ namespace RecoCluster.Grains.Interfaces;
 /// <summary>
 /// Answers recommendation queries from the silo's own copy of the neighborhood snapshot and the catalog. A
 /// stateless worker: Orleans runs it on the silo that receives the call (the gateway's silo connection), as many
-/// activations as the load needs, so a query costs one hop to a silo plus, for a user, one call to the user's grain.
+/// activations as the load needs, so a query costs one hop to a silo plus, for a user, one call to the ingress of
+/// the user's partition.
 /// Use key 0.
 /// </summary>
 /// <remarks>Arguments are validated by the caller (the gateway answers 400 for bad ones); the grain checks again

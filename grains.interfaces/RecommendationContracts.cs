@@ -41,7 +41,7 @@ public sealed record CartRequest(IReadOnlyList<string>? Items, int? Count);
 /// <summary>The answer of <c>POST /v1/admin/neighborhoods/rebuild</c>: the round that ran.</summary>
 /// <param name="Version">The new snapshot version.</param>
 /// <param name="StartedAt">When the round started.</param>
-/// <param name="CompletedAt">When every partition's part was in and the version became visible.</param>
+/// <param name="CompletedAt">When every part was stored and the version became visible.</param>
 /// <param name="Partitions">The parts the version was stored in (item partitions on the first runtime, slices of
 /// the stored item rows on Orleans).</param>
 [GenerateSerializer, Immutable, Alias("reco.RebuildResult")]

@@ -30,7 +30,7 @@ public sealed record UserHistory(
 [GenerateSerializer, Immutable, Alias("reco.RecentInteraction")]
 public readonly record struct RecentInteraction(string ItemId, EventType LastType, long LastSeenMs, bool Purchased);
 
-/// <summary>What the recommender needs from a user grain, copied out in the grain's turn.</summary>
+/// <summary>What the recommender needs from a user, copied out in the turn of the ingress that holds it.</summary>
 /// <param name="UserId">The user.</param>
 /// <param name="Recent">The window, most recent first.</param>
 /// <param name="Factors">The user's factor vector, or null before the model first touched the user.</param>

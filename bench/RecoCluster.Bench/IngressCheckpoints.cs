@@ -4,9 +4,10 @@ namespace RecoCluster.Bench;
 
 /// <summary>
 /// How far a cluster's partition ingresses have got, read from their checkpoints in the cluster's database: the
-/// benches' measure of progress on Orleans. A checkpoint moves only once every user and item grain of its batch has
-/// stored it (see <c>PartitionIngressGrain</c>), so the sum of the partitions' next offsets is the number of records
-/// applied on both sides, dead-lettered ones included (the bench workloads have none).
+/// benches' measure of progress on Orleans. A checkpoint moves only once its batch's users are stored (with its item
+/// side) and every item shard of the batch has stored its items (see <c>PartitionIngressGrain</c>), so the sum of the
+/// partitions' next offsets is the number of records applied on both sides, dead-lettered ones included (the bench
+/// workloads have none).
 /// </summary>
 public sealed class IngressCheckpoints : IAsyncDisposable
 {

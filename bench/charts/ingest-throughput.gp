@@ -6,7 +6,7 @@
 #   subtitle  date and machine of the run
 #   command   the command that made it
 # A linear axis on purpose: the gap between the ceiling and the silo is the point of the chart. "Stored" is
-# both sides: an ingress checkpoints a batch once its user and item grains have stored it.
+# both sides: an ingress checkpoints a batch once its users and its item shards have stored it.
 set terminal svg size 900,480 dynamic noenhanced font 'Helvetica,12' background rgb 'white'
 set output outfile
 set title "End-to-end ingest: bare consumer vs one silo (medians of runs)\n".subtitle."\n".command

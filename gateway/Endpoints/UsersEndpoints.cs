@@ -46,9 +46,10 @@ public static class UsersEndpoints
     }
 
     /// <summary>
-    /// Produces an erase command to the user's partition and answers 202 once Kafka has it. The owning silo
-    /// applies it in log order: the grain leaves memory at once and its stored row in the partition's next
-    /// checkpoint. A replay applies it again at the same point, so a failover never brings the history back.
+    /// Produces an erase command to the user's partition and answers 202 once Kafka has it. The partition's ingress
+    /// applies it in log order: the user leaves memory at once, and its stored row goes in the transaction that
+    /// stores the batch's users. A replay applies it again at the same point, so a failover never brings the
+    /// history back.
     /// </summary>
     internal static async Task<Results<Accepted<EraseAccepted>, ProblemHttpResult>> EraseUserAsync(
         string userId,

@@ -120,7 +120,8 @@ public sealed class EventIngest : IDisposable
         {
             for (var i = 0; i < events.Count; i++)
             {
-                // Keyed by userId: Kafka's partitioner puts the event on its user's partition, hence on its grain.
+                // Keyed by userId: Kafka's partitioner puts the event on its user's partition, whose ingress holds
+                // the user.
                 deliveries[i] = _producer.ProduceAsync(_topic, new Message<string, byte[]> { Key = events[i].UserId, Value = EventSchema.ToUtf8(events[i]), Headers = headers }, ct);
             }
 

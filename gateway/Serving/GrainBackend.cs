@@ -7,10 +7,11 @@ using RecoCluster.Grains.Interfaces;
 namespace RecoCluster.Gateway.Serving;
 
 /// <summary>
-/// The gateway as an Orleans client: each read is one call to a grain (the user's grain for a history, the
-/// stateless recommender on the silo the client is connected to for recommendations, the item's grain for its
-/// counts). Orleans finds the activation; a silo that dies or a grain that moves is Orleans' business, and a call
-/// that does not complete in <c>Reco:Gateway:RouteDeadlineMs</c> answers 503 with Retry-After.
+/// The gateway as an Orleans client: each read is a grain call (the ingress of the user's partition for a history,
+/// the stateless recommender on the silo the client is connected to for recommendations, the item's router, which
+/// forwards to its shard, for its counts). Orleans finds the activation; a silo that dies or a grain that moves is
+/// Orleans' business, and a call that does not complete in <c>Reco:Gateway:RouteDeadlineMs</c> answers 503 with
+/// Retry-After.
 /// </summary>
 public sealed partial class GrainBackend(IGrainFactory grains, IOptions<KafkaOptions> kafka, TimeProvider time, ILogger<GrainBackend> logger) : IClusterBackend
 {

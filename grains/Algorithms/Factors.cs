@@ -41,8 +41,8 @@ public static class Bpr
     /// <summary>The initial vector of a user: a function of the id alone, so every silo starts it the same.</summary>
     public static void InitUser(string userId, float scale, Span<float> into) => Init(userId, UserSalt, scale, into);
 
-    /// <summary>The initial vector of an item: the item grain adds the gradients it receives to this, and a user
-    /// grain uses it for an item the replicated snapshot does not have yet.</summary>
+    /// <summary>The initial vector of an item: the item's model (in its shard) adds the gradients it receives to
+    /// this, and a user's model uses it for an item the replicated snapshot does not have yet.</summary>
     public static void InitItem(string itemId, float scale, Span<float> into) => Init(itemId, ItemSalt, scale, into);
 
     /// <summary>The index of the negative sample for the <paramref name="attempt"/>-th try of the user's
@@ -57,7 +57,8 @@ public static class Bpr
     /// <summary>
     /// One BPR step. Updates <paramref name="user"/> in place and writes the item vectors' changes (already scaled
     /// by the step size) into <paramref name="positiveDelta"/> and <paramref name="negativeDelta"/>: the items
-    /// live in other grains, which add them with the batch's item side. Returns the score difference before the step.
+    /// live in the item shards, which add them with the batch's item side. Returns the score difference before the
+    /// step.
     /// </summary>
     /// <remarks>With x = u·(p − n) and g = σ(−x) = 1/(1 + eˣ): u += η(g(p − n) − λu), p += η(g·u − λp),
     /// n += η(−g·u − λn), all from the vectors as they were before the step.</remarks>

@@ -2,8 +2,8 @@ namespace RecoCluster.Grains.Algorithms;
 
 /// <summary>
 /// The neighbors of one item from its co-occurrence row: every j with C[i][j] &gt; 0 scored by the configured
-/// measure, the best K kept (score descending, ties by item id). The row is local to the item's grain; the other
-/// items' counts Nⱼ and the total N come from the round's global count snapshot.
+/// measure, the best K kept (score descending, ties by item id). The row is the item's own (its stored state);
+/// the other items' counts Nⱼ and the total N come from the round's global count snapshot.
 /// </summary>
 public static class Neighborhoods
 {

@@ -3,7 +3,7 @@ using RecoCluster.Grains.Model;
 
 namespace RecoCluster.Grains.Algorithms;
 
-/// <summary>One item's counts, as a neighborhood round's first phase gathers them from every item partition.</summary>
+/// <summary>One item's counts, as a neighborhood round's first phase reads them from every stored item.</summary>
 public readonly record struct ItemCounts(string ItemId, long Count, long PurchaseCount);
 
 /// <summary>The item counts of the whole cluster at a round's cut: Nⱼ and NPⱼ for every item, and the totals.</summary>
@@ -29,7 +29,7 @@ public sealed class GlobalCounts
 
     public int ItemCount => _items.Count;
 
-    /// <summary>Merges the parts of every item partition (each item is in exactly one).</summary>
+    /// <summary>Merges lists of item counts, each item in exactly one (the round grain passes a single list).</summary>
     public static GlobalCounts Merge(IEnumerable<IEnumerable<ItemCounts>> parts)
     {
         ArgumentNullException.ThrowIfNull(parts);
@@ -60,7 +60,8 @@ public sealed class GlobalCounts
 public sealed record SnapshotItem(string ItemId, long Count, double Trend, Scored[] Similar, Scored[] BoughtTogether, float[]? Factors);
 
 /// <summary>The per-item work of a neighborhood round, as pure functions of an item's state and the round's
-/// global counts. The silos run it per item partition; the quality harness and the tests run the same code.</summary>
+/// global counts. The round grain runs it over every stored item (<c>NeighborhoodRoundRunner</c>); the quality
+/// harness and the tests run the same code.</summary>
 public static class SnapshotBuilder
 {
     /// <summary>Phase 1: an item's counts.</summary>

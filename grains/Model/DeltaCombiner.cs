@@ -5,7 +5,8 @@ namespace RecoCluster.Grains.Model;
 
 /// <summary>
 /// Combines the item side of a batch of events per item: many increments of the same (item, other) pair become
-/// one number, so an item grain is called with one entry per pair per batch instead of one per event.
+/// one number, so a batch's item side (stored with the batch, then sent to the item shards) holds one entry per
+/// pair instead of one per event.
 /// </summary>
 /// <remarks>
 /// Hot path: every event makes up to 2×window additions here. Items are numbers of the silo's

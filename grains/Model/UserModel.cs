@@ -258,7 +258,7 @@ public sealed class UserModel
     }
 
     // An item the snapshot does not have yet (new since the last round) starts from its initial vector, the same
-    // one its item grain starts from.
+    // one its ItemModel in the item's shard starts from.
     private ReadOnlySpan<float> ItemVector(FactorTable table, string itemId, Span<float> scratch)
     {
         var row = table.Get(itemId);

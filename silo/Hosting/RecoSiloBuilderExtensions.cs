@@ -23,9 +23,10 @@ namespace RecoCluster.Silo.Hosting;
 /// serving into an Orleans silo.</summary>
 public static class RecoSiloBuilderExtensions
 {
-    /// <summary>Adds the user and item grains with the group-commit storage over <c>Reco:Storage</c>, one ingress
-    /// per events partition of <c>Reco:Kafka</c>, the neighborhood round grain, and what serving reads on every silo
-    /// (the snapshot follower and the catalog reader).</summary>
+    /// <summary>Adds the storage over <c>Reco:Storage</c> (<c>GrainStore</c>, and the group-commit grain
+    /// storage over it for the round grain's state), one ingress per events partition of <c>Reco:Kafka</c> (holding
+    /// its users), the item shards, the neighborhood round grain, and what serving reads on every silo (the snapshot
+    /// follower and the catalog reader).</summary>
     public static ISiloBuilder AddRecoGrains(this ISiloBuilder builder, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(builder);

@@ -38,7 +38,7 @@ public sealed class SiloMetrics : IDisposable
         ArgumentNullException.ThrowIfNull(time);
         _meter = meters.Create(RecoTelemetry.MeterName);
         _consumed = _meter.CreateCounter<long>("reco_events_consumed", "{event}", "Records of the events topic in checkpointed batches (invalid ones included).");
-        _applied = _meter.CreateCounter<long>("reco_events_applied", "{event}", "Valid events applied to user grains and checkpointed.");
+        _applied = _meter.CreateCounter<long>("reco_events_applied", "{event}", "Valid events applied to their users and items and checkpointed.");
         _invalid = _meter.CreateCounter<long>("reco_events_invalid", "{event}", "Records sent to the dead-letter topic.");
         _checkpoints = _meter.CreateCounter<long>("reco_checkpoints", "{checkpoint}", "Batches checkpointed (both sides stored, the partition's offset moved).");
         _fenced = _meter.CreateCounter<long>(

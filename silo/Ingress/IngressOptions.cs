@@ -17,7 +17,7 @@ public sealed class IngressOptions
     /// before an event is applied; a busy ingress starts its next batch as soon as the last one is stored).</summary>
     public int PollIntervalMs { get; set; } = 10;
 
-    /// <summary>Records read ahead from Kafka and held per partition. Bounds memory when the grains or the
+    /// <summary>Records read ahead from Kafka and held per partition. Bounds memory when the item shards or the
     /// database are slow: the log, not the silo, holds the backlog.</summary>
     public int MaxBufferedRecords { get; set; } = 40_000;
 

@@ -347,18 +347,10 @@ public sealed partial class GrainStore
         return new IngressClaim(reader.GetInt64(0), reader.GetInt64(1), reader.IsDBNull(2) ? null : reader.GetInt64(2), reader.IsDBNull(3) ? null : (byte[])reader.GetValue(3));
     }
 
-    /// <summary>Records the batch about to be sent to the item grains, before any of them sees it: its end and its
-    /// item side. A reader that takes over after a crash cuts the batch again at the same end and sends the items
-    /// exactly this. Throws <see cref="PartitionFencedException"/> when another reader has claimed the partition
-    /// since.</summary>
-    public Task StoreIngressItemSideAsync(int partition, long epoch, long batchEnd, byte[] itemSide, CancellationToken ct)
-    {
-        ArgumentNullException.ThrowIfNull(itemSide);
-        return UpdateIngressAsync(partition, epoch, "pending_end = @end, pending_item_side = @side", batchEnd, itemSide, ct);
-    }
-
-    /// <summary>Moves the partition's checkpoint to <paramref name="batchEnd"/> once every user and item grain of the
-    /// batch has stored it, and clears the pending batch. Fenced like <see cref="StoreIngressItemSideAsync"/>.</summary>
+    /// <summary>Moves the partition's checkpoint to <paramref name="batchEnd"/> once the batch's users are stored and
+    /// every item shard of the batch has stored its items, and clears the pending batch (alone when the partition is
+    /// idle; otherwise the checkpoint goes with the next batch's users). Throws <see cref="PartitionFencedException"/>
+    /// when another reader has claimed the partition since.</summary>
     public Task CommitIngressBatchAsync(int partition, long epoch, long batchEnd, CancellationToken ct) =>
         UpdateIngressAsync(partition, epoch, "next_offset = @end, pending_end = NULL, pending_item_side = NULL", batchEnd, null, ct);
 

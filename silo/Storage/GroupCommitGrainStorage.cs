@@ -8,14 +8,16 @@ namespace RecoCluster.Silo.Storage;
 
 /// <summary>
 /// Orleans grain storage over the project's database (SQLite or PostgreSQL) that commits concurrent writes
-/// together: every write waiting when the writer is free goes into one transaction, so a batch of a thousand user
-/// grains costs one commit (one fsync), not a thousand.
+/// together: every write waiting when the writer is free goes into one transaction, so a thousand writes cost one
+/// commit (one fsync), not a thousand. Written for per-user and per-item grains, which wrote a row each per batch;
+/// only the neighborhood round grain stores through it now (users and items are in GrainStore's own tables).
 /// </summary>
 /// <remarks>
 /// Why not Orleans' AdoNet provider: it commits every write alone (one transaction each; about 1,260 writes/s on
 /// PostgreSQL and 400/s on SQLite on this kind of machine, in the environment notes), below what one ingress batch
-/// asks for. ETags are the rows' versions, checked per write inside the shared transaction, so a conflict refuses
-/// only the grain that had it (an <see cref="InconsistentStateException"/>) and the rest of the group commits.
+/// asked for when each user was a grain. ETags are the rows' versions, checked per write inside the shared
+/// transaction, so a conflict refuses only the grain that had it (an <see cref="InconsistentStateException"/>) and
+/// the rest of the group commits.
 /// States are encoded by <see cref="GrainStateSerializer"/> (Orleans' binary serializer).
 /// </remarks>
 public sealed partial class GroupCommitGrainStorage : IGrainStorage, ILifecycleParticipant<ISiloLifecycle>, IAsyncDisposable

@@ -26,8 +26,9 @@ public class UserModelBenchmarks
     private const int UserCount = 10_000;
     private const int ItemCount = 2_000;
 
-    // Events between two drains of the combiner. The runtime drains per checkpoint (time-based, 500 ms by default),
-    // so this is a shape choice, not a measured figure: large enough that pairs repeat within a batch and combine.
+    // Events between two drains of the combiner. An ingress drains once per batch, whose size follows the load (up
+    // to Reco:Ingress:MaxBatchRecords, 20,000), so this is a shape choice, not a measured figure: large enough that
+    // pairs repeat within a batch and combine.
     private const int CombinerBatch = 10_000;
 
     private readonly ItemIdTable _ids = new();
@@ -51,8 +52,8 @@ public class UserModelBenchmarks
         var options = new UserGrainOptions { WindowSize = WindowSize };
         _events = BuildStream();
 
-        // The grain of each event is looked up here, not in the loop: the runtime's grain cache is a dictionary
-        // lookup that is not what these numbers are about.
+        // The user of each event is looked up here, not in the loop: finding it in its partition's UserWorkingSet
+        // is a dictionary lookup that is not what these numbers are about.
         var grains = new Dictionary<string, UserModel>(UserCount, StringComparer.Ordinal);
         _grainOfEvent = new UserModel[_events.Length];
         for (var i = 0; i < _events.Length; i++)
@@ -171,7 +172,7 @@ public class UserModelBenchmarks
 
     // A clickstream shaped like real traffic where it matters for Apply: item popularity is Zipf-like (s = 1), so
     // popular items recur inside a user's window (the move-to-front path) while the tail keeps windows diverse;
-    // users are uniform, so every grain gets similar work; types are mostly views. Seeded, so every run and every
+    // users are uniform, so every user gets similar work; types are mostly views. Seeded, so every run and every
     // machine measures the same stream.
     private static ClickEvent[] BuildStream()
     {
@@ -207,7 +208,7 @@ public class UserModelBenchmarks
         return events;
     }
 
-    // Built through Apply, so the state has exactly the shape a grain persists.
+    // Built through Apply, so the state has exactly the shape a stored user has.
     private static UserGrainState BuildFullState(UserGrainOptions options, ItemIdTable ids)
     {
         var grain = new UserModel("u-00042", options, ids);

@@ -79,7 +79,8 @@ public sealed record FreshnessSummary(
 /// <param name="WallSeconds">From the request to its answer (the new version is then served).</param>
 /// <param name="RoundSeconds">The round's own start to completion, as the answer reports them.</param>
 /// <param name="Version">The version it built.</param>
-/// <param name="Partitions">Item partitions that took part.</param>
+/// <param name="Partitions">The parts the version was stored in (in the first runtime's files, the item partitions
+/// that took part).</param>
 public sealed record RebuildMeasurement(string When, double WallSeconds, double RoundSeconds, long Version, int Partitions);
 
 /// <param name="UserId">The sample user.</param>

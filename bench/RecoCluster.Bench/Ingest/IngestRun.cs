@@ -11,7 +11,7 @@ namespace RecoCluster.Bench.Ingest;
 /// <summary>
 /// End-to-end ingest against its ceiling, measured in the same run: N events are produced to the embedded Kafka,
 /// then (1) a bare consumer reads them, (2) one Orleans silo in this process (the host's, as <c>./reco silo</c>
-/// builds it: partition ingresses, user and item grains, group-commit storage) applies them until every event is
+/// builds it: partition ingresses holding their users, item shards, their storage) applies them until every event is
 /// stored on both the user and the item side. Each run uses fresh topics and a fresh database; the report gives
 /// every run and the median.
 /// </summary>
@@ -120,7 +120,8 @@ public static class IngestRun
     /// batch already done. Checkpoints move a batch at a time (up to <c>Reco:Ingress:MaxBatchRecords</c>), so the
     /// second half starts at the first poll that finds half the events stored and counts only what was stored
     /// after it, not exactly half. It is the steady state: by then nearly every user and item of the workload has
-    /// had events, so its grains are active and its rows exist, where the first half pays for first touches.
+    /// had events, so it is in memory (its ingress's or its shard's) and its row exists, where the first half pays
+    /// for first touches.
     /// </remarks>
     private static async Task<(double Stored, double? SecondHalf)> MeasureAsync(IngressCheckpoints checkpoints, int count)
     {

@@ -27,14 +27,14 @@ public sealed record MemoryResults(
     public static JsonSerializerOptions Json { get; } = new(JsonSerializerDefaults.Web) { WriteIndented = true };
 }
 
-/// <param name="Users">User grains created and fed.</param>
-/// <param name="Items">The catalog (every item is in the factor table; only items that got events have grains).</param>
+/// <param name="Users">User models created and fed.</param>
+/// <param name="Items">The catalog (every item is in the factor table; only items that got events have models).</param>
 /// <param name="EventsPerUser">Events per user, interleaved across users.</param>
 /// <param name="Clusters">Planted item clusters.</param>
 /// <param name="HomeShare">Share of a user's events from their home cluster.</param>
 /// <param name="WindowSize">The user window (<c>UserGrainOptions.WindowSize</c>).</param>
 /// <param name="FactorDimensions">The factor model's dimension (0: off).</param>
-/// <param name="BatchEvents">Events between two drains of the combiner into the item grains.</param>
+/// <param name="BatchEvents">Events between two drains of the combiner into the item models (a batch).</param>
 /// <param name="ServerGc">Whether the run used the server GC (heap figures differ little, timings more).</param>
 public sealed record MemorySettings(
     int Users,
@@ -52,19 +52,21 @@ public sealed record MemorySettings(
 /// machine may be shared).</param>
 /// <param name="MeanWindowLength">Mean number of items in a user's window at the end.</param>
 /// <param name="UsersWithFactors">Users that have a factor vector.</param>
-/// <param name="ItemGrains">Item grains with any state.</param>
+/// <param name="ItemGrains">Item models (<c>ItemModel</c>) with any state.</param>
 /// <param name="CooccurrenceEntries">Non-zero entries of the co-occurrence rows, over all items.</param>
 /// <param name="PurchaseEntries">Non-zero entries of the purchase rows.</param>
 /// <param name="LongestRow">The longest co-occurrence row.</param>
-/// <param name="HeapBeforeBytes">Managed heap after full collections, before any grain existed (ids, their table of numbers, the factor table).</param>
-/// <param name="HeapFilledBytes">The same with every user and item grain filled.</param>
-/// <param name="UserHeapBytes">What the heap lost when the user grains were dropped.</param>
-/// <param name="ItemHeapBytes">What it lost when the item grains were dropped next.</param>
+/// <param name="HeapBeforeBytes">Managed heap after full collections, before any model existed (ids, their table of numbers, the factor table).</param>
+/// <param name="HeapFilledBytes">The same with every user and item model filled.</param>
+/// <param name="UserHeapBytes">What the heap lost when the user models were dropped.</param>
+/// <param name="ItemHeapBytes">What it lost when the item models were dropped next.</param>
 /// <param name="ResidueBytes">Heap after dropping both, minus <see cref="HeapBeforeBytes"/>: should be near 0.</param>
 /// <param name="BytesPerUser">UserHeapBytes / users.</param>
 /// <param name="BytesPerEntry">ItemHeapBytes / (co-occurrence + purchase entries).</param>
-/// <param name="StoredBytesPerUser">Mean stored state (<c>GrainStateSerializer</c>) per user: what the database holds.</param>
-/// <param name="StoredBytesPerItem">Mean stored state per item grain.</param>
+/// <param name="StoredBytesPerUser">Mean stored state (<c>UserGrainStateCodec</c>) per user: the payload of its
+/// <c>reco_user</c> row.</param>
+/// <param name="StoredBytesPerItem">Mean stored state (<c>ItemGrainStateCodec</c>) per item: the payload of its
+/// <c>reco_item</c> row.</param>
 /// <param name="StoredBytesPerEntry">Total stored item state / entries (counts and vectors included).</param>
 /// <param name="ProjectedUserHeapGiB">BytesPerUser × <see cref="MemoryResults.TargetUsers"/>, in GiB: linear
 /// because a user's state is bounded by the window and the vector, whatever the number of users.</param>

@@ -16,9 +16,9 @@ namespace RecoCluster.Bench.Memory;
 /// Memory per user and per co-occurrence entry, on the engine's own classes (no Kafka, no database): the issue's
 /// synthetic workload (<see cref="ClusteredWorkload"/>) is applied through <see cref="UserModel.Apply(ClickEvent, IItemDeltaSink, FactorTable?)"/>
 /// (window 20, factor model at dimension 32 against a table of every item) into a <see cref="DeltaCombiner"/>,
-/// whose drains are applied to <see cref="ItemModel"/>s as the ingress sends them to the item grains. Then the heap
-/// is measured after full collections: filled, without the user models, without the item models too. What each
-/// drop freed is that side's memory.
+/// whose drains are applied to <see cref="ItemModel"/>s, as an item shard applies the batches it is sent. Then the
+/// heap is measured after full collections: filled, without the user models, without the item models too. What
+/// each drop freed is that side's memory.
 /// </summary>
 /// <remarks>
 /// Item ids are held as a silo holds them: every event's item id is a fresh string (the JSON parser makes one per
@@ -123,7 +123,7 @@ public static class MemoryRun
     }
 
     // Not inlined, and everything it builds is reachable only from the population: the measurements drop the
-    // grains by clearing its fields, and no local of a caller may keep them alive.
+    // models by clearing its fields, and no local of a caller may keep them alive.
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static long Fill(Population population, ClusteredWorkload workload, Baseline baseline, UserGrainOptions options, int eventsPerUser, int batchEvents, long maxHeapBytes)
     {
@@ -170,7 +170,7 @@ public static class MemoryRun
                 {
                     nextReport = clock.Elapsed + TimeSpan.FromSeconds(15);
                     var heap = GC.GetTotalMemory(forceFullCollection: false);
-                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {applied:N0} of {total:N0} events, {clock.Elapsed.TotalSeconds:N0} s, heap {heap / (double)(1L << 30):N2} GiB, {itemGrains.Count:N0} item grains"));
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {applied:N0} of {total:N0} events, {clock.Elapsed.TotalSeconds:N0} s, heap {heap / (double)(1L << 30):N2} GiB, {itemGrains.Count:N0} item models"));
                     if (heap > maxHeapBytes)
                     {
                         throw new InvalidOperationException($"the heap reached {heap / (double)(1L << 30):N1} GiB, above --max-heap-gib; run with fewer --users (the per-user and per-entry figures hold at smaller sizes)");
@@ -229,7 +229,7 @@ public static class MemoryRun
         return (population.Items.Count, entries, purchase, longest, stored);
     }
 
-    /// <summary>What exists before any grain: the item ids, the silo's table of their numbers and the replicated
+    /// <summary>What exists before any model: the item ids, the silo's table of their numbers and the replicated
     /// factor table, which a silo holds whatever its number of users. Measured in the baseline, not charged to users
     /// or items.</summary>
     private sealed class Baseline(string[] itemIds, ItemIdTable ids, FactorTable factors)
@@ -264,7 +264,7 @@ public static class MemoryRun
         }
     }
 
-    /// <summary>The only references to the grains, so that clearing them frees them.</summary>
+    /// <summary>The only references to the models, so that clearing them frees them.</summary>
     private sealed class Population
     {
         private string[]? _userIds;
@@ -284,8 +284,8 @@ public static class MemoryRun
             _items = items;
         }
 
-        // The ids array goes with the users: the grains hold the same strings, and a silo's grain cache holds a
-        // reference per active grain as this array does.
+        // The ids array goes with the users: the models hold the same strings, and a partition's UserWorkingSet
+        // holds a reference per user in memory (its key) as this array does.
         public void DropUsers()
         {
             _userIds = null;

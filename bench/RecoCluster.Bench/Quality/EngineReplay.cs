@@ -25,7 +25,7 @@ public sealed class EngineReplay
     private int _pending;
     private DateTimeOffset _lastRoundAt;
 
-    /// <param name="userOptions">The user grains' settings (window, weights, factor model).</param>
+    /// <param name="userOptions">The user models' settings (window, weights, factor model).</param>
     /// <param name="neighborhoods">The rounds' settings.</param>
     /// <param name="batchEvents">Events per micro-batch.</param>
     public EngineReplay(UserGrainOptions userOptions, NeighborhoodOptions neighborhoods, int batchEvents)
@@ -36,7 +36,7 @@ public sealed class EngineReplay
         _combiner = new DeltaCombiner(_ids);
     }
 
-    /// <summary>Users whose grain holds a factor vector (took at least one BPR step).</summary>
+    /// <summary>Users whose model holds a factor vector (took at least one BPR step).</summary>
     public int UsersWithFactors => _users.Values.Count(u => u.HasFactors);
 
     /// <summary>The snapshot serving reads (the last complete round's).</summary>
@@ -44,8 +44,9 @@ public sealed class EngineReplay
 
     public int Rounds { get; private set; }
 
-    /// <summary>Applies one purchase to its user grain; every <c>batchEvents</c> events the combined deltas go to
-    /// the item grains, as a silo's micro-batch does. The factor step reads the current snapshot's factors.</summary>
+    /// <summary>Applies one purchase to its user's model; every <c>batchEvents</c> events the combined deltas go to
+    /// the item models, as an ingress's batch goes to the item shards. The factor step reads the current snapshot's
+    /// factors.</summary>
     public void Apply(RetailLine line)
     {
         if (!_users.TryGetValue(line.UserId, out var user))
@@ -60,15 +61,16 @@ public sealed class EngineReplay
         }
     }
 
-    /// <summary>What serving reads from the user grain; an unknown user has an empty window and no vector.</summary>
+    /// <summary>What serving reads from the user's model; an unknown user has an empty window and no vector.</summary>
     public RecommendationInput InputFor(string userId) =>
         _users.TryGetValue(userId, out var user) ? user.GetRecommendationInput() : new RecommendationInput(userId, [], null);
 
     /// <summary>
-    /// A neighborhood round cut at <paramref name="at"/>: every pending delta reaches its item grain first (the
-    /// cluster's round cuts each partition at its applied offsets), then phase 1 gathers every item's counts, and
+    /// A neighborhood round cut at <paramref name="at"/>: every pending delta reaches its item model first (the
+    /// cluster's round reads what the item shards have stored), then phase 1 gathers every item's counts, and
     /// phase 2 builds every item's entry from its state, the global counts and its entry in the previous snapshot.
-    /// Phase 2 is per item and pure, so it runs on every core, as item partitions do on different silos.
+    /// Phase 2 is per item and pure, so here it runs on every core; the round grain computes it page by page on
+    /// one thread, which changes the time, not the result.
     /// </summary>
     public void Round(DateTimeOffset at)
     {

@@ -54,7 +54,8 @@ public sealed class QualityOptions
     /// <summary>Neighbors kept per item by the batch item-kNN baseline.</summary>
     public int KnnNeighbors { get; private set; } = 20;
 
-    /// <summary>Micro-batch size: events combined before the deltas go to the item grains.</summary>
+    /// <summary>Micro-batch size: events combined before the deltas go to the item models (in the cluster, an
+    /// ingress's batch to the item shards).</summary>
     public int BatchEvents { get; private set; } = 500;
 
     public UserGrainOptions User { get; } = new() { WindowSeconds = DefaultWindowDays * 86_400 };

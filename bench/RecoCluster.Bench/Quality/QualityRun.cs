@@ -364,7 +364,7 @@ public static class QualityRun
         Console.WriteLine($"factor model at the end: {c.FactorTableItems:N0} items in the snapshot's factor table, {c.UsersWithFactors:N0} users with a vector");
         if (c.WindowMismatches > 0)
         {
-            Console.WriteLine($"WARNING: the baseline's window differed from the user grain's on {c.WindowMismatches:N0} requests");
+            Console.WriteLine($"WARNING: the baseline's window differed from the user model's on {c.WindowMismatches:N0} requests");
         }
 
         foreach (var table in result.Tables)
@@ -512,7 +512,7 @@ public static class QualityRun
 
         public int UsersWithFactors { get; set; }
 
-        /// <summary>Requests where the baseline's own window differed from the user grain's (expected 0: both are
+        /// <summary>Requests where the baseline's own window differed from the user model's (expected 0: both are
         /// the last distinct items; a difference would mean the two methods saw different users).</summary>
         public long WindowMismatches { get; set; }
     }

@@ -29,7 +29,7 @@ public sealed record RebuildResults(
 /// <param name="Clusters">Planted item clusters.</param>
 /// <param name="HomeShare">Share of pairs whose second item is drawn from the first one's cluster.</param>
 /// <param name="PurchaseShare">Share of the entries that are in purchase rows.</param>
-/// <param name="Partitions">Item partitions the work is split over.</param>
+/// <param name="Partitions">Parts the items are split into (by murmur2 of the id) for the parallel run.</param>
 /// <param name="Measure">The similarity measure (the default options).</param>
 /// <param name="NeighborCount">K.</param>
 /// <param name="FactorDimensions">Each entry carries a vector of this length, as with the factor model on.</param>
@@ -48,7 +48,7 @@ public sealed record RebuildSettings(
 /// <param name="TargetEntries">The size asked for (<c>--nnz</c>).</param>
 /// <param name="Entries">Non-zero co-occurrence entries built.</param>
 /// <param name="PurchaseEntries">Non-zero purchase entries built.</param>
-/// <param name="ItemsWithState">Items with any entry (the others have no grain).</param>
+/// <param name="ItemsWithState">Items with any entry (the others have no stored state).</param>
 /// <param name="LongestRow">The longest co-occurrence row.</param>
 /// <param name="BuildStatesSeconds">Generating the states (not part of a round).</param>
 /// <param name="Single">Every step on one thread, partition after partition.</param>

@@ -14,14 +14,18 @@ namespace RecoCluster.Bench.Rebuild;
 /// <summary>
 /// The compute of a neighborhood round against the number of non-zero entries, on the engine's own classes: item
 /// states with a chosen number of entries are built from the synthetic workload, then the round's steps
-/// run as the silos run them (phase 1: counts per item partition, merged; phase 2: every item's entry; the parts
-/// encoded, then decoded and assembled as every silo does to install the version). Each size runs single-threaded
-/// and with the per-partition steps in parallel, as a silo owning every partition runs them on its cores.
+/// run on them (phase 1: every item's counts, merged; phase 2: every item's entry, encoded into parts; then the
+/// parts decoded and assembled, as every silo does to install the version). The round grain runs phases 1 and 2
+/// one after the other on one thread of its silo (<c>NeighborhoodRoundRunner</c>), as the single-threaded run
+/// does. Each size also runs with the items split into <c>--partitions</c> parts done in parallel: what spreading
+/// the round over cores would gain, which the round does not do now. Phase 1 here also encodes and decodes each
+/// part's counts, as the first runtime's item partitions did; the round keeps them in memory.
 /// </summary>
 /// <remarks>
-/// Not included, because they are not compute: reading the partitions' rows from the database, writing and
-/// reading the parts, and the participants' 200 ms polls between phases. The freshness part measures a whole
-/// round on a real cluster (<c>POST /v1/admin/neighborhoods/rebuild</c>).
+/// Not included, because they are not compute: reading the stored items from the database (the round reads them
+/// twice, 1,000 at a time), writing the parts and publishing the version, and every silo's finding it (a poll of
+/// <c>reco_round</c> every 200 ms) and reading the parts. The freshness part measures a whole round on a real
+/// cluster (<c>POST /v1/admin/neighborhoods/rebuild</c>).
 /// </remarks>
 public static class RebuildRun
 {
@@ -124,7 +128,7 @@ public static class RebuildRun
     /// <summary>
     /// Item states with <paramref name="target"/> non-zero entries. Pairs are drawn as the workload draws a user's
     /// items: the first by Zipf over the catalog, the second from the first one's cluster (home share) or again
-    /// from the catalog; each pair adds the weaker of two event weights to both rows, as the user grain does. A
+    /// from the catalog; each pair adds the weaker of two event weights to both rows, as a user's model does. A
     /// <paramref name="purchaseShare"/> of the entries go to the purchase rows, by the same draw with weight 1.
     /// Every item with an entry carries its initial factor vector, as once the model has touched it.
     /// </summary>
@@ -189,7 +193,8 @@ public static class RebuildRun
         return states;
     }
 
-    /// <summary>The items with a state, grouped by item partition as the silos hold them.</summary>
+    /// <summary>The items with a state, split by murmur2 of the id (as items are spread over shards): the parallel
+    /// run's units of work.</summary>
     private static List<(string Id, ItemGrainState State)>[] Partition(string[] ids, ItemGrainState?[] states, int partitions)
     {
         var byPartition = Enumerable.Range(0, partitions).Select(_ => new List<(string Id, ItemGrainState State)>()).ToArray();
@@ -219,8 +224,8 @@ public static class RebuildRun
     }
 
     /// <summary>One round's compute, timed step by step. <paramref name="parallel"/>: the per-partition steps
-    /// (counts, entries, encoding) run as one task per partition on the thread pool; merging, decoding and
-    /// building are done once per silo, so they stay on one thread either way.</summary>
+    /// (counts, entries, encoding) run as one task per partition on the thread pool; merging is done once per round,
+    /// decoding and building once per silo, so they stay on one thread either way.</summary>
     private static (RebuildTimes Times, Outcome Outcome) Round(List<(string Id, ItemGrainState State)>[] partitions, NeighborhoodOptions options, FactorOptions factors, bool parallel)
     {
         // The previous step's garbage is not this step's cost.

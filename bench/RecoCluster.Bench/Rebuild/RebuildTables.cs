@@ -23,7 +23,7 @@ public static class RebuildTables
         }
 
         lines.Add("");
-        lines.Add(I($"Step columns are single-threaded; the last total runs the per-partition steps (counts, entries, encode) as {s.Partitions} parallel tasks on this machine's {results.Machine.Cores} cores and the rest once. {s.Measure}, K = {s.NeighborCount}, vectors of {s.FactorDimensions} floats per item; rows drawn from {s.Items:N0} items (Zipf, {s.Clusters:N0} clusters, {s.HomeShare:P0} of pairs within a cluster), {s.PurchaseShare:P0} of the entries in purchase rows; {(s.Runs == 1 ? "one run per size" : $"medians of {s.Runs} runs per size")}. Not included: reading the rows from the database, writing and reading the parts, and the 200 ms polls between phases."));
+        lines.Add(I($"Step columns are single-threaded; the last total runs the per-partition steps (counts, entries, encode) as {s.Partitions} parallel tasks on this machine's {results.Machine.Cores} cores and the rest once. {s.Measure}, K = {s.NeighborCount}, vectors of {s.FactorDimensions} floats per item; rows drawn from {s.Items:N0} items (Zipf, {s.Clusters:N0} clusters, {s.HomeShare:P0} of pairs within a cluster), {s.PurchaseShare:P0} of the entries in purchase rows; {(s.Runs == 1 ? "one run per size" : $"medians of {s.Runs} runs per size")}. Not included: reading the rows from the database, writing and reading the parts, and the silos' 200 ms poll for a published version."));
         var atTarget = results.Rows.Where(r => r.NonZeroEntries >= RebuildResults.TargetEntries).MinBy(r => r.NonZeroEntries);
         lines.Add("");
         lines.Add(atTarget is null

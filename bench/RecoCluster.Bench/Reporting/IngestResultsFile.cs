@@ -56,8 +56,8 @@ public sealed record IngestResultsFile(DateTimeOffset Date, string Command, Mach
     /// <param name="Bare">The bare consumer.</param>
     /// <param name="Stored">The silo, until every event was stored on both the user and the item side.</param>
     /// <param name="StoredRatio">Of the bare consumer.</param>
-    /// <param name="SecondHalf">The same over the run's second half, when its grains are active (null when no run
-    /// had a window to time it, and in the first runtime's files).</param>
+    /// <param name="SecondHalf">The same over the run's second half, when its users and items are in memory (null
+    /// when no run had a window to time it, and in the first runtime's files).</param>
     /// <param name="SecondHalfRatio">Of the bare consumer.</param>
     public sealed record Row(string Provider, int Runs, double Bare, double Stored, double StoredRatio, double? SecondHalf, double? SecondHalfRatio);
 }

@@ -2,7 +2,7 @@ namespace RecoCluster.Tests.Infrastructure;
 
 /// <summary>
 /// A clock the test moves by hand, with timers that fire only when <see cref="Advance"/> passes their due time.
-/// Grain and worker tests use it to fire timers deterministically, without sleeping.
+/// Tests of time-driven code (the API keys' reload, for one) use it to move time deterministically, without sleeping.
 /// </summary>
 public sealed class ManualTimeProvider(DateTimeOffset start) : TimeProvider
 {

@@ -185,7 +185,7 @@ public sealed class OrleansTestCluster : IAsyncDisposable
     public async Task<IReadOnlyDictionary<int, IngressClaim>> CheckpointsAsync() => await Store.ReadIngressCheckpointsAsync(CancellationToken.None);
 
     /// <summary>Waits until every events partition is checkpointed at its end of log: every produced event is
-    /// stored in the user and item grains.</summary>
+    /// stored in its user and in the item shards.</summary>
     public async Task WaitUntilCaughtUpAsync(TimeSpan deadline)
     {
         var ends = HighWatermarks();

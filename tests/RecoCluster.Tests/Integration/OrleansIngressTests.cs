@@ -40,7 +40,7 @@ public abstract class OrleansIngressTests
             "ingresses on all three silos");
 
         // Kill a silo that reads partitions while the second half streams in, so that batches are in flight on it
-        // (cut, partly sent to the grains, not yet checkpointed) when it dies.
+        // (cut, partly sent to the item shards, not yet checkpointed) when it dies.
         var victim = (await cluster.IngressesAsync()).Select(s => s.Silo).First(secondaries.ContainsKey);
         var streaming = Task.Run(async () =>
         {

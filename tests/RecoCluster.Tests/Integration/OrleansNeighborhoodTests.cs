@@ -37,7 +37,7 @@ public sealed class PostgresOrleansNeighborhoodFixture : OrleansNeighborhoodFixt
     protected override Task<TestStorage> NewStorageAsync() => TestDatabases.NewPostgresAsync();
 }
 
-/// <summary>The neighborhood round grain and serving on Orleans: versions computed from the stored item grains,
+/// <summary>The neighborhood round grain and serving on Orleans: versions computed from the stored items,
 /// published whole, loaded by every silo, served by the recommender grain, and a round that outlives its silo.</summary>
 public abstract class OrleansNeighborhoodTests(OrleansNeighborhoodFixture fixture)
 {

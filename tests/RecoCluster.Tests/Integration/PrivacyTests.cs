@@ -9,9 +9,9 @@ using RecoCluster.Tests.Infrastructure;
 
 namespace RecoCluster.Tests.Integration;
 
-/// <summary>DELETE /v1/users/{id}: the erase command travels the user's partition, the user's grain drops its
-/// history and, once the partition is checkpointed past it, its row; neither a restart of every silo nor the
-/// reading silo leaving (both replay from the checkpoint) brings the history back; later events start afresh.
+/// <summary>DELETE /v1/users/{id}: the erase command travels the user's partition, whose ingress drops the user's
+/// history and deletes its row with the batch's users; neither a restart of every silo nor the reading silo
+/// leaving (both replay from the checkpoint) brings the history back; later events start afresh.
 /// On Orleans silos and the gateway as their client, built like the processes.</summary>
 [Collection("cluster")]
 public sealed class PrivacyTests
