@@ -32,6 +32,10 @@ namespace RecoCluster.Silo.Ingress;
 /// it (with the next batch's users, or alone when the partition is idle), and only while this reader's epoch is
 /// current: a reader that lost the partition is fenced.</item>
 /// </list>
+/// One batch at a time is stored but not yet committed (in flight to its shards): while it is, the records that
+/// arrive are applied to their users in memory, so reads see them at once, but they are stored only once the batch in
+/// flight is committed, as the next batch. A crash loses what is in memory and nothing else: the next reader finishes
+/// the batch in flight from the stored item side and reads on after it.
 /// Users live in this grain (a user lives on one partition) rather than in a grain each: per-user grains cost a
 /// grain call or two and an activation per user per batch, which capped one silo at about 27,000 events/s with no
 /// storage at all (docs/benchmarks.md, "Ingest on the Orleans path"). <see cref="IUserGrain"/> routes to it.
@@ -61,7 +65,18 @@ public sealed partial class PartitionIngressGrain(
     // most a few milliseconds of applying, not for a whole batch of 20,000.
     private const int RecordsPerTurn = 2_000;
 
+    // The open batch: records taken from the reader and applied to their users in memory as they come (reads see
+    // them at once), not stored yet. _records are its valid records, parsed, in log order; the first _appliedCount
+    // of them are applied.
     private readonly List<ConsumeResult<byte[]?, byte[]?>> _batch = [];
+    private readonly List<(string UserId, ClickEvent? Event)> _records = [];
+    private readonly List<Task> _deadLetters = [];
+    private int _parsedCount;
+    private int _appliedCount;
+    private long _batchEvents;
+    private int _batchInvalid;
+    private long _batchStartedTimestamp;
+    private long _batchStartedMs;
     private int _partition;
     private long _epoch;
     // Every record below _committed is stored in its users and items; below _checkpointed, the stored checkpoint
@@ -69,9 +84,9 @@ public sealed partial class PartitionIngressGrain(
     // alone once the partition is idle.
     private long _committed = -1;
     private long _checkpointed = -1;
-    private long? _batchEnd;
-    private ParsedBatch? _parsed;
-    private Dictionary<int, ItemDelta[]>? _itemSide;
+    // The batch whose users and item side are stored, on its way to its item shards; it counts as committed once
+    // every shard has stored it.
+    private InFlightBatch? _inFlight;
     private bool _fenced;
     private UserWorkingSet? _users;
 
@@ -88,7 +103,6 @@ public sealed partial class PartitionIngressGrain(
     private string? _blocked;
     private long _activatedMs;
     private PartitionProgress? _progress;
-    private long _batchStartedTimestamp;
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -128,8 +142,7 @@ public sealed partial class PartitionIngressGrain(
 
             // The previous reader stored this batch's users and item side: what is left is to send the item side to
             // the shards and checkpoint, and to read on after the batch.
-            _batchEnd = pendingEnd;
-            _itemSide = ByShard(ItemDeltaCodec.Decode(side));
+            _inFlight = new InFlightBatch(pendingEnd, ByShard(ItemDeltaCodec.Decode(side)), 0, 0, 0, time.GetTimestamp());
             resumeAt = pendingEnd;
         }
 
@@ -205,6 +218,9 @@ public sealed partial class PartitionIngressGrain(
         _blocked,
         _users?.Count ?? 0);
 
+    // One turn of the timer: send the batch in flight to its shards (applying what arrives meanwhile to its users),
+    // then store the open batch's users with its item side, which the next turn sends. The turn ends there, so the
+    // keeper's calls and moves get their turn between batches.
     private async Task PumpAsync(CancellationToken cancellationToken)
     {
         if (_fenced || _reader is null || time.GetUtcNow().ToUnixTimeMilliseconds() < _retryAtMs)
@@ -221,53 +237,22 @@ public sealed partial class PartitionIngressGrain(
 
         try
         {
-            if (_batchEnd is null)
+            if (_inFlight is { } inFlight)
             {
-                if (!CutBatch())
-                {
-                    if (_checkpointed < _committed)
-                    {
-                        await store.CommitIngressBatchAsync(_partition, _epoch, _committed, CancellationToken.None);
-                        _checkpointed = _committed;
-                    }
-
-                    return;
-                }
-
-                _progress.PendingSinceMs = time.GetUtcNow().ToUnixTimeMilliseconds();
-                _batchStartedTimestamp = time.GetTimestamp();
+                await ShipAsync(inFlight);
             }
 
-            using var span = StartBatchSpan();
-            var batchEnd = _batchEnd!.Value;
-            ParsedBatch? parsed = null;
-            if (_itemSide is null)
+            await ApplyBufferedAsync();
+            if (_batch.Count > 0)
             {
-                parsed = _parsed ??= Parse();
-
-                // The batch moves past a bad record only once the dead-letter topic holds it.
-                await parsed.DeadLettered;
-                _itemSide = await ApplyToUsersAsync(parsed, batchEnd);
+                await CommitOpenBatchAsync();
+            }
+            else if (_checkpointed < _committed)
+            {
+                await store.CommitIngressBatchAsync(_partition, _epoch, _committed, CancellationToken.None);
+                _checkpointed = _committed;
             }
 
-            await Task.WhenAll(_itemSide.Select(s => GrainFactory.GetGrain<IItemShardGrain>(s.Key).ApplyAsync(_partition, batchEnd, s.Value)));
-
-            // Counted once every shard has stored the batch: a batch that is retried is not counted twice. A batch
-            // finished after a takeover was counted by the reader that applied it.
-            var events = parsed?.Events ?? 0;
-            var invalid = parsed?.Invalid ?? 0;
-            _applied += events;
-            _invalid += invalid;
-            _committed = batchEnd;
-            metrics.Checkpointed(_batch.Count, events, invalid, time.GetElapsedTime(_batchStartedTimestamp));
-            _progress.Committed = _committed;
-            _progress.PendingSinceMs = 0;
-            span?.SetTag("messaging.batch.message_count", _batch.Count);
-            _batch.Clear();
-            _batchEnd = null;
-            _parsed = null;
-            _itemSide = null;
-            _batches++;
             _failures = 0;
             _lastError = null;
         }
@@ -283,77 +268,201 @@ public sealed partial class PartitionIngressGrain(
         }
         catch (Exception e)
         {
-            // The batch stays in hand, with its end (and its item side, once stored with its users), and is tried
-            // again: a shard that stored it drops it, one that did not applies it now.
+            // What is in hand stays and is tried again: the batch in flight (stored with its users, so a shard that
+            // stored it drops it and one that did not applies it now), and the open batch's records, applied again
+            // from what is stored (its users were dropped from memory where they had changed).
             _failures++;
             _lastError = e.Message;
-            if (_parsed is { DeadLettered.IsCompletedSuccessfully: false })
-            {
-                // Dead letters that did not reach their topic are sent again by the next attempt.
-                _parsed = null;
-            }
-
             metrics.BatchFailed();
             var delay = Math.Min(5_000, options.Value.RetryDelayMs << Math.Min(_failures - 1, 16));
             _retryAtMs = time.GetUtcNow().ToUnixTimeMilliseconds() + delay;
-            LogBatchFailed(e, _partition, _batchEnd ?? -1, delay);
+            LogBatchFailed(e, _partition, _inFlight?.End ?? (_batch.Count > 0 ? _batch[^1].Offset.Value + 1 : -1), delay);
         }
     }
 
-    // The user side of a batch: its users are brought into memory, its records applied in log order (giving way to
-    // reads now and then), and the changed users stored with the batch's item side in one transaction. Returns the
-    // item side, by shard. A failure drops the changed users from memory: a retry starts from what is stored.
-    private async Task<Dictionary<int, ItemDelta[]>> ApplyToUsersAsync(ParsedBatch parsed, long batchEnd)
+    // Sends a stored batch's item side to its shards and, once every shard has stored it, counts it as committed.
+    // Meanwhile the records that arrive are applied to their users every poll interval, so an event shows in its
+    // user within about that even while the shards wait to write (Reco:Items:WriteIntervalMs).
+    private async Task ShipAsync(InFlightBatch batch)
     {
-        var users = _users!;
-        var missing = users.Missing(parsed.Users);
-        if (missing.Count > 0)
+        var ship = Task.WhenAll(batch.ItemSide.Select(s => GrainFactory.GetGrain<IItemShardGrain>(s.Key).ApplyAsync(_partition, batch.End, s.Value)));
+        var poll = TimeSpan.FromMilliseconds(options.Value.PollIntervalMs);
+        Exception? applyFailure = null;
+        while (!ship.IsCompleted)
         {
-            var stored = await store.LoadUsersAsync(missing, CancellationToken.None);
-            foreach (var userId in missing)
+            if (applyFailure is null)
             {
-                if (stored.TryGetValue(userId, out var user) && user.LastBatchEnd > _committed)
+                try
                 {
-                    // Stored for a batch past this reader's checkpoint, which only a newer reader can have done.
-                    await store.CheckIngressEpochAsync(_partition, _epoch, CancellationToken.None);
-                    throw new InvalidOperationException(
-                        $"events partition {_partition}: user {userId} is stored up to offset {user.LastBatchEnd}, past the checkpoint {_committed} this reader resumed from");
+                    await ApplyBufferedAsync();
                 }
-
-                users.Load(userId, stored.TryGetValue(userId, out var found) ? UserGrainStateCodec.Decode(found.Payload) : null);
+                catch (Exception e)
+                {
+                    // Reported once the shards have answered: the batch in flight is not left half sent.
+                    applyFailure = e;
+                }
             }
+
+            await Task.WhenAny(ship, Task.Delay(poll, time));
         }
 
-        var combiner = _combiner!;
+        await ship;
+
+        // Counted once every shard has stored the batch: a batch that is retried is not counted twice. A batch
+        // finished after a takeover was counted by the reader that applied it.
+        _applied += batch.Events;
+        _invalid += batch.Invalid;
+        _committed = batch.End;
+        _inFlight = null;
+        _batches++;
+        metrics.Checkpointed(batch.Records, batch.Events, batch.Invalid, time.GetElapsedTime(batch.StartedTimestamp));
+        _progress!.Committed = _committed;
+        _progress.PendingSinceMs = _batch.Count > 0 ? _batchStartedMs : 0;
+        if (applyFailure is not null)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(applyFailure);
+        }
+    }
+
+    // Takes what the reader has buffered into the open batch, up to Reco:Ingress:MaxBatchRecords, parses it, brings
+    // its users into memory and applies it to them in log order (giving way to reads now and then). A failure
+    // drops the open batch's changed users from memory: its records are applied again, from what is stored.
+    private async Task ApplyBufferedAsync()
+    {
+        var buffered = _reader!.Records;
+        while (_batch.Count < options.Value.MaxBatchRecords && buffered.TryRead(out var record))
+        {
+            if (_batch.Count == 0)
+            {
+                _batchStartedTimestamp = time.GetTimestamp();
+                _batchStartedMs = time.GetUtcNow().ToUnixTimeMilliseconds();
+                if (_inFlight is null)
+                {
+                    _progress!.PendingSinceMs = _batchStartedMs;
+                }
+            }
+
+            _batch.Add(record);
+        }
+
+        ParseNew();
+        if (_appliedCount == _records.Count)
+        {
+            return;
+        }
+
+        var users = _users!;
         try
         {
-            // The factor step reads the item vectors of the snapshot this silo serves. A batch applied again after a
-            // failure (nothing of it stored, so nothing sent) may meet a newer snapshot than its first attempt did:
-            // its factor gradients can differ, its counts cannot.
-            var factors = snapshots.Current.Factors;
-            var records = parsed.Records;
-            for (var i = 0; i < records.Count; i++)
+            var missing = users.Missing(NewUsers());
+            if (missing.Count > 0)
             {
-                users.Apply(records[i].UserId, records[i].Event, combiner, factors);
-                if ((i + 1) % RecordsPerTurn == 0 && i + 1 < records.Count)
+                var stored = await store.LoadUsersAsync(missing, CancellationToken.None);
+                var storedUpTo = _inFlight?.End ?? _committed;
+                foreach (var userId in missing)
+                {
+                    if (stored.TryGetValue(userId, out var user) && user.LastBatchEnd > storedUpTo)
+                    {
+                        // Stored for a batch past what this reader has stored, which only a newer reader can have done.
+                        await store.CheckIngressEpochAsync(_partition, _epoch, CancellationToken.None);
+                        throw new InvalidOperationException(
+                            $"events partition {_partition}: user {userId} is stored up to offset {user.LastBatchEnd}, past offset {storedUpTo}, where this reader has stored its users");
+                    }
+
+                    users.Load(userId, stored.TryGetValue(userId, out var found) ? UserGrainStateCodec.Decode(found.Payload) : null);
+                }
+            }
+
+            // The factor step reads the item vectors of the snapshot this silo serves. Records applied again after
+            // a failure (nothing of them stored, so nothing sent) may meet a newer snapshot than their first attempt
+            // did: their factor gradients can differ, their counts cannot.
+            var factors = snapshots.Current.Factors;
+            var combiner = _combiner!;
+            while (_appliedCount < _records.Count)
+            {
+                var (userId, evt) = _records[_appliedCount];
+                users.Apply(userId, evt, combiner, factors);
+                _appliedCount++;
+                if (_appliedCount % RecordsPerTurn == 0 && _appliedCount < _records.Count)
                 {
                     await Task.Yield();
                 }
             }
-
-            var deltas = combiner.Drain();
-            var changed = users.Changed().ConvertAll(u => new UserWrite(u.UserId, u.State is null ? null : UserGrainStateCodec.Encode(u.State)));
-            await store.CommitUserBatchAsync(_partition, _epoch, _committed, batchEnd, ItemDeltaCodec.Encode(deltas), changed, CancellationToken.None);
-            _checkpointed = _committed;
-            users.Stored();
-            return ByShard(deltas);
         }
         catch
         {
-            combiner.Clear();
-            users.Discard();
+            DropAppliedUsers();
             throw;
         }
+    }
+
+    private IEnumerable<string> NewUsers()
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = _appliedCount; i < _records.Count; i++)
+        {
+            if (seen.Add(_records[i].UserId))
+            {
+                yield return _records[i].UserId;
+            }
+        }
+    }
+
+    // Stores the open batch's changed users with its combined item side and the previous batch's checkpoint, in one
+    // transaction fenced by this reader's epoch; the batch is then in flight, and the next turn sends it.
+    private async Task CommitOpenBatchAsync()
+    {
+        using var span = StartBatchSpan();
+        try
+        {
+            // The batch moves past a bad record only once the dead-letter topic holds it.
+            await Task.WhenAll(_deadLetters);
+        }
+        catch
+        {
+            // Dead letters that did not reach their topic are sent again: the batch is parsed again from its start.
+            DropAppliedUsers();
+            _records.Clear();
+            _deadLetters.Clear();
+            _parsedCount = 0;
+            _batchEvents = 0;
+            _batchInvalid = 0;
+            throw;
+        }
+
+        var end = _batch[^1].Offset.Value + 1;
+        var deltas = _combiner!.Drain();
+        var users = _users!;
+        var changed = users.Changed().ConvertAll(u => new UserWrite(u.UserId, u.State is null ? null : UserGrainStateCodec.Encode(u.State)));
+        try
+        {
+            await store.CommitUserBatchAsync(_partition, _epoch, _committed, end, ItemDeltaCodec.Encode(deltas), changed, CancellationToken.None);
+        }
+        catch
+        {
+            DropAppliedUsers();
+            throw;
+        }
+
+        _checkpointed = _committed;
+        users.Stored();
+        _inFlight = new InFlightBatch(end, ByShard(deltas), _batch.Count, _batchEvents, _batchInvalid, _batchStartedTimestamp);
+        span?.SetTag("messaging.batch.message_count", _batch.Count);
+        _batch.Clear();
+        _records.Clear();
+        _deadLetters.Clear();
+        _parsedCount = 0;
+        _appliedCount = 0;
+        _batchEvents = 0;
+        _batchInvalid = 0;
+    }
+
+    // The open batch's users go back to what is stored (they are loaded again when its records are applied again).
+    private void DropAppliedUsers()
+    {
+        _combiner!.Clear();
+        _users!.Discard();
+        _appliedCount = 0;
     }
 
     private Dictionary<int, ItemDelta[]> ByShard(IReadOnlyList<ItemDelta> deltas)
@@ -362,30 +471,26 @@ public sealed partial class PartitionIngressGrain(
         return deltas.GroupBy(d => ItemShards.Of(d.ItemId, shards)).ToDictionary(g => g.Key, g => g.ToArray());
     }
 
-    // Parses the batch once, whatever the number of attempts: its records in log order, the invalid ones sent to the
-    // dead-letter topic (their deliveries awaited by every attempt, sent only by the first).
-    private ParsedBatch Parse()
+    // Parses the open batch's records not parsed yet, once whatever the number of attempts: the valid ones appended
+    // to the records to apply, the invalid ones sent to the dead-letter topic (their deliveries awaited before the
+    // batch is stored).
+    private void ParseNew()
     {
-        var records = new List<(string UserId, ClickEvent? Event)>(_batch.Count);
-        var users = new HashSet<string>(StringComparer.Ordinal);
-        var deadLettered = new List<Task>();
-        long events = 0;
-        foreach (var record in _batch)
+        for (; _parsedCount < _batch.Count; _parsedCount++)
         {
+            var record = _batch[_parsedCount];
             var parsed = EventRecordParser.Parse(record);
             if (parsed.Error is not null)
             {
                 LogDeadLetter(record.Partition.Value, record.Offset.Value, parsed.Error);
-                deadLettered.Add(deadLetters.SendAsync(record, parsed.Error));
+                _deadLetters.Add(deadLetters.SendAsync(record, parsed.Error));
+                _batchInvalid++;
                 continue;
             }
 
-            records.Add((parsed.UserId!, parsed.Event));
-            users.Add(parsed.UserId!);
-            events += parsed.Event is null ? 0 : 1;
+            _records.Add((parsed.UserId!, parsed.Event));
+            _batchEvents += parsed.Event is null ? 0 : 1;
         }
-
-        return new ParsedBatch(records, users, events, deadLettered.Count, Task.WhenAll(deadLettered));
     }
 
     // One span per batch attempt, linked to the spans of the producers whose records it carries (W3C traceparent
@@ -422,24 +527,6 @@ public sealed partial class PartitionIngressGrain(
         return span;
     }
 
-    // Takes the next batch from the reader's buffer: what is there, up to MaxBatchRecords.
-    private bool CutBatch()
-    {
-        var records = _reader!.Records;
-        while (_batch.Count < options.Value.MaxBatchRecords && records.TryRead(out var record))
-        {
-            _batch.Add(record);
-        }
-
-        if (_batch.Count == 0)
-        {
-            return false;
-        }
-
-        _batchEnd = _batch[^1].Offset.Value + 1;
-        return true;
-    }
-
     // The stored position is outside the log: the log was reset or truncated, or the database belongs to another
     // Kafka. Nothing sensible can be read from here on (the stored state counts events this log does not have), so
     // the ingress stops and says so, with both offsets, until an operator resets (docs/operations.md).
@@ -472,9 +559,9 @@ public sealed partial class PartitionIngressGrain(
         }
     }
 
-    /// <summary>A batch as it is applied: its valid records in log order, their users, what it holds, and the
-    /// delivery of its dead letters.</summary>
-    private sealed record ParsedBatch(List<(string UserId, ClickEvent? Event)> Records, HashSet<string> Users, long Events, int Invalid, Task DeadLettered);
+    /// <summary>A batch whose users and item side are stored, on its way to its item shards: its end, its item side
+    /// by shard, and what it held (for the metrics once it is committed).</summary>
+    private sealed record InFlightBatch(long End, Dictionary<int, ItemDelta[]> ItemSide, int Records, long Events, int Invalid, long StartedTimestamp);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "{Problem}")]
     private partial void LogBlocked(string problem);
