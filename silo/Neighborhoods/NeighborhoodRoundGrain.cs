@@ -99,7 +99,10 @@ public sealed partial class NeighborhoodRoundGrain(
         }
 
         LogStarted(version, why);
-        var parts = await runner.ComputeAsync(version, started, ct);
+        // On the thread pool, not in the grain's turn: the store's SQLite calls complete synchronously, so the
+        // whole round (seconds at a large catalog) would otherwise run on this activation's scheduler thread, and
+        // the keeper's interleaving calls would wait behind it.
+        var parts = await Task.Run(() => runner.ComputeAsync(version, started, ct), ct);
         var completed = time.GetUtcNow().ToUnixTimeMilliseconds();
         if (!await store.PublishRoundAsync(new RoundRow(version, RoundStates.Complete, parts, started, completed, silo.Name), ct))
         {
