@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Runtime.InteropServices;
 using RecoCluster.Grains.Interfaces;
 
 namespace RecoCluster.Grains.Algorithms;
@@ -74,79 +73,67 @@ public static class Recommender
         ArgumentNullException.ThrowIfNull(snapshot);
         ArgumentNullException.ThrowIfNull(isAvailable);
         ArgumentNullException.ThrowIfNull(options);
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        var bought = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var r in input.Recent)
+        var candidates = AnswerCandidates.Rent();
+        try
         {
-            seen.Add(r.ItemId);
-            if (r.Purchased)
+            // The window's items that the options leave out go in first, excluded: every later source then finds
+            // them there, and the filters run once per item (a window's neighbors repeat a lot).
+            foreach (var r in input.Recent)
             {
-                bought.Add(r.ItemId);
-            }
-        }
-
-        bool Allowed(string item) =>
-            !(options.ExcludeSeen && seen.Contains(item)) && !(options.ExcludePurchased && bought.Contains(item)) && isAvailable(item);
-
-        var candidates = new Dictionary<string, Candidate>(256, StringComparer.Ordinal);
-
-        // Neighbors of the window's items, the more recent counting more; the reason names the item that
-        // contributed most. Items touched at the same moment (one basket, one invoice) are equally recent: the
-        // weight steps down only where the timestamp changes, not with their order in the window.
-        var recency = 1.0;
-        long? previousSeen = null;
-        foreach (var r in input.Recent)
-        {
-            if (previousSeen is { } seenAt && seenAt != r.LastSeenMs)
-            {
-                recency *= options.RecencyDecay;
-            }
-
-            previousSeen = r.LastSeenMs;
-            foreach (var n in snapshot.Find(r.ItemId)?.Similar ?? [])
-            {
-                // One lookup per neighbor: an item is checked against the filters once, the first time it comes up,
-                // and one that fails them stays in the map as Excluded (a window's neighbors repeat a lot).
-                ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(candidates, n.ItemId, out var known);
-                if (!known)
+                if (options.ExcludeSeen || (options.ExcludePurchased && r.Purchased))
                 {
-                    slot = Allowed(n.ItemId) ? new Candidate(n.ItemId) : Candidate.Excluded;
-                }
-
-                var c = slot!;
-                if (ReferenceEquals(c, Candidate.Excluded))
-                {
-                    continue;
-                }
-
-                var contribution = recency * n.Score;
-                c.Neighborhood += contribution;
-                if (contribution > c.BestContribution)
-                {
-                    c.BestContribution = contribution;
-                    c.BecauseOf = r;
+                    candidates.GetOrAdd(r.ItemId, out _).Excluded = true;
                 }
             }
-        }
 
-        RemoveExcluded(candidates);
-        Normalize(candidates.Values, c => c.Neighborhood, (c, v) => c.Neighborhood = v);
-
-        if (options.FactorWeight > 0 && input.Factors is { } user)
-        {
-            var ranked = FactorCandidates(user, snapshot.Factors, Allowed, options.FactorCandidates);
-            for (var rank = 0; rank < ranked.Count; rank++)
+            // Neighbors of the window's items, the more recent counting more; the reason names the item that
+            // contributed most. Items touched at the same moment (one basket, one invoice) are equally recent: the
+            // weight steps down only where the timestamp changes, not with their order in the window.
+            var recency = 1.0;
+            long? previousSeen = null;
+            foreach (var r in input.Recent)
             {
-                Get(candidates, ranked[rank].ItemId).Factor = 1.0 - (rank / (double)ranked.Count);
+                if (previousSeen is { } seenAt && seenAt != r.LastSeenMs)
+                {
+                    recency *= options.RecencyDecay;
+                }
+
+                previousSeen = r.LastSeenMs;
+                foreach (var n in snapshot.Find(r.ItemId)?.Similar ?? [])
+                {
+                    ref var c = ref Admit(candidates, n.ItemId, isAvailable);
+                    if (c.Excluded)
+                    {
+                        continue;
+                    }
+
+                    var contribution = recency * n.Score;
+                    c.Neighborhood += contribution;
+                    if (contribution > c.BestContribution)
+                    {
+                        c.BestContribution = contribution;
+                        c.BecauseOf = r;
+                    }
+                }
             }
-        }
 
-        if (options.PopularityWeight > 0 || candidates.Count < count)
+            candidates.NormalizeNeighborhood();
+            if (options.FactorWeight > 0 && input.Factors is { } user)
+            {
+                AddFactorCandidates(candidates, user, snapshot.Factors, isAvailable, options.FactorCandidates);
+            }
+
+            if (options.PopularityWeight > 0 || Included(candidates) < count)
+            {
+                AddPopular(candidates, snapshot, isAvailable, count);
+            }
+
+            return Blend(candidates, options.NeighborhoodWeight, options.FactorWeight, options.PopularityWeight, count);
+        }
+        finally
         {
-            AddPopular(candidates, snapshot, Allowed, count);
+            AnswerCandidates.Return(candidates);
         }
-
-        return Blend(candidates, options.NeighborhoodWeight, options.FactorWeight, options.PopularityWeight, count);
     }
 
     /// <summary>An item's neighbors from the snapshot (no content fallback here: the catalog does that).</summary>
@@ -170,35 +157,46 @@ public static class Recommender
         ArgumentNullException.ThrowIfNull(isAvailable);
         var inBasket = new HashSet<string>(basket, StringComparer.Ordinal);
         bool Allowed(string item) => !inBasket.Contains(item) && isAvailable(item);
-        var bought = new Dictionary<string, Candidate>(StringComparer.Ordinal);
-        var seen = new Dictionary<string, Candidate>(StringComparer.Ordinal);
-        foreach (var item in inBasket)
+        var bought = AnswerCandidates.Rent();
+        var seen = AnswerCandidates.Rent();
+        try
         {
-            var entry = snapshot.Find(item);
-            Accumulate(bought, entry?.BoughtTogether ?? [], item, Allowed);
-            Accumulate(seen, entry?.Similar ?? [], item, Allowed);
-        }
+            foreach (var item in inBasket)
+            {
+                var entry = snapshot.Find(item);
+                Accumulate(bought, entry?.BoughtTogether ?? [], item, Allowed);
+                Accumulate(seen, entry?.Similar ?? [], item, Allowed);
+            }
 
-        Normalize(bought.Values, c => c.Neighborhood, (c, v) => c.Neighborhood = v);
-        Normalize(seen.Values, c => c.Neighborhood, (c, v) => c.Neighborhood = v);
-        var result = new List<Recommendation>(count);
-        foreach (var c in bought.Values.OrderByDescending(c => c.Neighborhood).ThenBy(c => c.ItemId, StringComparer.Ordinal))
+            bought.NormalizeNeighborhood();
+            seen.NormalizeNeighborhood();
+            var result = new List<Recommendation>(count);
+            foreach (var c in ByNeighborhood(bought.Items))
+            {
+                result.Add(new Recommendation(c.ItemId, 1.0 + c.Neighborhood, $"often bought together with {c.BecauseOf!.Value.ItemId}", CandidateSource.BoughtTogether, c.BecauseOf.Value.ItemId));
+            }
+
+            foreach (var c in ByNeighborhood(seen.Items))
+            {
+                if (!bought.ContainsIncluded(c.ItemId))
+                {
+                    result.Add(new Recommendation(c.ItemId, 0.5 * c.Neighborhood, $"often seen together with {c.BecauseOf!.Value.ItemId}", CandidateSource.Neighborhood, c.BecauseOf.Value.ItemId));
+                }
+            }
+
+            if (result.Count < count)
+            {
+                var have = new HashSet<string>(result.Select(r => r.ItemId), StringComparer.Ordinal);
+                result.AddRange(Popular(snapshot, i => Allowed(i) && !have.Contains(i), count - result.Count).Select(p => p with { Score = 0.01 * p.Score }));
+            }
+
+            return result.Count > count ? result[..count] : result;
+        }
+        finally
         {
-            result.Add(new Recommendation(c.ItemId, 1.0 + c.Neighborhood, $"often bought together with {c.BecauseOf!.Value.ItemId}", CandidateSource.BoughtTogether, c.BecauseOf.Value.ItemId));
+            AnswerCandidates.Return(seen);
+            AnswerCandidates.Return(bought);
         }
-
-        foreach (var c in seen.Values.Where(c => !bought.ContainsKey(c.ItemId)).OrderByDescending(c => c.Neighborhood).ThenBy(c => c.ItemId, StringComparer.Ordinal))
-        {
-            result.Add(new Recommendation(c.ItemId, 0.5 * c.Neighborhood, $"often seen together with {c.BecauseOf!.Value.ItemId}", CandidateSource.Neighborhood, c.BecauseOf.Value.ItemId));
-        }
-
-        if (result.Count < count)
-        {
-            var have = new HashSet<string>(result.Select(r => r.ItemId), StringComparer.Ordinal);
-            result.AddRange(Popular(snapshot, i => Allowed(i) && !have.Contains(i), count - result.Count).Select(p => p with { Score = 0.01 * p.Score }));
-        }
-
-        return result.Count > count ? result[..count] : result;
     }
 
     /// <summary>Popular now, best first, available items only; scores relative to the snapshot's most popular item
@@ -224,21 +222,50 @@ public static class Recommender
         _ => "bought",
     };
 
+    // The slot of an item met by a source, checked against the filters the first time it comes up: one that fails
+    // them stays in the table as excluded. Items the window's options leave out are in the table already.
+    private static ref AnswerCandidate Admit(AnswerCandidates candidates, string itemId, Func<string, bool> isAvailable)
+    {
+        ref var c = ref candidates.GetOrAdd(itemId, out var added);
+        if (added && !isAvailable(itemId))
+        {
+            c.Excluded = true;
+        }
+
+        return ref c;
+    }
+
+    private static int Included(AnswerCandidates candidates)
+    {
+        var included = 0;
+        foreach (ref readonly var c in candidates.Items)
+        {
+            if (!c.Excluded)
+            {
+                included++;
+            }
+        }
+
+        return included;
+    }
+
     // Brute force over the snapshot's table: one dot product per item (FactorTable.Score, SIMD). Linear in the
     // catalog (docs/benchmarks.md gives the cost per answer at 2,000 and 100,000 items); an ANN index is the next
-    // step beyond that.
-    private static List<Scored> FactorCandidates(float[] user, FactorTable table, Func<string, bool> allowed, int take)
+    // step beyond that. The best `take` rows are ranked first and filtered after, so a rank is a position among the
+    // allowed items of the model's top `take`.
+    private static void AddFactorCandidates(AnswerCandidates candidates, float[] user, FactorTable table, Func<string, bool> isAvailable, int take)
     {
         var rows = table.Count;
         if (rows == 0 || table.Dimensions != user.Length || take <= 0)
         {
-            return [];
+            return;
         }
 
         // Every row is scored, so scoring is the answer's cost on a large catalog: the heap is touched only by a row
         // that beats the worst kept (a few hundred of 100,000 rows), not by every row.
         var scores = ArrayPool<float>.Shared.Rent(rows);
-        var heap = new PriorityQueue<int, float>(take + 1);
+        var heap = candidates.FactorHeap;
+        heap.Clear();
         try
         {
             table.Score(user, scores);
@@ -266,20 +293,25 @@ public static class Recommender
             ArrayPool<float>.Shared.Return(scores);
         }
 
-        var result = new List<Scored>(heap.Count);
+        var ranked = candidates.RankBuffer(heap.Count);
+        var kept = 0;
         while (heap.TryDequeue(out var row, out var score))
         {
-            if (allowed(table.Ids[row]))
+            var itemId = table.Ids[row];
+            if (!Admit(candidates, itemId, isAvailable).Excluded)
             {
-                result.Add(new Scored(table.Ids[row], score));
+                ranked[kept++] = new Scored(itemId, score);
             }
         }
 
-        result.Sort(TopK.BestFirst);
-        return result;
+        Array.Sort(ranked, 0, kept, TopK.BestFirst);
+        for (var rank = 0; rank < kept; rank++)
+        {
+            candidates.GetOrAdd(ranked[rank].ItemId, out _).Factor = 1.0 - (rank / (double)kept);
+        }
     }
 
-    private static void AddPopular(Dictionary<string, Candidate> candidates, RecoSnapshot snapshot, Func<string, bool> allowed, int count)
+    private static void AddPopular(AnswerCandidates candidates, RecoSnapshot snapshot, Func<string, bool> isAvailable, int count)
     {
         if (snapshot.Popular.Count == 0)
         {
@@ -290,12 +322,13 @@ public static class Recommender
         var added = 0;
         foreach (var p in snapshot.Popular)
         {
-            if (!allowed(p.ItemId))
+            ref var c = ref Admit(candidates, p.ItemId, isAvailable);
+            if (c.Excluded)
             {
                 continue;
             }
 
-            Get(candidates, p.ItemId).Popularity = p.Score / top;
+            c.Popularity = p.Score / top;
             if (++added >= Math.Max(count, 20))
             {
                 break;
@@ -303,7 +336,7 @@ public static class Recommender
         }
     }
 
-    private static void Accumulate(Dictionary<string, Candidate> into, Scored[] neighbors, string from, Func<string, bool> allowed)
+    private static void Accumulate(AnswerCandidates into, Scored[] neighbors, string from, Func<string, bool> allowed)
     {
         foreach (var n in neighbors)
         {
@@ -312,7 +345,7 @@ public static class Recommender
                 continue;
             }
 
-            var c = Get(into, n.ItemId);
+            ref var c = ref into.GetOrAdd(n.ItemId, out _);
             c.Neighborhood += n.Score;
             if (n.Score > c.BestContribution)
             {
@@ -322,119 +355,91 @@ public static class Recommender
         }
     }
 
-    private static List<Recommendation> Blend(Dictionary<string, Candidate> candidates, double wn, double wf, double wp, int count)
+    // A cart's candidates, the strongest first (ties by item id); a copy, as the table goes back after the answer.
+    private static AnswerCandidate[] ByNeighborhood(Span<AnswerCandidate> candidates)
     {
-        // The best `count` of the candidates (a window's neighbors make a thousand or so) through a bounded heap
-        // whose root is the worst kept: sorting them all cost more than the rest of the answer.
-        var heap = new PriorityQueue<Candidate, Candidate>(count + 1, WorstFirst);
-        foreach (var c in candidates.Values)
+        var ordered = candidates.ToArray();
+        Array.Sort(ordered, static (a, b) =>
         {
-            c.Score = (wn * c.Neighborhood) + (wf * c.Factor) + (wp * c.Popularity);
-            if (heap.Count < count)
-            {
-                heap.Enqueue(c, c);
-            }
-            else if (count > 0 && WorstFirst.Compare(heap.Peek(), c) < 0)
-            {
-                heap.EnqueueDequeue(c, c);
-            }
-        }
+            var byNeighborhood = b.Neighborhood.CompareTo(a.Neighborhood);
+            return byNeighborhood != 0 ? byNeighborhood : string.CompareOrdinal(a.ItemId, b.ItemId);
+        });
+        return ordered;
+    }
 
-        var best = new Candidate[heap.Count];
-        for (var i = best.Length - 1; i >= 0; i--)
+    private static List<Recommendation> Blend(AnswerCandidates candidates, double wn, double wf, double wp, int count)
+    {
+        // The best `count` of the candidates (a window's neighbors make a thousand or so), kept best first by
+        // insertion: a candidate that does not beat the worst kept costs one comparison, and `count` is small
+        // (a page of recommendations), so the shifts of the few that do cost less than a heap would.
+        var items = candidates.Items;
+        var best = ArrayPool<int>.Shared.Rent(Math.Max(count, 1));
+        try
         {
-            best[i] = heap.Dequeue();
-        }
+            var kept = 0;
+            for (var i = 0; i < items.Length; i++)
+            {
+                ref var c = ref items[i];
+                if (c.Excluded)
+                {
+                    continue;
+                }
 
-        var result = new List<Recommendation>(best.Length);
-        foreach (var c in best)
+                c.Score = (wn * c.Neighborhood) + (wf * c.Factor) + (wp * c.Popularity);
+                if (count <= 0 || (kept == count && !Better(in c, in items[best[kept - 1]])))
+                {
+                    continue;
+                }
+
+                var at = kept < count ? kept++ : kept - 1;
+                while (at > 0 && Better(in c, in items[best[at - 1]]))
+                {
+                    best[at] = best[at - 1];
+                    at--;
+                }
+
+                best[at] = i;
+            }
+
+            var result = new List<Recommendation>(kept);
+            for (var k = 0; k < kept; k++)
+            {
+                ref readonly var c = ref items[best[k]];
+                var n = wn * c.Neighborhood;
+                var f = wf * c.Factor;
+                if (n >= f && n > 0 && c.BecauseOf is { } because)
+                {
+                    result.Add(new Recommendation(c.ItemId, c.Score, $"because you {Verb(because.LastType)} {because.ItemId}", CandidateSource.Neighborhood, because.ItemId));
+                }
+                else if (f > 0)
+                {
+                    result.Add(new Recommendation(c.ItemId, c.Score, "matches your taste (learned from your history)", CandidateSource.Factors));
+                }
+                else
+                {
+                    result.Add(new Recommendation(c.ItemId, c.Score, "popular now", CandidateSource.Popular));
+                }
+            }
+
+            return result;
+        }
+        finally
         {
-            var n = wn * c.Neighborhood;
-            var f = wf * c.Factor;
-            if (n >= f && n > 0 && c.BecauseOf is { } because)
-            {
-                result.Add(new Recommendation(c.ItemId, c.Score, $"because you {Verb(because.LastType)} {because.ItemId}", CandidateSource.Neighborhood, because.ItemId));
-            }
-            else if (f > 0)
-            {
-                result.Add(new Recommendation(c.ItemId, c.Score, "matches your taste (learned from your history)", CandidateSource.Factors));
-            }
-            else
-            {
-                result.Add(new Recommendation(c.ItemId, c.Score, "popular now", CandidateSource.Popular));
-            }
+            ArrayPool<int>.Shared.Return(best);
         }
-
-        return result;
     }
 
     // Best first is: higher score, then (ties: popular fillers at weight 0, for one) the more popular item, then the
-    // item id. This orders the other way round, so that a heap's root is the candidate to evict.
-    private static readonly IComparer<Candidate> WorstFirst = Comparer<Candidate>.Create(static (a, b) =>
+    // item id.
+    private static bool Better(in AnswerCandidate a, in AnswerCandidate b)
     {
         var byScore = a.Score.CompareTo(b.Score);
         if (byScore != 0)
         {
-            return byScore;
+            return byScore > 0;
         }
 
         var byPopularity = a.Popularity.CompareTo(b.Popularity);
-        return byPopularity != 0 ? byPopularity : string.CompareOrdinal(b.ItemId, a.ItemId);
-    });
-
-    private static void Normalize(IEnumerable<Candidate> candidates, Func<Candidate, double> get, Action<Candidate, double> set)
-    {
-        var list = candidates as ICollection<Candidate> ?? candidates.ToList();
-        var max = list.Count == 0 ? 0 : list.Max(get);
-        if (max <= 0)
-        {
-            return;
-        }
-
-        foreach (var c in list)
-        {
-            set(c, get(c) / max);
-        }
-    }
-
-    private static Candidate Get(Dictionary<string, Candidate> candidates, string itemId)
-    {
-        if (!candidates.TryGetValue(itemId, out var c))
-        {
-            candidates[itemId] = c = new Candidate(itemId);
-        }
-
-        return c;
-    }
-
-    private static void RemoveExcluded(Dictionary<string, Candidate> candidates)
-    {
-        foreach (var (itemId, c) in candidates)
-        {
-            if (ReferenceEquals(c, Candidate.Excluded))
-            {
-                candidates.Remove(itemId);
-            }
-        }
-    }
-
-    private sealed class Candidate(string itemId)
-    {
-        /// <summary>Stands for an item the filters leave out, while the neighbors are gathered.</summary>
-        public static readonly Candidate Excluded = new(string.Empty);
-
-        public string ItemId { get; } = itemId;
-
-        public double Neighborhood { get; set; }
-
-        public double Factor { get; set; }
-
-        public double Popularity { get; set; }
-
-        public double BestContribution { get; set; }
-
-        public RecentInteraction? BecauseOf { get; set; }
-
-        public double Score { get; set; }
+        return byPopularity != 0 ? byPopularity > 0 : string.CompareOrdinal(a.ItemId, b.ItemId) < 0;
     }
 }

@@ -60,6 +60,31 @@ public sealed class RecommenderTests
     }
 
     [Fact]
+    public void An_answer_depends_only_on_its_inputs_though_the_candidate_tables_are_reused_between_answers()
+    {
+        // Answers on one thread share their candidate tables: a table that kept anything of the answer before
+        // (a score, an exclusion, a reason) would change this one.
+        var options = new RecommenderOptions { PopularityWeight = 0 };
+        var first = new RecommendationInput("u1", [Recent("a", EventType.View, at: 2_000), Recent("b", EventType.AddToCart, at: 1_000)], null);
+        var second = new RecommendationInput("u2", [Recent("d", EventType.Purchase, at: 3_000, purchased: true)], null);
+        string Show(List<Recommendation> recs) => string.Join("; ", recs.Select(r => $"{r.ItemId} {r.Score:R} {r.Reason} {r.Source}"));
+
+        var firstAlone = Show(Recommender.ForUser(first, Snapshot, _ => true, options, 10));
+        var secondAlone = Show(Recommender.ForUser(second, Snapshot, _ => true, options, 10));
+        var cart = Show(Recommender.Cart(["a"], Snapshot, _ => true, 4));
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.Equal(secondAlone, Show(Recommender.ForUser(second, Snapshot, _ => true, options, 10)));
+            Assert.Equal(cart, Show(Recommender.Cart(["a"], Snapshot, _ => true, 4)));
+            Assert.Equal(firstAlone, Show(Recommender.ForUser(first, Snapshot, _ => true, options, 10)));
+        }
+
+        // The second user's window item is left out of their answer, and nowhere else.
+        Assert.DoesNotContain("d ", secondAlone.Split("; ").Select(r => r[..2]));
+        Assert.StartsWith("d ", firstAlone);
+    }
+
+    [Fact]
     public void The_factor_model_alone_ranks_by_dot_product_and_says_so()
     {
         var snapshot = RecoSnapshot.Build(
