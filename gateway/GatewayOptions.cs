@@ -12,6 +12,11 @@ public sealed class GatewayOptions
     /// not within this deadline.</summary>
     public int RouteDeadlineMs { get; set; } = 3_000;
 
+    /// <summary>How long a read of a user (recommendations, history) waits for the user's partition to apply every
+    /// event of the request's position, or of what this gateway produced when it carries none (read-your-writes).
+    /// Past it the answer comes as it is, marked <c>behind</c>; 0 waits for nothing and only marks.</summary>
+    public int ReadYourWritesWaitMs { get; set; } = 200;
+
     /// <summary>Most events accepted in one <c>POST /v1/events</c>.</summary>
     public int MaxEventsPerRequest { get; set; } = 1_000;
 
@@ -37,6 +42,11 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         if (options.RouteDeadlineMs is < 50 or > 60_000)
         {
             errors.Add($"Reco:Gateway:RouteDeadlineMs is {options.RouteDeadlineMs}; it must be between 50 and 60000.");
+        }
+
+        if (options.ReadYourWritesWaitMs is < 0 or > 10_000)
+        {
+            errors.Add($"Reco:Gateway:ReadYourWritesWaitMs is {options.ReadYourWritesWaitMs}; it must be between 0 and 10000.");
         }
 
         if (options.MaxEventsPerRequest is < 1 or > 100_000)

@@ -35,6 +35,7 @@ public static class GatewayServices
         services.AddProblemDetails();
         services.AddGatewaySecurity(configuration);
         services.AddGatewayOpenApi();
+        services.AddSingleton<ProducedPositions>();
         services.AddSingleton<EventIngest>();
         services.AddHostedService<IngestStarter>();
         services.AddRecoTelemetry("reco-gateway");

@@ -13,15 +13,16 @@ public interface IPartitionIngressGrain : IGrainWithIntegerKey
     /// <summary>Activates the ingress if it is not running (every silo's keeper calls this) and reports on it.</summary>
     Task<IngressStatus> EnsureRunningAsync();
 
-    /// <summary>A user's history, or null for a user with no events (or erased): memory, or storage for a user not in
-    /// memory. Interleaves with the batches: it sees the last batch applied, stored or not yet.</summary>
+    /// <summary>A user's history (null for a user with no events, or erased): memory, or storage for a user not in
+    /// memory. Interleaves with the batches: it sees the last batch applied, stored or not yet. Waits, bounded, for
+    /// the records below <paramref name="at"/>'s position to be applied (read-your-writes).</summary>
     [AlwaysInterleave]
-    Task<UserHistory?> GetUserHistoryAsync(string userId);
+    Task<UserHistoryRead> GetUserHistoryAsync(string userId, ReadPosition at);
 
     /// <summary>What the recommender needs from a user (window and vector, copied), or null for a user with no
     /// events; read as <see cref="GetUserHistoryAsync"/> is.</summary>
     [AlwaysInterleave]
-    Task<RecommendationInput?> GetUserInputAsync(string userId);
+    Task<UserInputRead> GetUserInputAsync(string userId, ReadPosition at);
 }
 
 /// <summary>What a partition ingress reports.</summary>

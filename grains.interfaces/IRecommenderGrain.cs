@@ -12,8 +12,9 @@ namespace RecoCluster.Grains.Interfaces;
 public interface IRecommenderGrain : IGrainWithIntegerKey
 {
     /// <summary>Recommendations for a user from the user's window and factor vector, or popular items marked as
-    /// cold start for a user with no history.</summary>
-    Task<RecommendationList> ForUserAsync(string userId, int count);
+    /// cold start for a user with no history. The user is read at <paramref name="at"/> (read-your-writes); an
+    /// answer that could not wait for all of it says <see cref="RecommendationList.Behind"/>.</summary>
+    Task<RecommendationList> ForUserAsync(string userId, int count, ReadPosition at);
 
     /// <summary>Items similar to <paramref name="itemId"/> (neighbors, then content), or null when the item is in
     /// neither the snapshot nor the catalog.</summary>

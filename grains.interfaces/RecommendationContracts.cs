@@ -24,6 +24,8 @@ public sealed record RecommendedItem(
 /// <param name="UserId">For user recommendations: the user.</param>
 /// <param name="ItemId">For similar items: the item.</param>
 /// <param name="ColdStart">True when the user has no history and gets popular items instead.</param>
+/// <param name="Behind">For user recommendations: true when the user's partition had not applied every event the
+/// request's position names when the wait for it ended (the answer may lack the latest clicks); absent otherwise.</param>
 [GenerateSerializer, Immutable, Alias("reco.RecommendationList")]
 public sealed record RecommendationList(
     long SnapshotVersion,
@@ -31,7 +33,8 @@ public sealed record RecommendationList(
     IReadOnlyList<RecommendedItem> Items,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? UserId = null,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? ItemId = null,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] bool? ColdStart = null);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] bool? ColdStart = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] bool? Behind = null);
 
 /// <summary>The body of <c>POST /v1/recommendations/cart</c>.</summary>
 /// <param name="Items">The basket's item ids (1 to 100).</param>

@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace RecoCluster.Grains.Interfaces;
 
 /// <summary>One item in a user's window of recent distinct items.</summary>
@@ -14,13 +16,16 @@ public sealed record RecentItem(string ItemId, EventType LastType, DateTimeOffse
 /// <param name="EventCounts">Events applied, by wire type name.</param>
 /// <param name="TotalEvents">All events applied for the user.</param>
 /// <param name="LastEventAt">The timestamp of the latest event, or null when there is none.</param>
+/// <param name="Behind">True when the user's partition had not applied every event the request's position names
+/// when the wait for it ended; absent otherwise.</param>
 [GenerateSerializer, Immutable, Alias("reco.UserHistory")]
 public sealed record UserHistory(
     string UserId,
     IReadOnlyList<RecentItem> RecentItems,
     IReadOnlyDictionary<string, long> EventCounts,
     long TotalEvents,
-    DateTimeOffset? LastEventAt);
+    DateTimeOffset? LastEventAt,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] bool? Behind = null);
 
 /// <summary>One item of a user's window, as serving reads it.</summary>
 /// <param name="ItemId">The item.</param>

@@ -8,6 +8,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using RecoCluster.Gateway.Ingest;
 using RecoCluster.Gateway.Security;
+using RecoCluster.Gateway.Serving;
 using RecoCluster.Grains.Interfaces;
 
 namespace RecoCluster.Gateway.Endpoints;
@@ -16,7 +17,10 @@ namespace RecoCluster.Gateway.Endpoints;
 public static class EventsEndpoints
 {
     /// <summary>The answer to an accepted request.</summary>
-    public sealed record IngestAccepted(int Accepted);
+    /// <param name="Accepted">Events acknowledged by Kafka.</param>
+    /// <param name="Position">The position after them (also in the <c>Reco-Position</c> header): a read of their
+    /// users that carries it reflects them, through any gateway.</param>
+    public sealed record IngestAccepted(int Accepted, string? Position);
 
     public static IEndpointRouteBuilder MapEventsEndpoints(this IEndpointRouteBuilder app)
     {
@@ -96,8 +100,13 @@ public static class EventsEndpoints
 
             try
             {
-                var accepted = await ingest.ProduceAsync(batch.Events, ct);
-                return TypedResults.Accepted((string?)null, new IngestAccepted(accepted));
+                var position = (await ingest.ProduceAsync(batch.Events, ct))?.ToString();
+                if (position is not null)
+                {
+                    context.Response.Headers[PositionToken.Header] = position;
+                }
+
+                return TypedResults.Accepted((string?)null, new IngestAccepted(batch.Events.Count, position));
             }
             catch (Exception ex) when (ex is KafkaException or OperationCanceledException && !ct.IsCancellationRequested)
             {

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing;
 using RecoCluster.Gateway.Security;
 using RecoCluster.Gateway.Serving;
@@ -46,11 +47,24 @@ public static class RecommendationsEndpoints
         return app;
     }
 
-    internal static async Task<IResult> ForUserAsync(string userId, string? count, HttpContext context, IClusterBackend cluster, CancellationToken ct)
+    internal static async Task<IResult> ForUserAsync(
+        string userId,
+        string? count,
+        [FromHeader(Name = PositionToken.Header)] string? position,
+        HttpContext context,
+        IClusterBackend cluster,
+        CancellationToken ct)
     {
         var n = RecommendationRequests.DefaultCount;
         var error = EventSchema.ValidateId("userId", userId) ?? ParseCount(count, out n);
-        return error is not null ? BadRequest(error) : await cluster.RecommendationsAsync(userId, n, context, ct);
+        if (error is not null)
+        {
+            return BadRequest(error);
+        }
+
+        return PositionToken.TryFromHeader(position, out var token, out error)
+            ? await cluster.RecommendationsAsync(userId, n, token, context, ct)
+            : TypedResults.Problem(error, statusCode: StatusCodes.Status400BadRequest, title: "Invalid position");
     }
 
     internal static async Task<IResult> SimilarAsync(string itemId, string? count, HttpContext context, IClusterBackend cluster, CancellationToken ct)

@@ -1,6 +1,7 @@
 using Confluent.Kafka;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Logging;
@@ -18,7 +19,9 @@ public static class UsersEndpoints
     /// <summary>The answer to an accepted erasure.</summary>
     /// <param name="UserId">The erased user.</param>
     /// <param name="Status">What happens next.</param>
-    public sealed record EraseAccepted(string UserId, string Status);
+    /// <param name="Position">The position after the erase command (also in the <c>Reco-Position</c> header): a read
+    /// of the user that carries it no longer finds the history.</param>
+    public sealed record EraseAccepted(string UserId, string Status, string? Position = null);
 
     public static IEndpointRouteBuilder MapUsersEndpoints(this IEndpointRouteBuilder app)
     {
@@ -37,12 +40,22 @@ public static class UsersEndpoints
         return app;
     }
 
-    internal static async Task<IResult> GetUserAsync(string userId, HttpContext context, IClusterBackend cluster, CancellationToken ct)
+    internal static async Task<IResult> GetUserAsync(
+        string userId,
+        [FromHeader(Name = PositionToken.Header)] string? position,
+        HttpContext context,
+        IClusterBackend cluster,
+        CancellationToken ct)
     {
         var error = EventSchema.ValidateId("userId", userId);
-        return error is not null
-            ? TypedResults.Problem(error, statusCode: StatusCodes.Status400BadRequest, title: "Invalid user id")
-            : await cluster.UserAsync(userId, context, ct);
+        if (error is not null)
+        {
+            return TypedResults.Problem(error, statusCode: StatusCodes.Status400BadRequest, title: "Invalid user id");
+        }
+
+        return PositionToken.TryFromHeader(position, out var token, out error)
+            ? await cluster.UserAsync(userId, token, context, ct)
+            : TypedResults.Problem(error, statusCode: StatusCodes.Status400BadRequest, title: "Invalid position");
     }
 
     /// <summary>
@@ -64,9 +77,10 @@ public static class UsersEndpoints
             return TypedResults.Problem(error, statusCode: StatusCodes.Status400BadRequest, title: "Invalid user id");
         }
 
+        string? position;
         try
         {
-            await ingest.ProduceEraseAsync(userId, ct);
+            position = (await ingest.ProduceEraseAsync(userId, ct))?.ToString();
         }
         catch (Exception ex) when (ex is KafkaException or OperationCanceledException && !ct.IsCancellationRequested)
         {
@@ -78,6 +92,11 @@ public static class UsersEndpoints
                 title: "Kafka unavailable");
         }
 
-        return TypedResults.Accepted((string?)null, new EraseAccepted(userId, "erase recorded; the user's history disappears once the owning silo applies it, usually within a second"));
+        if (position is not null)
+        {
+            context.Response.Headers[PositionToken.Header] = position;
+        }
+
+        return TypedResults.Accepted((string?)null, new EraseAccepted(userId, "erase recorded; the user's history disappears once the owning silo applies it, usually within a second", position));
     }
 }

@@ -7,6 +7,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using RecoCluster.Cluster;
 using RecoCluster.Cluster.Telemetry;
+using RecoCluster.Gateway.Serving;
 using RecoCluster.Grains.Interfaces;
 
 namespace RecoCluster.Gateway.Ingest;
@@ -30,15 +31,17 @@ public sealed class EventIngest : IDisposable
     private readonly string _catalogTopic;
     private readonly GatewayOptions _options;
     private readonly TimeProvider _time;
+    private readonly ProducedPositions _produced;
     private readonly Meter _meter;
     private readonly Histogram<double> _produceDuration;
 
-    public EventIngest(IOptions<KafkaOptions> kafka, IOptions<GatewayOptions> options, TimeProvider time, ILogger<EventIngest> logger)
+    public EventIngest(IOptions<KafkaOptions> kafka, IOptions<GatewayOptions> options, TimeProvider time, ProducedPositions produced, ILogger<EventIngest> logger)
     {
         ArgumentNullException.ThrowIfNull(kafka);
         ArgumentNullException.ThrowIfNull(options);
         _options = options.Value;
         _time = time;
+        _produced = produced;
         _topic = kafka.Value.Topics.Events;
         _catalogTopic = kafka.Value.Topics.Catalog;
         _producer = new ProducerBuilder<string, byte[]>(KafkaClientSettings.ReliableProducer(kafka.Value, $"reco-gateway-{Environment.ProcessId}"))
@@ -105,16 +108,17 @@ public sealed class EventIngest : IDisposable
     }
 
     /// <summary>Produces the events and waits until Kafka has acknowledged every one (acks=all). Returns the
-    /// number acknowledged; throws <see cref="ProduceException{TKey,TValue}"/> or <see cref="KafkaException"/>
-    /// when Kafka did not take them all within the producer's delivery timeout.</summary>
-    public async Task<int> ProduceAsync(IReadOnlyList<ClickEvent> events, CancellationToken ct)
+    /// position after them (per partition, the offset after its last event): a read carrying it reflects them.
+    /// Throws <see cref="ProduceException{TKey,TValue}"/> or <see cref="KafkaException"/> when Kafka did not take them
+    /// all within the producer's delivery timeout.</summary>
+    public async Task<PositionToken?> ProduceAsync(IReadOnlyList<ClickEvent> events, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(events);
         var started = _time.GetTimestamp();
         using var activity = RecoTelemetry.Source.StartActivity("reco.ingest.produce", ActivityKind.Producer);
         activity?.SetTag("reco.events", events.Count);
         var headers = TraceHeaders.FromCurrentActivity();
-        var deliveries = new Task[events.Count];
+        var deliveries = new Task<DeliveryResult<string, byte[]>>[events.Count];
         var outcome = "error";
         try
         {
@@ -125,9 +129,9 @@ public sealed class EventIngest : IDisposable
                 deliveries[i] = _producer.ProduceAsync(_topic, new Message<string, byte[]> { Key = events[i].UserId, Value = EventSchema.ToUtf8(events[i]), Headers = headers }, ct);
             }
 
-            await Task.WhenAll(deliveries);
+            var delivered = await Task.WhenAll(deliveries);
             outcome = "ok";
-            return deliveries.Length;
+            return Acknowledged(delivered);
         }
         finally
         {
@@ -147,11 +151,30 @@ public sealed class EventIngest : IDisposable
     /// <summary>Produces an erase command for <paramref name="userId"/> (see <see cref="EventCommands"/>) and waits
     /// for Kafka's acknowledgement. Keyed by the user, so it lands on the user's partition after every event
     /// produced before it. Throws like <see cref="ProduceAsync"/> when Kafka does not take it in time.</summary>
-    public async Task ProduceEraseAsync(string userId, CancellationToken ct)
+    public async Task<PositionToken?> ProduceEraseAsync(string userId, CancellationToken ct)
     {
         var headers = TraceHeaders.FromCurrentActivity() ?? new Headers();
         headers.Add(EventCommands.Header, Encoding.ASCII.GetBytes(EventCommands.Erase));
-        await _producer.ProduceAsync(_topic, new Message<string, byte[]> { Key = userId, Value = EventCommands.EncodeErase(userId), Headers = headers }, ct);
+        return Acknowledged([await _producer.ProduceAsync(_topic, new Message<string, byte[]> { Key = userId, Value = EventCommands.EncodeErase(userId), Headers = headers }, ct)]);
+    }
+
+    // The position after acknowledged records, also remembered as this gateway's own (reads without a position
+    // wait for what their gateway produced).
+    private PositionToken? Acknowledged(IEnumerable<DeliveryResult<string, byte[]>> delivered)
+    {
+        var next = new Dictionary<int, long>();
+        foreach (var d in delivered)
+        {
+            var after = d.Offset.Value + 1;
+            next[d.Partition.Value] = Math.Max(after, next.GetValueOrDefault(d.Partition.Value));
+        }
+
+        foreach (var (partition, after) in next)
+        {
+            _produced.Acknowledged(partition, after);
+        }
+
+        return PositionToken.From(next);
     }
 
     /// <summary>Produces a catalog entry (key = item id) and waits for Kafka's acknowledgement; every silo applies

@@ -13,22 +13,50 @@ namespace RecoCluster.Gateway.Serving;
 /// Orleans' business, and a call that does not complete in <c>Reco:Gateway:RouteDeadlineMs</c> answers 503 with
 /// Retry-After.
 /// </summary>
-public sealed partial class GrainBackend(IGrainFactory grains, IOptions<KafkaOptions> kafka, TimeProvider time, ILogger<GrainBackend> logger) : IClusterBackend
+public sealed partial class GrainBackend(
+    IGrainFactory grains,
+    IOptions<KafkaOptions> kafka,
+    IOptions<GatewayOptions> options,
+    ProducedPositions produced,
+    TimeProvider time,
+    ILogger<GrainBackend> logger) : IClusterBackend
 {
     private int _partitions;
 
-    public Task<IResult> UserAsync(string userId, HttpContext context, CancellationToken ct) =>
+    public Task<IResult> UserAsync(string userId, PositionToken? position, HttpContext context, CancellationToken ct) =>
         CallAsync(context, ct, "user", async () =>
         {
             // Straight to the ingress of the user's partition (the gateway produces the user's events there), not
             // through IUserGrain: a router keyed by user id is an activation per user on the silo that serves it.
             var partition = KafkaPartitioner.PartitionFor(userId, await PartitionCountAsync());
-            var history = await grains.GetGrain<IPartitionIngressGrain>(partition).GetUserHistoryAsync(userId);
-            return history is null ? NotFound($"user '{userId}' has no history", "Unknown user") : TypedResults.Ok(history);
+            var (history, behind) = await grains.GetGrain<IPartitionIngressGrain>(partition).GetUserHistoryAsync(userId, ReadAt(partition, position));
+            MarkBehind(context, behind);
+            return history is null
+                ? NotFound(behind ? $"user '{userId}' has no history yet: the cluster has not applied every event of the position" : $"user '{userId}' has no history", "Unknown user")
+                : TypedResults.Ok(behind ? history with { Behind = true } : history);
         });
 
-    public Task<IResult> RecommendationsAsync(string userId, int count, HttpContext context, CancellationToken ct) =>
-        CallAsync(context, ct, "user", async () => TypedResults.Ok(await Recommender.ForUserAsync(userId, count)));
+    public Task<IResult> RecommendationsAsync(string userId, int count, PositionToken? position, HttpContext context, CancellationToken ct) =>
+        CallAsync(context, ct, "user", async () =>
+        {
+            var partition = KafkaPartitioner.PartitionFor(userId, await PartitionCountAsync());
+            var list = await Recommender.ForUserAsync(userId, count, ReadAt(partition, position));
+            MarkBehind(context, list.Behind == true);
+            return TypedResults.Ok(list);
+        });
+
+    // Read-your-writes: the later of the request's position and what this gateway produced, on the user's partition,
+    // waited for at most Reco:Gateway:ReadYourWritesWaitMs.
+    private ReadPosition ReadAt(int partition, PositionToken? position) =>
+        new(Math.Max(position?.For(partition) ?? 0, produced.For(partition)), TimeSpan.FromMilliseconds(options.Value.ReadYourWritesWaitMs));
+
+    private static void MarkBehind(HttpContext context, bool behind)
+    {
+        if (behind)
+        {
+            context.Response.Headers[PositionToken.BehindHeader] = "true";
+        }
+    }
 
     public Task<IResult> SimilarAsync(string itemId, int count, HttpContext context, CancellationToken ct) =>
         CallAsync(context, ct, "item", async () =>

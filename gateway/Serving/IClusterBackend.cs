@@ -12,11 +12,11 @@ namespace RecoCluster.Gateway.Serving;
 /// HTTP contract (validation, status codes, problem details) stays apart from how the cluster is reached.</remarks>
 public interface IClusterBackend
 {
-    /// <summary>A user's history, or 404.</summary>
-    Task<IResult> UserAsync(string userId, HttpContext context, CancellationToken ct);
+    /// <summary>A user's history, or 404; read at the request's position (null: this gateway's own).</summary>
+    Task<IResult> UserAsync(string userId, PositionToken? position, HttpContext context, CancellationToken ct);
 
-    /// <summary>Recommendations for a user.</summary>
-    Task<IResult> RecommendationsAsync(string userId, int count, HttpContext context, CancellationToken ct);
+    /// <summary>Recommendations for a user, read at the request's position (null: this gateway's own).</summary>
+    Task<IResult> RecommendationsAsync(string userId, int count, PositionToken? position, HttpContext context, CancellationToken ct);
 
     /// <summary>Items similar to an item, or 404.</summary>
     Task<IResult> SimilarAsync(string itemId, int count, HttpContext context, CancellationToken ct);

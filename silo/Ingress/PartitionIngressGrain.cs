@@ -69,7 +69,7 @@ public sealed partial class PartitionIngressGrain(
     // them at once), not stored yet. _records are its valid records, parsed, in log order; the first _appliedCount
     // of them are applied.
     private readonly List<ConsumeResult<byte[]?, byte[]?>> _batch = [];
-    private readonly List<(string UserId, ClickEvent? Event)> _records = [];
+    private readonly List<(string UserId, ClickEvent? Event, long Offset)> _records = [];
     private readonly List<Task> _deadLetters = [];
     private int _parsedCount;
     private int _appliedCount;
@@ -89,6 +89,12 @@ public sealed partial class PartitionIngressGrain(
     private InFlightBatch? _inFlight;
     private bool _fenced;
     private UserWorkingSet? _users;
+
+    // Every record below this offset is applied to its users in memory, where reads see it: what a read that
+    // carries a position (read-your-writes) waits for. It moves back only when an open batch fails and its users
+    // return to what is stored. The waiters are reads of this activation, woken as it moves past their positions.
+    private long _appliedEnd;
+    private readonly List<(long Position, TaskCompletionSource Reached)> _positionWaiters = [];
 
     // Kept from batch to batch: it reuses its per-item accumulators, which a new one per batch allocated again.
     private DeltaCombiner? _combiner;
@@ -146,6 +152,7 @@ public sealed partial class PartitionIngressGrain(
             resumeAt = pendingEnd;
         }
 
+        _appliedEnd = resumeAt;
         _reader = readers.Start(kafka.Value, _partition, resumeAt, options.Value.MaxBufferedRecords);
         LogStarted(_partition, _epoch, claim.NextOffset, claim.PendingEnd);
         var poll = TimeSpan.FromMilliseconds(options.Value.PollIntervalMs);
@@ -156,6 +163,12 @@ public sealed partial class PartitionIngressGrain(
     {
         _timer?.Dispose();
         StopReader();
+        // Reads still waiting for a position answer now, as behind: this activation will apply nothing more.
+        foreach (var (_, reached) in _positionWaiters)
+        {
+            reached.TrySetCanceled(CancellationToken.None);
+        }
+
         if (_progress is not null)
         {
             metrics.Untrack(_progress);
@@ -187,9 +200,60 @@ public sealed partial class PartitionIngressGrain(
         return Task.FromResult(Status());
     }
 
-    public async Task<UserHistory?> GetUserHistoryAsync(string userId) => (await FindUserAsync(userId))?.GetHistory();
+    public async Task<UserHistoryRead> GetUserHistoryAsync(string userId, ReadPosition at)
+    {
+        var reached = await ReachAsync(at);
+        return new UserHistoryRead((await FindUserAsync(userId))?.GetHistory(), !reached);
+    }
 
-    public async Task<RecommendationInput?> GetUserInputAsync(string userId) => (await FindUserAsync(userId))?.GetRecommendationInput();
+    public async Task<UserInputRead> GetUserInputAsync(string userId, ReadPosition at)
+    {
+        var reached = await ReachAsync(at);
+        return new UserInputRead((await FindUserAsync(userId))?.GetRecommendationInput(), !reached);
+    }
+
+    // Whether every record below the position is applied, waiting for it at most the read's wait. The wait is an
+    // interleaved call's await: batches go on applying meanwhile, and each advance wakes the reads it satisfies.
+    private async Task<bool> ReachAsync(ReadPosition at)
+    {
+        if (at.Position <= _appliedEnd)
+        {
+            return true;
+        }
+
+        if (at.MaxWait <= TimeSpan.Zero || _blocked is not null)
+        {
+            return false;
+        }
+
+        var reached = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _positionWaiters.Add((at.Position, reached));
+        try
+        {
+            await reached.Task.WaitAsync(at.MaxWait, time);
+            return true;
+        }
+        catch (Exception e) when (e is TimeoutException or OperationCanceledException)
+        {
+            return at.Position <= _appliedEnd;
+        }
+        finally
+        {
+            _positionWaiters.RemoveAll(w => ReferenceEquals(w.Reached, reached));
+        }
+    }
+
+    private void AdvanceApplied(long end)
+    {
+        _appliedEnd = end;
+        foreach (var (position, reached) in _positionWaiters)
+        {
+            if (position <= end)
+            {
+                reached.TrySetResult();
+            }
+        }
+    }
 
     // Memory first (it holds the last batch applied, stored or not yet), else storage: a user not in memory has
     // nothing beyond what is stored. A user read from storage is not kept: only batches bring users into memory.
@@ -348,6 +412,13 @@ public sealed partial class PartitionIngressGrain(
         ParseNew();
         if (_appliedCount == _records.Count)
         {
+            // Nothing new to apply, or only invalid records (dead-lettered, nothing to apply): the batch so far is
+            // applied.
+            if (_batch.Count > 0)
+            {
+                AdvanceApplied(_batch[^1].Offset.Value + 1);
+            }
+
             return;
         }
 
@@ -380,14 +451,17 @@ public sealed partial class PartitionIngressGrain(
             var combiner = _combiner!;
             while (_appliedCount < _records.Count)
             {
-                var (userId, evt) = _records[_appliedCount];
+                var (userId, evt, offset) = _records[_appliedCount];
                 users.Apply(userId, evt, combiner, factors);
                 _appliedCount++;
                 if (_appliedCount % RecordsPerTurn == 0 && _appliedCount < _records.Count)
                 {
+                    AdvanceApplied(offset + 1);
                     await Task.Yield();
                 }
             }
+
+            AdvanceApplied(_batch[^1].Offset.Value + 1);
         }
         catch
         {
@@ -463,6 +537,7 @@ public sealed partial class PartitionIngressGrain(
         _combiner!.Clear();
         _users!.Discard();
         _appliedCount = 0;
+        _appliedEnd = _inFlight?.End ?? _committed;
     }
 
     private Dictionary<int, ItemDelta[]> ByShard(IReadOnlyList<ItemDelta> deltas)
@@ -488,7 +563,7 @@ public sealed partial class PartitionIngressGrain(
                 continue;
             }
 
-            _records.Add((parsed.UserId!, parsed.Event));
+            _records.Add((parsed.UserId!, parsed.Event, record.Offset.Value));
             _batchEvents += parsed.Event is null ? 0 : 1;
         }
     }

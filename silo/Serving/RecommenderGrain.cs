@@ -15,18 +15,18 @@ namespace RecoCluster.Silo.Serving;
 [StatelessWorker, Reentrant]
 public sealed class RecommenderGrain(SnapshotHolder snapshots, ItemCatalog catalog, GrainKeeper keeper, IOptions<RecommenderOptions> options) : Grain, IRecommenderGrain
 {
-    public async Task<RecommendationList> ForUserAsync(string userId, int count)
+    public async Task<RecommendationList> ForUserAsync(string userId, int count, ReadPosition at)
     {
         Check(EventSchema.ValidateId("userId", userId) ?? RecommendationRequests.ValidateCount(count));
         // Straight to the partition that holds the user, not through IUserGrain: a stateless router keyed by user id
         // is an activation per user on every silo that serves one.
-        var input = await (await keeper.UserPartitionAsync(userId)).GetUserInputAsync(userId);
+        var (input, behind) = await (await keeper.UserPartitionAsync(userId)).GetUserInputAsync(userId, at);
         var snapshot = snapshots.Current;
         var coldStart = input is null || (input.Recent.Count == 0 && input.Factors is null);
         var items = coldStart
             ? Recommender.Popular(snapshot, catalog.IsAvailable, count)
             : Recommender.ForUser(input!, snapshot, catalog.IsAvailable, options.Value, count);
-        return RecommendationLists.From(snapshot, items) with { UserId = userId, ColdStart = coldStart };
+        return RecommendationLists.From(snapshot, items) with { UserId = userId, ColdStart = coldStart, Behind = behind ? true : null };
     }
 
     public Task<RecommendationList?> SimilarAsync(string itemId, int count)

@@ -22,6 +22,7 @@ public sealed class TestCluster : IClusterUnderTest, IAsyncDisposable
 {
     private readonly List<WebApplication> _silos = [];
     private WebApplication? _gateway;
+    private readonly List<WebApplication> _otherGateways = [];
     private readonly string _membership;
 
     private readonly IReadOnlyDictionary<string, string?> _overrides;
@@ -167,9 +168,26 @@ public sealed class TestCluster : IClusterUnderTest, IAsyncDisposable
             deadline,
             "the gateway seeing every silo, and every partition's ingress on its home silo");
 
+    /// <summary>Starts another gateway on the same cluster and Kafka (a second Orleans client, with its own
+    /// producer and its own record of what it produced) and returns a client of it with the admin key.</summary>
+    public async Task<HttpClient> StartOtherGatewayAsync()
+    {
+        var gateway = ClusterHosts.BuildGateway([], BaseConfig());
+        _otherGateways.Add(gateway);
+        await gateway.StartAsync();
+        var address = gateway.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        return TestKeys.Client(new Uri(address), TestKeys.Admin);
+    }
+
     public async ValueTask DisposeAsync()
     {
         Gateway?.Dispose();
+        foreach (var other in _otherGateways)
+        {
+            await other.StopAsync();
+            await other.DisposeAsync();
+        }
+
         if (_gateway is not null)
         {
             await _gateway.StopAsync();

@@ -146,6 +146,13 @@ public sealed class GatewayApiTests(GatewayOnlyFixture fixture) : IClassFixture<
         Assert.True(delete.TryGetProperty("security", out _));
         Assert.Contains("'admin' scope", delete.GetProperty("description").GetString(), StringComparison.Ordinal);
         Assert.True(delete.GetProperty("responses").TryGetProperty("429", out _));
+
+        // Reads of a user take the read-your-writes position as a header.
+        foreach (var read in new[] { "/v1/users/{userId}", "/v1/users/{userId}/recommendations" })
+        {
+            var parameters = document.GetProperty("paths").GetProperty(read).GetProperty("get").GetProperty("parameters").EnumerateArray();
+            Assert.Contains(parameters, p => p.GetProperty("name").GetString() == "Reco-Position" && p.GetProperty("in").GetString() == "header");
+        }
     }
 
     [Fact]

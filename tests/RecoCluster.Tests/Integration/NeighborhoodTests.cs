@@ -3,6 +3,8 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using RecoCluster.Gateway.Serving;
 using RecoCluster.Grains.Interfaces;
 using RecoCluster.Tests.Infrastructure;
 
@@ -86,6 +88,120 @@ public sealed class NeighborhoodTests(NeighborhoodClusterFixture fixture) : ICla
         Assert.DoesNotContain(after.GetProperty("items").EnumerateArray(), i => i.GetProperty("itemId").GetString() == target);
         Assert.Contains(after.GetProperty("items").EnumerateArray(), i => i.GetProperty("reason").GetString() == $"because you viewed {target}");
         Assert.True(reflectedAfter < TimeSpan.FromSeconds(1), $"the event showed after {reflectedAfter.TotalMilliseconds:F0} ms");
+    }
+
+    [Fact]
+    public async Task A_click_is_in_the_next_answer_through_the_gateway_that_took_it_and_through_another_that_carries_its_position()
+    {
+        await _cluster.RebuildAsync(Deadline);
+        var user = "nb-2";
+        using var other = await _cluster.StartOtherGatewayAsync();
+
+        // No waiting and no polling: the first answer after the 202 must show the click. The gateway that took it
+        // waits for what it produced; another gateway waits for the position the 202 carried.
+        var first = await TopItemAsync(_cluster.Gateway, user);
+        var (position, _) = await ClickAsync(_cluster.Gateway, user, first);
+        var same = await GetAsync(_cluster.Gateway, $"/v1/users/{user}/recommendations?count=20", position: null);
+        AssertShows(same, first);
+
+        var second = await TopItemAsync(_cluster.Gateway, user);
+        (position, var body) = await ClickAsync(_cluster.Gateway, user, second);
+        Assert.Equal(position, body.GetProperty("position").GetString());
+        var elsewhere = await GetAsync(other, $"/v1/users/{user}/recommendations?count=20", position);
+        AssertShows(elsewhere, second);
+        var history = await GetAsync(other, $"/v1/users/{user}", position);
+        Assert.Equal(second, history.GetProperty("recentItems")[0].GetProperty("itemId").GetString());
+        Assert.False(history.TryGetProperty("behind", out _));
+
+        static void AssertShows(JsonElement list, string clicked)
+        {
+            var items = list.GetProperty("items").EnumerateArray().ToList();
+            Assert.False(list.TryGetProperty("behind", out _), list.ToString());
+            Assert.DoesNotContain(items, i => i.GetProperty("itemId").GetString() == clicked);
+            Assert.Contains(items, i => i.GetProperty("reason").GetString() == $"because you viewed {clicked}");
+        }
+    }
+
+    [Fact]
+    public async Task A_read_at_a_position_waits_for_the_event_there_even_one_produced_after_the_read_began()
+    {
+        // The position after this click names the offset the user's next event will take (nothing else writes to
+        // this cluster meanwhile): a read at one past it must wait for an event that does not exist yet.
+        var user = "nb-4";
+        var (position, _) = await ClickAsync(_cluster.Gateway, user, "sku-1");
+        Assert.True(PositionToken.TryParse(position, out var token, out var error), error);
+        var (partition, next) = Assert.Single(token!.Offsets);
+        var grains = _cluster.Silos[0].Services.GetRequiredService<IGrainFactory>();
+        var read = grains.GetGrain<IPartitionIngressGrain>(partition).GetUserHistoryAsync(user, new ReadPosition(next + 1, TimeSpan.FromSeconds(30)));
+
+        var (after, _) = await ClickAsync(_cluster.Gateway, user, "sku-2");
+        Assert.Equal($"{partition}:{next + 1}", after);
+        var (history, behind) = await read;
+        Assert.False(behind);
+        Assert.Equal("sku-2", history!.RecentItems[0].ItemId);
+    }
+
+    [Fact]
+    public async Task A_position_the_cluster_has_not_reached_gets_an_answer_marked_behind_after_the_wait_and_a_malformed_one_a_400()
+    {
+        await _cluster.RebuildAsync(Deadline);
+        // Far past anything produced, on every partition: no partition gets there.
+        var far = string.Join(",", Enumerable.Range(0, 64).Select(p => $"{p}:999999999999"));
+        var clock = Stopwatch.StartNew();
+        using (var request = new HttpRequestMessage(HttpMethod.Get, "/v1/users/nb-3/recommendations?count=5"))
+        {
+            request.Headers.Add("Reco-Position", far);
+            using var response = await _cluster.Gateway.SendAsync(request);
+            var body = await response.Content.ReadAsStringAsync();
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.True(clock.Elapsed >= TimeSpan.FromMilliseconds(190), $"answered after {clock.Elapsed.TotalMilliseconds:F0} ms, before the 200 ms wait ended");
+            Assert.Equal("true", Assert.Single(response.Headers.GetValues("Reco-Behind")));
+            var list = JsonDocument.Parse(body).RootElement;
+            Assert.True(list.GetProperty("behind").GetBoolean());
+            Assert.Equal(5, list.GetProperty("items").GetArrayLength());
+        }
+
+        var history = await GetAsync(_cluster.Gateway, "/v1/users/nb-3", far);
+        Assert.True(history.GetProperty("behind").GetBoolean());
+
+        foreach (var bad in new[] { "abc", "3:", "-1:5", "2:5,2:6", "1:x" })
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/v1/users/nb-3/recommendations");
+            request.Headers.TryAddWithoutValidation("Reco-Position", bad);
+            using var response = await _cluster.Gateway.SendAsync(request);
+            var problem = await response.Content.ReadAsStringAsync();
+            Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+            Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+            Assert.Contains("Reco-Position", problem, StringComparison.Ordinal);
+        }
+    }
+
+    private async Task<(string Position, JsonElement Body)> ClickAsync(HttpClient gateway, string user, string item)
+    {
+        var now = DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        fixture.Events.Add(new ClickEvent(user, item, EventType.View, now));
+        var json = JsonSerializer.Serialize(new { userId = user, itemId = item, type = "view", timestamp = now.ToUnixTimeMilliseconds() });
+        using var post = await gateway.PostAsync(new Uri("/v1/events", UriKind.Relative), new StringContent(json, Encoding.UTF8, "application/json"));
+        var text = await post.Content.ReadAsStringAsync();
+        Assert.True(post.StatusCode == HttpStatusCode.Accepted, text);
+        return (Assert.Single(post.Headers.GetValues("Reco-Position")), JsonDocument.Parse(text).RootElement.Clone());
+    }
+
+    private static async Task<string> TopItemAsync(HttpClient gateway, string user) =>
+        (await GetAsync(gateway, $"/v1/users/{user}/recommendations?count=20", position: null)).GetProperty("items")[0].GetProperty("itemId").GetString()!;
+
+    private static async Task<JsonElement> GetAsync(HttpClient gateway, string path, string? position)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, path);
+        if (position is not null)
+        {
+            request.Headers.Add("Reco-Position", position);
+        }
+
+        using var response = await gateway.SendAsync(request);
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.OK, $"{path} answered {(int)response.StatusCode}: {body}");
+        return JsonDocument.Parse(body).RootElement.Clone();
     }
 
     [Fact]

@@ -83,7 +83,7 @@ public abstract class OrleansNeighborhoodTests(OrleansNeighborhoodFixture fixtur
         var history = await _cluster.Grains.GetGrain<IUserGrain>(user).GetHistoryAsync();
         Assert.NotNull(history);
         var seen = history.RecentItems.Select(i => i.ItemId).ToHashSet(StringComparer.Ordinal);
-        var recs = await Recommender.ForUserAsync(user, 15);
+        var recs = await Recommender.ForUserAsync(user, 15, ReadPosition.None);
         Assert.Equal(15, recs.Items.Count);
         Assert.False(recs.ColdStart);
         Assert.All(recs.Items, i => Assert.DoesNotContain(i.ItemId, seen));
@@ -93,7 +93,7 @@ public abstract class OrleansNeighborhoodTests(OrleansNeighborhoodFixture fixtur
         Assert.All(neighbors, i => Assert.Contains(i.BecauseOf!, seen));
         Assert.Equal(recs.Items.Select(i => i.Score).OrderByDescending(s => s), recs.Items.Select(i => i.Score));
 
-        var cold = await Recommender.ForUserAsync("never-seen-anywhere", 5);
+        var cold = await Recommender.ForUserAsync("never-seen-anywhere", 5, ReadPosition.None);
         Assert.True(cold.ColdStart);
         Assert.Equal(5, cold.Items.Count);
         Assert.All(cold.Items, i => Assert.Equal("popular", i.Source));
