@@ -17,7 +17,10 @@ public static class AdminEndpoints
     {
         ArgumentNullException.ThrowIfNull(app);
         var admin = app.MapGroup("/v1/admin").WithTags("admin").RequireScope(ApiScope.Admin);
-        admin.MapGet("/cluster", GetClusterAsync).WithSummary("Every live silo, its partitions, lag and counters");
+        admin.MapGet("/cluster", GetClusterAsync)
+            .WithSummary("Every live silo, its partitions, lag and counters")
+            .Produces<ClusterView>()
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         admin.MapGet("/items/{itemId}/cooccurrence", GetCooccurrenceAsync)
             .WithSummary("An item's event count and co-occurrence row, largest first (for verification)")
             .Produces<ItemCooccurrence>()

@@ -28,7 +28,12 @@ public static class EventsEndpoints
         app.MapGroup("/v1").WithTags("events").MapPost("/events", PostAsync)
             .RequireScope(ApiScope.Ingest)
             .WithSummary("Ingest one event or an array of up to 1,000: all or nothing, 202 once Kafka has them all")
-            .Accepts<ClickEvent[]>("application/json");
+            .Accepts<ClickEvent[]>("application/json")
+            .Produces<IngestAccepted>(StatusCodes.Status202Accepted)
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         return app;
     }
 

@@ -15,7 +15,10 @@ public static class HealthEndpoints
         app.MapGet("/healthz", () => TypedResults.Ok(new { status = "alive" })).WithTags("operations");
         // Ready once the gateway can reach the cluster. Not gated on every partition being read: ingest needs only
         // Kafka, and taking every gateway out of service while a silo is replaced would stop ingest for nothing.
-        app.MapGet("/readyz", (HttpContext context, IClusterBackend cluster, CancellationToken ct) => cluster.ReadinessAsync(context, ct)).WithTags("operations");
+        app.MapGet("/readyz", (HttpContext context, IClusterBackend cluster, CancellationToken ct) => cluster.ReadinessAsync(context, ct))
+            .WithTags("operations")
+            .Produces(StatusCodes.Status200OK)
+            .Produces(StatusCodes.Status503ServiceUnavailable);
         return app;
     }
 }

@@ -38,12 +38,16 @@ public static class RecommendationsEndpoints
         v1.MapGet("/items/popular", PopularAsync)
             .WithSummary("Popular now (time-decayed), available items only")
             .Produces<RecommendationList>()
-            .ProducesProblem(StatusCodes.Status400BadRequest);
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         v1.MapPost("/recommendations/cart", CartAsync)
             .WithSummary("Complements for a basket, from purchase co-occurrence")
             .Accepts<CartRequest>("application/json")
             .Produces<RecommendationList>()
-            .ProducesProblem(StatusCodes.Status400BadRequest);
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         return app;
     }
 

@@ -36,7 +36,10 @@ public static class UsersEndpoints
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         users.MapDelete("/{userId}", EraseUserAsync)
             .RequireScope(ApiScope.Admin)
-            .WithSummary("Erase a user's history (privacy): 202 once the erase command is in Kafka");
+            .WithSummary("Erase a user's history (privacy): 202 once the erase command is in Kafka")
+            .Produces<EraseAccepted>(StatusCodes.Status202Accepted)
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         return app;
     }
 

@@ -169,10 +169,17 @@ public sealed class TestCluster : IClusterUnderTest, IAsyncDisposable
             "the gateway seeing every silo, and every partition's ingress on its home silo");
 
     /// <summary>Starts another gateway on the same cluster and Kafka (a second Orleans client, with its own
-    /// producer and its own record of what it produced) and returns a client of it with the admin key.</summary>
-    public async Task<HttpClient> StartOtherGatewayAsync()
+    /// producer and its own record of what it produced), with <paramref name="overrides"/> on top of the cluster's
+    /// settings, and returns a client of it with the admin key.</summary>
+    public async Task<HttpClient> StartOtherGatewayAsync(IReadOnlyDictionary<string, string?>? overrides = null)
     {
-        var gateway = ClusterHosts.BuildGateway([], BaseConfig());
+        var config = BaseConfig();
+        foreach (var (key, value) in overrides ?? new Dictionary<string, string?>())
+        {
+            config[key] = value;
+        }
+
+        var gateway = ClusterHosts.BuildGateway([], config);
         _otherGateways.Add(gateway);
         await gateway.StartAsync();
         var address = gateway.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();

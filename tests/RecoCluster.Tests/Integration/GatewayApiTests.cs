@@ -156,6 +156,42 @@ public sealed class GatewayApiTests(GatewayOnlyFixture fixture) : IClassFixture<
     }
 
     [Fact]
+    public async Task The_openapi_document_lists_every_status_each_endpoint_answers()
+    {
+        // What the endpoints answer besides the security statuses (which the next lines check on every scoped
+        // operation): the statuses this class and the cluster tests provoke, so a generated client handles them.
+        var answers = new Dictionary<string, string[]>
+        {
+            ["POST /v1/events"] = ["202", "400", "413", "415", "503"],
+            ["DELETE /v1/users/{userId}"] = ["202", "400", "503"],
+            ["GET /v1/users/{userId}"] = ["200", "400", "404", "503"],
+            ["GET /v1/users/{userId}/recommendations"] = ["200", "400", "503"],
+            ["GET /v1/items/{itemId}/similar"] = ["200", "400", "404", "503"],
+            ["GET /v1/items/popular"] = ["200", "400", "503"],
+            ["POST /v1/recommendations/cart"] = ["200", "400", "413", "415", "503"],
+            ["PUT /v1/items/{itemId}"] = ["202", "400", "503"],
+            ["GET /v1/admin/cluster"] = ["200", "503"],
+            ["GET /v1/admin/items/{itemId}/cooccurrence"] = ["200", "400", "404", "503"],
+            ["POST /v1/admin/neighborhoods/rebuild"] = ["200", "503"],
+            ["GET /readyz"] = ["200", "503"],
+            ["GET /healthz"] = ["200"],
+        };
+        using var client = _gateway.Client(null);
+        var document = await client.GetFromJsonAsync<JsonElement>(new Uri("/openapi/v1.json", UriKind.Relative));
+
+        foreach (var (operation, statuses) in answers)
+        {
+            var (method, path) = (operation.Split(' ')[0].ToLowerInvariant(), operation.Split(' ')[1]);
+            var op = document.GetProperty("paths").GetProperty(path).GetProperty(method);
+            var listed = op.GetProperty("responses").EnumerateObject().Select(r => r.Name).ToHashSet(StringComparer.Ordinal);
+            var expected = path.StartsWith("/v1/", StringComparison.Ordinal) ? statuses.Concat(["401", "403", "429"]) : statuses;
+            Assert.All(expected, status => Assert.True(listed.Contains(status), $"{operation} does not list {status} (it lists {string.Join(", ", listed.Order(StringComparer.Ordinal))})"));
+        }
+
+        Assert.Equal(PublicEndpoints.Order(StringComparer.Ordinal), answers.Keys.Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
     public void Every_v1_endpoint_requires_a_scope()
     {
         var endpoints = _gateway.App.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
