@@ -44,9 +44,9 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
             errors.Add($"Reco:Gateway:RouteDeadlineMs is {options.RouteDeadlineMs}; it must be between 50 and 60000.");
         }
 
-        if (options.ReadYourWritesWaitMs is < 0 or > 10_000)
+        if (options.ReadYourWritesWaitMs < 0 || options.ReadYourWritesWaitMs >= options.RouteDeadlineMs)
         {
-            errors.Add($"Reco:Gateway:ReadYourWritesWaitMs is {options.ReadYourWritesWaitMs}; it must be between 0 and 10000.");
+            errors.Add($"Reco:Gateway:ReadYourWritesWaitMs is {options.ReadYourWritesWaitMs}; it must be at least 0 and below Reco:Gateway:RouteDeadlineMs ({options.RouteDeadlineMs}), which bounds the read that waits.");
         }
 
         if (options.MaxEventsPerRequest is < 1 or > 100_000)

@@ -23,6 +23,13 @@ public interface IPartitionIngressGrain : IGrainWithIntegerKey
     /// events; read as <see cref="GetUserHistoryAsync"/> is.</summary>
     [AlwaysInterleave]
     Task<UserInputRead> GetUserInputAsync(string userId, ReadPosition at);
+
+    /// <summary>Whether every record of the partition below <paramref name="position"/> is committed (stored in its
+    /// users and in the item shards, where a neighborhood round reads it), waiting for it at most
+    /// <paramref name="maxWait"/>.</summary>
+    [AlwaysInterleave]
+    [ResponseTimeout("00:02:00")]
+    Task<bool> WaitCommittedAsync(long position, TimeSpan maxWait);
 }
 
 /// <summary>What a partition ingress reports.</summary>

@@ -47,8 +47,15 @@ public sealed record CartRequest(IReadOnlyList<string>? Items, int? Count);
 /// <param name="CompletedAt">When every part was stored and the version became visible.</param>
 /// <param name="Partitions">The parts the version was stored in (item partitions on the first runtime, slices of
 /// the stored item rows on Orleans).</param>
+/// <param name="Behind">True when the round started before every event of the request's position (or of what the
+/// gateway produced) was stored, after waiting for it as long as the gateway does; absent otherwise.</param>
 [GenerateSerializer, Immutable, Alias("reco.RebuildResult")]
-public sealed record RebuildResult(long Version, DateTimeOffset StartedAt, DateTimeOffset CompletedAt, int Partitions);
+public sealed record RebuildResult(
+    long Version,
+    DateTimeOffset StartedAt,
+    DateTimeOffset CompletedAt,
+    int Partitions,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] bool? Behind = null);
 
 /// <summary>Limits and validation of recommendation requests, shared by the gateway (which checks before routing)
 /// and the silos (which check again: their endpoint is reachable inside the cluster).</summary>

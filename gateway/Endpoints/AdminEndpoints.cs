@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing;
 using RecoCluster.Gateway.Security;
 using RecoCluster.Gateway.Serving;
@@ -28,13 +29,21 @@ public static class AdminEndpoints
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         admin.MapPost("/neighborhoods/rebuild", RebuildAsync)
-            .WithSummary("Run a neighborhood round now; answers with the new snapshot version once it is visible")
+            .WithSummary("Run a neighborhood round now, counting every event acknowledged before the request; answers with the new snapshot version once it is visible")
             .Produces<RebuildResult>()
+            .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         return app;
     }
 
-    internal static Task<IResult> RebuildAsync(HttpContext context, IClusterBackend cluster, CancellationToken ct) => cluster.RebuildAsync(context, ct);
+    internal static async Task<IResult> RebuildAsync(
+        [FromHeader(Name = PositionToken.Header)] string? position,
+        HttpContext context,
+        IClusterBackend cluster,
+        CancellationToken ct) =>
+        PositionToken.TryFromHeader(position, out var token, out var error)
+            ? await cluster.RebuildAsync(token, context, ct)
+            : TypedResults.Problem(error, statusCode: StatusCodes.Status400BadRequest, title: "Invalid position");
 
     /// <summary>The raw counts row of an item, largest first, for verification against a recount.</summary>
     internal static async Task<IResult> GetCooccurrenceAsync(string itemId, string? count, HttpContext context, IClusterBackend cluster, CancellationToken ct)

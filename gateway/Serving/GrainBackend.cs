@@ -50,6 +50,21 @@ public sealed partial class GrainBackend(
     private ReadPosition ReadAt(int partition, PositionToken? position) =>
         new(Math.Max(position?.For(partition) ?? 0, produced.For(partition)), TimeSpan.FromMilliseconds(options.Value.ReadYourWritesWaitMs));
 
+    private async Task<bool> WaitCommittedAsync(PositionToken? position)
+    {
+        var waits = new List<Task<bool>>();
+        for (var partition = 0; partition < await PartitionCountAsync(); partition++)
+        {
+            var at = Math.Max(position?.For(partition) ?? 0, produced.For(partition));
+            if (at > 0)
+            {
+                waits.Add(grains.GetGrain<IPartitionIngressGrain>(partition).WaitCommittedAsync(at, RebuildCatchUp));
+            }
+        }
+
+        return (await Task.WhenAll(waits)).All(reached => reached);
+    }
+
     private static void MarkBehind(HttpContext context, bool behind)
     {
         if (behind)
@@ -86,18 +101,26 @@ public sealed partial class GrainBackend(
     /// <summary>How long a rebuild request may wait for its round, failovers included.</summary>
     public static readonly TimeSpan RebuildTimeout = TimeSpan.FromMinutes(2);
 
+    /// <summary>How long a rebuild request waits for the events it must count to be stored before its round starts.</summary>
+    public static readonly TimeSpan RebuildCatchUp = TimeSpan.FromMinutes(1);
+
     // A round whose silo dies is lost with it; the round grain comes back on another silo, and running the
     // request there is what the caller asked for (a round counts everything stored before it starts), so the
     // gateway asks again until the timeout instead of handing the failover to the caller.
-    public Task<IResult> RebuildAsync(HttpContext context, CancellationToken ct) =>
+    public Task<IResult> RebuildAsync(PositionToken? position, HttpContext context, CancellationToken ct) =>
         CallAsync(context, ct, "neighborhood round grain", async () =>
         {
+            // A round counts what the item shards have stored when it starts: first every event of the request's
+            // position, or of what this gateway produced, must be committed on its partition.
+            var counted = await WaitCommittedAsync(position);
+            MarkBehind(context, !counted);
             var deadline = time.GetUtcNow() + RebuildTimeout;
             while (true)
             {
                 try
                 {
-                    return TypedResults.Ok(await RebuildOnceAsync(ct));
+                    var result = await RebuildOnceAsync(ct);
+                    return TypedResults.Ok(counted ? result : result with { Behind = true });
                 }
                 catch (Exception ex) when (IsUnavailable(ex) && time.GetUtcNow() < deadline && !ct.IsCancellationRequested)
                 {

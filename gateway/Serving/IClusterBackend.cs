@@ -31,7 +31,7 @@ public interface IClusterBackend
     Task<IResult> CooccurrenceAsync(string itemId, int count, HttpContext context, CancellationToken ct);
 
     /// <summary>Runs a neighborhood round and answers once its version is published.</summary>
-    Task<IResult> RebuildAsync(HttpContext context, CancellationToken ct);
+    Task<IResult> RebuildAsync(PositionToken? position, HttpContext context, CancellationToken ct);
 
     /// <summary>The cluster's silos and partitions, for operators.</summary>
     Task<IResult> ClusterAsync(HttpContext context, CancellationToken ct);

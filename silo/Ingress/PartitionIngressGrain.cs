@@ -94,7 +94,9 @@ public sealed partial class PartitionIngressGrain(
     // carries a position (read-your-writes) waits for. It moves back only when an open batch fails and its users
     // return to what is stored. The waiters are reads of this activation, woken as it moves past their positions.
     private long _appliedEnd;
-    private readonly List<(long Position, TaskCompletionSource Reached)> _positionWaiters = [];
+    private PositionWaiters? _appliedWaiters;
+    // Reads waiting for _committed (a neighborhood round after a burst waits for what it must count).
+    private PositionWaiters? _committedWaiters;
 
     // Kept from batch to batch: it reuses its per-item accumulators, which a new one per batch allocated again.
     private DeltaCombiner? _combiner;
@@ -115,6 +117,8 @@ public sealed partial class PartitionIngressGrain(
         _partition = checked((int)this.GetPrimaryKeyLong());
         _activatedMs = time.GetUtcNow().ToUnixTimeMilliseconds();
         _users = new UserWorkingSet(userOptions.Value, ids, options.Value.MaxUsersInMemory);
+        _appliedWaiters = new PositionWaiters(time);
+        _committedWaiters = new PositionWaiters(time);
         _combiner = new DeltaCombiner(ids);
         IngressClaim claim;
         try
@@ -164,10 +168,8 @@ public sealed partial class PartitionIngressGrain(
         _timer?.Dispose();
         StopReader();
         // Reads still waiting for a position answer now, as behind: this activation will apply nothing more.
-        foreach (var (_, reached) in _positionWaiters)
-        {
-            reached.TrySetCanceled(CancellationToken.None);
-        }
+        _appliedWaiters?.CancelAll();
+        _committedWaiters?.CancelAll();
 
         if (_progress is not null)
         {
@@ -212,47 +214,19 @@ public sealed partial class PartitionIngressGrain(
         return new UserInputRead((await FindUserAsync(userId))?.GetRecommendationInput(), !reached);
     }
 
-    // Whether every record below the position is applied, waiting for it at most the read's wait. The wait is an
-    // interleaved call's await: batches go on applying meanwhile, and each advance wakes the reads it satisfies.
-    private async Task<bool> ReachAsync(ReadPosition at)
-    {
-        if (at.Position <= _appliedEnd)
-        {
-            return true;
-        }
+    public async Task<bool> WaitCommittedAsync(long position, TimeSpan maxWait) =>
+        _blocked is null && await _committedWaiters!.WaitAsync(position, maxWait, () => _committed);
 
-        if (at.MaxWait <= TimeSpan.Zero || _blocked is not null)
-        {
-            return false;
-        }
-
-        var reached = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        _positionWaiters.Add((at.Position, reached));
-        try
-        {
-            await reached.Task.WaitAsync(at.MaxWait, time);
-            return true;
-        }
-        catch (Exception e) when (e is TimeoutException or OperationCanceledException)
-        {
-            return at.Position <= _appliedEnd;
-        }
-        finally
-        {
-            _positionWaiters.RemoveAll(w => ReferenceEquals(w.Reached, reached));
-        }
-    }
+    // Whether every record below the position is applied to the users in memory, waiting for it at most the read's
+    // wait: batches go on applying meanwhile (the read is an interleaved call), and each advance wakes the reads it
+    // satisfies.
+    private async Task<bool> ReachAsync(ReadPosition at) =>
+        _blocked is null ? await _appliedWaiters!.WaitAsync(at.Position, at.MaxWait, () => _appliedEnd) : at.Position <= _appliedEnd;
 
     private void AdvanceApplied(long end)
     {
         _appliedEnd = end;
-        foreach (var (position, reached) in _positionWaiters)
-        {
-            if (position <= end)
-            {
-                reached.TrySetResult();
-            }
-        }
+        _appliedWaiters!.Advance(end);
     }
 
     // Memory first (it holds the last batch applied, stored or not yet), else storage: a user not in memory has
@@ -378,6 +352,7 @@ public sealed partial class PartitionIngressGrain(
         _invalid += batch.Invalid;
         _committed = batch.End;
         _inFlight = null;
+        _committedWaiters!.Advance(_committed);
         _batches++;
         metrics.Checkpointed(batch.Records, batch.Events, batch.Invalid, time.GetElapsedTime(batch.StartedTimestamp));
         _progress!.Committed = _committed;

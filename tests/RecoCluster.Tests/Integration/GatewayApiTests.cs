@@ -172,7 +172,7 @@ public sealed class GatewayApiTests(GatewayOnlyFixture fixture) : IClassFixture<
             ["PUT /v1/items/{itemId}"] = ["202", "400", "503"],
             ["GET /v1/admin/cluster"] = ["200", "503"],
             ["GET /v1/admin/items/{itemId}/cooccurrence"] = ["200", "400", "404", "503"],
-            ["POST /v1/admin/neighborhoods/rebuild"] = ["200", "503"],
+            ["POST /v1/admin/neighborhoods/rebuild"] = ["200", "400", "503"],
             ["GET /readyz"] = ["200", "503"],
             ["GET /healthz"] = ["200"],
         };

@@ -29,8 +29,9 @@ public sealed class NeighborhoodClusterFixture : IAsyncLifetime
             {
                 ["Reco:Neighborhoods:RoundIntervalSeconds"] = "0",
                 // Read-your-writes waits up to this long: far more than applying a click takes, so that the tests
-                // that expect every answer to show the click hold on a loaded machine.
-                ["Reco:Gateway:ReadYourWritesWaitMs"] = "10000",
+                // that expect every answer to show the click hold on a loaded machine (and below the deadline).
+                ["Reco:Gateway:ReadYourWritesWaitMs"] = "8000",
+                ["Reco:Gateway:RouteDeadlineMs"] = "10000",
             });
         await Cluster.ProduceAsync(Events);
         await Cluster.AssertItemsEqualRecountAsync(Events, TimeSpan.FromSeconds(60));
@@ -161,6 +162,29 @@ public sealed class NeighborhoodTests(NeighborhoodClusterFixture fixture) : ICla
                 neighbours.Contains(first.GetProperty("itemId").GetString()!) && first.GetProperty("reason").GetString() == $"because you viewed {item}",
                 $"answer {i}, for a first click on {item}, is led by {first}");
         }
+    }
+
+    [Fact]
+    public async Task A_rebuild_asked_for_right_after_a_burst_counts_the_burst()
+    {
+        // 2,000 events through the gateway, then a rebuild at once: no sleep, and no wait for the items to be
+        // stored first. The round must count every event acknowledged before the request.
+        var burst = ClusterClient.Events(seed: 29, count: 2_000, users: 60, items: 120, userPrefix: "burst");
+        foreach (var chunk in burst.Chunk(1_000))
+        {
+            var json = "[" + string.Join(",", chunk.Select(e => Encoding.UTF8.GetString(EventSchema.ToUtf8(e)))) + "]";
+            using var post = await _cluster.Gateway.PostAsync(new Uri("/v1/events", UriKind.Relative), new StringContent(json, Encoding.UTF8, "application/json"));
+            Assert.True(post.StatusCode == HttpStatusCode.Accepted, await post.Content.ReadAsStringAsync());
+            fixture.Events.AddRange(chunk);
+        }
+
+        using var response = await _cluster.Gateway.PostAsync(new Uri("/v1/admin/neighborhoods/rebuild", UriKind.Relative), null);
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.OK, body);
+        var result = JsonDocument.Parse(body).RootElement;
+        Assert.False(result.TryGetProperty("behind", out _), body);
+        await _cluster.WaitForVersionAsync(result.GetProperty("version").GetInt64(), Deadline);
+        await _cluster.AssertNeighborhoodsEqualRecountAsync(fixture.Events);
     }
 
     [Fact]
