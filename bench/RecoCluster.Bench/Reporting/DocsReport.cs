@@ -109,7 +109,7 @@ public static class DocsReport
         var text = new StringBuilder(Provenance(path, file.Date, file.Machine.ToString(), file.Command));
         text.Append(LoadSentence(file.Load, file.Machine.Cores));
 
-        text.Append(CultureInfo.InvariantCulture, $"{s.Runs} run(s); each kind {s.Seconds} s per rate after {s.WarmupSeconds} s of warm-up{(s.WarmPassSeconds > 0 ? $", and {s.WarmPassSeconds} s per kind at the lowest rate before the first row, unmeasured" : "")}; {s.Users:N0} users and {s.Items:N0} items preloaded with {s.PreloadEvents:N0} events; client timeout {s.TimeoutMs:N0} ms; bare answer {s.BareBodyBytes} bytes. Percentiles are of 2xx answers only, medians across runs.\n\n");
+        text.Append(CultureInfo.InvariantCulture, $"{s.Runs} run(s); each kind {s.Seconds} s per rate after {s.WarmupSeconds} s of warm-up{(s.WarmPassSeconds > 0 ? $", and {s.WarmPassSeconds} s per kind at the lowest rate (at most 500 req/s) before the first row, unmeasured" : "")}; {s.Users:N0} users and {s.Items:N0} items preloaded with {s.PreloadEvents:N0} events; client timeout {s.TimeoutMs:N0} ms; bare answer {s.BareBodyBytes} bytes. Percentiles are of 2xx answers only, medians across runs.\n\n");
         text.Append(QueryTables.Markdown(file)).Append('\n');
         return text.Append(Chart(chartsDir, ChartsRun.QueriesChart, "p50, p99 and p99.9 latency against offered load, per request kind")).ToString();
     }
