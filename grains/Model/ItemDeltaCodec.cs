@@ -21,9 +21,9 @@ public static class ItemDeltaCodec
         {
             w.String(d.ItemId);
             w.Count(d.Count);
-            Row(w, d.Others, d.OtherCounts);
+            w.Row(d.Others, d.OtherCounts);
             w.Count(d.PurchaseCount);
-            Row(w, d.PurchaseOthers ?? [], d.PurchaseOtherCounts ?? []);
+            w.Row(d.PurchaseOthers ?? [], d.PurchaseOtherCounts ?? []);
             w.Floats(d.FactorDelta);
         }
 
@@ -44,41 +44,12 @@ public static class ItemDeltaCodec
         {
             var itemId = r.String();
             var count = r.Count();
-            var (others, otherCounts) = Row(ref r);
+            var (others, otherCounts) = r.Row();
             var purchaseCount = r.Count();
-            var (purchaseOthers, purchaseCounts) = Row(ref r);
+            var (purchaseOthers, purchaseCounts) = r.Row();
             deltas[i] = new ItemDelta(itemId, count, others, otherCounts, purchaseCount, purchaseOthers.Length == 0 ? null : purchaseOthers, purchaseOthers.Length == 0 ? null : purchaseCounts, r.Floats());
         }
 
         return r.End ? deltas : throw new InvalidDataException("stored item side has bytes after its end");
-    }
-
-    private static void Row(StateWriter w, string[] items, long[] counts)
-    {
-        if (items.Length != counts.Length)
-        {
-            throw new InvalidDataException($"a delta's items and counts differ in length ({items.Length} and {counts.Length})");
-        }
-
-        w.VarUInt((ulong)items.Length);
-        for (var i = 0; i < items.Length; i++)
-        {
-            w.String(items[i]);
-            w.Count(counts[i]);
-        }
-    }
-
-    private static (string[] Items, long[] Counts) Row(ref StateReader r)
-    {
-        var length = r.Length(bytesEach: 2);
-        var items = new string[length];
-        var counts = new long[length];
-        for (var i = 0; i < length; i++)
-        {
-            items[i] = r.String();
-            counts[i] = r.Count();
-        }
-
-        return (items, counts);
     }
 }

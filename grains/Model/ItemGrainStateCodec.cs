@@ -22,8 +22,8 @@ public static class ItemGrainStateCodec
         w.Byte(Version1);
         w.Count(state.Count);
         w.Count(state.PurchaseCount);
-        Row(w, state.RowItems, state.RowCounts);
-        Row(w, state.PurchaseItems, state.PurchaseCounts);
+        w.Row(state.RowItems, state.RowCounts);
+        w.Row(state.PurchaseItems, state.PurchaseCounts);
         w.Floats(state.Factors);
         return w.Written.ToArray();
     }
@@ -38,38 +38,9 @@ public static class ItemGrainStateCodec
         }
 
         var state = new ItemGrainState { Count = r.Count(), PurchaseCount = r.Count() };
-        (state.RowItems, state.RowCounts) = Row(ref r);
-        (state.PurchaseItems, state.PurchaseCounts) = Row(ref r);
+        (state.RowItems, state.RowCounts) = r.Row();
+        (state.PurchaseItems, state.PurchaseCounts) = r.Row();
         state.Factors = r.Floats();
         return r.End ? state : throw new InvalidDataException("stored item state has bytes after its end");
-    }
-
-    private static void Row(StateWriter w, string[] items, long[] counts)
-    {
-        if (items.Length != counts.Length)
-        {
-            throw new InvalidDataException($"a row's items and counts differ in length ({items.Length} and {counts.Length})");
-        }
-
-        w.VarUInt((ulong)items.Length);
-        for (var i = 0; i < items.Length; i++)
-        {
-            w.String(items[i]);
-            w.Count(counts[i]);
-        }
-    }
-
-    private static (string[] Items, long[] Counts) Row(ref StateReader r)
-    {
-        var length = r.Length(bytesEach: 2);
-        var items = new string[length];
-        var counts = new long[length];
-        for (var i = 0; i < length; i++)
-        {
-            items[i] = r.String();
-            counts[i] = r.Count();
-        }
-
-        return (items, counts);
     }
 }

@@ -57,6 +57,21 @@ internal ref struct StateReader(ReadOnlySpan<byte> payload)
         return value;
     }
 
+    /// <summary>A row written by <see cref="StateWriter.Row"/>.</summary>
+    public (string[] Items, long[] Counts) Row()
+    {
+        var length = Length(bytesEach: 2);
+        var items = new string[length];
+        var counts = new long[length];
+        for (var i = 0; i < length; i++)
+        {
+            items[i] = String();
+            counts[i] = Count();
+        }
+
+        return (items, counts);
+    }
+
     public float[]? Floats()
     {
         var length = VarUInt();

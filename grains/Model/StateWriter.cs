@@ -67,6 +67,23 @@ internal sealed class StateWriter
         _buffer.Advance(length);
     }
 
+    /// <summary>A count row (an item's co-occurrence or purchase row, or a delta's): its length, then each other
+    /// item's id and count.</summary>
+    public void Row(string[] items, long[] counts)
+    {
+        if (items.Length != counts.Length)
+        {
+            throw new InvalidDataException($"a row's items and counts differ in length ({items.Length} and {counts.Length})");
+        }
+
+        VarUInt((ulong)items.Length);
+        for (var i = 0; i < items.Length; i++)
+        {
+            String(items[i]);
+            Count(counts[i]);
+        }
+    }
+
     /// <summary>A vector, or null: its length plus one (0 for null), then the floats.</summary>
     public void Floats(float[]? values)
     {
