@@ -53,7 +53,8 @@ public sealed partial class GrainBackend(
     private async Task<bool> WaitCommittedAsync(PositionToken? position)
     {
         var waits = new List<Task<bool>>();
-        for (var partition = 0; partition < await PartitionCountAsync(); partition++)
+        var partitions = await PartitionCountAsync();
+        for (var partition = 0; partition < partitions; partition++)
         {
             var at = Math.Max(position?.For(partition) ?? 0, produced.For(partition));
             if (at > 0)
