@@ -239,8 +239,17 @@ public sealed partial class PartitionIngressGrain(
             return model;
         }
 
-        var stored = await store.LoadUsersAsync([userId], CancellationToken.None);
-        return stored.TryGetValue(userId, out var user) ? new UserModel(userId, userOptions.Value, ids, UserGrainStateCodec.Decode(user.Payload)) : null;
+        try
+        {
+            var stored = await store.LoadUsersAsync([userId], CancellationToken.None);
+            return stored.TryGetValue(userId, out var user) ? new UserModel(userId, userOptions.Value, ids, UserGrainStateCodec.Decode(user.Payload)) : null;
+        }
+        catch (System.Data.Common.DbException e)
+        {
+            // An OrleansException, which the gateway answers with 503 and Retry-After: the database is away, the
+            // request is fine.
+            throw GroupCommitGrainStorage.StorageUnavailable(e, $"reading user {userId}");
+        }
     }
 
     private IngressStatus Status() => new(

@@ -145,7 +145,17 @@ public sealed partial class ItemShardGrain(
         }
 
         // Not in memory: what is stored is all there is (an item read this way is not kept).
-        var stored = await store.LoadItemsAsync([itemId], CancellationToken.None);
+        Dictionary<string, byte[]> stored;
+        try
+        {
+            stored = await store.LoadItemsAsync([itemId], CancellationToken.None);
+        }
+        catch (System.Data.Common.DbException e)
+        {
+            // As for a user: the gateway answers 503 with Retry-After, not 500.
+            throw GroupCommitGrainStorage.StorageUnavailable(e, $"reading item {itemId}");
+        }
+
         var model = new ItemModel(itemId, ids, stored.TryGetValue(itemId, out var payload) ? ItemGrainStateCodec.Decode(payload) : null, userOptions.Value.Factors.InitScale);
         return model.GetCooccurrence(count);
     }

@@ -1,3 +1,4 @@
+using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using RecoCluster.Tests.Infrastructure;
@@ -31,6 +32,15 @@ public sealed class SiloReadinessTests
         {
             await cluster.ProduceAsync(events.Skip(1_000).Take(1_000));
             await Eventually.TrueAsync(async () => await StatusAsync(silo) == "storage unreachable", Deadline, "/readyz naming the storage");
+
+            // Reads that need the database (a user and an item no grain holds in memory) say it is away: 503 with
+            // Retry-After, the answer to a request that is fine, not a 500.
+            foreach (var path in new[] { "/v1/users/never-seen", "/v1/admin/items/never-seen/cooccurrence" })
+            {
+                using var read = await cluster.Gateway.GetAsync(new Uri(path, UriKind.Relative));
+                Assert.True(read.StatusCode == HttpStatusCode.ServiceUnavailable, $"{path}: {(int)read.StatusCode} {await read.Content.ReadAsStringAsync()}");
+                Assert.NotNull(read.Headers.RetryAfter);
+            }
         }
         finally
         {
