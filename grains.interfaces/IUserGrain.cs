@@ -9,8 +9,4 @@ public interface IUserGrain : IGrainWithStringKey
 {
     /// <summary>The user's history, or null for a user with no events (or erased).</summary>
     Task<UserHistory?> GetHistoryAsync();
-
-    /// <summary>What the recommender needs from the user (window and vector, copied), or null for a user with no
-    /// events.</summary>
-    Task<RecommendationInput?> GetRecommendationInputAsync();
 }

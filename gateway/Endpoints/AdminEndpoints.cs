@@ -43,7 +43,7 @@ public static class AdminEndpoints
         CancellationToken ct) =>
         PositionToken.TryFromHeader(position, out var token, out var error)
             ? await cluster.RebuildAsync(token, context, ct)
-            : TypedResults.Problem(error, statusCode: StatusCodes.Status400BadRequest, title: "Invalid position");
+            : PositionToken.Invalid(error);
 
     /// <summary>The raw counts row of an item, largest first, for verification against a recount.</summary>
     internal static async Task<IResult> GetCooccurrenceAsync(string itemId, string? count, HttpContext context, IClusterBackend cluster, CancellationToken ct)

@@ -68,7 +68,7 @@ public static class RecommendationsEndpoints
 
         return PositionToken.TryFromHeader(position, out var token, out error)
             ? await cluster.RecommendationsAsync(userId, n, token, context, ct)
-            : TypedResults.Problem(error, statusCode: StatusCodes.Status400BadRequest, title: "Invalid position");
+            : PositionToken.Invalid(error);
     }
 
     internal static async Task<IResult> SimilarAsync(string itemId, string? count, HttpContext context, IClusterBackend cluster, CancellationToken ct)

@@ -58,7 +58,7 @@ public static class UsersEndpoints
 
         return PositionToken.TryFromHeader(position, out var token, out error)
             ? await cluster.UserAsync(userId, token, context, ct)
-            : TypedResults.Problem(error, statusCode: StatusCodes.Status400BadRequest, title: "Invalid position");
+            : PositionToken.Invalid(error);
     }
 
     /// <summary>

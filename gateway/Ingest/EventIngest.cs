@@ -162,19 +162,13 @@ public sealed class EventIngest : IDisposable
     // wait for what their gateway produced).
     private PositionToken? Acknowledged(IEnumerable<DeliveryResult<string, byte[]>> delivered)
     {
-        var next = new Dictionary<int, long>();
-        foreach (var d in delivered)
-        {
-            var after = d.Offset.Value + 1;
-            next[d.Partition.Value] = Math.Max(after, next.GetValueOrDefault(d.Partition.Value));
-        }
-
-        foreach (var (partition, after) in next)
+        var position = PositionToken.From(delivered.Select(d => KeyValuePair.Create(d.Partition.Value, d.Offset.Value + 1)));
+        foreach (var (partition, after) in position?.Offsets ?? new Dictionary<int, long>())
         {
             _produced.Acknowledged(partition, after);
         }
 
-        return PositionToken.From(next);
+        return position;
     }
 
     /// <summary>Produces a catalog entry (key = item id) and waits for Kafka's acknowledgement; every silo applies

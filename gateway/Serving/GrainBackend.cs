@@ -39,16 +39,22 @@ public sealed partial class GrainBackend(
     public Task<IResult> RecommendationsAsync(string userId, int count, PositionToken? position, HttpContext context, CancellationToken ct) =>
         CallAsync(context, ct, "user", async () =>
         {
-            var partition = KafkaPartitioner.PartitionFor(userId, await PartitionCountAsync());
-            var list = await Recommender.ForUserAsync(userId, count, ReadAt(partition, position));
+            // Nothing to wait for (no position, nothing produced here): no need to know the user's partition.
+            var at = position is null && !produced.Any
+                ? ReadPosition.None
+                : ReadAt(KafkaPartitioner.PartitionFor(userId, await PartitionCountAsync()), position);
+            var list = await Recommender.ForUserAsync(userId, count, at);
             MarkBehind(context, list.Behind == true);
             return TypedResults.Ok(list);
         });
 
-    // Read-your-writes: the later of the request's position and what this gateway produced, on the user's partition,
-    // waited for at most Reco:Gateway:ReadYourWritesWaitMs.
+    // Read-your-writes on the user's partition, waited for at most Reco:Gateway:ReadYourWritesWaitMs.
     private ReadPosition ReadAt(int partition, PositionToken? position) =>
-        new(Math.Max(position?.For(partition) ?? 0, produced.For(partition)), TimeSpan.FromMilliseconds(options.Value.ReadYourWritesWaitMs));
+        new(Target(partition, position), TimeSpan.FromMilliseconds(options.Value.ReadYourWritesWaitMs));
+
+    // The request's position when it carries one (it names what its client wrote, through whichever gateway), else
+    // what this gateway produced: a request with a position does not wait for other clients' writes.
+    private long Target(int partition, PositionToken? position) => position?.For(partition) ?? produced.For(partition);
 
     private async Task<bool> WaitCommittedAsync(PositionToken? position)
     {
@@ -56,7 +62,7 @@ public sealed partial class GrainBackend(
         var partitions = await PartitionCountAsync();
         for (var partition = 0; partition < partitions; partition++)
         {
-            var at = Math.Max(position?.For(partition) ?? 0, produced.For(partition));
+            var at = Target(partition, position);
             if (at > 0)
             {
                 waits.Add(grains.GetGrain<IPartitionIngressGrain>(partition).WaitCommittedAsync(at, RebuildCatchUp));

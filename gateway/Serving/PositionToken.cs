@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Microsoft.AspNetCore.Http;
 
 namespace RecoCluster.Gateway.Serving;
 
@@ -92,6 +93,10 @@ public sealed class PositionToken
         error = null;
         return value is null || TryParse(value, out token, out error);
     }
+
+    /// <summary>The answer to a request whose header does not parse: a 400 problem saying why.</summary>
+    public static IResult Invalid(string? error) =>
+        TypedResults.Problem(error, statusCode: StatusCodes.Status400BadRequest, title: "Invalid position");
 
     public override string ToString()
     {

@@ -16,6 +16,9 @@ public sealed class ProducedPositions
     public void Acknowledged(int partition, long next) =>
         _next.AddOrUpdate(partition, next, (_, known) => Math.Max(known, next));
 
+    /// <summary>Whether this gateway has produced anything yet.</summary>
+    public bool Any => !_next.IsEmpty;
+
     /// <summary>The offset after the last event this gateway produced to <paramref name="partition"/>, or 0.</summary>
     public long For(int partition) => _next.GetValueOrDefault(partition);
 }

@@ -16,7 +16,6 @@ namespace RecoCluster.Grains.Model;
 public sealed class ItemIdTable
 {
     private readonly ConcurrentDictionary<string, int> _numbers;
-    private readonly ConcurrentDictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _byChars;
     private readonly Lock _gate = new();
 
     // Written under the lock, read without it: an id is stored in the array before its number is published in
@@ -28,7 +27,6 @@ public sealed class ItemIdTable
     public ItemIdTable()
     {
         _numbers = new ConcurrentDictionary<string, int>(StringComparer.Ordinal);
-        _byChars = _numbers.GetAlternateLookup<ReadOnlySpan<char>>();
     }
 
     /// <summary>How many ids have a number.</summary>
@@ -43,10 +41,6 @@ public sealed class ItemIdTable
         ArgumentNullException.ThrowIfNull(id);
         return _numbers.TryGetValue(id, out var number) ? number : Add(id);
     }
-
-    /// <summary>The number of the id spelled by <paramref name="id"/>; a string is made only for an id met for the
-    /// first time.</summary>
-    public int Intern(ReadOnlySpan<char> id) => _byChars.TryGetValue(id, out var number) ? number : Add(id.ToString());
 
     /// <summary>The number of <paramref name="id"/>, or -1 when it has none (nothing is added).</summary>
     public int Find(string id) => _numbers.TryGetValue(id, out var number) ? number : -1;

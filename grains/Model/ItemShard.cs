@@ -51,9 +51,6 @@ public sealed class ItemShard
     /// <summary>Whether anything applied is not stored yet.</summary>
     public bool HasChanges => _changed.Count > 0 || !SameWatermarks();
 
-    /// <summary>The stored watermarks (a copy).</summary>
-    public Dictionary<int, long> StoredWatermarks => new(_stored);
-
     /// <summary>Of <paramref name="itemIds"/>, those not in memory: their stored state must be loaded first.</summary>
     public List<string> Missing(IEnumerable<string> itemIds)
     {

@@ -81,13 +81,9 @@ public sealed partial class GrainKeeper(
         {
             try
             {
-                if (Partitions == 0)
+                if (await PartitionsAsync() == 0)
                 {
-                    Partitions = KafkaTopicMetadata.PartitionCount(kafka.Value, kafka.Value.Topics.Events, TimeSpan.FromSeconds(5));
-                    if (Partitions == 0)
-                    {
-                        LogKeepFailed($"Kafka did not report the events topic {kafka.Value.Topics.Events} (yet)");
-                    }
+                    LogKeepFailed($"Kafka did not report the events topic {kafka.Value.Topics.Events} (yet)");
                 }
 
                 var round = grains.GetGrain<INeighborhoodRoundGrain>(0).EnsureRunningAsync();

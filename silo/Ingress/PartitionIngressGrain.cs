@@ -74,7 +74,6 @@ public sealed partial class PartitionIngressGrain(
     private int _parsedCount;
     private int _appliedCount;
     private long _batchEvents;
-    private int _batchInvalid;
     private long _batchStartedTimestamp;
     private long _batchStartedMs;
     private int _partition;
@@ -186,14 +185,8 @@ public sealed partial class PartitionIngressGrain(
         // Migration, not deactivation: a deactivated grain leaves no directory entry, so a caller whose cache still
         // names this silo would activate it here again, and the partition would move back and forth for as long as
         // that cache lived. A migrated grain's entry names its new home, and a stale caller is forwarded there.
-        // Silos see a membership change at slightly different moments, and placement may still count a silo that
-        // is about to be declared dead: a fresh activation stays a few keeper rounds before it moves again, so
-        // views that disagree for a moment do not bounce a partition between silos.
-        // The home is computed over the same set the placement director places over (this silo's active members),
-        // so the ingress never moves to a silo placement would not send it to.
-        var settled = time.GetUtcNow().ToUnixTimeMilliseconds() - _activatedMs > 3 * options.Value.KeeperIntervalMs;
-        var active = PartitionSpreadPlacement.ActiveSilos(membership);
-        if (settled && active.Contains(silo.SiloAddress) && !PartitionSpreadPlacement.Home(_partition, active).Equals(silo.SiloAddress))
+        var activeForMs = time.GetUtcNow().ToUnixTimeMilliseconds() - _activatedMs;
+        if (PartitionSpreadPlacement.ShouldMove(_partition, silo.SiloAddress, activeForMs, options.Value.KeeperIntervalMs, membership))
         {
             LogMoving(_partition, silo.SiloAddress.ToString());
             MigrateOnIdle();
@@ -480,11 +473,7 @@ public sealed partial class PartitionIngressGrain(
         {
             // Dead letters that did not reach their topic are sent again: the batch is parsed again from its start.
             DropAppliedUsers();
-            _records.Clear();
-            _deadLetters.Clear();
-            _parsedCount = 0;
-            _batchEvents = 0;
-            _batchInvalid = 0;
+            ForgetParsed();
             throw;
         }
 
@@ -504,15 +493,20 @@ public sealed partial class PartitionIngressGrain(
 
         _checkpointed = _committed;
         users.Stored();
-        _inFlight = new InFlightBatch(end, ByShard(deltas), _batch.Count, _batchEvents, _batchInvalid, _batchStartedTimestamp);
+        _inFlight = new InFlightBatch(end, ByShard(deltas), _batch.Count, _batchEvents, _deadLetters.Count, _batchStartedTimestamp);
         span?.SetTag("messaging.batch.message_count", _batch.Count);
         _batch.Clear();
+        ForgetParsed();
+        _appliedCount = 0;
+    }
+
+    // The open batch's records as parsed (valid ones, dead letters, counts): parsed again from the batch's start.
+    private void ForgetParsed()
+    {
         _records.Clear();
         _deadLetters.Clear();
         _parsedCount = 0;
-        _appliedCount = 0;
         _batchEvents = 0;
-        _batchInvalid = 0;
     }
 
     // The open batch's users go back to what is stored (they are loaded again when its records are applied again).
@@ -543,7 +537,6 @@ public sealed partial class PartitionIngressGrain(
             {
                 LogDeadLetter(record.Partition.Value, record.Offset.Value, parsed.Error);
                 _deadLetters.Add(deadLetters.SendAsync(record, parsed.Error));
-                _batchInvalid++;
                 continue;
             }
 

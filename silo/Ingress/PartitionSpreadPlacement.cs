@@ -25,6 +25,19 @@ public sealed class PartitionSpreadPlacement : PlacementStrategy
         return ordered[(int)(partition % ordered.Length)];
     }
 
+    /// <summary>Whether a grain placed this way, active on <paramref name="here"/> since
+    /// <paramref name="activeForMs"/> ago, should move to its home: the home is another active silo, and the
+    /// activation has stayed three keeper rounds. Silos see a membership change at slightly different moments, and
+    /// placement may still count a silo that is about to be declared dead: a fresh activation stays a few rounds
+    /// before it moves again, so views that disagree for a moment do not bounce it between silos. The home is
+    /// computed over the set the placement director places over (this silo's active members), so a grain never
+    /// moves to a silo placement would not send it to.</summary>
+    public static bool ShouldMove(long key, SiloAddress here, long activeForMs, int keeperIntervalMs, IClusterMembershipService membership)
+    {
+        var active = ActiveSilos(membership);
+        return activeForMs > 3 * keeperIntervalMs && active.Contains(here) && !Home(key, active).Equals(here);
+    }
+
     /// <summary>The active members of <paramref name="membership"/>'s current view: where ingresses are placed, and
     /// what each ingress checks its home against.</summary>
     public static List<SiloAddress> ActiveSilos(IClusterMembershipService membership)

@@ -58,11 +58,9 @@ public sealed partial class ItemShardGrain(
 
     public Task<string> EnsureRunningAsync()
     {
-        // Moves with the membership as an ingress does (PartitionIngressGrain.EnsureRunningAsync says why it migrates
-        // and waits a few keeper rounds first).
-        var settled = time.GetUtcNow().ToUnixTimeMilliseconds() - _activatedMs > 3 * ingressOptions.Value.KeeperIntervalMs;
-        var active = PartitionSpreadPlacement.ActiveSilos(membership);
-        if (settled && active.Contains(silo.SiloAddress) && !PartitionSpreadPlacement.Home(_shard, active).Equals(silo.SiloAddress))
+        // Moves with the membership as an ingress does (PartitionIngressGrain.EnsureRunningAsync says why it migrates).
+        var activeForMs = time.GetUtcNow().ToUnixTimeMilliseconds() - _activatedMs;
+        if (PartitionSpreadPlacement.ShouldMove(_shard, silo.SiloAddress, activeForMs, ingressOptions.Value.KeeperIntervalMs, membership))
         {
             LogMoving(_shard, silo.SiloAddress.ToString());
             MigrateOnIdle();

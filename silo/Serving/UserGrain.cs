@@ -14,7 +14,4 @@ public sealed class UserGrain(GrainKeeper keeper) : Grain, IUserGrain
 {
     public async Task<UserHistory?> GetHistoryAsync() =>
         (await (await keeper.UserPartitionAsync(this.GetPrimaryKeyString())).GetUserHistoryAsync(this.GetPrimaryKeyString(), ReadPosition.None)).History;
-
-    public async Task<RecommendationInput?> GetRecommendationInputAsync() =>
-        (await (await keeper.UserPartitionAsync(this.GetPrimaryKeyString())).GetUserInputAsync(this.GetPrimaryKeyString(), ReadPosition.None)).Input;
 }

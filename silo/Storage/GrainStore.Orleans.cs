@@ -48,13 +48,17 @@ public sealed partial class GrainStore
         await using var tx = await connection.BeginTransactionAsync(IsolationLevel.ReadCommitted, ct);
 
         // SQLite runs in this process, so a statement per row costs no round trip (and its UPDATE ... FROM measured
-        // slower than one UPDATE per row), and the statements are prepared once per group. PostgreSQL pays a round trip per statement: there, inserts and updates go
+        // slower than one UPDATE per row). PostgreSQL pays a round trip per statement: there, inserts and updates go
         // RowsPerStatement to a statement, each row still conditional on its own version (docs/benchmarks.md). A
         // grain written twice in one group (two activations of it) has its second write in a later pass, so a
         // statement never holds a key twice and the order is kept.
         if (Provider == StorageProvider.Sqlite)
         {
-            WriteGrainStatesSqlite(connection, tx, writes, now, results);
+            for (var i = 0; i < writes.Count; i++)
+            {
+                results[i] = await WriteGrainStateAsync(connection, tx, writes[i], now, ct);
+            }
+
             await tx.CommitAsync(ct);
             return results;
         }
@@ -98,59 +102,6 @@ public sealed partial class GrainStore
 
         await tx.CommitAsync(ct);
         return results;
-    }
-
-    // SQLite: one prepared statement per kind of write for the whole group, its parameters set row by row.
-    // Microsoft.Data.Sqlite prepares a command's SQL again for every new command, and building a command and its
-    // parameters per row was most of the writer's allocations in the ingest profile. Run synchronously: SQLite
-    // is in this process, and its async methods only wrap the synchronous ones.
-    private static void WriteGrainStatesSqlite(DbConnection connection, DbTransaction tx, IReadOnlyList<GrainStateWrite> writes, long now, GrainStateWriteResult[] results)
-    {
-        using var insert = Command(connection, tx, """
-            INSERT INTO reco_grain_state (state_name, grain_id, version, payload, updated_ms)
-            VALUES (@name, @id, 1, @payload, @now)
-            ON CONFLICT (state_name, grain_id) DO NOTHING;
-            """);
-        using var update = Command(connection, tx, """
-            UPDATE reco_grain_state SET version = version + 1, payload = @payload, updated_ms = @now
-             WHERE state_name = @name AND grain_id = @id AND version = @expected;
-            """);
-        using var delete = Command(connection, tx, "DELETE FROM reco_grain_state WHERE state_name = @name AND grain_id = @id AND version = @expected;");
-        var (insertName, insertId, insertPayload) = (Add(insert, "name", ""), Add(insert, "id", ""), Add(insert, "payload", Array.Empty<byte>()));
-        Add(insert, "now", now);
-        var (updateName, updateId, updatePayload, updateExpected) = (Add(update, "name", ""), Add(update, "id", ""), Add(update, "payload", Array.Empty<byte>()), Add(update, "expected", 0L));
-        Add(update, "now", now);
-        var (deleteName, deleteId, deleteExpected) = (Add(delete, "name", ""), Add(delete, "id", ""), Add(delete, "expected", 0L));
-        for (var i = 0; i < writes.Count; i++)
-        {
-            var write = writes[i];
-            int changed;
-            if (write.Payload is null)
-            {
-                if (write.ExpectedVersion is not { } expected)
-                {
-                    results[i] = new GrainStateWriteResult(false, null);
-                    continue;
-                }
-
-                (deleteName.Value, deleteId.Value, deleteExpected.Value) = (write.StateName, write.GrainId, expected);
-                changed = delete.ExecuteNonQuery();
-            }
-            else if (write.ExpectedVersion is { } expected)
-            {
-                (updateName.Value, updateId.Value, updatePayload.Value, updateExpected.Value) = (write.StateName, write.GrainId, write.Payload, expected);
-                changed = update.ExecuteNonQuery();
-            }
-            else
-            {
-                (insertName.Value, insertId.Value, insertPayload.Value) = (write.StateName, write.GrainId, write.Payload);
-                changed = insert.ExecuteNonQuery();
-            }
-
-            results[i] = changed != 1
-                ? new GrainStateWriteResult(true, null)
-                : new GrainStateWriteResult(false, write.Payload is null ? null : (write.ExpectedVersion ?? 0) + 1);
-        }
     }
 
     /// <summary>Rows per multi-row statement: 4 parameters each, far below SQLite's and PostgreSQL's limits.</summary>
@@ -257,32 +208,6 @@ public sealed partial class GrainStore
         return new GrainStateWriteResult(false, write.Payload is null ? null : (write.ExpectedVersion ?? 0) + 1);
     }
 
-    /// <summary>Up to <paramref name="limit"/> stored states named <paramref name="stateName"/> whose grain id sorts
-    /// after <paramref name="afterGrainId"/> (null: from the first), in grain id order: a neighborhood round pages
-    /// through every item this way.</summary>
-    public async Task<List<(string GrainId, byte[] Payload)>> ReadGrainStatesPageAsync(string stateName, string? afterGrainId, int limit, CancellationToken ct)
-    {
-        await using var connection = await _dataSource.OpenConnectionAsync(ct);
-        await using var command = Command(connection, null, afterGrainId is null
-            ? "SELECT grain_id, payload FROM reco_grain_state WHERE state_name = @name ORDER BY grain_id LIMIT @limit;"
-            : "SELECT grain_id, payload FROM reco_grain_state WHERE state_name = @name AND grain_id > @after ORDER BY grain_id LIMIT @limit;");
-        Add(command, "name", stateName);
-        Add(command, "limit", limit);
-        if (afterGrainId is not null)
-        {
-            Add(command, "after", afterGrainId);
-        }
-
-        await using var reader = await command.ExecuteReaderAsync(ct);
-        var page = new List<(string, byte[])>(limit);
-        while (await reader.ReadAsync(ct))
-        {
-            page.Add((reader.GetString(0), (byte[])reader.GetValue(1)));
-        }
-
-        return page;
-    }
-
     /// <summary>Stores one part of a snapshot version that is not published yet. Unconditional: only the round
     /// grain activation that claimed the version (through its own grain state's ETag) writes its parts.</summary>
     public async Task WriteSnapshotPartAsync(long version, int part, byte[] payload, CancellationToken ct)
@@ -352,23 +277,19 @@ public sealed partial class GrainStore
     /// idle; otherwise the checkpoint goes with the next batch's users). Throws <see cref="PartitionFencedException"/>
     /// when another reader has claimed the partition since.</summary>
     public Task CommitIngressBatchAsync(int partition, long epoch, long batchEnd, CancellationToken ct) =>
-        UpdateIngressAsync(partition, epoch, "next_offset = @end, pending_end = NULL, pending_item_side = NULL", batchEnd, null, ct);
+        UpdateIngressAsync(partition, epoch, "next_offset = @end, pending_end = NULL, pending_item_side = NULL", batchEnd, ct);
 
     /// <summary>Throws <see cref="PartitionFencedException"/> unless <paramref name="epoch"/> still holds the
     /// partition; writes nothing else.</summary>
     public Task CheckIngressEpochAsync(int partition, long epoch, CancellationToken ct) =>
-        UpdateIngressAsync(partition, epoch, "epoch = epoch", 0, null, ct);
+        UpdateIngressAsync(partition, epoch, "epoch = epoch", 0, ct);
 
-    private async Task UpdateIngressAsync(int partition, long epoch, string set, long batchEnd, byte[]? itemSide, CancellationToken ct)
+    private async Task UpdateIngressAsync(int partition, long epoch, string set, long batchEnd, CancellationToken ct)
     {
         using var turn = await WriterTurnAsync(ct);
         await using var connection = await _dataSource.OpenConnectionAsync(ct);
         await using var command = Command(connection, null, $"UPDATE reco_ingress SET {set}, updated_ms = @now WHERE partition_id = @partition AND epoch = @epoch;");
         Add(command, "end", batchEnd);
-        if (itemSide is not null)
-        {
-            Add(command, "side", itemSide);
-        }
 
         Add(command, "now", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
         Add(command, "partition", partition);

@@ -43,11 +43,7 @@ public static class NeighborhoodClient
         using var response = await cluster.Gateway.GetAsync(new Uri("/v1/admin/cluster", UriKind.Relative));
         var admin = await response.Content.ReadFromJsonAsync<JsonElement>();
         var reachable = admin.GetProperty("silos").EnumerateArray().Where(s => s.GetProperty("reachable").GetBoolean());
-        // Orleans' view has each silo's own report; the other branch reads the first runtime's view (the silo's
-        // detail), which no longer exists.
-        return admin.TryGetProperty("runtime", out var runtime) && runtime.GetString() == "orleans"
-            ? [.. reachable.Select(s => s.GetProperty("serving").GetProperty("snapshotVersion").GetInt64())]
-            : [.. reachable.Select(s => s.GetProperty("detail").GetProperty("snapshot").GetProperty("version").GetInt64())];
+        return [.. reachable.Select(s => s.GetProperty("serving").GetProperty("snapshotVersion").GetInt64())];
     }
 
     /// <summary>GETs a recommendation endpoint and returns the answer's JSON (asserting 200).</summary>
