@@ -24,6 +24,8 @@ public static class Program
                 return await Rebuild.RebuildRun.RunAsync(rest);
             case ["quality", .. var rest]:
                 return await Quality.QualityRun.RunAsync(rest);
+            case ["quality-data", .. var rest]:
+                return await Quality.QualityDataRun.RunAsync(rest);
             case ["freshness", .. var rest]:
                 return await Freshness.FreshnessRun.RunAsync(rest);
             case ["group", .. var rest]:

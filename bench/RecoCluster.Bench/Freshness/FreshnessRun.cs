@@ -19,16 +19,20 @@ namespace RecoCluster.Bench.Freshness;
 /// well, one before sampling and one after, with the background ingest running.
 /// </summary>
 /// <remarks>
-/// Sample users are the last <c>--samples</c> users of the population: preloaded like the others, but the
-/// background ingest never touches them, so nothing but the sample's own event can change their list (the
-/// round timer is off, so no new snapshot arrives while sampling either). Each is used once.
+/// Sample users are the last <c>--samples</c> + <c>--idle-samples</c> users of the population: preloaded like the
+/// others, but the background ingest never touches them, so nothing but the sample's own event can change their
+/// list (the round timer is off, so no new snapshot arrives while sampling either). Each is used once. After the
+/// samples under ingest, the ingest stops, the silo drains its backlog, and the idle samples follow one event at a
+/// time, <c>--idle-gap-ms</c> apart: how soon an otherwise idle cluster shows a click, which an ingress waiting on
+/// an empty fetch would delay.
 /// </remarks>
 public static class FreshnessRun
 {
     /// <summary>Runs the benchmark. Options (defaults): <c>--samples</c> 300; <c>--via</c> kafka (or http:
     /// <c>POST /v1/events</c>); <c>--users</c> 20,000; <c>--items</c> 2,000; <c>--preload-events</c> 100,000;
     /// <c>--ingest-rate</c> 1,000 events/s; <c>--poll-ms</c> 5; <c>--timeout-ms</c> 10,000 per sample;
-    /// <c>--count</c> 10; <c>--min-threads</c> 64; <c>--output</c> bench/results.</summary>
+    /// <c>--count</c> 10; <c>--min-threads</c> 64; <c>--idle-samples</c> 20 and <c>--idle-gap-ms</c> 1,000 (0 samples:
+    /// no idle part); <c>--output</c> bench/results.</summary>
     public static async Task<int> RunAsync(string[] args)
     {
         ArgumentNullException.ThrowIfNull(args);
@@ -42,16 +46,19 @@ public static class FreshnessRun
         var timeoutMs = BenchArgs.Int(args, "--timeout-ms", 10_000);
         var count = BenchArgs.Int(args, "--count", 10);
         var minThreads = BenchArgs.Int(args, "--min-threads", 64);
+        var idleSamples = BenchArgs.Int(args, "--idle-samples", 20);
+        var idleGapMs = BenchArgs.Int(args, "--idle-gap-ms", 1_000);
         var output = BenchArgs.String(args, "--output") ?? Path.Combine("bench", "results");
-        if (samples < 1 || 2 * samples > users || via is not ("kafka" or "http") || preload < users || pollMs < 1 || timeoutMs < 1 || count is < 1 or > RecommendationRequests.MaxCount || ingestRate < 0)
+        if (samples < 1 || idleSamples < 0 || idleGapMs < 0 || 2 * (samples + idleSamples) > users || via is not ("kafka" or "http") || preload < users || pollMs < 1 || timeoutMs < 1 || count is < 1 or > RecommendationRequests.MaxCount || ingestRate < 0)
         {
-            Console.Error.WriteLine($"freshness: need 1 ≤ --samples ≤ --users / 2, --via kafka or http, --preload-events ≥ --users, --poll-ms ≥ 1, --timeout-ms ≥ 1, 1 ≤ --count ≤ {RecommendationRequests.MaxCount}, --ingest-rate ≥ 0");
+            Console.Error.WriteLine($"freshness: need 1 ≤ --samples, 0 ≤ --idle-samples, --samples + --idle-samples ≤ --users / 2, --idle-gap-ms ≥ 0, --via kafka or http, --preload-events ≥ --users, --poll-ms ≥ 1, --timeout-ms ≥ 1, 1 ≤ --count ≤ {RecommendationRequests.MaxCount}, --ingest-rate ≥ 0");
             return 2;
         }
 
         var command = BenchArgs.Command("freshness", [
             "--samples", Invariant(samples), "--via", via, "--users", Invariant(users), "--items", Invariant(items), "--preload-events", Invariant(preload),
-            "--ingest-rate", Invariant(ingestRate), "--poll-ms", Invariant(pollMs), "--timeout-ms", Invariant(timeoutMs), "--count", Invariant(count), "--min-threads", Invariant(minThreads)]);
+            "--ingest-rate", Invariant(ingestRate), "--poll-ms", Invariant(pollMs), "--timeout-ms", Invariant(timeoutMs), "--count", Invariant(count), "--min-threads", Invariant(minThreads),
+            "--idle-samples", Invariant(idleSamples), "--idle-gap-ms", Invariant(idleGapMs)]);
         var machine = MachineInfo.Current();
         var loadAtStart = MachineInfo.LoadAverage();
         Console.WriteLine($"freshness: {command}");
@@ -67,8 +74,8 @@ public static class FreshnessRun
 
         try
         {
-            var settings = new FreshnessSettings(samples, via, users, items, preload, ingestRate, pollMs, timeoutMs, count, minThreads);
-            var (summary, rebuilds, ingest, measured) = await MeasureAsync(settings);
+            var settings = new FreshnessSettings(samples, via, users, items, preload, ingestRate, pollMs, timeoutMs, count, minThreads, IdleSamples: idleSamples, IdleGapMs: idleGapMs);
+            var (summary, rebuilds, ingest, measured, idle, idleMeasured) = await MeasureAsync(settings);
             var results = new FreshnessResults(
                 "freshness",
                 DateTimeOffset.UtcNow,
@@ -79,7 +86,9 @@ public static class FreshnessRun
                 summary,
                 rebuilds,
                 ingest,
-                measured);
+                measured,
+                idle,
+                idleMeasured);
             return await BenchOutput.WriteAsync("freshness", output, FreshnessResults.FileName, results, FreshnessResults.Json, FreshnessTables.Markdown(results));
         }
         finally
@@ -88,7 +97,7 @@ public static class FreshnessRun
         }
     }
 
-    private static async Task<(FreshnessSummary Summary, List<RebuildMeasurement> Rebuilds, IngestMeasurement Ingest, List<FreshnessSample> Samples)> MeasureAsync(FreshnessSettings s)
+    private static async Task<(FreshnessSummary Summary, List<RebuildMeasurement> Rebuilds, IngestMeasurement Ingest, List<FreshnessSample> Samples, FreshnessSummary? Idle, List<FreshnessSample>? IdleSamples)> MeasureAsync(FreshnessSettings s)
     {
         var setup = Stopwatch.StartNew();
         // Rounds on request only: the timed rebuilds are then one round each, and no new snapshot changes a
@@ -111,8 +120,9 @@ public static class FreshnessRun
         var rebuilds = new List<RebuildMeasurement> { await RebuildAsync(http, "after the preload, nothing else running") };
         Console.WriteLine($"  rebuild: {rebuilds[0].WallSeconds:N2} s (round {rebuilds[0].RoundSeconds:N2} s), version {rebuilds[0].Version}");
 
-        // The background ingest draws from every user but the sample users.
-        using var ingest = new SteadyIngest(cluster.BootstrapServers, cluster.Topics.Events, new Workload(s.Users - s.Samples, s.Items), s.IngestRate, firstSequence: s.PreloadEvents);
+        // The background ingest draws from every user but the sample users (the idle samples' come last).
+        var firstSampleUser = s.Users - s.Samples - s.IdleSamples;
+        using var ingest = new SteadyIngest(cluster.BootstrapServers, cluster.Topics.Events, new Workload(firstSampleUser, s.Items), s.IngestRate, firstSequence: s.PreloadEvents);
         var storedBefore = await cluster.StoredEventsAsync();
         var ingestClock = Stopwatch.StartNew();
         ingest.Start();
@@ -138,7 +148,7 @@ public static class FreshnessRun
         {
             for (var k = 0; k < s.Samples; k++)
             {
-                var user = Workload.UserId(s.Users - s.Samples + k);
+                var user = Workload.UserId(firstSampleUser + k);
                 measured.Add(await SampleAsync(http, producer, cluster.Topics.Events, user, s, polls));
                 if ((k + 1) % 50 == 0)
                 {
@@ -168,8 +178,53 @@ public static class FreshnessRun
             SiloBacklogAtEnd = Math.Max(0, s.PreloadEvents + ingestMeasured.Delivered + 1 + measured.Count(m => m.Outcome != "skipped") - stored),
         };
 
+        var summary = Summarize(measured, polls, cpu);
+        if (s.IdleSamples == 0)
+        {
+            return (summary, rebuilds, ingestMeasured, measured, null, null);
+        }
+
+        // Idle: nothing but the samples' own events from here. Every event sent so far is stored first, so that
+        // no backlog is left to keep an ingress's fetches busy.
+        var expected = stored + ingestMeasured.SiloBacklogAtEnd;
+        var drain = Stopwatch.StartNew();
+        while ((stored = await cluster.StoredEventsAsync()) < expected)
+        {
+            if (drain.Elapsed > TimeSpan.FromMinutes(2))
+            {
+                throw new InvalidOperationException($"the silo stored {stored:N0} of {expected:N0} events two minutes after the ingest stopped");
+            }
+
+            await Task.Delay(50);
+        }
+
+        Console.WriteLine($"  ingest stopped, backlog stored in {drain.Elapsed.TotalSeconds:N1} s; {s.IdleSamples} idle samples, {s.IdleGapMs:N0} ms apart");
+        var idle = new List<FreshnessSample>(s.IdleSamples);
+        var idlePolls = new List<long>();
+        double idleCpu;
+        using (var load = ProcessLoad.Start())
+        {
+            for (var k = 0; k < s.IdleSamples; k++)
+            {
+                var started = Stopwatch.GetTimestamp();
+                idle.Add(await SampleAsync(http, producer, cluster.Topics.Events, Workload.UserId(firstSampleUser + s.Samples + k), s, idlePolls));
+                var rest = TimeSpan.FromMilliseconds(s.IdleGapMs) - Stopwatch.GetElapsedTime(started);
+                if (rest > TimeSpan.Zero && k + 1 < s.IdleSamples)
+                {
+                    await Task.Delay(rest);
+                }
+            }
+
+            idleCpu = load.CpuPercent();
+        }
+
+        return (summary, rebuilds, ingestMeasured, measured, Summarize(idle, idlePolls, idleCpu), idle);
+    }
+
+    private static FreshnessSummary Summarize(List<FreshnessSample> measured, List<long> polls, double cpu)
+    {
         var seen = measured.Where(m => m.FromAckMs is not null).ToList();
-        var summary = new FreshnessSummary(
+        return new FreshnessSummary(
             LatencySummary.FromTicks([.. seen.Select(m => MsToTicks(m.FromAckMs!.Value))]),
             LatencySummary.FromTicks([.. seen.Select(m => MsToTicks(m.FromSendMs!.Value))]),
             LatencySummary.FromTicks([.. measured.Where(m => m.Outcome != "skipped").Select(m => MsToTicks(m.ProduceMs))]),
@@ -179,7 +234,6 @@ public static class FreshnessRun
             measured.Count(m => m.Outcome.Contains("left", StringComparison.Ordinal)),
             measured.Count(m => m.Outcome.Contains("because", StringComparison.Ordinal)),
             cpu);
-        return (summary, rebuilds, ingestMeasured, measured);
     }
 
     private static async Task<FreshnessSample> SampleAsync(HttpClient http, IProducer<string, byte[]> producer, string topic, string user, FreshnessSettings s, List<long> polls)

@@ -22,13 +22,30 @@ public static class FreshnessTables
             Row(s.Via == "kafka" ? "event handed to the producer → an answer showing it" : "request sent → an answer showing the event", m.FromSend, ""),
             Row(s.Via == "kafka" ? "event handed to the producer → Kafka acknowledgment" : "request sent → 202", m.Produce, ""),
             Row("one poll of the list (its round trip)", m.Poll, ""),
+        };
+        if (results.Idle is { } idle)
+        {
+            lines.Add(Row(I($"idle: {ack} → an answer showing the event"), idle.FromAck, I($"p99 ≤ {FreshnessResults.IdleTargetP99Ms:N0} ms: {(idle.FromAck.P99Ms is { } idleP99 && idle.Timeouts == 0 ? (idleP99 <= FreshnessResults.IdleTargetP99Ms ? "met" : "not met") : "not measured")}")));
+        }
+
+        lines.AddRange(
+        [
             "",
             I($"{results.Samples.Count} samples, one per sample user, {s.PollIntervalMs} ms between the starts of two polls: a figure is the time until the client held an answer showing the event, so it is late by up to one poll interval plus one poll's round trip. Seen as the item leaving the list: {m.SeenAsLeft}; as a \"because you viewed\" entry: {m.SeenAsBecause}; not seen within {s.TimeoutMs:N0} ms: {m.Timeouts}{(m.Skipped > 0 ? I($"; skipped (empty list): {m.Skipped}") : "")}. ") +
                 I($"Cluster: {Silo(s.FetchWaitMs)}; {s.Users:N0} users and {s.Items:N0} items preloaded with {s.PreloadEvents:N0} events; background ingest {results.Ingest.OfferedEventsPerSecond:N0} events/s offered, {results.Ingest.AchievedEventsPerSecond:N0} acknowledged, {results.Ingest.SiloAppliedEventsPerSecond:N0} applied by the silo, backlog at the end {results.Ingest.SiloBacklogAtEnd:N0}; bench process {m.CpuPercent:0} % of all cores while sampling."),
             "",
+        ]);
+        if (results.Idle is { } i)
+        {
+            lines.Add(I($"Idle: after the samples under ingest, the ingest stopped and its backlog was stored; then {results.IdleSamples!.Count} more sample users, one event at a time, {s.IdleGapMs:N0} ms apart, with nothing else sent. Seen as the item leaving the list: {i.SeenAsLeft}; as a \"because you viewed\" entry: {i.SeenAsBecause}; not seen within {s.TimeoutMs:N0} ms: {i.Timeouts}{(i.Skipped > 0 ? I($"; skipped (empty list): {i.Skipped}") : "")}."));
+            lines.Add("");
+        }
+
+        lines.AddRange(
+        [
             "| neighborhood round (`POST /v1/admin/neighborhoods/rebuild`) | request → answer | round start → complete | version |",
             "|---|---:|---:|---:|",
-        };
+        ]);
         foreach (var r in results.Rebuilds)
         {
             lines.Add(I($"| {r.When} | {r.WallSeconds:N2} s | {r.RoundSeconds:N2} s | {r.Version} |"));

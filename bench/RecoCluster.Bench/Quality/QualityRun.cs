@@ -47,8 +47,8 @@ public static class QualityRun
             // One line, and an exit code of its own, so that `./reco bench` reports the part as skipped and runs
             // the others (a clone of the project alone has no data set next to it).
             Console.Error.WriteLine(dataPath is null
-                ? $"quality: skipped: the UCI Online Retail data set is not in {DefaultDataRelativePath} above {Directory.GetCurrentDirectory()}; pass --data PATH to the gzipped CSV (bench/README.md)"
-                : $"quality: skipped: {dataPath} does not exist; pass --data PATH to the gzipped CSV (bench/README.md)");
+                ? $"quality: skipped: the UCI Online Retail purchases file is not in {DefaultDataRelativePath} above {Directory.GetCurrentDirectory()}; run from the repository, or pass --data PATH (bench/README.md)"
+                : $"quality: skipped: {dataPath} does not exist; pass --data PATH to the purchases file or the published gzipped CSV (bench/README.md)");
             return DataMissingExitCode;
         }
 
@@ -60,8 +60,11 @@ public static class QualityRun
             .Where(l => (options.Since is null || l.At >= options.Since) && KeepUser(l.UserId, options.SampleUsers))
             .ToList();
         load.Stop();
-        var shaOk = string.Equals(data.Sha256, RetailDataReader.ExpectedSha256, StringComparison.Ordinal);
-        Console.WriteLine($"quality: {data.Rows:N0} rows, {data.Lines.Count:N0} purchases kept (dropped: {data.NoCustomer:N0} without customer, then {data.Cancelled:N0} cancellations, {data.NotPositive:N0} other lines with quantity ≤ 0), {lines.Count:N0} replayed; sha256 {(shaOk ? "matches the README" : "DIFFERS from the README: " + data.Sha256)}; loaded in {load.Elapsed.TotalSeconds:F1} s");
+        var shaOk = RetailDataReader.ShaMatches(data);
+        var kept = data.Format == RetailFileFormat.Published
+            ? $"{data.Rows:N0} rows, {data.Lines.Count:N0} purchases kept (dropped: {data.NoCustomer:N0} without customer, then {data.Cancelled:N0} cancellations, {data.NotPositive:N0} other lines with quantity ≤ 0)"
+            : $"{data.Lines.Count:N0} purchases (the trimmed purchases file)";
+        Console.WriteLine($"quality: {kept}, {lines.Count:N0} replayed; sha256 {(shaOk ? "matches the README" : "DIFFERS from the README: " + data.Sha256)}; loaded in {load.Elapsed.TotalSeconds:F1} s");
 
         var result = Replay(lines, options);
         total.Stop();
@@ -84,6 +87,7 @@ public static class QualityRun
                 citation = "Chen, D., Sain, S. L., Guo, K. (2012). Data mining for the online retail industry: a case study of RFM model-based customer segmentation using data mining. Journal of Database Marketing & Customer Strategy Management 19(3), 197-208.",
                 license = "CC BY 4.0",
                 path = dataPath,
+                format = data.Format == RetailFileFormat.Published ? "published" : "purchases",
                 sha256 = data.Sha256,
                 sha256Verified = shaOk,
                 rows = data.Rows,
@@ -158,11 +162,11 @@ public static class QualityRun
     /// <summary>The exit code of a run without its data set (the part is skipped, not failed).</summary>
     public const int DataMissingExitCode = 3;
 
-    private static readonly string DefaultDataRelativePath = Path.Combine("shared", "datasets", "online-retail", "online_retail.csv.gz");
+    private static readonly string DefaultDataRelativePath = Path.Combine("bench", "data", "online-retail-purchases.csv.gz");
 
-    /// <summary>The data set's place relative to the repository: <c>../shared/datasets/online-retail/</c> from the
-    /// repository root. Found by walking up from the working directory, so it resolves from the root (where
-    /// <c>./reco bench</c> runs) and from a test's output folder alike; null when it is nowhere above.</summary>
+    /// <summary>The purchases file the repository ships: <c>bench/data/online-retail-purchases.csv.gz</c>. Found
+    /// by walking up from the working directory, so it resolves from the root (where <c>./reco bench</c> runs) and
+    /// from a test's output folder alike; null when it is nowhere above.</summary>
     public static string? FindDefaultDataPath()
     {
         for (var dir = new DirectoryInfo(Directory.GetCurrentDirectory()); dir is not null; dir = dir.Parent)

@@ -153,7 +153,7 @@ public sealed class BenchSmokeTests
             var missing = Path.Combine(output, "no-such-file.csv.gz");
             Assert.Equal(QualityRun.DataMissingExitCode, await QualityRun.RunAsync(["--data", missing, "--output", output]));
             var line = Assert.Single(errors.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries));
-            Assert.Equal($"quality: skipped: {missing} does not exist; pass --data PATH to the gzipped CSV (bench/README.md)", line.TrimEnd('\r'));
+            Assert.Equal($"quality: skipped: {missing} does not exist; pass --data PATH to the purchases file or the published gzipped CSV (bench/README.md)", line.TrimEnd('\r'));
             Assert.False(File.Exists(Path.Combine(output, "quality.json")));
         }
         finally
@@ -170,14 +170,16 @@ public sealed class BenchSmokeTests
         try
         {
             // Two weeks of the real data set before the cut-off and the first 200 test baskets: seconds, not
-            // minutes. A slice committed with the tests (Data/README.md), so the test does not depend on where the
-            // full data set lives; it is not the published file, so its sha256 does not match the README's.
-            var slice = Path.Combine(AppContext.BaseDirectory, "Data", "online-retail-2011-10-17-to-11-03.csv.gz");
-            Assert.Equal(0, await QualityRun.RunAsync(["--data", slice, "--since", "2011-10-17", "--max-test-baskets", "200", "--output", output]));
+            // minutes. No --data: the part finds the purchases file the repository ships (bench/data/) by walking
+            // up from the test's folder, as it does from the repository root.
+            Assert.Equal(0, await QualityRun.RunAsync(["--since", "2011-10-17", "--max-test-baskets", "200", "--output", output]));
 
             using var results = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(output, "quality.json")));
             var root = results.RootElement;
-            Assert.False(root.GetProperty("dataset").GetProperty("sha256Verified").GetBoolean());
+            var dataset = root.GetProperty("dataset");
+            Assert.Equal("purchases", dataset.GetProperty("format").GetString());
+            Assert.True(dataset.GetProperty("sha256Verified").GetBoolean(), "the shipped purchases file differs from the one committed");
+            Assert.Equal(397_924, dataset.GetProperty("purchasesKept").GetInt32());
             Assert.Equal(200, root.GetProperty("counts").GetProperty("testBaskets").GetInt64());
             Assert.Equal(0, root.GetProperty("counts").GetProperty("windowMismatches").GetInt64());
 
@@ -268,7 +270,8 @@ public sealed class BenchSmokeTests
         try
         {
             Assert.Equal(0, await FreshnessRun.RunAsync([
-                "--samples", "15", "--users", "300", "--items", "100", "--preload-events", "1500", "--ingest-rate", "200", "--output", output]));
+                "--samples", "15", "--users", "300", "--items", "100", "--preload-events", "1500", "--ingest-rate", "200",
+                "--idle-samples", "5", "--idle-gap-ms", "200", "--output", output]));
 
             var results = JsonSerializer.Deserialize<FreshnessResults>(await File.ReadAllTextAsync(Path.Combine(output, FreshnessResults.FileName)), FreshnessResults.Json)!;
             var s = results.Summary;
@@ -288,6 +291,16 @@ public sealed class BenchSmokeTests
             Assert.All(results.Rebuilds, r => Assert.True(r.WallSeconds > 0 && r.Version > 0, $"rebuild: {r}"));
             Assert.True(results.Rebuilds[1].Version > results.Rebuilds[0].Version);
             Assert.True(results.Ingest.AchievedEventsPerSecond > 0, "the background ingest produced nothing");
+
+            // The idle part: its own sample users, each event seen, after the ingest stopped.
+            var idle = results.Idle!;
+            Assert.Equal(5, results.IdleSamples!.Count);
+            Assert.Empty(results.IdleSamples.Select(m => m.UserId).Intersect(results.Samples.Select(m => m.UserId)));
+            Assert.Equal(0, idle.Timeouts);
+            Assert.Equal(5, idle.FromAck.Count + idle.Skipped);
+            Assert.Equal(idle.FromAck.Count, idle.SeenAsLeft);
+            Assert.True(idle.FromAck.Count > 0, "no idle sample had a list to watch");
+            Assert.Contains("idle: Kafka acknowledgment", FreshnessTables.Markdown(results), StringComparison.Ordinal);
         }
         finally
         {
