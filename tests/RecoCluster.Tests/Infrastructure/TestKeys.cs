@@ -30,10 +30,11 @@ public static class TestKeys
         ["Reco:Gateway:MaxEventAgeDays"] = "3650",
     };
 
-    /// <summary>A client of the gateway at <paramref name="baseAddress"/> that sends <paramref name="key"/> (none when null).</summary>
+    /// <summary>A client of the gateway at <paramref name="baseAddress"/> that sends <paramref name="key"/> (none when
+    /// null). It records the statuses it receives in <see cref="ObservedStatuses"/>.</summary>
     public static HttpClient Client(Uri baseAddress, string? key)
     {
-        var http = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(30) };
+        var http = new HttpClient(ObservedStatuses.Handler()) { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(30) };
         if (key is not null)
         {
             http.DefaultRequestHeaders.Add("X-Api-Key", key);
