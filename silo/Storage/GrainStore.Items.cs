@@ -20,6 +20,7 @@ public sealed partial class GrainStore
     {
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         using var turn = await WriterTurnAsync(ct);
+        await OffGrainTurn();
         await using var connection = await _dataSource.OpenConnectionAsync(ct);
         await using var tx = await connection.BeginTransactionAsync(IsolationLevel.ReadCommitted, ct);
         for (var attempt = 0; ; attempt++)
@@ -83,6 +84,7 @@ public sealed partial class GrainStore
             return found;
         }
 
+        await OffGrainTurn();
         await using var connection = await _dataSource.OpenConnectionAsync(ct);
         await foreach (var (id, _, payload) in ReadRowsAsync(connection, "reco_item", "item_id", "payload", itemIds, ct))
         {
@@ -99,6 +101,7 @@ public sealed partial class GrainStore
         ArgumentNullException.ThrowIfNull(write);
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         using var turn = await WriterTurnAsync(ct);
+        await OffGrainTurn();
         await using var connection = await _dataSource.OpenConnectionAsync(ct);
         await using var tx = await connection.BeginTransactionAsync(IsolationLevel.ReadCommitted, ct);
         await using (var fence = Command(connection, tx, "UPDATE reco_item_shard SET watermarks = @watermarks, updated_ms = @now WHERE shard_id = @shard AND epoch = @epoch;"))
@@ -121,6 +124,7 @@ public sealed partial class GrainStore
     /// from the first), in id order: a neighborhood round pages through every item this way.</summary>
     public async Task<List<(string ItemId, byte[] Payload)>> ReadItemsPageAsync(string? afterItemId, int limit, CancellationToken ct)
     {
+        await OffGrainTurn();
         await using var connection = await _dataSource.OpenConnectionAsync(ct);
         await using var command = Command(connection, null, afterItemId is null
             ? "SELECT item_id, payload FROM reco_item ORDER BY item_id LIMIT @limit;"

@@ -20,6 +20,7 @@ public sealed partial class GrainStore
     public async Task MoveLegacyStatesAsync(int itemShards, CancellationToken ct)
     {
         using var turn = await WriterTurnAsync(ct);
+        await OffGrainTurn();
         await using var connection = await _dataSource.OpenConnectionAsync(ct);
         if (Provider == StorageProvider.Postgres)
         {

@@ -26,6 +26,7 @@ public sealed partial class GrainStore
     /// <summary>Reads a grain's stored state, or null when it has none.</summary>
     public async Task<StoredGrainState?> ReadGrainStateAsync(string stateName, string grainId, CancellationToken ct)
     {
+        await OffGrainTurn();
         await using var connection = await _dataSource.OpenConnectionAsync(ct);
         await using var command = Command(connection, null, "SELECT version, payload FROM reco_grain_state WHERE state_name = @name AND grain_id = @id;");
         Add(command, "name", stateName);
@@ -44,6 +45,7 @@ public sealed partial class GrainStore
         var results = new GrainStateWriteResult[writes.Count];
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         using var turn = await WriterTurnAsync(ct);
+        await OffGrainTurn();
         await using var connection = await _dataSource.OpenConnectionAsync(ct);
         await using var tx = await connection.BeginTransactionAsync(IsolationLevel.ReadCommitted, ct);
 
@@ -214,6 +216,7 @@ public sealed partial class GrainStore
     {
         ArgumentNullException.ThrowIfNull(payload);
         using var turn = await WriterTurnAsync(ct);
+        await OffGrainTurn();
         await using var connection = await _dataSource.OpenConnectionAsync(ct);
         await using var command = Command(connection, null, """
             INSERT INTO reco_round_part (version, phase, partition_id, payload, written_ms)
@@ -234,6 +237,7 @@ public sealed partial class GrainStore
     {
         ArgumentNullException.ThrowIfNull(round);
         using var turn = await WriterTurnAsync(ct);
+        await OffGrainTurn();
         await using var connection = await _dataSource.OpenConnectionAsync(ct);
         await using var command = Command(connection, null, """
             INSERT INTO reco_round (version, state, partitions, started_ms, completed_ms, owner)
@@ -254,6 +258,7 @@ public sealed partial class GrainStore
     public async Task<IngressClaim> ClaimIngressAsync(int partition, CancellationToken ct)
     {
         using var turn = await WriterTurnAsync(ct);
+        await OffGrainTurn();
         await using var connection = await _dataSource.OpenConnectionAsync(ct);
         await using var command = Command(connection, null, """
             INSERT INTO reco_ingress (partition_id, epoch, next_offset, pending_end, updated_ms)
@@ -287,6 +292,7 @@ public sealed partial class GrainStore
     private async Task UpdateIngressAsync(int partition, long epoch, string set, long batchEnd, CancellationToken ct)
     {
         using var turn = await WriterTurnAsync(ct);
+        await OffGrainTurn();
         await using var connection = await _dataSource.OpenConnectionAsync(ct);
         await using var command = Command(connection, null, $"UPDATE reco_ingress SET {set}, updated_ms = @now WHERE partition_id = @partition AND epoch = @epoch;");
         Add(command, "end", batchEnd);
@@ -304,6 +310,7 @@ public sealed partial class GrainStore
     public async Task<IReadOnlyDictionary<int, IngressClaim>> ReadIngressCheckpointsAsync(CancellationToken ct)
     {
         var result = new Dictionary<int, IngressClaim>();
+        await OffGrainTurn();
         await using var connection = await _dataSource.OpenConnectionAsync(ct);
         await using var command = Command(connection, null, "SELECT partition_id, epoch, next_offset, pending_end FROM reco_ingress;");
         await using var reader = await command.ExecuteReaderAsync(ct);

@@ -46,6 +46,7 @@ public sealed partial class GrainStore
     /// <summary>The parts of a phase (all partitions, or one).</summary>
     public async Task<List<(int Partition, byte[] Payload)>> LoadRoundPartsAsync(long version, string phase, int? partition, CancellationToken ct)
     {
+        await OffGrainTurn();
         await using var connection = await _dataSource.OpenConnectionAsync(ct);
         await using var command = Command(connection, null, partition is null
             ? "SELECT partition_id, payload FROM reco_round_part WHERE version = @version AND phase = @phase ORDER BY partition_id;"
@@ -72,6 +73,7 @@ public sealed partial class GrainStore
     public async Task DeleteRoundsBelowAsync(long version, CancellationToken ct)
     {
         using var turn = await WriterTurnAsync(ct);
+        await OffGrainTurn();
         await using var connection = await _dataSource.OpenConnectionAsync(ct);
         await using var tx = await connection.BeginTransactionAsync(ct);
         foreach (var sql in new[] { "DELETE FROM reco_round_part WHERE version < @version;", "DELETE FROM reco_round WHERE version < @version;" })
@@ -86,6 +88,7 @@ public sealed partial class GrainStore
 
     private async Task<RoundRow?> ReadRoundAsync(string sql, Action<DbCommand>? parameters, CancellationToken ct)
     {
+        await OffGrainTurn();
         await using var connection = await _dataSource.OpenConnectionAsync(ct);
         await using var command = Command(connection, null, sql);
         parameters?.Invoke(command);

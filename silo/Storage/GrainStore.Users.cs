@@ -27,6 +27,7 @@ public sealed partial class GrainStore
             return found;
         }
 
+        await OffGrainTurn();
         await using var connection = await _dataSource.OpenConnectionAsync(ct);
         await foreach (var (id, end, payload) in ReadRowsAsync(connection, "reco_user", "user_id", "last_batch_end, payload", userIds, ct))
         {
@@ -49,6 +50,7 @@ public sealed partial class GrainStore
         ArgumentNullException.ThrowIfNull(users);
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         using var turn = await WriterTurnAsync(ct);
+        await OffGrainTurn();
         await using var connection = await _dataSource.OpenConnectionAsync(ct);
         await using var tx = await connection.BeginTransactionAsync(IsolationLevel.ReadCommitted, ct);
         await using (var fence = Command(connection, tx, "UPDATE reco_ingress SET next_offset = @checkpoint, pending_end = @end, pending_item_side = @side, updated_ms = @now WHERE partition_id = @partition AND epoch = @epoch;"))

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Data;
 using System.Data.Common;
 using System.Reflection;
+using System.Runtime.CompilerServices;
 using Microsoft.Data.Sqlite;
 using Npgsql;
 
@@ -93,6 +94,7 @@ public sealed partial class GrainStore : IAsyncDisposable
     public async Task MigrateAsync(CancellationToken ct)
     {
         using var turn = await WriterTurnAsync(ct);
+        await OffGrainTurn();
         await using var connection = await _dataSource.OpenConnectionAsync(ct);
         if (Provider == StorageProvider.Sqlite)
         {
@@ -130,6 +132,7 @@ public sealed partial class GrainStore : IAsyncDisposable
     /// <summary>The highest schema version applied.</summary>
     public async Task<int> SchemaVersionAsync(CancellationToken ct)
     {
+        await OffGrainTurn();
         await using var connection = await _dataSource.OpenConnectionAsync(ct);
         return Convert.ToInt32(await ScalarAsync(connection, null, "SELECT COALESCE(MAX(version), 0) FROM reco_schema;", ct), System.Globalization.CultureInfo.InvariantCulture);
     }
@@ -137,6 +140,7 @@ public sealed partial class GrainStore : IAsyncDisposable
     /// <summary>Checks the database answers.</summary>
     public async Task PingAsync(CancellationToken ct)
     {
+        await OffGrainTurn();
         await using var connection = await _dataSource.OpenConnectionAsync(ct);
         await ScalarAsync(connection, null, "SELECT 1;", ct);
     }
@@ -173,6 +177,35 @@ public sealed partial class GrainStore : IAsyncDisposable
     private readonly struct WriterTurn(SemaphoreSlim? gate) : IDisposable
     {
         public void Dispose() => gate?.Release();
+    }
+
+    /// <summary>On SQLite, moves the rest of the awaiting method to the thread pool; on PostgreSQL, nothing.</summary>
+    /// <remarks>
+    /// Microsoft.Data.Sqlite has no asynchronous I/O: its <c>…Async</c> methods run the statement on the calling
+    /// thread and return a completed task. Called from a grain, a store operation then ran inside the grain's turn,
+    /// and every other call to that grain waited for it: a read of a user, interleaved with its partition's
+    /// ingress, waited for a whole batch's write. Off the turn, the grain takes other calls while the statement runs,
+    /// as it does while a PostgreSQL statement is on the wire. A custom awaiter, because an awaited task resumes
+    /// on the grain's scheduler. What a grain hands to the store is its own copy, which it does not change until
+    /// the operation ends.
+    /// </remarks>
+    private ThreadPoolHop OffGrainTurn() => new(Provider == StorageProvider.Sqlite);
+
+    private readonly struct ThreadPoolHop(bool hop) : ICriticalNotifyCompletion
+    {
+        public bool IsCompleted => !hop;
+
+        public ThreadPoolHop GetAwaiter() => this;
+
+        public void GetResult()
+        {
+        }
+
+        public void OnCompleted(Action continuation) =>
+            ThreadPool.QueueUserWorkItem(static c => c(), continuation, preferLocal: false);
+
+        public void UnsafeOnCompleted(Action continuation) =>
+            ThreadPool.UnsafeQueueUserWorkItem(static c => c(), continuation, preferLocal: false);
     }
 
     private static DbCommand Command(DbConnection connection, DbTransaction? tx, string sql)

@@ -18,7 +18,7 @@ public static class QueryRun
     private const int WarmPassRate = 500;
 
     /// <summary>Runs the benchmark. Options (defaults): <c>--rates</c> 500,2000,5000; <c>--seconds</c> 10 per
-    /// rate and kind; <c>--warmup</c> 1 (seconds before each cell); <c>--warm-pass</c> 5 (seconds per kind at the
+    /// rate and kind; <c>--warmup</c> 1 (seconds before each cell); <c>--warm-pass</c> 15 (seconds per kind at the
     /// lowest rate, at most 500 req/s, before the first cell, unmeasured); <c>--runs</c> 3; <c>--ingest-rate</c> 20000 events/s; <c>--kinds</c>
     /// recommendations,similar,cart,bare (also: user); <c>--users</c> 20000; <c>--items</c> 2000;
     /// <c>--preload-events</c> 100000; <c>--timeout-ms</c> 5000; <c>--min-threads</c> 64 (thread pool; 0: the
@@ -29,7 +29,7 @@ public static class QueryRun
         var rates = BenchArgs.List(args, "--rates", ["500", "2000", "5000"]).Select(r => int.Parse(r, CultureInfo.InvariantCulture)).ToArray();
         var seconds = BenchArgs.Double(args, "--seconds", 10);
         var warmup = BenchArgs.Double(args, "--warmup", 1);
-        var warmPass = BenchArgs.Double(args, "--warm-pass", 5);
+        var warmPass = BenchArgs.Double(args, "--warm-pass", 15);
         var runs = BenchArgs.Int(args, "--runs", 3);
         var ingestRate = BenchArgs.Int(args, "--ingest-rate", 20_000);
         var kinds = BenchArgs.List(args, "--kinds", RequestKind.Default);
@@ -142,7 +142,9 @@ public static class QueryRun
         // anything is measured. Fresh from start-up the process runs tiered compilation's first, unoptimised code,
         // and a cell measured then at a high rate falls behind its open loop and never catches up: that is a cold
         // silo's first seconds, not the service a warm one gives. A warm pass at a high rate falls behind the same
-        // way (recommendations at 2,000 req/s alone: 6,703 timeouts in the pass's wake), hence the cap.
+        // way (recommendations at 2,000 req/s alone: 6,703 timeouts in the pass's wake), hence the cap. Its length:
+        // with ingest keeping both cores busy, tiered compilation's background recompiles get little CPU, and
+        // after 5 s per kind the first run still fell behind at 2,000 req/s (p50 0.6–1 s); after 15 s it did not.
         foreach (var kind in requestKinds.Where(_ => warmPass > 0))
         {
             _ = await generator.RunAsync(kind, Math.Min(rates.Min(), WarmPassRate), TimeSpan.FromSeconds(warmPass));
