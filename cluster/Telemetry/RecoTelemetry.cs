@@ -12,9 +12,9 @@ using OpenTelemetry.Trace;
 namespace RecoCluster.Cluster.Telemetry;
 
 /// <summary>
-/// OpenTelemetry wiring shared by silos and the gateway: our own meter and activity source, ASP.NET Core's and
-/// HttpClient's built-in ones, a Prometheus scrape endpoint, and OTLP export when the standard
-/// <c>OTEL_EXPORTER_OTLP_*</c> variables name an endpoint.
+/// OpenTelemetry wiring shared by silos and the gateway: our own meter and activity source, ASP.NET Core's,
+/// Kestrel's, HttpClient's, Orleans' and the .NET runtime's instruments, OpenTelemetry's Prometheus exporter at
+/// <c>/metrics</c>, and OTLP export when the standard <c>OTEL_EXPORTER_OTLP_*</c> variables name an endpoint.
 /// </summary>
 public static class RecoTelemetry
 {
@@ -39,11 +39,15 @@ public static class RecoTelemetry
     /// <summary>Registers metrics (scraped at <c>/metrics</c>, see <see cref="MapMetrics"/>) and tracing.</summary>
     public static IServiceCollection AddRecoTelemetry(this IServiceCollection services, string serviceName)
     {
-        var reader = new PrometheusScrapeReader();
-        services.AddSingleton(reader);
         var telemetry = services.AddOpenTelemetry()
             .ConfigureResource(r => r.AddService(serviceName))
-            .WithMetrics(m => m.AddMeter(MeterName).AddMeter(FrameworkMeters).AddMeter(OrleansMeter).AddView(PrometheusIncompatible).AddReader(reader))
+            .WithMetrics(m => m
+                .AddMeter(MeterName).AddMeter(FrameworkMeters).AddMeter(OrleansMeter)
+                .AddRuntimeInstrumentation()
+                .AddView(ForPrometheus)
+                // No response cache: Prometheus scrapes every 15 s or so, and a scrape must show what happened
+                // before it (the exporter's default would answer two scrapes 300 ms apart with the same text).
+                .AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0))
             .WithTracing(t => t.AddSource(SourceName).AddSource(FrameworkSources).AddSource(OrleansCalls).SetSampler(new TraceRootsSampler()));
         if (!string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT")))
         {
@@ -54,22 +58,40 @@ public static class RecoTelemetry
         return services;
     }
 
-    // Prometheus wants base units and snake_case labels (promtool check metrics refuses the rest). Orleans records
-    // its latency histograms in milliseconds and labels its message-size histograms in PascalCase; a view can rename
-    // an instrument but not rescale it, so these few are left out of the export rather than exported under a
-    // misleading name. The request, checkpoint and storage timings operators need come from ASP.NET Core's and our
-    // own instruments, in seconds.
-    private static MetricStreamConfiguration? PrometheusIncompatible(Instrument instrument) =>
-        instrument.Meter.Name == OrleansMeter && (instrument.Unit == "ms" || instrument.Name.Replace('-', '_').Replace('.', '_').Contains("messages_size", StringComparison.Ordinal))
-            ? MetricStreamConfiguration.Drop
-            : null;
+    // `promtool check metrics` lints what it reads, and an exposition it refuses is one an operator's tooling may
+    // mishandle. It wants base units and snake_case labels: Orleans records its latency histograms in milliseconds,
+    // its memory gauges in megabytes, and labels its message-size histograms in PascalCase. A view can rename an
+    // instrument but not rescale it, so these few are left out rather than exported under a misleading name (the
+    // request, checkpoint and storage timings operators need come from ASP.NET Core's and our own instruments, in
+    // seconds, and memory from the runtime's, in bytes). It wants "_count" only on histograms and summaries: three
+    // of the runtime's gauges end in ".count" and are renamed. And it wants a HELP text on every family: Orleans
+    // gives its instruments none, so they get one naming the instrument.
+    private static MetricStreamConfiguration? ForPrometheus(Instrument instrument)
+    {
+        if (instrument.Meter.Name == OrleansMeter
+            && (instrument.Unit is "ms" or "MB" || instrument.Name.Replace('-', '_').Replace('.', '_').Contains("messages_size", StringComparison.Ordinal)))
+        {
+            return MetricStreamConfiguration.Drop;
+        }
 
-    /// <summary>Maps <c>GET /metrics</c> in the Prometheus text format.</summary>
+        var name = RuntimeCounts.GetValueOrDefault(instrument.Name);
+        var description = string.IsNullOrWhiteSpace(instrument.Description) ? $"{instrument.Name} ({instrument.Meter.Name})" : null;
+        return name is null && description is null ? null : new MetricStreamConfiguration { Name = name, Description = description };
+    }
+
+    private static readonly Dictionary<string, string> RuntimeCounts = new(StringComparer.Ordinal)
+    {
+        ["dotnet.assembly.count"] = "dotnet.assemblies.loaded",
+        ["dotnet.process.cpu.count"] = "dotnet.process.cpus",
+        ["dotnet.timer.count"] = "dotnet.timers.active",
+    };
+
+    /// <summary>Maps <c>GET /metrics</c>: the Prometheus exposition, in the format the scraper asks for (the text
+    /// format, or OpenMetrics).</summary>
     public static IEndpointRouteBuilder MapMetrics(this IEndpointRouteBuilder app)
     {
         ArgumentNullException.ThrowIfNull(app);
-        app.MapGet("/metrics", (PrometheusScrapeReader reader) => Results.Text(reader.Scrape(), PrometheusText.ContentType))
-            .ExcludeFromDescription();
+        app.MapPrometheusScrapingEndpoint("/metrics").ExcludeFromDescription();
         return app;
     }
 }
