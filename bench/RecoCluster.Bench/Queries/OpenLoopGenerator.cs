@@ -171,17 +171,17 @@ public sealed class OpenLoopGenerator(HttpClient http)
             // 2xx answers that arrived while the schedule ran, per second of it: the offered rate when the server
             // keeps up, less when answers trail behind. Counting to the last answer instead would let one slow
             // straggler in a short window pull the figure down by a third.
-            var lags = SendLag.Order().ToArray();
+            var lags = SendLag.ToArray();
             return new CellMeasurement(
                 kind,
                 rate,
                 Total,
                 ok.Count,
-                LatencySummary.FromTicks([.. ok]),
+                LatencySummary.FromTicks(ok),
                 okInWindow / duration.TotalSeconds,
                 errors,
-                LatencySummary.TicksToMs(LatencySummary.Percentile(lags, 0.99)),
-                LatencySummary.TicksToMs(lags[^1]));
+                LatencySummary.PercentileMs(lags, 99),
+                LatencySummary.TicksToMs(lags.Length == 0 ? 0 : lags.Max()));
         }
     }
 }
