@@ -22,6 +22,7 @@ public static class KafkaClientSettings
             // Fail a delivery within a bounded time instead of retrying forever, so callers can answer 503.
             MessageTimeoutMs = 10_000,
             LingerMs = 2,
+            StatisticsIntervalMs = options.StatisticsIntervalMs,
         };
 
         // The delivery timeout is the one reliability setting an operator may tune through Reco:Kafka:Client
@@ -57,6 +58,7 @@ public static class KafkaClientSettings
             EnableAutoCommit = false,
             EnableAutoOffsetStore = false,
             AutoOffsetReset = AutoOffsetReset.Earliest,
+            StatisticsIntervalMs = options.StatisticsIntervalMs,
         };
     }
 

@@ -22,6 +22,11 @@ public sealed class KafkaOptions
     /// map to other partitions.</summary>
     public int Partitions { get; set; } = 8;
 
+    /// <summary>How often each Kafka client reports librdkafka's statistics, which become the <c>reco_kafka_*</c>
+    /// series of <c>/metrics</c> (<c>KafkaStatistics</c>); 0 turns them off. As often as Prometheus scrapes,
+    /// by default.</summary>
+    public int StatisticsIntervalMs { get; set; } = 15_000;
+
     /// <summary>Extra librdkafka properties passed to every client (for example <c>security.protocol</c>).</summary>
     public Dictionary<string, string> Client { get; set; } = [];
 
@@ -50,6 +55,11 @@ public sealed class KafkaOptionsValidator : IValidateOptions<KafkaOptions>
         if (options.Partitions is < 1 or > 1024)
         {
             errors.Add($"Reco:Kafka:Partitions is {options.Partitions}; it must be between 1 and 1024.");
+        }
+
+        if (options.StatisticsIntervalMs is < 0 or > 3_600_000)
+        {
+            errors.Add($"Reco:Kafka:StatisticsIntervalMs is {options.StatisticsIntervalMs}; it must be between 0 (off) and 3600000 (an hour).");
         }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

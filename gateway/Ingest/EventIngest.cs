@@ -35,7 +35,7 @@ public sealed class EventIngest : IDisposable
     private readonly Meter _meter;
     private readonly Histogram<double> _produceDuration;
 
-    public EventIngest(IOptions<KafkaOptions> kafka, IOptions<GatewayOptions> options, TimeProvider time, ProducedPositions produced, ILogger<EventIngest> logger)
+    public EventIngest(IOptions<KafkaOptions> kafka, IOptions<GatewayOptions> options, TimeProvider time, ProducedPositions produced, KafkaStatistics statistics, ILogger<EventIngest> logger)
     {
         ArgumentNullException.ThrowIfNull(kafka);
         ArgumentNullException.ThrowIfNull(options);
@@ -47,6 +47,7 @@ public sealed class EventIngest : IDisposable
         _producer = new ProducerBuilder<string, byte[]>(KafkaClientSettings.ReliableProducer(kafka.Value, $"reco-gateway-{Environment.ProcessId}"))
             .SetErrorHandler((_, e) => logger.LogWarning("Kafka producer: {Reason}", e.Reason))
             .SetLogHandler((_, m) => logger.LogDebug("librdkafka: {Message}", m.Message))
+            .SetStatisticsHandler((_, json) => statistics.Record(json))
             .Build();
         _meter = new Meter(RecoTelemetry.MeterName);
         _produceDuration = _meter.CreateHistogram<double>(

@@ -61,7 +61,9 @@ public static class RecoSiloBuilderExtensions
             sp.GetRequiredService<GrainStateSerializer>(),
             sp.GetRequiredService<ILogger<GroupCommitGrainStorage>>()));
         services.TryAddSingleton<IProducer<byte[]?, byte[]?>>(sp =>
-            new ProducerBuilder<byte[]?, byte[]?>(KafkaClientSettings.ReliableProducer(sp.GetRequiredService<IOptions<KafkaOptions>>().Value, "silo")).Build());
+            new ProducerBuilder<byte[]?, byte[]?>(KafkaClientSettings.ReliableProducer(sp.GetRequiredService<IOptions<KafkaOptions>>().Value, "silo"))
+                .SetStatisticsHandler((_, json) => sp.GetRequiredService<KafkaStatistics>().Record(json))
+                .Build());
         services.TryAddSingleton(sp => new DeadLetters(
             sp.GetRequiredService<IProducer<byte[]?, byte[]?>>(),
             sp.GetRequiredService<IOptions<KafkaOptions>>().Value.Topics.DeadLetters));
@@ -70,6 +72,8 @@ public static class RecoSiloBuilderExtensions
         builder.AddGrainCallTracing();
         builder.AddPlacementDirector<PartitionSpreadPlacement, PartitionSpreadPlacementDirector>();
         builder.AddPlacementDirector<SiloPinnedPlacement, SiloPinnedPlacementDirector>();
+        services.AddMetrics();
+        services.TryAddSingleton<KafkaStatistics>();
         services.AddSingleton<PartitionReaders>();
         services.AddSingleton<KafkaProbe>();
         services.AddSingleton<GrainKeeper>();

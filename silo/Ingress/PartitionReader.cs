@@ -2,6 +2,7 @@ using System.Threading.Channels;
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
 using RecoCluster.Cluster;
+using RecoCluster.Cluster.Telemetry;
 
 namespace RecoCluster.Silo.Ingress;
 
@@ -23,10 +24,13 @@ public sealed partial class PartitionReader : IDisposable
     private readonly ILogger _logger;
     private readonly string _topic;
     private readonly int _partition;
+    private readonly KafkaStatistics _statistics;
 
-    public PartitionReader(KafkaOptions kafka, int partition, long startOffset, int capacity, ILogger logger)
+    public PartitionReader(KafkaOptions kafka, int partition, long startOffset, int capacity, KafkaStatistics statistics, ILogger logger)
     {
         ArgumentNullException.ThrowIfNull(kafka);
+        ArgumentNullException.ThrowIfNull(statistics);
+        _statistics = statistics;
         _logger = logger;
         _topic = kafka.Topics.Events;
         _partition = partition;
@@ -40,6 +44,7 @@ public sealed partial class PartitionReader : IDisposable
         config.AutoOffsetReset = AutoOffsetReset.Error;
         _consumer = new ConsumerBuilder<byte[]?, byte[]?>(config)
             .SetErrorHandler((_, e) => LogKafkaError(e.Reason))
+            .SetStatisticsHandler((_, json) => statistics.Record(json))
             .Build();
         var offset = startOffset >= 0 ? new Offset(startOffset) : Offset.Beginning;
         _consumer.Assign(new TopicPartitionOffset(_topic, partition, offset));
@@ -132,6 +137,7 @@ public sealed partial class PartitionReader : IDisposable
         }
 
         _consumer.Close();
+        _statistics.Forget(_consumer.Name);
         _consumer.Dispose();
         _stop.Dispose();
     }

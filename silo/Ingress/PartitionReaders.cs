@@ -1,12 +1,13 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using RecoCluster.Cluster;
+using RecoCluster.Cluster.Telemetry;
 
 namespace RecoCluster.Silo.Ingress;
 
 /// <summary>The Kafka readers of this silo's ingress grains. A reader normally stops with its grain; the rest stop
 /// with the silo's services (a silo killed in-process, as the test cluster does, deactivates nothing).</summary>
-public sealed class PartitionReaders(ILoggerFactory loggers) : IDisposable
+public sealed class PartitionReaders(ILoggerFactory loggers, KafkaStatistics statistics) : IDisposable
 {
     private readonly ConcurrentDictionary<PartitionReader, byte> _running = new();
 
@@ -15,7 +16,7 @@ public sealed class PartitionReaders(ILoggerFactory loggers) : IDisposable
 
     public PartitionReader Start(KafkaOptions kafka, int partition, long startOffset, int capacity)
     {
-        var reader = new PartitionReader(kafka, partition, startOffset, capacity, loggers.CreateLogger<PartitionReader>());
+        var reader = new PartitionReader(kafka, partition, startOffset, capacity, statistics, loggers.CreateLogger<PartitionReader>());
         _running[reader] = 0;
         return reader;
     }

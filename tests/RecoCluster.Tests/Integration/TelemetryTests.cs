@@ -19,7 +19,8 @@ public sealed class TelemetryTests(ITestOutputHelper output)
     public async Task Metrics_of_a_silo_and_the_gateway_pass_promtool_and_carry_the_named_series()
     {
         // Structured logs, as a log shipper wants them: one JSON object per line.
-        var json = new Dictionary<string, string> { ["Logging__Console__FormatterName"] = "json" };
+        // librdkafka's statistics every second, not every 15 s, so that the reco_kafka_* series exist in time.
+        var json = new Dictionary<string, string> { ["Logging__Console__FormatterName"] = "json", ["Reco__Kafka__StatisticsIntervalMs"] = "1000" };
         await using var cluster = await ProcessCluster.StartAsync(TestDatabases.NewSqlite(), silos: 1, environment: json);
         try
         {
@@ -40,6 +41,14 @@ public sealed class TelemetryTests(ITestOutputHelper output)
             {
                 Assert.Equal(HttpStatusCode.OK, ready.StatusCode); // and its duration is recorded below
             }
+
+            // Each client reports its statistics on its own clock: wait until the silo's eight readers and the
+            // gateway's producer have.
+            await Eventually.TrueAsync(
+                async () => Promtool.Samples(await http.GetStringAsync(new Uri(cluster.SiloHttp[cluster.Silos[0]], "/metrics")), "reco_kafka_fetch_lag").Count >= 8
+                    && Promtool.Samples(await cluster.Gateway.GetStringAsync(new Uri("/metrics", UriKind.Relative)), "reco_kafka_queued_messages").Count > 0,
+                TimeSpan.FromSeconds(60),
+                "librdkafka's statistics on the silo's and the gateway's /metrics");
 
             using var siloResponse = await http.GetAsync(new Uri(cluster.SiloHttp[cluster.Silos[0]], "/metrics"));
             Assert.Equal("text/plain; version=0.0.4; charset=utf-8", siloResponse.Content.Headers.ContentType?.ToString());
@@ -65,6 +74,14 @@ public sealed class TelemetryTests(ITestOutputHelper output)
             Assert.Equal(8, Promtool.Samples(silo, "reco_checkpoint_age_seconds").Count);
             Assert.All(Promtool.Samples(silo, "reco_ingress_blocked"), s => Assert.Equal(0, s.Value));
             Assert.Equal(1, Single(silo, "reco_silo_ready"));
+            // librdkafka's statistics: each partition's reader has read everything produced, and its round trips
+            // to the broker are measured.
+            var fetchLags = Promtool.Samples(silo, "reco_kafka_fetch_lag");
+            Assert.Equal(8, fetchLags.Count(s => s.Labels.Contains($"topic=\"{cluster.Prefix}.events\"", StringComparison.Ordinal)));
+            Assert.All(fetchLags, s => Assert.Equal(0, s.Value));
+            Assert.NotEmpty(Promtool.Samples(silo, "reco_kafka_broker_rtt_seconds"));
+            Assert.All(Promtool.Samples(silo, "reco_kafka_broker_rtt_seconds"), s => Assert.InRange(s.Value, 0, 10));
+            Assert.Contains(Promtool.Samples(gateway, "reco_kafka_queued_messages"), s => s.Labels.Contains("client=\"reco-gateway-", StringComparison.Ordinal));
             // Orleans' own meter: on the one silo, an ingress per partition (which hold the 200 users; the queries
             // above read them there, with no grain per user), and the item routers the recount's 80 item reads used.
             Assert.Equal(8, Labeled(silo, "orleans_catalog_activations", "grain_type=\"partitioningress\""));
