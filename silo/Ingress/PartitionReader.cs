@@ -25,6 +25,7 @@ public sealed partial class PartitionReader : IDisposable
     private readonly string _topic;
     private readonly int _partition;
     private readonly KafkaStatistics _statistics;
+    private readonly string _clientName;
 
     public PartitionReader(KafkaOptions kafka, int partition, long startOffset, int capacity, KafkaStatistics statistics, ILogger logger)
     {
@@ -46,6 +47,8 @@ public sealed partial class PartitionReader : IDisposable
             .SetErrorHandler((_, e) => LogKafkaError(e.Reason))
             .SetStatisticsHandler((_, json) => statistics.Record(json))
             .Build();
+        // Read now: a closed consumer's handle no longer has a name.
+        _clientName = _consumer.Name;
         var offset = startOffset >= 0 ? new Offset(startOffset) : Offset.Beginning;
         _consumer.Assign(new TopicPartitionOffset(_topic, partition, offset));
         _buffer = Channel.CreateBounded<ConsumeResult<byte[]?, byte[]?>>(new BoundedChannelOptions(capacity) { SingleReader = true, SingleWriter = true });
@@ -137,8 +140,8 @@ public sealed partial class PartitionReader : IDisposable
         }
 
         _consumer.Close();
-        _statistics.Forget(_consumer.Name);
         _consumer.Dispose();
+        _statistics.Forget(_clientName);
         _stop.Dispose();
     }
 
