@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging.Console;
 using Microsoft.Extensions.Options;
+using Orleans.Dashboard;
 using RecoCluster.Cluster;
 using RecoCluster.Cluster.Telemetry;
 using RecoCluster.Gateway;
@@ -37,8 +38,14 @@ public static class ClusterHosts
         ["--brokers"] = "Reco:Kafka:Brokers",
     };
 
+    /// <summary>Where a silo serves the Orleans dashboard.</summary>
+    public const string DashboardPath = "/dashboard";
+
     /// <summary>A silo: an Orleans silo with the project's grains, storage and partition ingresses, plus Kestrel for
-    /// <c>/healthz</c>, <c>/readyz</c> and <c>/metrics</c>.</summary>
+    /// <c>/healthz</c>, <c>/readyz</c>, <c>/metrics</c> and the Orleans dashboard at <c>/dashboard/</c>.</summary>
+    /// <remarks>The silo's HTTP port is for the cluster's network only (probes, Prometheus, an operator's
+    /// port-forward); the dashboard has no key of its own and must stay there (docs/operations.md). Its live log
+    /// stream is off, and it profiles grain calls only while somebody looks at it (Orleans' default).</remarks>
     public static WebApplication BuildSilo(string[] args, IEnumerable<KeyValuePair<string, string?>>? overrides = null)
     {
         var builder = CreateBuilder(args, overrides, defaultUrls: "http://127.0.0.1:0");
@@ -46,6 +53,7 @@ public static class ClusterHosts
         builder.UseOrleans(silo =>
         {
             silo.UseRecoCluster(configuration).AddRecoGrains(configuration);
+            silo.AddDashboard(o => o.HideTrace = true);
             if (configuration["Reco:Silo:Id"] is { Length: > 0 } name)
             {
                 silo.Configure<Orleans.Configuration.SiloOptions>(o => o.SiloName = name);
@@ -69,6 +77,7 @@ public static class ClusterHosts
         app.UseStatusCodePages();
         app.MapSiloHealthEndpoints();
         app.MapMetrics();
+        app.MapOrleansDashboard(routePrefix: DashboardPath);
         return app;
     }
 

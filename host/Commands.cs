@@ -162,7 +162,7 @@ public static class Commands
             await silo.StartAsync();
             await gateway.StartAsync();
             var urls = string.Join(", ", gateway.Urls);
-            Console.Out.WriteLine($"RecoCluster dev is up: gateway on {urls}; Kafka {(embedded is null ? kafka.BootstrapServers : $"embedded at {embedded.BootstrapServers}")}; storage {silo.Services.GetRequiredService<IOptions<Silo.Storage.StorageOptions>>().Value.Provider}. Ctrl-C stops it.");
+            Console.Out.WriteLine($"RecoCluster dev is up: gateway on {urls}; Kafka {(embedded is null ? kafka.BootstrapServers : $"embedded at {embedded.BootstrapServers}")}; storage {silo.Services.GetRequiredService<IOptions<Silo.Storage.StorageOptions>>().Value.Provider}; Orleans dashboard on {silo.Urls.First()}{ClusterHosts.DashboardPath}/. Ctrl-C stops it.");
             Console.Out.Flush();
             await Task.WhenAny(silo.WaitForShutdownAsync(), gateway.WaitForShutdownAsync());
             await gateway.StopAsync();

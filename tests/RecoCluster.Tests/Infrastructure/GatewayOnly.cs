@@ -31,6 +31,9 @@ public sealed class GatewayOnly : IAsyncDisposable
 
     public Uri Address { get; }
 
+    /// <summary>The HTTP address of the silo behind the gateway (health, metrics, the Orleans dashboard).</summary>
+    public Uri SiloAddress => new(_silo.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+
     /// <summary>Starts Kafka and a gateway configured with <see cref="TestKeys"/> and <paramref name="overrides"/>
     /// (a null value removes the key).</summary>
     public static async Task<GatewayOnly> StartAsync(IReadOnlyDictionary<string, string?>? overrides = null)
