@@ -60,6 +60,10 @@ const APP_METRICS = new Set([
   "orleans_catalog_activations",
   "reco_snapshot_version",
   "reco_snapshot_age_seconds",
+  // librdkafka's statistics (KafkaStatistics).
+  "reco_kafka_fetch_lag",
+  "reco_kafka_broker_rtt_seconds",
+  "reco_kafka_queued_messages",
 ]);
 const APP_HISTOGRAMS = new Set([
   "reco_checkpoint_duration_seconds",
@@ -74,9 +78,10 @@ const REQUIRED_ALERTS = [
   "RecoFencingViolation",
   "RecoIngressBlocked",
   "RecoSiloNotReady",
+  "RecoKafkaProducerQueueGrowing",
 ];
 // Panels the dashboard must have, by title.
-const REQUIRED_PANELS = [/ingest rate/i, /applied rate/i, /lag per partition/i, /checkpoint age/i, /latency p50 \/ p99/i, /5xx/i, /fencing/i];
+const REQUIRED_PANELS = [/ingest rate/i, /applied rate/i, /lag per partition/i, /checkpoint age/i, /latency p50 \/ p99/i, /5xx/i, /fencing/i, /kafka fetch lag/i];
 const TOPIC_SUFFIXES = ["events", "events.dlq", "catalog"];
 // Secrets the manifests use but must never contain: created by hand (docs/deployment.md).
 const EXTERNAL_SECRETS = new Set(["reco-storage", "reco-api-keys"]);
