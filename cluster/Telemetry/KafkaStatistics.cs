@@ -40,8 +40,10 @@ public sealed class KafkaStatistics
         meter.CreateObservableGauge("reco_kafka_queued_messages", ObserveQueued, "{message}", "Messages in a producer's queues waiting for delivery, from librdkafka's statistics.");
     }
 
-    /// <summary>Keeps the figures of one client's statistics JSON, replacing its previous ones. Malformed JSON is
-    /// ignored: statistics must never hurt the client that reports them.</summary>
+    /// <summary>Keeps the figures of one client's statistics JSON, replacing its previous ones. JSON that is
+    /// malformed or shaped otherwise is ignored: statistics must never hurt the client that reports them, and
+    /// Confluent.Kafka rethrows a handler's exception from the consumer's <c>Consume</c>, which would stop a
+    /// partition's reader.</summary>
     public void Record(string json)
     {
         try
@@ -52,7 +54,7 @@ public sealed class KafkaStatistics
                 _clients[figures.Client] = figures;
             }
         }
-        catch (JsonException)
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
         {
         }
     }

@@ -48,6 +48,8 @@ public sealed class KafkaStatisticsTests : IDisposable
         statistics.Record(Consumer.Replace("\"app_offset\":1150", "\"app_offset\":1190", StringComparison.Ordinal));
         statistics.Record(Producer);
         statistics.Record("{ not json");
+        statistics.Record("""{"name":"odd#consumer-1","topics":{"t":{"partitions":{"0":{"partition":"zero"}}}}}""");
+        statistics.Record("""{"name":"odd#consumer-2","brokers":{"b":{"rtt":{}}}}""");
 
         var seen = Observe();
         Assert.Equal([10.0, 20.0], seen.Where(m => m.Name == "reco_kafka_fetch_lag").Select(m => m.Value).Order());
