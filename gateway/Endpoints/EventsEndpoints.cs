@@ -105,12 +105,7 @@ public static class EventsEndpoints
 
             try
             {
-                var position = (await ingest.ProduceAsync(batch.Events, ct))?.ToString();
-                if (position is not null)
-                {
-                    context.Response.Headers[PositionToken.Header] = position;
-                }
-
+                var position = PositionToken.Answer(context, await ingest.ProduceAsync(batch.Events, ct));
                 return TypedResults.Accepted((string?)null, new IngestAccepted(batch.Events.Count, position));
             }
             catch (Exception ex) when (ex is KafkaException or OperationCanceledException && !ct.IsCancellationRequested)

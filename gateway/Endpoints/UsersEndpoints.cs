@@ -83,7 +83,7 @@ public static class UsersEndpoints
         string? position;
         try
         {
-            position = (await ingest.ProduceEraseAsync(userId, ct))?.ToString();
+            position = PositionToken.Answer(context, await ingest.ProduceEraseAsync(userId, ct));
         }
         catch (Exception ex) when (ex is KafkaException or OperationCanceledException && !ct.IsCancellationRequested)
         {
@@ -93,11 +93,6 @@ public static class UsersEndpoints
                 "Kafka did not acknowledge the erase command in time; send it again (erasing twice is harmless)",
                 statusCode: StatusCodes.Status503ServiceUnavailable,
                 title: "Kafka unavailable");
-        }
-
-        if (position is not null)
-        {
-            context.Response.Headers[PositionToken.Header] = position;
         }
 
         return TypedResults.Accepted((string?)null, new EraseAccepted(userId, "erase recorded; the user's history disappears once the owning silo applies it, usually within a second", position));

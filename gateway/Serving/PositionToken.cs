@@ -94,6 +94,20 @@ public sealed class PositionToken
         return value is null || TryParse(value, out token, out error);
     }
 
+    /// <summary>Puts <paramref name="position"/>, the position after a write, in the answer's <see cref="Header"/>;
+    /// returns its text for the answer's body (null when there is none).</summary>
+    public static string? Answer(HttpContext context, PositionToken? position)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var text = position?.ToString();
+        if (text is not null)
+        {
+            context.Response.Headers[Header] = text;
+        }
+
+        return text;
+    }
+
     /// <summary>The answer to a request whose header does not parse: a 400 problem saying why.</summary>
     public static IResult Invalid(string? error) =>
         TypedResults.Problem(error, statusCode: StatusCodes.Status400BadRequest, title: "Invalid position");

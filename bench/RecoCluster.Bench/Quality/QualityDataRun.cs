@@ -11,20 +11,12 @@ public static class QualityDataRun
     public static Task<int> RunAsync(string[] args)
     {
         ArgumentNullException.ThrowIfNull(args);
-        string? from = null, to = null;
-        for (var i = 0; i < args.Length; i++)
-        {
-            switch (args[i])
-            {
-                case "--from" when i + 1 < args.Length: from = args[++i]; break;
-                case "--to" when i + 1 < args.Length: to = args[++i]; break;
-                default: throw new ArgumentException($"quality-data: unknown or incomplete argument '{args[i]}'; usage: quality-data --from PUBLISHED.csv.gz --to PURCHASES.csv.gz");
-            }
-        }
-
+        var from = BenchArgs.String(args, "--from");
+        var to = BenchArgs.String(args, "--to");
         if (from is null || to is null)
         {
-            throw new ArgumentException("quality-data: usage: quality-data --from PUBLISHED.csv.gz --to PURCHASES.csv.gz");
+            Console.Error.WriteLine("quality-data: usage: quality-data --from PUBLISHED.csv.gz --to PURCHASES.csv.gz");
+            return Task.FromResult(2);
         }
 
         var published = RetailDataReader.Load(from);

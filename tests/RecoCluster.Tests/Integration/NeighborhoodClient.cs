@@ -47,9 +47,19 @@ public static class NeighborhoodClient
     }
 
     /// <summary>GETs a recommendation endpoint and returns the answer's JSON (asserting 200).</summary>
-    public static async Task<JsonElement> GetListAsync(this IClusterUnderTest cluster, string path)
+    public static Task<JsonElement> GetListAsync(this IClusterUnderTest cluster, string path) => GetListAsync(cluster.Gateway, path);
+
+    /// <summary>GETs an endpoint of <paramref name="gateway"/>, with a read-your-writes position when one is given,
+    /// and returns the answer's JSON (asserting 200).</summary>
+    public static async Task<JsonElement> GetListAsync(HttpClient gateway, string path, string? position = null)
     {
-        using var response = await cluster.Gateway.GetAsync(new Uri(path, UriKind.Relative));
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(path, UriKind.Relative));
+        if (position is not null)
+        {
+            request.Headers.Add("Reco-Position", position);
+        }
+
+        using var response = await gateway.SendAsync(request);
         var body = await response.Content.ReadAsStringAsync();
         Assert.True(response.StatusCode == HttpStatusCode.OK, $"{path} answered {(int)response.StatusCode}: {body}");
         return JsonDocument.Parse(body).RootElement.Clone();

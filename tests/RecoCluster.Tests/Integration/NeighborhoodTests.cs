@@ -108,15 +108,15 @@ public sealed class NeighborhoodTests(NeighborhoodClusterFixture fixture) : ICla
         // waits for what it produced; another gateway waits for the position the 202 carried.
         var first = await TopItemAsync(_cluster.Gateway, user);
         var (position, _) = await ClickAsync(_cluster.Gateway, user, first);
-        var same = await GetAsync(_cluster.Gateway, $"/v1/users/{user}/recommendations?count=20", position: null);
+        var same = await _cluster.GetListAsync($"/v1/users/{user}/recommendations?count=20");
         AssertShows(same, first);
 
         var second = await TopItemAsync(_cluster.Gateway, user);
         (position, var body) = await ClickAsync(_cluster.Gateway, user, second);
         Assert.Equal(position, body.GetProperty("position").GetString());
-        var elsewhere = await GetAsync(other, $"/v1/users/{user}/recommendations?count=20", position);
+        var elsewhere = await NeighborhoodClient.GetListAsync(other, $"/v1/users/{user}/recommendations?count=20", position);
         AssertShows(elsewhere, second);
-        var history = await GetAsync(other, $"/v1/users/{user}", position);
+        var history = await NeighborhoodClient.GetListAsync(other, $"/v1/users/{user}", position);
         Assert.Equal(second, history.GetProperty("recentItems")[0].GetProperty("itemId").GetString());
         Assert.False(history.TryGetProperty("behind", out _));
 
@@ -137,7 +137,7 @@ public sealed class NeighborhoodTests(NeighborhoodClusterFixture fixture) : ICla
         var planted = new List<(string Item, HashSet<string> Neighbours)>();
         for (var i = 0; i < 40 && planted.Count < 10; i++)
         {
-            var similar = await GetAsync(_cluster.Gateway, $"/v1/items/sku-{i}/similar?count=50", position: null);
+            var similar = await _cluster.GetListAsync($"/v1/items/sku-{i}/similar?count=50");
             var neighbours = similar.GetProperty("items").EnumerateArray()
                 .Where(n => n.GetProperty("source").GetString() == "neighborhood")
                 .Select(n => n.GetProperty("itemId").GetString()!)
@@ -155,7 +155,7 @@ public sealed class NeighborhoodTests(NeighborhoodClusterFixture fixture) : ICla
             var (item, neighbours) = planted[i % planted.Count];
             var user = $"first-click-{i}";
             await ClickAsync(_cluster.Gateway, user, item);
-            var recs = await GetAsync(_cluster.Gateway, $"/v1/users/{user}/recommendations?count=5", position: null);
+            var recs = await _cluster.GetListAsync($"/v1/users/{user}/recommendations?count=5");
             var first = recs.GetProperty("items")[0];
             Assert.False(recs.TryGetProperty("behind", out _), $"answer {i} is behind");
             Assert.True(
@@ -227,7 +227,7 @@ public sealed class NeighborhoodTests(NeighborhoodClusterFixture fixture) : ICla
             Assert.Equal(5, list.GetProperty("items").GetArrayLength());
         }
 
-        var history = await GetAsync(gateway, "/v1/users/nb-3", far);
+        var history = await NeighborhoodClient.GetListAsync(gateway, "/v1/users/nb-3", far);
         Assert.True(history.GetProperty("behind").GetBoolean());
 
         foreach (var bad in new[] { "abc", "3:", "-1:5", "2:5,2:6", "1:x" })
@@ -254,21 +254,7 @@ public sealed class NeighborhoodTests(NeighborhoodClusterFixture fixture) : ICla
     }
 
     private static async Task<string> TopItemAsync(HttpClient gateway, string user) =>
-        (await GetAsync(gateway, $"/v1/users/{user}/recommendations?count=20", position: null)).GetProperty("items")[0].GetProperty("itemId").GetString()!;
-
-    private static async Task<JsonElement> GetAsync(HttpClient gateway, string path, string? position)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Get, path);
-        if (position is not null)
-        {
-            request.Headers.Add("Reco-Position", position);
-        }
-
-        using var response = await gateway.SendAsync(request);
-        var body = await response.Content.ReadAsStringAsync();
-        Assert.True(response.StatusCode == HttpStatusCode.OK, $"{path} answered {(int)response.StatusCode}: {body}");
-        return JsonDocument.Parse(body).RootElement.Clone();
-    }
+        (await NeighborhoodClient.GetListAsync(gateway, $"/v1/users/{user}/recommendations?count=20")).GetProperty("items")[0].GetProperty("itemId").GetString()!;
 
     [Fact]
     public async Task Recommendations_carry_reasons_and_leave_out_what_the_user_has_seen()
