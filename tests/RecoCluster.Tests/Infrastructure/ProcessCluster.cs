@@ -106,16 +106,19 @@ public sealed class ProcessCluster : IClusterUnderTest, IAsyncDisposable
     /// <summary>SIGTERM, as Kubernetes sends it; returns the exit code.</summary>
     public async Task<int> TerminateAsync(RecoProcess silo)
     {
-        using (var kill = Process.Start("kill", ["-TERM", silo.Process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
-        {
-            await kill.WaitForExitAsync();
-        }
+        await SignalAsync(silo, "TERM");
 
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         await silo.Process.WaitForExitAsync(timeout.Token);
         Silos.Remove(silo);
         return silo.Process.ExitCode;
     }
+
+    /// <summary>SIGSTOP: the silo freezes where it is, its connections open, until <see cref="ResumeAsync"/>.</summary>
+    public static Task PauseAsync(RecoProcess silo) => SignalAsync(silo, "STOP");
+
+    /// <summary>SIGCONT, after <see cref="PauseAsync"/>.</summary>
+    public static Task ResumeAsync(RecoProcess silo) => SignalAsync(silo, "CONT");
 
     public async Task WaitUntilReadyAsync() => await WaitUntilEveryPartitionIsReadAsync();
 
@@ -182,6 +185,13 @@ public sealed class ProcessCluster : IClusterUnderTest, IAsyncDisposable
         "--Reco:Orleans:Membership:NumMissedProbesLimit=2",
         "--Reco:Orleans:Membership:NumVotesForDeathDeclaration=1",
     ];
+
+    private static async Task SignalAsync(RecoProcess silo, string signal)
+    {
+        using var kill = Process.Start("kill", [$"-{signal}", Text(silo.Process.Id)])!;
+        await kill.WaitForExitAsync();
+        Assert.True(kill.ExitCode == 0, $"kill -{signal} {silo.Name} exited with {kill.ExitCode}");
+    }
 
     private static string Text(int value) => value.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
