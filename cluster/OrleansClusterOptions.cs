@@ -37,6 +37,9 @@ public sealed class OrleansClusterOptions
     /// <summary>Localhost only: the silo port of the primary silo, which every silo of the machine joins (the primary
     /// is the silo whose <see cref="SiloPort"/> this is).</summary>
     public int PrimarySiloPort { get; set; } = 11111;
+
+    /// <summary>TLS on the silo and gateway ports (<c>Reco:Orleans:Tls</c>); off unless a certificate is set.</summary>
+    public OrleansTlsOptions Tls { get; set; } = new();
 }
 
 /// <summary>The membership providers a cluster can use.</summary>
@@ -62,10 +65,10 @@ public sealed class OrleansClusterOptionsValidator : IValidateOptions<OrleansClu
 
         return options.Clustering == OrleansClustering.AdoNet && string.IsNullOrWhiteSpace(options.ConnectionString)
             ? ValidateOptionsResult.Fail("Reco:Orleans:Clustering is AdoNet but no PostgreSQL connection string is set: set Reco:Orleans:ConnectionString, or use PostgreSQL storage (Reco:Storage:Provider=Postgres), whose connection string it then shares.")
-            : Ports(options);
+            : Details(options);
     }
 
-    private static ValidateOptionsResult Ports(OrleansClusterOptions options)
+    private static ValidateOptionsResult Details(OrleansClusterOptions options)
     {
         var errors = new List<string>();
         foreach (var (name, port) in new[] { ("SiloPort", options.SiloPort), ("GatewayPort", options.GatewayPort), ("PrimarySiloPort", options.PrimarySiloPort) })
@@ -91,6 +94,33 @@ public sealed class OrleansClusterOptionsValidator : IValidateOptions<OrleansClu
             errors.Add($"Reco:Orleans:AdvertisedAddress is '{options.AdvertisedAddress}'; it must be an IP address.");
         }
 
+        errors.AddRange(TlsErrors(options.Tls));
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    private static IEnumerable<string> TlsErrors(OrleansTlsOptions tls)
+    {
+        if (!tls.Enabled)
+        {
+            if (!string.IsNullOrWhiteSpace(tls.KeyPath) || !string.IsNullOrWhiteSpace(tls.CaPath))
+            {
+                yield return "Reco:Orleans:Tls:KeyPath or CaPath is set without Reco:Orleans:Tls:CertificatePath; set the certificate too, or neither.";
+            }
+
+            yield break;
+        }
+
+        if (string.IsNullOrWhiteSpace(tls.KeyPath))
+        {
+            yield return "Reco:Orleans:Tls:CertificatePath is set without Reco:Orleans:Tls:KeyPath (the certificate's private key, PEM).";
+        }
+
+        foreach (var (name, path) in new[] { ("CertificatePath", tls.CertificatePath), ("KeyPath", tls.KeyPath), ("CaPath", tls.CaPath) })
+        {
+            if (!string.IsNullOrWhiteSpace(path) && !File.Exists(path))
+            {
+                yield return $"Reco:Orleans:Tls:{name} is '{path}', which is not a readable file.";
+            }
+        }
     }
 }

@@ -66,8 +66,8 @@ public static class RecoClustering
         return builder;
     }
 
-    /// <summary>Makes a silo of a real deployment a member of the configured cluster: its ids, its ports and its
-    /// membership (localhost with the primary silo, or the AdoNet table). Orleans' TestingHost sets ids and ports
+    /// <summary>Makes a silo of a real deployment a member of the configured cluster: its ids, its ports, TLS on its
+    /// links when configured, and its membership (localhost with the primary silo, or the AdoNet table). Orleans' TestingHost sets ids and ports
     /// itself and uses <see cref="UseRecoClustering(ISiloBuilder, IConfiguration)"/> alone.</summary>
     public static ISiloBuilder UseRecoCluster(this ISiloBuilder builder, IConfiguration configuration)
     {
@@ -76,6 +76,7 @@ public static class RecoClustering
         // Orleans' own failure detection settings (ProbeTimeout, NumMissedProbesLimit, ...), for who needs a dead
         // silo declared faster than Orleans' defaults do (tests; Kubernetes gets it from its hosting package).
         builder.Services.AddOptions<Orleans.Configuration.ClusterMembershipOptions>().Bind(configuration.GetSection(MembershipSection));
+        builder.UseRecoTls(options.Tls);
         if (options.Clustering == OrleansClustering.Localhost)
         {
             return builder.UseLocalhostClustering(options.SiloPort, options.GatewayPort, new IPEndPoint(IPAddress.Loopback, options.PrimarySiloPort), options.ServiceId, options.ClusterId);
@@ -96,11 +97,12 @@ public static class RecoClustering
     }
 
     /// <summary>Makes a client (the gateway) find the configured cluster: the localhost silo's gateway port, or
-    /// every silo in the AdoNet table.</summary>
+    /// every silo in the AdoNet table; over TLS when configured.</summary>
     public static IClientBuilder UseRecoCluster(this IClientBuilder builder, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(builder);
         var options = Read(configuration);
+        builder.UseRecoTls(options.Tls);
         if (options.Clustering == OrleansClustering.Localhost)
         {
             return builder.UseLocalhostClustering(options.GatewayPort, options.ServiceId, options.ClusterId);

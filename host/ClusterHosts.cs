@@ -151,7 +151,10 @@ public static class ClusterHosts
             ContentRootPath = AppContext.BaseDirectory,
         });
         builder.Configuration.AddRecoSources(args, overrides);
-        if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(builder.Configuration["ASPNETCORE_URLS"]))
+        // Kestrel's own endpoint configuration (Kestrel:Endpoints, how HTTPS with a certificate file is set) wins over
+        // URLs anyway; leaving the default out spares the warning that it was overridden.
+        if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(builder.Configuration["ASPNETCORE_URLS"])
+            && !builder.Configuration.GetSection("Kestrel:Endpoints").GetChildren().Any())
         {
             builder.WebHost.UseUrls(defaultUrls);
         }

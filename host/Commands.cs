@@ -17,6 +17,9 @@ public static class Commands
           silo      an Orleans silo: joins the cluster (Reco:Orleans), runs the grains and reads the events
                     partitions; serves /healthz, /readyz and /metrics over HTTP
           gateway   the public HTTP API, an Orleans client of the silos
+          dev-cert DIR
+                    writes a throwaway self-signed certificate (tls.crt, tls.key) for localhost into DIR, to try
+                    HTTPS and Orleans' TLS on one machine (docs/deployment.md, "Encryption in transit")
 
         the gateway needs API keys (Reco:Gateway:Auth:ReadKeys/IngestKeys/AdminKeys or
         Reco:Gateway:Auth:KeysDirectory). See README.md.
@@ -59,6 +62,7 @@ public static class Commands
                 "silo" => await RunAppAsync(ClusterHosts.BuildSilo(rest)),
                 "gateway" => await RunAppAsync(ClusterHosts.BuildGateway(rest)),
                 "dev" => await RunDevAsync(rest),
+                "dev-cert" => WriteDevCertificate(rest),
                 _ => Fail($"unknown mode '{args[0]}'\n\n{Usage}"),
             };
         }
@@ -76,6 +80,23 @@ public static class Commands
     {
         Console.Error.WriteLine($"reco: {message}");
         return 2;
+    }
+
+    private static int WriteDevCertificate(string[] args)
+    {
+        if (args.Length != 1)
+        {
+            return Fail("usage: reco dev-cert DIR");
+        }
+
+        var (certificate, certificatePath, keyPath) = SelfSignedCertificate.Write(args[0], "reco-dev", TimeSpan.FromDays(30));
+        using (certificate)
+        {
+            Console.Out.WriteLine($"{certificatePath}\n{keyPath}");
+            Console.Error.WriteLine($"reco dev-cert: self-signed for localhost, 127.0.0.1 and ::1 until {certificate.NotAfter:yyyy-MM-dd}; for this machine only.");
+        }
+
+        return 0;
     }
 
     private static async Task<int> RunAppAsync(WebApplication app)

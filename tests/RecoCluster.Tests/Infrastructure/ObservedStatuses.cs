@@ -17,7 +17,7 @@ public static class ObservedStatuses
         [.. Seen.Select(s => (s.Key.Method, s.Key.Path, s.Key.Status, s.Value))];
 
     /// <summary>A handler for an <see cref="HttpClient"/> that records each response's status.</summary>
-    public static HttpMessageHandler Handler() => new Recorder(new SocketsHttpHandler());
+    public static HttpMessageHandler Handler(HttpMessageHandler? inner = null) => new Recorder(inner ?? new SocketsHttpHandler());
 
     private sealed class Recorder(HttpMessageHandler inner) : DelegatingHandler(inner)
     {

@@ -52,8 +52,9 @@ public sealed class ProcessCluster : IClusterUnderTest, IAsyncDisposable
     public IReadOnlyList<RecoProcess> Processes => _all;
 
     /// <summary>Starts Kafka, <paramref name="silos"/> silos and a gateway; <paramref name="environment"/> is added to
-    /// every process (configuration keys spelled with "__").</summary>
-    public static async Task<ProcessCluster> StartAsync(TestStorage storage, int silos, int partitions = 8, IReadOnlyDictionary<string, string>? environment = null)
+    /// every process (configuration keys spelled with "__"). With <paramref name="gatewayHttps"/>, the gateway serves
+    /// HTTPS with that certificate, and <see cref="Gateway"/> trusts it.</summary>
+    public static async Task<ProcessCluster> StartAsync(TestStorage storage, int silos, int partitions = 8, IReadOnlyDictionary<string, string>? environment = null, TestCertificate? gatewayHttps = null)
     {
         ArgumentNullException.ThrowIfNull(storage);
         // Orleans' membership in PostgreSQL, as in production: in the storage's database, or one of its own when the
@@ -71,13 +72,29 @@ public sealed class ProcessCluster : IClusterUnderTest, IAsyncDisposable
             cluster.StartSilo();
         }
 
-        var port = TestPorts.Free(1)[0];
-        // Keys and limits as flags, the way an operator passes configuration keys on the command line.
-        var gatewayOnly = TestKeys.Config().Where(c => c.Key.StartsWith("Reco:Gateway:", StringComparison.Ordinal)).Select(c => $"--{c.Key}={c.Value}");
-        cluster.Start("gateway", ["gateway", .. cluster.Common(), .. gatewayOnly, "--urls", $"http://127.0.0.1:{port}"]);
-        cluster.Gateway = TestKeys.Client(new Uri($"http://127.0.0.1:{port}"), TestKeys.Admin);
+        var (_, address) = cluster.StartGateway("gateway", gatewayHttps);
+        cluster.Gateway = TestKeys.Client(address, TestKeys.Admin, gatewayHttps?.TrustingHandler());
         await cluster.WaitUntilReadyAsync();
         return cluster;
+    }
+
+    /// <summary>Starts a gateway process named <paramref name="name"/> on a free port, over HTTPS with
+    /// <paramref name="https"/> (Kestrel's endpoint settings, as an operator sets them), with
+    /// <paramref name="extra"/> flags last; returns it and its address.</summary>
+    public (RecoProcess Process, Uri Address) StartGateway(string name, TestCertificate? https, params string[] extra)
+    {
+        var port = Text(TestPorts.Free(1)[0]);
+        // Keys and limits as flags, the way an operator passes configuration keys on the command line.
+        var gatewayOnly = TestKeys.Config().Where(c => c.Key.StartsWith("Reco:Gateway:", StringComparison.Ordinal)).Select(c => $"--{c.Key}={c.Value}");
+        string[] listen = https is null
+            ? ["--urls", $"http://127.0.0.1:{port}"]
+            : [
+                $"--Kestrel:Endpoints:Https:Url=https://127.0.0.1:{port}",
+                $"--Kestrel:Endpoints:Https:Certificate:Path={https.CertificatePath}",
+                $"--Kestrel:Endpoints:Https:Certificate:KeyPath={https.KeyPath}",
+            ];
+        var process = Start(name, ["gateway", .. Common(), .. gatewayOnly, .. listen, .. extra]);
+        return (process, new Uri($"{(https is null ? "http" : "https")}://127.0.0.1:{port}"));
     }
 
     public RecoProcess StartSilo()

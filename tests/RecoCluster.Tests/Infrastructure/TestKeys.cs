@@ -32,9 +32,9 @@ public static class TestKeys
 
     /// <summary>A client of the gateway at <paramref name="baseAddress"/> that sends <paramref name="key"/> (none when
     /// null). It records the statuses it receives in <see cref="ObservedStatuses"/>.</summary>
-    public static HttpClient Client(Uri baseAddress, string? key)
+    public static HttpClient Client(Uri baseAddress, string? key, HttpMessageHandler? inner = null)
     {
-        var http = new HttpClient(ObservedStatuses.Handler()) { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(30) };
+        var http = new HttpClient(ObservedStatuses.Handler(inner)) { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(30) };
         if (key is not null)
         {
             http.DefaultRequestHeaders.Add("X-Api-Key", key);

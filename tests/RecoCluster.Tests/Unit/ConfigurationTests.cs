@@ -75,6 +75,35 @@ public class ConfigurationTests
     }
 
     [Fact]
+    public void Orleans_tls_settings_that_cannot_work_stop_start_up_naming_the_setting()
+    {
+        var dir = Directory.CreateTempSubdirectory("reco-tls-config-").FullName;
+        try
+        {
+            var certificate = TestCertificate.Create(dir, "reco-config");
+            static IEnumerable<string> Failures(OrleansTlsOptions tls) =>
+                new OrleansClusterOptionsValidator().Validate(null, new OrleansClusterOptions { Tls = tls }).Failures ?? [];
+
+            Assert.Empty(Failures(new OrleansTlsOptions()));
+            Assert.Empty(Failures(new OrleansTlsOptions { CertificatePath = certificate.CertificatePath, KeyPath = certificate.KeyPath }));
+            Assert.Equal(
+                ["Reco:Orleans:Tls:CertificatePath is set without Reco:Orleans:Tls:KeyPath (the certificate's private key, PEM)."],
+                Failures(new OrleansTlsOptions { CertificatePath = certificate.CertificatePath }));
+            Assert.Equal(
+                ["Reco:Orleans:Tls:KeyPath or CaPath is set without Reco:Orleans:Tls:CertificatePath; set the certificate too, or neither."],
+                Failures(new OrleansTlsOptions { CaPath = certificate.CertificatePath }));
+            var missing = Path.Combine(dir, "ca.crt");
+            Assert.Equal(
+                [$"Reco:Orleans:Tls:CaPath is '{missing}', which is not a readable file."],
+                Failures(new OrleansTlsOptions { CertificatePath = certificate.CertificatePath, KeyPath = certificate.KeyPath, CaPath = missing }));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
     public void A_setting_of_the_removed_first_runtime_stops_start_up_saying_what_replaced_it()
     {
         var error = Assert.Throws<OptionsValidationException>(() => ClusterHosts.BuildSilo([], new Dictionary<string, string?>
