@@ -40,6 +40,9 @@ public sealed class OrleansClusterOptions
 
     /// <summary>TLS on the silo and gateway ports (<c>Reco:Orleans:Tls</c>); off unless a certificate is set.</summary>
     public OrleansTlsOptions Tls { get; set; } = new();
+
+    /// <summary>Orleans' Kubernetes hosting on silos (<c>Reco:Orleans:Kubernetes</c>); off by default.</summary>
+    public OrleansKubernetesOptions Kubernetes { get; set; } = new();
 }
 
 /// <summary>The membership providers a cluster can use.</summary>
@@ -95,6 +98,16 @@ public sealed class OrleansClusterOptionsValidator : IValidateOptions<OrleansClu
         }
 
         errors.AddRange(TlsErrors(options.Tls));
+        if (options.Kubernetes.Enabled && options.Clustering != OrleansClustering.AdoNet)
+        {
+            errors.Add("Reco:Orleans:Kubernetes:Enabled needs Reco:Orleans:Clustering=AdoNet: pods come and go, and localhost clustering is one machine only.");
+        }
+
+        if (!string.IsNullOrWhiteSpace(options.Kubernetes.KubeconfigPath) && !File.Exists(options.Kubernetes.KubeconfigPath))
+        {
+            errors.Add($"Reco:Orleans:Kubernetes:KubeconfigPath is '{options.Kubernetes.KubeconfigPath}', which is not a readable file.");
+        }
+
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 

@@ -67,7 +67,8 @@ public static class RecoClustering
     }
 
     /// <summary>Makes a silo of a real deployment a member of the configured cluster: its ids, its ports, TLS on its
-    /// links when configured, and its membership (localhost with the primary silo, or the AdoNet table). Orleans' TestingHost sets ids and ports
+    /// links and Orleans' Kubernetes hosting when configured, and its membership (localhost with the primary silo, or
+    /// the AdoNet table). Orleans' TestingHost sets ids and ports
     /// itself and uses <see cref="UseRecoClustering(ISiloBuilder, IConfiguration)"/> alone.</summary>
     public static ISiloBuilder UseRecoCluster(this ISiloBuilder builder, IConfiguration configuration)
     {
@@ -83,6 +84,20 @@ public static class RecoClustering
         }
 
         SetIds(builder.Services, options);
+        if (options.Kubernetes.Enabled)
+        {
+            builder.UseKubernetesHosting(hosting => hosting.Configure(k =>
+            {
+                if (!string.IsNullOrWhiteSpace(options.Kubernetes.KubeconfigPath))
+                {
+                    var kubeconfig = options.Kubernetes.KubeconfigPath;
+                    k.GetClientConfiguration = () => k8s.KubernetesClientConfiguration.BuildConfigFromConfigFile(kubeconfig);
+                }
+
+                k.DeleteDefunctSiloPods = options.Kubernetes.DeleteDefunctSiloPods;
+            }));
+        }
+
         var advertised = string.IsNullOrWhiteSpace(options.AdvertisedAddress) ? null : IPAddress.Parse(options.AdvertisedAddress);
         if (advertised is null)
         {

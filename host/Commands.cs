@@ -89,11 +89,13 @@ public static class Commands
             return Fail("usage: reco dev-cert DIR");
         }
 
-        var (certificate, certificatePath, keyPath) = SelfSignedCertificate.Write(args[0], "reco-dev", TimeSpan.FromDays(30));
-        using (certificate)
+        var written = SelfSignedCertificate.Write(args[0], "reco-dev", TimeSpan.FromDays(30));
+        using (written.Certificate)
         {
-            Console.Out.WriteLine($"{certificatePath}\n{keyPath}");
-            Console.Error.WriteLine($"reco dev-cert: self-signed for localhost, 127.0.0.1 and ::1 until {certificate.NotAfter:yyyy-MM-dd}; for this machine only.");
+            // Absolute: Kestrel reads a relative certificate path against its content root (the executable's
+            // folder), not the working directory.
+            Console.Out.WriteLine($"{Path.GetFullPath(written.CertificatePath)}\n{Path.GetFullPath(written.KeyPath)}");
+            Console.Error.WriteLine($"reco dev-cert: self-signed for localhost, 127.0.0.1 and ::1 until {written.Certificate.NotAfter:yyyy-MM-dd}; for this machine only.");
         }
 
         return 0;
@@ -177,7 +179,7 @@ public static class Commands
         try
         {
             var siloOverrides = new Dictionary<string, string?>(overrides) { ["urls"] = "http://127.0.0.1:0" };
-            await using var silo = ClusterHosts.BuildSilo(args, siloOverrides);
+            await using var silo = ClusterHosts.BuildSilo(WithoutKestrelEndpoints(args), siloOverrides);
             await using var gateway = ClusterHosts.BuildGateway(args, overrides);
             silo.Logger.LogInformation("Kafka client: {NativeLibrary}", KafkaNativeLibrary.Describe());
             await silo.StartAsync();
@@ -194,6 +196,26 @@ public static class Commands
         {
             embedded?.Dispose();
         }
+    }
+
+    // Kestrel's endpoint flags (HTTPS for the gateway) are the gateway's: the dev silo shares the command line, and
+    // would otherwise try to listen on the same port.
+    private static string[] WithoutKestrelEndpoints(string[] args)
+    {
+        var kept = new List<string>(args.Length);
+        for (var i = 0; i < args.Length; i++)
+        {
+            if (args[i].StartsWith("--Kestrel:", StringComparison.OrdinalIgnoreCase))
+            {
+                // "--Kestrel:Key value" takes the next argument as its value; "--Kestrel:Key=value" does not.
+                i += args[i].Contains('=', StringComparison.Ordinal) ? 0 : 1;
+                continue;
+            }
+
+            kept.Add(args[i]);
+        }
+
+        return [.. kept];
     }
 
     private static KafkaOptions Bind(IConfiguration configuration)

@@ -7,7 +7,10 @@ namespace RecoCluster.Host;
 /// <summary>A throwaway self-signed certificate for trying TLS on one machine (<c>reco dev-cert DIR</c>), and for
 /// the tests and the query bench. Not for production, where the cluster's authority (cert-manager, say) issues
 /// them.</summary>
-public static class SelfSignedCertificate
+/// <param name="Certificate">The certificate, without its key.</param>
+/// <param name="CertificatePath">Its PEM file.</param>
+/// <param name="KeyPath">Its private key's PEM file (readable by the owner only).</param>
+public sealed record SelfSignedCertificate(X509Certificate2 Certificate, string CertificatePath, string KeyPath)
 {
     /// <summary>The file names written, as a Kubernetes TLS Secret names its keys.</summary>
     public const string CertificateFile = "tls.crt";
@@ -17,8 +20,7 @@ public static class SelfSignedCertificate
 
     /// <summary>Writes a certificate for <c>localhost</c>, 127.0.0.1 and ::1, good for TLS servers and clients
     /// (Orleans' links are mutual), and its key (readable by the owner only) into <paramref name="directory"/>.</summary>
-    /// <returns>The certificate as written, and the two paths.</returns>
-    public static (X509Certificate2 Certificate, string CertificatePath, string KeyPath) Write(string directory, string subject, TimeSpan lifetime)
+    public static SelfSignedCertificate Write(string directory, string subject, TimeSpan lifetime)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(directory);
         Directory.CreateDirectory(directory);
@@ -46,6 +48,14 @@ public static class SelfSignedCertificate
         }
 
         File.WriteAllText(keyPath, key.ExportPkcs8PrivateKeyPem() + "\n");
-        return (X509CertificateLoader.LoadCertificate(certificate.RawData), certificatePath, keyPath);
+        return new SelfSignedCertificate(X509CertificateLoader.LoadCertificate(certificate.RawData), certificatePath, keyPath);
     }
+
+    /// <summary>A TLS client's validation that trusts this certificate and nothing else: the server presented
+    /// exactly it (self-signed, no chain would vouch for it).</summary>
+    public bool IsThis(object sender, X509Certificate? presented, X509Chain? chain, System.Net.Security.SslPolicyErrors errors) =>
+        presented is not null && presented.GetRawCertData().AsSpan().SequenceEqual(Certificate.RawData);
+
+    /// <summary>An HTTP handler that trusts this certificate alone.</summary>
+    public SocketsHttpHandler TrustingHandler() => new() { SslOptions = { RemoteCertificateValidationCallback = IsThis } };
 }

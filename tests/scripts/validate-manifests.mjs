@@ -297,13 +297,55 @@ function envOf(container, configMaps) {
 function checkRecoProcess(deploy, mode, port, configMaps, w) {
   const c = deploy.spec.template.spec.containers?.[0];
   if (!c) return fail(w, "has no container");
+  const env = envOf(c, configMaps);
+  // Plain HTTP on the port: by --urls, or by Kestrel's endpoint settings (which replace --urls, and which a process
+  // serving HTTPS as well uses for both).
   const expectedArgs = [mode, "--urls", `http://0.0.0.0:${port}`];
   const actual = [...(c.command ?? []), ...(c.args ?? [])];
-  if (!isDeepStrictEqual(actual.slice(0, 3), expectedArgs)) fail(w, `args must start with ${JSON.stringify(expectedArgs)}, got ${JSON.stringify(actual)}`);
+  const byKestrel = env.Kestrel__Endpoints__Http__Url === `http://0.0.0.0:${port}`;
+  if (byKestrel ? !isDeepStrictEqual(actual, [mode]) : !isDeepStrictEqual(actual.slice(0, 3), expectedArgs)) {
+    fail(w, byKestrel ? `with Kestrel's endpoint settings the args must be ${JSON.stringify([mode])} (--urls would be overridden), got ${JSON.stringify(actual)}`
+      : `args must start with ${JSON.stringify(expectedArgs)} (or be ${JSON.stringify([mode])} with Kestrel__Endpoints__Http__Url=http://0.0.0.0:${port}), got ${JSON.stringify(actual)}`);
+  }
   if (!(c.ports ?? []).some((p) => p.containerPort === port)) fail(w, `must expose container port ${port}`);
   if (c.livenessProbe?.httpGet?.path !== "/healthz") fail(w, "livenessProbe must GET /healthz");
   if (c.readinessProbe?.httpGet?.path !== "/readyz") fail(w, "readinessProbe must GET /readyz");
-  return envOf(c, configMaps);
+  // Every certificate and key file the settings name is in a volume mounted into the container.
+  const files = Object.entries(env).filter(([k, v]) => typeof v === "string" && /(^Reco__Orleans__Tls__|__Certificate__)(Certificate)?(Path|KeyPath|CaPath)$/.test(k) && v !== "");
+  for (const [key, path] of files) {
+    if (!(c.volumeMounts ?? []).some((m) => path.startsWith(`${m.mountPath}/`))) fail(w, `${key}=${path} is not under a mounted volume`);
+  }
+  const https = env.Kestrel__Endpoints__Https__Url;
+  if (typeof https === "string") {
+    const httpsPort = Number(new URL(https).port);
+    if (!(c.ports ?? []).some((p) => p.containerPort === httpsPort)) fail(w, `must expose container port ${httpsPort} (Kestrel__Endpoints__Https__Url)`);
+    if (!env.Kestrel__Endpoints__Https__Certificate__Path || !env.Kestrel__Endpoints__Https__Certificate__KeyPath) fail(w, "an HTTPS endpoint needs Kestrel__Endpoints__Https__Certificate__Path and KeyPath");
+  }
+  return env;
+}
+
+// Orleans' Kubernetes hosting: the pod's identity from the downward API, the labels it lists pods by, and a service
+// account allowed to read, list, watch and label pods in the namespace.
+function checkKubernetesHosting(silo, env, objects, w) {
+  for (const [name, path] of [["POD_NAME", "metadata.name"], ["POD_NAMESPACE", "metadata.namespace"], ["POD_IP", "status.podIP"]]) {
+    if (env[name]?.fieldRef?.fieldPath !== path) fail(w, `${name} must come from the downward API (${path}) for Orleans' Kubernetes hosting`);
+  }
+  const labels = silo.spec.template.metadata.labels ?? {};
+  for (const [label, key] of [["orleans/serviceId", "Reco__Orleans__ServiceId"], ["orleans/clusterId", "Reco__Orleans__ClusterId"]]) {
+    const id = env[key] ?? "reco";
+    if (labels[label] !== id) fail(w, `pod label ${label} must be '${id}' (${key}): Orleans' Kubernetes hosting lists the cluster's pods by it`);
+  }
+  const account = silo.spec.template.spec.serviceAccountName;
+  if (!account) return fail(w, "needs a serviceAccountName for Orleans' Kubernetes hosting");
+  if (!objects.some((o) => o.kind === "ServiceAccount" && o.metadata.name === account)) fail(w, `ServiceAccount ${account} is not in the render`);
+  const needed = ["get", "list", "watch", "patch", ...(env.Reco__Orleans__Kubernetes__DeleteDefunctSiloPods === "true" ? ["delete"] : [])];
+  const granted = new Set(objects
+    .filter((o) => o.kind === "RoleBinding" && (o.subjects ?? []).some((x) => x.kind === "ServiceAccount" && x.name === account && x.namespace === silo.metadata.namespace))
+    .flatMap((b) => objects.filter((r) => r.kind === b.roleRef?.kind && r.metadata.name === b.roleRef?.name))
+    .flatMap((r) => (r.rules ?? []).filter((rule) => (rule.apiGroups ?? []).includes("") && (rule.resources ?? []).includes("pods")))
+    .flatMap((rule) => rule.verbs ?? []));
+  const missing = needed.filter((v) => !granted.has(v));
+  if (missing.length > 0) fail(w, `ServiceAccount ${account} is not bound to a Role with ${missing.join(", ")} on pods`);
 }
 
 function checkRender(name, objects) {
@@ -396,11 +438,16 @@ function checkRender(name, objects) {
   for (const [who, env] of [["silo", siloEnv], ["gateway", gatewayEnv]]) {
     if (env.Reco__Orleans__Clustering !== "AdoNet") fail(`${who} env`, "Reco__Orleans__Clustering must be AdoNet (localhost clustering is one machine only)");
   }
+  // Orleans' TLS is all or nothing: a gateway without it cannot call TLS silos, and the other way round.
+  if (Boolean(siloEnv.Reco__Orleans__Tls__CertificatePath) !== Boolean(gatewayEnv.Reco__Orleans__Tls__CertificatePath)) {
+    fail("Reco__Orleans__Tls__CertificatePath", "set for the silos or for the gateways only: both use Orleans' TLS, or neither");
+  }
   if (!gatewayEnv.Reco__Orleans__ConnectionString?.secretKeyRef) fail(id(gateway), "Reco__Orleans__ConnectionString must come from a Secret: the gateway finds the silos in the membership table");
   for (const port of [11111, 30000]) {
     if (!(siloContainer.ports ?? []).some((p) => p.containerPort === port)) fail(w, `must expose Orleans' port ${port}`);
   }
   if (siloEnv.Reco__Silo__Id?.fieldRef?.fieldPath !== "metadata.name") fail(w, "Reco__Silo__Id must come from the pod name (metadata.name)");
+  if (siloEnv.Reco__Orleans__Kubernetes__Enabled === "true") checkKubernetesHosting(silo, siloEnv, objects, w);
   if (siloEnv.Reco__Storage__Provider !== "Postgres") fail(w, "Reco__Storage__Provider must be Postgres");
   if (!siloEnv.Reco__Storage__ConnectionString?.secretKeyRef) fail(w, "Reco__Storage__ConnectionString must come from a Secret");
   for (const [who, env] of [["silo", siloEnv], ["gateway", gatewayEnv]]) {

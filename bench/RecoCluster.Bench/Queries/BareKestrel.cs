@@ -1,7 +1,10 @@
+using System.Net;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Logging;
+using RecoCluster.Host;
 
 namespace RecoCluster.Bench.Queries;
 
@@ -26,12 +29,24 @@ public sealed class BareKestrel : IAsyncDisposable
 
     public int BodyBytes { get; }
 
-    public static async Task<BareKestrel> StartAsync()
+    /// <summary>Starts it on a free loopback port: HTTP, or HTTPS with <paramref name="tls"/>'s certificate, so that
+    /// a run over TLS compares with a ceiling that pays for TLS too.</summary>
+    public static async Task<BareKestrel> StartAsync(SelfSignedCertificate? tls = null)
     {
         var body = Body();
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        if (tls is null)
+        {
+            builder.WebHost.UseUrls("http://127.0.0.1:0");
+        }
+        else
+        {
+            var certificate = X509Certificate2.CreateFromPemFile(tls.CertificatePath, tls.KeyPath);
+            builder.WebHost.UseKestrelHttpsConfiguration();
+            builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0, listen => listen.UseHttps(certificate)));
+        }
+
         var app = builder.Build();
         app.Run(async context =>
         {

@@ -33,7 +33,7 @@ public sealed class QueryCluster : IAsyncDisposable
     private readonly WebApplication _gateway;
     private readonly IngressCheckpoints _checkpoints;
 
-    private QueryCluster(EmbeddedKafka kafka, TopicNames topics, DirectoryInfo dataDir, WebApplication silo, WebApplication gateway, IngressCheckpoints checkpoints)
+    private QueryCluster(EmbeddedKafka kafka, TopicNames topics, DirectoryInfo dataDir, WebApplication silo, WebApplication gateway, IngressCheckpoints checkpoints, SelfSignedCertificate? tls)
     {
         _kafka = kafka;
         Topics = topics;
@@ -41,8 +41,13 @@ public sealed class QueryCluster : IAsyncDisposable
         _silo = silo;
         _gateway = gateway;
         _checkpoints = checkpoints;
+        Tls = tls;
         GatewayAddress = new Uri(gateway.Urls.First());
     }
+
+    /// <summary>The throwaway certificate of a cluster started with TLS (the gateway's HTTPS and Orleans' links),
+    /// or null.</summary>
+    public SelfSignedCertificate? Tls { get; }
 
     public string BootstrapServers => _kafka.BootstrapServers;
 
@@ -53,8 +58,10 @@ public sealed class QueryCluster : IAsyncDisposable
     /// <summary>Events the silo has stored on both the user and the item side (its ingresses' checkpoints).</summary>
     public async Task<long> StoredEventsAsync() => (await _checkpoints.ReadAsync()).Stored;
 
-    /// <summary>Starts the cluster; <paramref name="overrides"/> are added to (or replace) its configuration.</summary>
-    public static async Task<QueryCluster> StartAsync(IReadOnlyDictionary<string, string?>? overrides = null)
+    /// <summary>Starts the cluster; <paramref name="overrides"/> are added to (or replace) its configuration. With
+    /// <paramref name="tls"/>, a throwaway self-signed certificate makes the gateway HTTPS (Kestrel's endpoint
+    /// settings) and Orleans' links mutual TLS (<c>Reco:Orleans:Tls</c>), as an operator would configure them.</summary>
+    public static async Task<QueryCluster> StartAsync(IReadOnlyDictionary<string, string?>? overrides = null, bool tls = false)
     {
         var kafka = EmbeddedKafka.Start();
         var topics = new TopicNames($"q{Guid.NewGuid():N}"[..12]);
@@ -74,12 +81,43 @@ public sealed class QueryCluster : IAsyncDisposable
             config[key] = value;
         }
 
+        SelfSignedCertificate? certificate = null;
+        var gatewayConfig = new Dictionary<string, string?>(config);
+        if (tls)
+        {
+            certificate = SelfSignedCertificate.Write(Path.Combine(dataDir.FullName, "tls"), "reco-bench", TimeSpan.FromDays(1));
+            foreach (var c in new[] { config, gatewayConfig })
+            {
+                c["Reco:Orleans:Tls:CertificatePath"] = certificate.CertificatePath;
+                c["Reco:Orleans:Tls:KeyPath"] = certificate.KeyPath;
+            }
+
+            // Kestrel's endpoints replace urls (which would only log that they were overridden).
+            gatewayConfig.Remove("urls");
+            gatewayConfig["Kestrel:Endpoints:Https:Url"] = "https://127.0.0.1:0";
+            gatewayConfig["Kestrel:Endpoints:Https:Certificate:Path"] = certificate.CertificatePath;
+            gatewayConfig["Kestrel:Endpoints:Https:Certificate:KeyPath"] = certificate.KeyPath;
+        }
+
         var silo = ClusterHosts.BuildSilo([], config);
-        var gateway = ClusterHosts.BuildGateway([], config);
+        var gateway = ClusterHosts.BuildGateway([], gatewayConfig);
         // The silo first: the gateway's Orleans client starts only once it reaches a silo.
         await silo.StartAsync();
         await gateway.StartAsync();
-        return new QueryCluster(kafka, topics, dataDir, silo, gateway, IngressCheckpoints.Open("Sqlite", connection));
+        return new QueryCluster(kafka, topics, dataDir, silo, gateway, IngressCheckpoints.Open("Sqlite", connection), certificate);
+    }
+
+    /// <summary>An HTTP handler for this cluster's gateway: one that trusts its throwaway certificate when it has
+    /// one.</summary>
+    public SocketsHttpHandler Handler(SocketsHttpHandler? handler = null)
+    {
+        handler ??= new SocketsHttpHandler();
+        if (Tls is { } tls)
+        {
+            handler.SslOptions.RemoteCertificateValidationCallback = tls.IsThis;
+        }
+
+        return handler;
     }
 
     /// <summary>Produces <paramref name="count"/> events through Kafka and waits until the silo has stored them on both
@@ -129,7 +167,7 @@ public sealed class QueryCluster : IAsyncDisposable
 
         // Everything is stored, but the gateway answers only once its Orleans client has reached the silo (503
         // until then). A misconfigured bench would otherwise measure nothing but errors, so it stops here instead.
-        using var http = new HttpClient { BaseAddress = GatewayAddress };
+        using var http = new HttpClient(Handler()) { BaseAddress = GatewayAddress };
         http.DefaultRequestHeaders.Add("X-Api-Key", ReadKey);
         HttpStatusCode? last = null;
         while (clock.Elapsed < deadline)
@@ -152,7 +190,7 @@ public sealed class QueryCluster : IAsyncDisposable
     /// real neighborhoods, vectors and popularity (rounds otherwise run once a minute); returns how long it took.</summary>
     public async Task<TimeSpan> RebuildAsync(TimeSpan deadline)
     {
-        using var admin = new HttpClient { BaseAddress = GatewayAddress, Timeout = deadline > TimeSpan.Zero ? deadline : TimeSpan.FromSeconds(1) };
+        using var admin = new HttpClient(Handler()) { BaseAddress = GatewayAddress, Timeout = deadline > TimeSpan.Zero ? deadline : TimeSpan.FromSeconds(1) };
         admin.DefaultRequestHeaders.Add("X-Api-Key", AdminKey);
         var clock = Stopwatch.StartNew();
         using var rebuilt = await admin.PostAsync(new Uri("/v1/admin/neighborhoods/rebuild", UriKind.Relative), null);

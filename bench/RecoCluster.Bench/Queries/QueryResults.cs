@@ -37,7 +37,8 @@ public sealed record QuerySettings(
     int PreloadEvents,
     int TimeoutMs,
     int MinThreads,
-    int BareBodyBytes);
+    int BareBodyBytes,
+    bool Tls = false);
 
 /// <summary>One kind at one offered rate: the median across runs of each figure (so the p50 and the p99 of a row
 /// may come from different runs). <see cref="P99RatioToBare"/> is the median of each run's own ratio to the bare

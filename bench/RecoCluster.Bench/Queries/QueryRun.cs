@@ -22,7 +22,8 @@ public static class QueryRun
     /// lowest rate, at most 500 req/s, before the first cell, unmeasured); <c>--runs</c> 3; <c>--ingest-rate</c> 20000 events/s; <c>--kinds</c>
     /// recommendations,similar,cart,bare (also: user); <c>--users</c> 20000; <c>--items</c> 2000;
     /// <c>--preload-events</c> 100000; <c>--timeout-ms</c> 5000; <c>--min-threads</c> 64 (thread pool; 0: the
-    /// runtime's default); <c>--output</c> bench/results.</summary>
+    /// runtime's default); <c>--tls</c> off (on: the gateway on HTTPS and Orleans' links under mutual TLS, with a
+    /// throwaway certificate, and the bare endpoint on HTTPS too); <c>--output</c> bench/results.</summary>
     public static async Task<int> RunAsync(string[] args)
     {
         ArgumentNullException.ThrowIfNull(args);
@@ -38,26 +39,29 @@ public static class QueryRun
         var preload = BenchArgs.Int(args, "--preload-events", 100_000);
         var timeoutMs = BenchArgs.Int(args, "--timeout-ms", 5_000);
         var minThreads = BenchArgs.Int(args, "--min-threads", 64);
+        var tlsSetting = BenchArgs.String(args, "--tls") ?? "off";
         var output = BenchArgs.String(args, "--output") ?? Path.Combine("bench", "results");
         var unknown = kinds.Except(RequestKind.Known).ToList();
-        if (unknown.Count > 0 || kinds.Count == 0 || rates.Any(r => r < 1) || runs < 1 || seconds <= 0 || preload < users)
+        if (unknown.Count > 0 || kinds.Count == 0 || rates.Any(r => r < 1) || runs < 1 || seconds <= 0 || preload < users || tlsSetting is not ("on" or "off"))
         {
             Console.Error.WriteLine(unknown.Count > 0
                 ? $"queries: unknown kind(s) {string.Join(", ", unknown)}; known: {string.Join(", ", RequestKind.Known)}"
-                : "queries: need at least one kind, rates ≥ 1, runs ≥ 1, seconds > 0, and --preload-events ≥ --users (every queried user must exist)");
+                : "queries: need at least one kind, rates ≥ 1, runs ≥ 1, seconds > 0, --preload-events ≥ --users (every queried user must exist), and --tls on or off");
             return 2;
         }
+
+        var tls = tlsSetting == "on";
 
         // Report order, whatever order they were given in.
         kinds = [.. RequestKind.Known.Where(kinds.Contains)];
         var command = BenchArgs.Command("queries", [
             "--rates", string.Join(',', rates), "--seconds", Invariant(seconds), "--warmup", Invariant(warmup), "--warm-pass", Invariant(warmPass), "--runs", Invariant(runs),
             "--ingest-rate", Invariant(ingestRate), "--kinds", string.Join(',', kinds), "--users", Invariant(users), "--items", Invariant(items),
-            "--preload-events", Invariant(preload), "--timeout-ms", Invariant(timeoutMs), "--min-threads", Invariant(minThreads)]);
+            "--preload-events", Invariant(preload), "--timeout-ms", Invariant(timeoutMs), "--min-threads", Invariant(minThreads), .. (tls ? ["--tls", "on"] : Array.Empty<string>())]);
         var machine = MachineInfo.Current();
         var loadAtStart = MachineInfo.LoadAverage();
         Console.WriteLine($"queries: {command}");
-        Console.WriteLine($"queries: kinds {string.Join(", ", kinds)} at {string.Join(", ", rates)} req/s, {seconds} s each after {warmup} s of warm-up, {runs} run(s), ingest {ingestRate:N0} events/s; {machine}, load average {loadAtStart}");
+        Console.WriteLine($"queries: kinds {string.Join(", ", kinds)} at {string.Join(", ", rates)} req/s, {seconds} s each after {warmup} s of warm-up, {runs} run(s), ingest {ingestRate:N0} events/s{(tls ? "; TLS: HTTPS to the gateway and the bare endpoint, mutual TLS between the gateway and the silo" : "")}; {machine}, load average {loadAtStart}");
 
         // Everything under test shares this process's thread pool: Orleans runs the silo's grain turns on it, and an
         // ingress's turn on a large batch holds its thread for a second or more. With the pool's default minimum
@@ -79,7 +83,7 @@ public static class QueryRun
         {
             for (var run = 1; run <= runs; run++)
             {
-                var (result, bodyBytes) = await OneRunAsync(run, workload, kinds, rates, seconds, warmup, warmPass, ingestRate, preload, timeoutMs);
+                var (result, bodyBytes) = await OneRunAsync(run, workload, kinds, rates, seconds, warmup, warmPass, ingestRate, preload, timeoutMs, tls);
                 results.Add(result);
                 bareBytes = bodyBytes;
             }
@@ -102,7 +106,7 @@ public static class QueryRun
             command,
             machine,
             new LoadAverages(loadAtStart, MachineInfo.LoadAverage()),
-            new QuerySettings(rates, seconds, warmup, warmPass, runs, ingestRate, kinds, users, items, preload, timeoutMs, minThreads, bareBytes),
+            new QuerySettings(rates, seconds, warmup, warmPass, runs, ingestRate, kinds, users, items, preload, timeoutMs, minThreads, bareBytes, tls),
             summary,
             ingest,
             results);
@@ -111,17 +115,17 @@ public static class QueryRun
     }
 
     private static async Task<(QueryRunResult Result, int BareBodyBytes)> OneRunAsync(
-        int run, Workload workload, IReadOnlyList<string> kinds, int[] rates, double seconds, double warmup, double warmPass, int ingestRate, int preload, int timeoutMs)
+        int run, Workload workload, IReadOnlyList<string> kinds, int[] rates, double seconds, double warmup, double warmPass, int ingestRate, int preload, int timeoutMs, bool tls)
     {
         var setup = Stopwatch.StartNew();
-        await using var cluster = await QueryCluster.StartAsync();
-        await using var bare = await BareKestrel.StartAsync();
+        await using var cluster = await QueryCluster.StartAsync(tls: tls);
+        await using var bare = await BareKestrel.StartAsync(cluster.Tls);
         await cluster.PreloadAsync(workload, preload, seed: run, deadline: TimeSpan.FromMinutes(5));
         Console.WriteLine($"  run {run}: cluster up and {preload:N0} events stored in {setup.Elapsed.TotalSeconds:N1} s; bare answer {bare.BodyBytes} bytes");
 
         // One client for every kind, as a storefront's backend would have: pooled keep-alive connections, as
         // many as the load needs (an open loop opens more when answers are slow, which is part of what it shows).
-        using var handler = new SocketsHttpHandler
+        using var handler = cluster.Handler(new SocketsHttpHandler
         {
             MaxConnectionsPerServer = 1024,
             PooledConnectionIdleTimeout = TimeSpan.FromMinutes(5),
@@ -129,7 +133,7 @@ public static class QueryRun
             UseCookies = false,
             UseProxy = false,
             AutomaticDecompression = DecompressionMethods.None,
-        };
+        });
         using var http = new HttpClient(handler) { Timeout = TimeSpan.FromMilliseconds(timeoutMs) };
         var generator = new OpenLoopGenerator(http);
         var requestKinds = kinds.Select(k => RequestKind.Create(k, workload, cluster.GatewayAddress, bare.Address)).ToList();

@@ -32,7 +32,7 @@ public static class QueryTables
         var lag = results.Summary.Max(r => r.SendLagP99Ms);
         lines.Add(string.Create(
             CultureInfo.InvariantCulture,
-            $"Bench process: {results.Summary.Min(r => r.CpuPercent):0}–{results.Summary.Max(r => r.CpuPercent):0} % of all cores busy per row; requests left up to {lag:0.##} ms after their due time (p99, worst row), which their latency includes; thread pool minimum {(results.Settings.MinThreads > 0 ? results.Settings.MinThreads.ToString(CultureInfo.InvariantCulture) : "the runtime's default")}."));
+            $"Bench process: {results.Summary.Min(r => r.CpuPercent):0}–{results.Summary.Max(r => r.CpuPercent):0} % of all cores busy per row; requests left up to {lag:0.##} ms after their due time (p99, worst row), which their latency includes; thread pool minimum {(results.Settings.MinThreads > 0 ? results.Settings.MinThreads.ToString(CultureInfo.InvariantCulture) : "the runtime's default")}{(results.Settings.Tls ? "; over TLS (HTTPS to the gateway and the bare endpoint, mutual TLS from the gateway to the silo)" : "")}."));
         return string.Join('\n', lines);
     }
 

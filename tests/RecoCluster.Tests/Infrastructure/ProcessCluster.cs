@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Text;
+using RecoCluster.Host;
 using RecoCluster.Cluster;
 
 namespace RecoCluster.Tests.Infrastructure;
@@ -21,6 +22,7 @@ public sealed class ProcessCluster : IClusterUnderTest, IAsyncDisposable
     private readonly string _membership;
 
     private readonly IReadOnlyDictionary<string, string> _environment;
+    private IReadOnlyList<string> _siloFlags = [];
 
     private ProcessCluster(string prefix, int partitions, TestStorage storage, string membership, IReadOnlyDictionary<string, string>? environment)
     {
@@ -53,14 +55,15 @@ public sealed class ProcessCluster : IClusterUnderTest, IAsyncDisposable
 
     /// <summary>Starts Kafka, <paramref name="silos"/> silos and a gateway; <paramref name="environment"/> is added to
     /// every process (configuration keys spelled with "__"). With <paramref name="gatewayHttps"/>, the gateway serves
-    /// HTTPS with that certificate, and <see cref="Gateway"/> trusts it.</summary>
-    public static async Task<ProcessCluster> StartAsync(TestStorage storage, int silos, int partitions = 8, IReadOnlyDictionary<string, string>? environment = null, TestCertificate? gatewayHttps = null)
+    /// HTTPS with that certificate, and <see cref="Gateway"/> trusts it. <paramref name="siloFlags"/> come last on
+    /// every silo's command line, so they override the defaults here (the fast failure detection, say).</summary>
+    public static async Task<ProcessCluster> StartAsync(TestStorage storage, int silos, int partitions = 8, IReadOnlyDictionary<string, string>? environment = null, SelfSignedCertificate? gatewayHttps = null, IReadOnlyList<string>? siloFlags = null)
     {
         ArgumentNullException.ThrowIfNull(storage);
         // Orleans' membership in PostgreSQL, as in production: in the storage's database, or one of its own when the
         // grain state is in SQLite.
         var membership = storage.Provider == "Postgres" ? storage.ConnectionString : (await TestDatabases.NewPostgresAsync()).ConnectionString;
-        var cluster = new ProcessCluster($"p{Guid.NewGuid():N}"[..12], partitions, storage, membership, environment);
+        var cluster = new ProcessCluster($"p{Guid.NewGuid():N}"[..12], partitions, storage, membership, environment) { _siloFlags = siloFlags ?? [] };
 
         var bootstrapFile = Path.Combine(cluster._dir, "bootstrap");
         cluster._kafka = cluster.Start("kafka", ["kafka", "--partitions", partitions.ToString(System.Globalization.CultureInfo.InvariantCulture), "--topic-prefix", cluster.Prefix, "--bootstrap-file", bootstrapFile]);
@@ -81,7 +84,7 @@ public sealed class ProcessCluster : IClusterUnderTest, IAsyncDisposable
     /// <summary>Starts a gateway process named <paramref name="name"/> on a free port, over HTTPS with
     /// <paramref name="https"/> (Kestrel's endpoint settings, as an operator sets them), with
     /// <paramref name="extra"/> flags last; returns it and its address.</summary>
-    public (RecoProcess Process, Uri Address) StartGateway(string name, TestCertificate? https, params string[] extra)
+    public (RecoProcess Process, Uri Address) StartGateway(string name, SelfSignedCertificate? https, params string[] extra)
     {
         var port = Text(TestPorts.Free(1)[0]);
         // Keys and limits as flags, the way an operator passes configuration keys on the command line.
@@ -100,9 +103,15 @@ public sealed class ProcessCluster : IClusterUnderTest, IAsyncDisposable
     public RecoProcess StartSilo()
     {
         var ports = TestPorts.Free(3);
-        var silo = Start($"silo-{++_siloCounter}", [
-            "silo", .. Common(), "--storage", Storage.Provider, "--connection-string", Storage.ConnectionString, "--silo-id", $"silo-{_siloCounter}",
-            "--silo-port", Text(ports[0]), "--gateway-port", Text(ports[1]), "--urls", $"http://127.0.0.1:{ports[2]}"]);
+        var name = $"silo-{++_siloCounter}";
+        var silo = Start(
+            name,
+            [
+                "silo", .. Common(), "--storage", Storage.Provider, "--connection-string", Storage.ConnectionString, "--silo-id", name,
+                "--silo-port", Text(ports[0]), "--gateway-port", Text(ports[1]), "--urls", $"http://127.0.0.1:{ports[2]}", .. _siloFlags,
+            ],
+            // The name of the pod it would run in, which Orleans' Kubernetes hosting reads (KubernetesHostingTests).
+            new Dictionary<string, string> { ["POD_NAME"] = name });
         Silos.Add(silo);
         SiloHttp[silo] = new Uri($"http://127.0.0.1:{ports[2]}");
 
@@ -212,7 +221,7 @@ public sealed class ProcessCluster : IClusterUnderTest, IAsyncDisposable
 
     private static string Text(int value) => value.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
-    private RecoProcess Start(string name, string[] args)
+    private RecoProcess Start(string name, string[] args, IReadOnlyDictionary<string, string>? environment = null)
     {
         var start = new ProcessStartInfo("dotnet")
         {
@@ -226,7 +235,7 @@ public sealed class ProcessCluster : IClusterUnderTest, IAsyncDisposable
             start.ArgumentList.Add(a);
         }
 
-        foreach (var (key, value) in _environment)
+        foreach (var (key, value) in _environment.Concat(environment ?? new Dictionary<string, string>()))
         {
             start.Environment[key] = value;
         }

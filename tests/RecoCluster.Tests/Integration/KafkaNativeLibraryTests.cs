@@ -25,6 +25,41 @@ public sealed class KafkaNativeLibraryTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void The_bundled_librdkafka_takes_sasl_ssl_with_scram_from_the_client_settings()
+    {
+        var dir = Directory.CreateTempSubdirectory("reco-kafka-tls-").FullName;
+        try
+        {
+            var ca = Host.SelfSignedCertificate.Write(dir, "reco-kafka-ca", TimeSpan.FromHours(1));
+            KafkaOptions Options(string mechanism) => new()
+            {
+                BootstrapServers = "127.0.0.1:9093",
+                Client = new Dictionary<string, string>
+                {
+                    ["security.protocol"] = "SASL_SSL",
+                    ["sasl.mechanisms"] = mechanism,
+                    ["sasl.username"] = "reco",
+                    ["sasl.password"] = "secret",
+                    ["ssl.ca.location"] = ca.CertificatePath,
+                },
+            };
+
+            // librdkafka checks these when a client is built: a build without TLS or SASL would refuse them here.
+            using (new ProducerBuilder<string, byte[]>(KafkaClientSettings.ReliableProducer(Options("SCRAM-SHA-512"), "tls-test")).Build())
+            using (new ConsumerBuilder<string, byte[]>(KafkaClientSettings.Consumer(Options("SCRAM-SHA-256"), "tls-test", "tls-test")).Build())
+            {
+            }
+
+            var refused = Assert.Throws<InvalidOperationException>(() => new ProducerBuilder<string, byte[]>(KafkaClientSettings.ReliableProducer(Options("NO-SUCH-MECHANISM"), "tls-test")).Build());
+            Assert.Contains("NO-SUCH-MECHANISM", refused.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task Kafka_silo_and_gateway_processes_run_the_bundled_librdkafka_2_16()
     {
         output.WriteLine($"system librdkafka: {SystemLibrdkafka()}");

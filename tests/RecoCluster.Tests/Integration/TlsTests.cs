@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Security.Authentication;
 using System.Text;
 using System.Text.Json;
+using RecoCluster.Host;
 using RecoCluster.Gateway.Serving;
 using RecoCluster.Tests.Infrastructure;
 using Xunit.Abstractions;
@@ -23,10 +24,10 @@ public sealed class TlsTests(ITestOutputHelper output)
     public async Task The_gateway_answers_over_https_and_silos_accept_only_peers_holding_the_clusters_certificate()
     {
         var dir = Directory.CreateTempSubdirectory("reco-tls-").FullName;
-        var clusterCertificate = TestCertificate.Create(Path.Combine(dir, "cluster"), "reco-cluster");
-        var gatewayCertificate = TestCertificate.Create(Path.Combine(dir, "gateway"), "reco-gateway");
+        var clusterCertificate = SelfSignedCertificate.Write(Path.Combine(dir, "cluster"), "reco-cluster", TimeSpan.FromHours(2));
+        var gatewayCertificate = SelfSignedCertificate.Write(Path.Combine(dir, "gateway"), "reco-gateway", TimeSpan.FromHours(2));
         // The same name as the cluster's, another key: what a process outside the cluster could make itself.
-        var stranger = TestCertificate.Create(Path.Combine(dir, "stranger"), "reco-cluster");
+        var stranger = SelfSignedCertificate.Write(Path.Combine(dir, "stranger"), "reco-cluster", TimeSpan.FromHours(2));
         var tls = new Dictionary<string, string>
         {
             ["Reco__Orleans__Tls__CertificatePath"] = clusterCertificate.CertificatePath,

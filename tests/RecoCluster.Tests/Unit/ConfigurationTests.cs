@@ -80,7 +80,7 @@ public class ConfigurationTests
         var dir = Directory.CreateTempSubdirectory("reco-tls-config-").FullName;
         try
         {
-            var certificate = TestCertificate.Create(dir, "reco-config");
+            var certificate = SelfSignedCertificate.Write(dir, "reco-config", TimeSpan.FromHours(2));
             static IEnumerable<string> Failures(OrleansTlsOptions tls) =>
                 new OrleansClusterOptionsValidator().Validate(null, new OrleansClusterOptions { Tls = tls }).Failures ?? [];
 

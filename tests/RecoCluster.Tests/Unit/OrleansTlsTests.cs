@@ -1,8 +1,8 @@
 using System.Net.Security;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using RecoCluster.Host;
 using RecoCluster.Cluster;
-using RecoCluster.Tests.Infrastructure;
 
 namespace RecoCluster.Tests.Unit;
 
@@ -31,8 +31,8 @@ public sealed class OrleansTlsTests
         var dir = Directory.CreateTempSubdirectory("reco-tls-unit-").FullName;
         try
         {
-            var shared = TestCertificate.Create(Path.Combine(dir, "shared"), "reco-cluster");
-            var other = TestCertificate.Create(Path.Combine(dir, "other"), "reco-cluster");
+            var shared = SelfSignedCertificate.Write(Path.Combine(dir, "shared"), "reco-cluster", TimeSpan.FromHours(2));
+            var other = SelfSignedCertificate.Write(Path.Combine(dir, "other"), "reco-cluster", TimeSpan.FromHours(2));
             var anchors = new X509Certificate2Collection { shared.Certificate };
 
             Assert.True(OrleansTls.IsTrusted(shared.Certificate, SslPolicyErrors.RemoteCertificateChainErrors, anchors));
