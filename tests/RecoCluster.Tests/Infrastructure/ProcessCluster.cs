@@ -129,12 +129,16 @@ public sealed class ProcessCluster : IClusterUnderTest, IAsyncDisposable
         Silos.Remove(silo);
     }
 
-    /// <summary>SIGTERM, as Kubernetes sends it; returns the exit code.</summary>
+    /// <summary>SIGTERM, as Kubernetes sends it, then as long a wait as the silo's pod gets
+    /// (terminationGracePeriodSeconds in deploy/k8s/base/silo.yaml); returns the exit code.</summary>
     public async Task<int> TerminateAsync(RecoProcess silo)
     {
         await SignalAsync(silo, "TERM");
 
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        // The host itself allows its shutdown 30 s (.NET's default), so a wait of exactly 30 s here raced it: a silo
+        // whose grains' last calls waited for a silo killed just before took that long, and the test failed while
+        // the silo was still stopping as designed.
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         await silo.Process.WaitForExitAsync(timeout.Token);
         Silos.Remove(silo);
         return silo.Process.ExitCode;
