@@ -12,28 +12,14 @@ public static class OrleansTls
     public static ISiloBuilder UseRecoTls(this ISiloBuilder builder, OrleansTlsOptions options)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        ArgumentNullException.ThrowIfNull(options);
-        if (!options.Enabled)
-        {
-            return builder;
-        }
-
-        var (certificate, anchors) = Load(options);
-        return builder.UseTls(certificate, tls => Configure(tls, anchors));
+        return Prepare(options) is { } tls ? builder.UseTls(tls.Certificate, tls.Configure) : builder;
     }
 
     /// <summary>Makes the client's (the gateway's) connections to silos TLS.</summary>
     public static IClientBuilder UseRecoTls(this IClientBuilder builder, OrleansTlsOptions options)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        ArgumentNullException.ThrowIfNull(options);
-        if (!options.Enabled)
-        {
-            return builder;
-        }
-
-        var (certificate, anchors) = Load(options);
-        return builder.UseTls(certificate, tls => Configure(tls, anchors));
+        return Prepare(options) is { } tls ? builder.UseTls(tls.Certificate, tls.Configure) : builder;
     }
 
     /// <summary>Whether a peer's certificate is one the cluster trusts: it chains to one of
@@ -57,6 +43,19 @@ public static class OrleansTls
         chain.ChainPolicy.CustomTrustStore.AddRange(anchors);
         chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
         return chain.Build(certificate);
+    }
+
+    // The certificate and the options for Orleans' UseTls, or null when TLS is off.
+    private static (X509Certificate2 Certificate, Action<TlsOptions> Configure)? Prepare(OrleansTlsOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (!options.Enabled)
+        {
+            return null;
+        }
+
+        var (certificate, anchors) = Load(options);
+        return (certificate, tls => Configure(tls, anchors));
     }
 
     private static void Configure(TlsOptions tls, X509Certificate2Collection anchors)

@@ -1,15 +1,23 @@
+using System.Numerics;
+
 namespace RecoCluster.Grains.Model;
 
 /// <summary>
 /// A row of integer counts keyed by item number (<see cref="ItemIdTable"/>): the co-occurrence row of an item. Two
-/// arrays sorted by key, so an entry costs 12 bytes plus the free room kept for growth (up to half), where a
+/// arrays sorted by key, so an entry costs 8 bytes plus the free room kept for growth (up to half), where a
 /// <c>Dictionary&lt;string, long&gt;</c> entry cost about 80 with its key string. A batch's changes are merged in
 /// one pass over the row.
 /// </summary>
+/// <remarks>
+/// The counts are 32-bit while every one of them fits, which is every row in practice: a pair would need more than
+/// two billion weighted meetings. A change that would take a count past <see cref="int.MaxValue"/> first moves the
+/// row's counts to 64 bits for good, so a count never wraps and the row stays exact whatever it is given.
+/// </remarks>
 public sealed class CountRow
 {
     private int[] _keys = [];
-    private long[] _counts = [];
+    private int[] _narrow = [];
+    private long[]? _wide;
     private int _length;
 
     /// <summary>Entries (non-zero counts).</summary>
@@ -18,8 +26,8 @@ public sealed class CountRow
     /// <summary>The keys, ascending.</summary>
     public ReadOnlySpan<int> Keys => _keys.AsSpan(0, _length);
 
-    /// <summary>The counts, in the order of <see cref="Keys"/>.</summary>
-    public ReadOnlySpan<long> Counts => _counts.AsSpan(0, _length);
+    /// <summary>Whether the counts are held in 64 bits (some count passed <see cref="int.MaxValue"/>).</summary>
+    public bool IsWide => _wide is not null;
 
     /// <summary>The count of <paramref name="key"/>, 0 when it has none.</summary>
     public long this[int key]
@@ -27,7 +35,30 @@ public sealed class CountRow
         get
         {
             var at = Keys.BinarySearch(key);
-            return at >= 0 ? _counts[at] : 0;
+            return at >= 0 ? CountAt(at) : 0;
+        }
+    }
+
+    /// <summary>The count of the entry at <paramref name="index"/>, in the order of <see cref="Keys"/>.</summary>
+    public long CountAt(int index)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual((uint)index, (uint)_length, nameof(index));
+        return _wide is { } wide ? wide[index] : _narrow[index];
+    }
+
+    /// <summary>Copies the counts, in the order of <see cref="Keys"/>, into <paramref name="destination"/>.</summary>
+    public void CopyCountsTo(Span<long> destination)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(destination.Length, _length, nameof(destination));
+        if (_wide is { } wide)
+        {
+            wide.AsSpan(0, _length).CopyTo(destination);
+            return;
+        }
+
+        for (var i = 0; i < _length; i++)
+        {
+            destination[i] = _narrow[i];
         }
     }
 
@@ -50,7 +81,9 @@ public sealed class CountRow
         keys = keys[..distinct];
         counts = counts[..distinct];
 
+        // One pass over the row: how many keys are new, and whether any count leaves the 32-bit range.
         var added = 0;
+        var needsWide = false;
         var row = Keys;
         for (int i = 0, j = 0; i < keys.Length; i++)
         {
@@ -59,10 +92,21 @@ public sealed class CountRow
                 j++;
             }
 
-            if (j == row.Length || row[j] != keys[i])
+            var isNew = j == row.Length || row[j] != keys[i];
+            added += isNew ? 1 : 0;
+            var result = isNew ? counts[i] : CountAt(j) + counts[i];
+            needsWide |= result is > int.MaxValue or < int.MinValue;
+        }
+
+        if (needsWide && _wide is null)
+        {
+            _wide = new long[_narrow.Length];
+            for (var i = 0; i < _length; i++)
             {
-                added++;
+                _wide[i] = _narrow[i];
             }
+
+            _narrow = [];
         }
 
         var length = _length + added;
@@ -70,31 +114,52 @@ public sealed class CountRow
         {
             var capacity = Math.Max(4, length + (length / 2));
             Array.Resize(ref _keys, capacity);
-            Array.Resize(ref _counts, capacity);
-        }
-
-        // Merged from the end, in place: a slot is written only after the entry that was in it has moved.
-        int r = _length - 1, d = keys.Length - 1, w = length - 1;
-        while (d >= 0)
-        {
-            if (r >= 0 && _keys[r] > keys[d])
+            if (_wide is not null)
             {
-                _keys[w] = _keys[r];
-                _counts[w--] = _counts[r--];
-            }
-            else if (r >= 0 && _keys[r] == keys[d])
-            {
-                _keys[w] = keys[d];
-                _counts[w--] = _counts[r--] + counts[d--];
+                Array.Resize(ref _wide, capacity);
             }
             else
             {
-                _keys[w] = keys[d];
-                _counts[w--] = counts[d--];
+                Array.Resize(ref _narrow, capacity);
             }
         }
 
+        if (_wide is { } wide)
+        {
+            Merge(_keys, wide, _length, keys, counts, length);
+        }
+        else
+        {
+            Merge(_keys, _narrow, _length, keys, counts, length);
+        }
+
         _length = length;
+    }
+
+    // Merged from the end, in place: a slot is written only after the entry that was in it has moved. Checked
+    // arithmetic: Add has already widened the row wherever a sum could leave T's range.
+    private static void Merge<T>(int[] rowKeys, T[] rowCounts, int rowLength, ReadOnlySpan<int> keys, ReadOnlySpan<long> counts, int length)
+        where T : struct, IBinaryInteger<T>
+    {
+        int r = rowLength - 1, d = keys.Length - 1, w = length - 1;
+        while (d >= 0)
+        {
+            if (r >= 0 && rowKeys[r] > keys[d])
+            {
+                rowKeys[w] = rowKeys[r];
+                rowCounts[w--] = rowCounts[r--];
+            }
+            else if (r >= 0 && rowKeys[r] == keys[d])
+            {
+                rowKeys[w] = keys[d];
+                rowCounts[w--] = checked(rowCounts[r--] + T.CreateChecked(counts[d--]));
+            }
+            else
+            {
+                rowKeys[w] = keys[d];
+                rowCounts[w--] = T.CreateChecked(counts[d--]);
+            }
+        }
     }
 
     // Sums the counts of equal keys (sorted), keeping one entry each; returns how many remain.

@@ -103,7 +103,6 @@ public sealed class ItemModel
     private List<Neighbor> Top(CountRow row, int count)
     {
         var keys = row.Keys;
-        var counts = row.Counts;
         var order = new int[keys.Length];
         for (var i = 0; i < order.Length; i++)
         {
@@ -111,7 +110,8 @@ public sealed class ItemModel
         }
 
         var ids = _ids;
-        var countsArray = counts.ToArray();
+        var countsArray = new long[keys.Length];
+        row.CopyCountsTo(countsArray);
         var keysArray = keys.ToArray();
         Array.Sort(order, (a, b) =>
         {
@@ -136,7 +136,9 @@ public sealed class ItemModel
             items[i] = _ids[keys[i]];
         }
 
-        return (items, row.Counts.ToArray());
+        var counts = new long[items.Length];
+        row.CopyCountsTo(counts);
+        return (items, counts);
     }
 
     private void Add(CountRow row, string[] items, long[] counts)

@@ -69,6 +69,35 @@ public class ItemModelTests
     }
 
     [Fact]
+    public void A_count_row_moves_to_64_bit_counts_before_any_count_passes_the_32_bit_range_and_stays_exact()
+    {
+        var row = new CountRow();
+        row.Add(new[] { 3, 1, 2 }, new[] { int.MaxValue - 1L, 5L, 7L });
+        Assert.False(row.IsWide);
+        Assert.Equal(int.MaxValue - 1L, row[3]);
+
+        // One more meeting of 3 and a new key: 3's count passes int.MaxValue, so the whole row widens first.
+        row.Add(new[] { 3, 4, 1 }, new[] { 2L, 9L, 1L });
+        Assert.True(row.IsWide);
+        Assert.Equal([1, 2, 3, 4], row.Keys.ToArray());
+        Assert.Equal([6L, 7L, int.MaxValue + 1L, 9L], Enumerable.Range(0, row.Length).Select(row.CountAt));
+
+        // It stays wide, and keeps adding exactly; a new key can bring a 64-bit count of its own.
+        row.Add(new[] { 3, 5 }, new[] { (long)int.MaxValue, 5_000_000_000L });
+        Assert.Equal(2L * int.MaxValue + 1, row[3]);
+        Assert.Equal(5_000_000_000L, row[5]);
+        var copied = new long[row.Length];
+        row.CopyCountsTo(copied);
+        Assert.Equal([6L, 7L, 2L * int.MaxValue + 1, 9L, 5_000_000_000L], copied);
+
+        var fresh = new CountRow();
+        fresh.Add(new[] { 8 }, new[] { 3_000_000_000L });
+        Assert.True(fresh.IsWide);
+        Assert.Equal(3_000_000_000L, fresh[8]);
+        Assert.Throws<ArgumentOutOfRangeException>(() => fresh.CountAt(1));
+    }
+
+    [Fact]
     public void A_batchs_item_side_and_a_shards_watermarks_round_trip_through_their_stored_forms()
     {
         ItemDelta[] side =
