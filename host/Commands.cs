@@ -179,7 +179,15 @@ public static class Commands
         try
         {
             var siloOverrides = new Dictionary<string, string?>(overrides) { ["urls"] = "http://127.0.0.1:0" };
-            await using var silo = ClusterHosts.BuildSilo(WithoutKestrelEndpoints(args), siloOverrides);
+            // Kestrel's endpoint settings (HTTPS for the gateway) are the gateway's, but the dev silo reads the same
+            // configuration: its copies of them listen on ephemeral loopback ports instead of the gateway's.
+            foreach (var endpoint in probe.GetSection("Kestrel:Endpoints").GetChildren())
+            {
+                var https = endpoint["Url"]?.StartsWith("https:", StringComparison.OrdinalIgnoreCase) == true;
+                siloOverrides[$"Kestrel:Endpoints:{endpoint.Key}:Url"] = https ? "https://127.0.0.1:0" : "http://127.0.0.1:0";
+            }
+
+            await using var silo = ClusterHosts.BuildSilo(args, siloOverrides);
             await using var gateway = ClusterHosts.BuildGateway(args, overrides);
             silo.Logger.LogInformation("Kafka client: {NativeLibrary}", KafkaNativeLibrary.Describe());
             await silo.StartAsync();
@@ -196,26 +204,6 @@ public static class Commands
         {
             embedded?.Dispose();
         }
-    }
-
-    // Kestrel's endpoint flags (HTTPS for the gateway) are the gateway's: the dev silo shares the command line, and
-    // would otherwise try to listen on the same port.
-    private static string[] WithoutKestrelEndpoints(string[] args)
-    {
-        var kept = new List<string>(args.Length);
-        for (var i = 0; i < args.Length; i++)
-        {
-            if (args[i].StartsWith("--Kestrel:", StringComparison.OrdinalIgnoreCase))
-            {
-                // "--Kestrel:Key value" takes the next argument as its value; "--Kestrel:Key=value" does not.
-                i += args[i].Contains('=', StringComparison.Ordinal) ? 0 : 1;
-                continue;
-            }
-
-            kept.Add(args[i]);
-        }
-
-        return [.. kept];
     }
 
     private static KafkaOptions Bind(IConfiguration configuration)
