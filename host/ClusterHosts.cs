@@ -90,6 +90,10 @@ public static class ClusterHosts
         builder.Services.AddGrainBackend();
         builder.UseOrleansClient(client => client.UseRecoCluster(configuration).AddGrainCallTracing());
         builder.Services.AddSingleton<IClientConnectionRetryFilter, ClusterConnectionRetry>();
+        // Kestrel starts beside the Orleans client, not after it: the client's start waits (and retries) until a silo
+        // answers, and meanwhile the gateway must answer its probes and take events, which need only Kafka. Queries
+        // answer 503 until the client is connected, as they do whenever no silo can take a call.
+        builder.Services.Configure<HostOptions>(o => o.ServicesStartConcurrently = true);
         // A query that finds no answer within the route deadline gets a 503 with Retry-After rather than Orleans'
         // default 30 s wait (a rebuild has a longer timeout of its own).
         builder.Services.AddOptions<Orleans.Configuration.ClientMessagingOptions>().Configure<IOptions<GatewayOptions>>((o, gateway) =>

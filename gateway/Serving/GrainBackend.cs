@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using RecoCluster.Cluster;
@@ -19,9 +20,17 @@ public sealed partial class GrainBackend(
     IOptions<GatewayOptions> options,
     ProducedPositions produced,
     TimeProvider time,
+    IHostApplicationLifetime lifetime,
     ILogger<GrainBackend> logger) : IClusterBackend
 {
+    private const string NotConnectedYet = "the gateway has not reached a silo yet";
+
     private int _partitions;
+
+    // Until the Orleans client has reached a silo it knows no grain type, and a call fails with an ArgumentException,
+    // not an Orleans one. The host's start completes only once the client is connected (Kestrel starts beside it:
+    // ClusterHosts.BuildGateway), so ApplicationStarted says whether grains can be called yet.
+    private bool Connected => lifetime.ApplicationStarted.IsCancellationRequested;
 
     public Task<IResult> UserAsync(string userId, PositionToken? position, HttpContext context, CancellationToken ct) =>
         CallAsync(context, ct, "user", async () =>
@@ -188,6 +197,11 @@ public sealed partial class GrainBackend(
 
     public async Task<IResult> ReadinessAsync(HttpContext context, CancellationToken ct)
     {
+        if (!Connected)
+        {
+            return TypedResults.Json(new { status = "cluster unreachable", error = NotConnectedYet }, statusCode: StatusCodes.Status503ServiceUnavailable);
+        }
+
         try
         {
             var hosts = await grains.GetGrain<IManagementGrain>(0).GetHosts(onlyActive: true).WaitAsync(TimeSpan.FromSeconds(2), ct);
@@ -264,6 +278,11 @@ public sealed partial class GrainBackend(
 
     private async Task<IResult> CallAsync(HttpContext context, CancellationToken ct, string what, Func<Task<IResult>> call)
     {
+        if (!Connected)
+        {
+            return Unavailable(context, what, NotConnectedYet);
+        }
+
         try
         {
             return await call().WaitAsync(ct);
@@ -271,12 +290,17 @@ public sealed partial class GrainBackend(
         catch (Exception ex) when (IsUnavailable(ex))
         {
             LogUnavailable(what, ex.GetType().Name, ex.Message);
-            context.Response.Headers.RetryAfter = "1";
-            return TypedResults.Problem(
-                $"the cluster did not answer for this {what} in time (a silo may be starting, stopping or unreachable): {ex.Message}",
-                statusCode: StatusCodes.Status503ServiceUnavailable,
-                title: "Cluster unavailable");
+            return Unavailable(context, what, ex.Message);
         }
+    }
+
+    private static IResult Unavailable(HttpContext context, string what, string reason)
+    {
+        context.Response.Headers.RetryAfter = "1";
+        return TypedResults.Problem(
+            $"the cluster did not answer for this {what} in time (a silo may be starting, stopping or unreachable): {reason}",
+            statusCode: StatusCodes.Status503ServiceUnavailable,
+            title: "Cluster unavailable");
     }
 
     // What a client sees while no silo can take the call: no gateway connected, a silo that died with the call,
