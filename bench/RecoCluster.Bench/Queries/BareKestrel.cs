@@ -43,7 +43,6 @@ public sealed class BareKestrel : IAsyncDisposable
         else
         {
             var certificate = X509Certificate2.CreateFromPemFile(tls.CertificatePath, tls.KeyPath);
-            builder.WebHost.UseKestrelHttpsConfiguration();
             builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0, listen => listen.UseHttps(certificate)));
         }
 

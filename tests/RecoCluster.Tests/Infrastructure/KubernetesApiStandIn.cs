@@ -20,7 +20,8 @@ namespace RecoCluster.Tests.Infrastructure;
 public sealed class KubernetesApiStandIn : IAsyncDisposable
 {
     private readonly WebApplication _app;
-    private readonly ConcurrentDictionary<string, JsonObject> _labels = new(StringComparer.Ordinal);
+    // Pods by name, with their labels; every access holds _gate.
+    private readonly Dictionary<string, JsonObject> _labels = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<Channel<string>, byte> _watchers = new();
     private readonly Lock _gate = new();
 
@@ -119,7 +120,7 @@ public sealed class KubernetesApiStandIn : IAsyncDisposable
         lock (_gate)
         {
             pod = Pod(name);
-            _labels.TryRemove(name, out _);
+            _labels.Remove(name);
         }
 
         var line = new JsonObject { ["type"] = "DELETED", ["object"] = pod }.ToJsonString();
@@ -191,7 +192,7 @@ public sealed class KubernetesApiStandIn : IAsyncDisposable
     {
         lock (_gate)
         {
-            var current = _labels.GetOrAdd(name, _ => []);
+            var current = LabelsLocked(name);
             foreach (var (key, value) in labels ?? [])
             {
                 current[key] = value?.DeepClone();
@@ -199,11 +200,22 @@ public sealed class KubernetesApiStandIn : IAsyncDisposable
         }
     }
 
+    // A pod exists once asked for (as a silo's own pod does).
+    private JsonObject LabelsLocked(string name)
+    {
+        if (!_labels.TryGetValue(name, out var labels))
+        {
+            _labels[name] = labels = [];
+        }
+
+        return labels;
+    }
+
     private JsonObject Pod(string name)
     {
         lock (_gate)
         {
-            var labels = _labels.GetOrAdd(name, _ => []);
+            var labels = LabelsLocked(name);
             return new JsonObject
             {
                 ["apiVersion"] = "v1",

@@ -22,10 +22,11 @@ public sealed class ProcessCluster : IClusterUnderTest, IAsyncDisposable
     private readonly string _membership;
 
     private readonly IReadOnlyDictionary<string, string> _environment;
-    private IReadOnlyList<string> _siloFlags = [];
+    private readonly IReadOnlyList<string> _siloFlags;
 
-    private ProcessCluster(string prefix, int partitions, TestStorage storage, string membership, IReadOnlyDictionary<string, string>? environment)
+    private ProcessCluster(string prefix, int partitions, TestStorage storage, string membership, IReadOnlyDictionary<string, string>? environment, IReadOnlyList<string>? siloFlags)
     {
+        _siloFlags = siloFlags ?? [];
         Prefix = prefix;
         Partitions = partitions;
         Storage = storage;
@@ -63,7 +64,7 @@ public sealed class ProcessCluster : IClusterUnderTest, IAsyncDisposable
         // Orleans' membership in PostgreSQL, as in production: in the storage's database, or one of its own when the
         // grain state is in SQLite.
         var membership = storage.Provider == "Postgres" ? storage.ConnectionString : (await TestDatabases.NewPostgresAsync()).ConnectionString;
-        var cluster = new ProcessCluster($"p{Guid.NewGuid():N}"[..12], partitions, storage, membership, environment) { _siloFlags = siloFlags ?? [] };
+        var cluster = new ProcessCluster($"p{Guid.NewGuid():N}"[..12], partitions, storage, membership, environment, siloFlags);
 
         var bootstrapFile = Path.Combine(cluster._dir, "bootstrap");
         cluster._kafka = cluster.Start("kafka", ["kafka", "--partitions", partitions.ToString(System.Globalization.CultureInfo.InvariantCulture), "--topic-prefix", cluster.Prefix, "--bootstrap-file", bootstrapFile]);
@@ -218,9 +219,8 @@ public sealed class ProcessCluster : IClusterUnderTest, IAsyncDisposable
 
     private static async Task SignalAsync(RecoProcess silo, string signal)
     {
-        using var kill = Process.Start("kill", [$"-{signal}", Text(silo.Process.Id)])!;
-        await kill.WaitForExitAsync();
-        Assert.True(kill.ExitCode == 0, $"kill -{signal} {silo.Name} exited with {kill.ExitCode}");
+        var (exitCode, _, stderr) = await ChildProcess.RunAsync("kill", [$"-{signal}", Text(silo.Process.Id)]);
+        Assert.True(exitCode == 0, $"kill -{signal} {silo.Name} exited with {exitCode}: {stderr}");
     }
 
     private static string Text(int value) => value.ToString(System.Globalization.CultureInfo.InvariantCulture);

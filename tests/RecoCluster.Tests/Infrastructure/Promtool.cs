@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace RecoCluster.Tests.Infrastructure;
 
 /// <summary>Prometheus's own linter, from Debian's prometheus package (<c>./reco test</c> installs it).</summary>
@@ -8,31 +6,17 @@ public static class Promtool
     /// <summary>Runs <c>promtool check metrics</c> on an exposition; fails the test with promtool's complaints.</summary>
     public static async Task CheckMetricsAsync(string exposition, string what)
     {
-        var info = new ProcessStartInfo("promtool", ["check", "metrics"])
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        Process process;
+        (int ExitCode, string StdOut, string StdErr) result;
         try
         {
-            process = Process.Start(info)!;
+            result = await ChildProcess.RunAsync("promtool", ["check", "metrics"], stdin: exposition);
         }
         catch (System.ComponentModel.Win32Exception ex)
         {
             throw new InvalidOperationException("promtool is not installed; './reco test' installs Debian's prometheus package, which has it", ex);
         }
 
-        using (process)
-        {
-            await process.StandardInput.WriteAsync(exposition);
-            process.StandardInput.Close();
-            var stdout = process.StandardOutput.ReadToEndAsync();
-            var stderr = process.StandardError.ReadToEndAsync();
-            await process.WaitForExitAsync();
-            Assert.True(process.ExitCode == 0, $"promtool check metrics failed on {what} (exit {process.ExitCode}):\n{await stdout}{await stderr}");
-        }
+        Assert.True(result.ExitCode == 0, $"promtool check metrics failed on {what} (exit {result.ExitCode}):\n{result.StdOut}{result.StdErr}");
     }
 
     /// <summary>The samples of one series family: every line whose name is exactly <paramref name="name"/>,

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Text.Json;
 using RecoCluster.Host;
@@ -62,26 +61,11 @@ public sealed class DashboardTests(ITestOutputHelper output)
         var profile = Directory.CreateTempSubdirectory("reco-chromium-").FullName;
         try
         {
-            var start = new ProcessStartInfo(Chromium)
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-            };
-            foreach (var arg in new[]
-            {
+            var (_, stdout, stderr) = await ChildProcess.RunAsync(Chromium, [
                 "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
                 "--disable-component-update", "--disable-sync", $"--user-data-dir={profile}", "--virtual-time-budget=10000", "--dump-dom", page.ToString(),
-            })
-            {
-                start.ArgumentList.Add(arg);
-            }
-
-            using var chromium = Process.Start(start)!;
-            var stdout = chromium.StandardOutput.ReadToEndAsync();
-            var stderr = chromium.StandardError.ReadToEndAsync();
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-            await chromium.WaitForExitAsync(timeout.Token);
-            return await stdout + await stderr;
+            ]);
+            return stdout + stderr;
         }
         finally
         {
