@@ -10,6 +10,8 @@ namespace RecoCluster.Grains.Interfaces;
 /// <param name="PurchaseOthers">The items bought together with this one in the batch; null when none.</param>
 /// <param name="PurchaseOtherCounts">Added to P[item][PurchaseOthers[k]]; null when none.</param>
 /// <param name="FactorDelta">Added to the item's factor vector; null when the batch did not touch it.</param>
+/// <param name="NextOthers">The items that came after this one in a user's stream in the batch; null when none.</param>
+/// <param name="NextOtherCounts">Added to S[item][NextOthers[k]] (sequential weights); null when none.</param>
 [GenerateSerializer, Immutable, Alias("reco.ItemDelta")]
 public sealed record ItemDelta(
     string ItemId,
@@ -19,7 +21,9 @@ public sealed record ItemDelta(
     long PurchaseCount = 0,
     string[]? PurchaseOthers = null,
     long[]? PurchaseOtherCounts = null,
-    float[]? FactorDelta = null);
+    float[]? FactorDelta = null,
+    string[]? NextOthers = null,
+    long[]? NextOtherCounts = null);
 
 /// <summary>One entry of a co-occurrence row.</summary>
 /// <param name="ItemId">The other item.</param>
@@ -34,6 +38,8 @@ public sealed record Neighbor(string ItemId, long Count);
 /// <param name="Neighbors">The largest entries of the row: count descending, ties by item id (ordinal).</param>
 /// <param name="PurchaseCount">NP[item]: purchases of the item that reached the item side.</param>
 /// <param name="PurchaseRowLength">How many other items were bought together with it.</param>
+/// <param name="NextRowLength">How many other items came after it in users' streams (its sequential row S[item][·]).</param>
+/// <param name="NextNeighbors">The largest entries of the sequential row, ordered like <paramref name="Neighbors"/>.</param>
 /// <param name="PurchaseNeighbors">The largest entries of the purchase row, ordered like <paramref name="Neighbors"/>.</param>
 [GenerateSerializer, Immutable, Alias("reco.ItemCooccurrence")]
 public sealed record ItemCooccurrence(
@@ -43,4 +49,6 @@ public sealed record ItemCooccurrence(
     IReadOnlyList<Neighbor> Neighbors,
     long PurchaseCount = 0,
     int PurchaseRowLength = 0,
-    IReadOnlyList<Neighbor>? PurchaseNeighbors = null);
+    IReadOnlyList<Neighbor>? PurchaseNeighbors = null,
+    int NextRowLength = 0,
+    IReadOnlyList<Neighbor>? NextNeighbors = null);

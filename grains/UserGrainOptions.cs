@@ -20,6 +20,15 @@ public sealed class UserGrainOptions
     /// <summary>Default daily cap: far above what a person does in a day on one store, far below a crawler.</summary>
     public const int DefaultMaxItemSideEventsPerDay = 500;
 
+    /// <summary>Default sequential reach: an item counts as following each of the user's last 5 distinct items
+    /// (docs/algorithms.md, "Sequential rules"; chosen on the session protocol's validation period).</summary>
+    public const int DefaultSequentialSteps = 5;
+
+    /// <summary>The integer weight of a step: an item that follows another at step g adds
+    /// <see cref="SequentialWeightUnit"/> / g (integer division) to S[other][item]. 60 makes the weights exactly
+    /// proportional to 1/g for g ≤ 6, and still integers, so the counts stay exact and order-independent.</summary>
+    public const int SequentialWeightUnit = 60;
+
     /// <summary>How many recent distinct items a user keeps.</summary>
     public int WindowSize { get; set; } = DefaultWindowSize;
 
@@ -31,6 +40,11 @@ public sealed class UserGrainOptions
     /// the user's own history still updates. Bounds what one very active user (a bot, a crawler, a shared
     /// account) can do to everyone's neighborhoods. 0 turns the cap off.</summary>
     public int MaxItemSideEventsPerDay { get; set; } = DefaultMaxItemSideEventsPerDay;
+
+    /// <summary>An event's item follows the user's this many most recent distinct items (its window before the
+    /// event), each at its step g = 1, 2, …: the sequential counts S[before][item] that "what comes next" is built
+    /// from. 0 turns sequential counting off; at most <see cref="WindowSize"/>.</summary>
+    public int SequentialSteps { get; set; } = DefaultSequentialSteps;
 
     /// <summary>Integer weight of each event type.</summary>
     public EventWeights Weights { get; set; } = new();

@@ -29,6 +29,13 @@ public sealed class UserGrainOptionsValidator : IValidateOptions<UserGrainOption
             errors.Add($"Reco:Grains:User:MaxItemSideEventsPerDay is {options.MaxItemSideEventsPerDay}; it must be 0 (no cap) or more.");
         }
 
+        // Compared with the window only when the window itself is valid: one wrong setting, one message.
+        var windowValid = options.WindowSize is >= 1 and <= UserGrainOptions.MaxWindowSize;
+        if (options.SequentialSteps < 0 || (windowValid && options.SequentialSteps > options.WindowSize))
+        {
+            errors.Add($"Reco:Grains:User:SequentialSteps is {options.SequentialSteps}; it must be between 0 (off) and the window size ({options.WindowSize}).");
+        }
+
         foreach (var (type, weight) in new[] { ("View", options.Weights.View), ("Click", options.Weights.Click), ("AddToCart", options.Weights.AddToCart), ("Purchase", options.Weights.Purchase) })
         {
             if (weight is < 0 or > MaxWeight)
@@ -79,6 +86,11 @@ public sealed class NeighborhoodOptionsValidator : IValidateOptions<Neighborhood
             errors.Add($"Reco:Neighborhoods:RoundIntervalSeconds is {options.RoundIntervalSeconds}; it must be 0 (on request only) or more.");
         }
 
+        if (options.Shrinkage < 0 || options.NextShrinkage < 0 || options.NextCount is < 1 or > 1_000)
+        {
+            errors.Add($"Reco:Neighborhoods: Shrinkage ({options.Shrinkage}) and NextShrinkage ({options.NextShrinkage}) must not be negative, and NextCount ({options.NextCount}) must be between 1 and 1000.");
+        }
+
         if (options.PopularityHalfLifeHours <= 0 || options.PopularCount is < 1 or > 10_000)
         {
             errors.Add("Reco:Neighborhoods: PopularityHalfLifeHours must be positive and PopularCount between 1 and 10000.");
@@ -95,9 +107,19 @@ public sealed class RecommenderOptionsValidator : IValidateOptions<RecommenderOp
     {
         ArgumentNullException.ThrowIfNull(options);
         var errors = new List<string>();
-        if (options.NeighborhoodWeight < 0 || options.FactorWeight < 0 || options.PopularityWeight < 0)
+        if (options.NeighborhoodWeight < 0 || options.SequentialWeight < 0 || options.FactorWeight < 0 || options.PopularityWeight < 0)
         {
-            errors.Add("Reco:Recommendations: NeighborhoodWeight, FactorWeight and PopularityWeight must not be negative.");
+            errors.Add("Reco:Recommendations: NeighborhoodWeight, SequentialWeight, FactorWeight and PopularityWeight must not be negative.");
+        }
+
+        if (options.SequentialRecencyDecay is <= 0 or > 1)
+        {
+            errors.Add($"Reco:Recommendations:SequentialRecencyDecay is {options.SequentialRecencyDecay}; it must be in (0, 1].");
+        }
+
+        if (options.FactorTrustItems is < 0 or > UserGrainOptions.MaxWindowSize || options.SessionGapSeconds < 0)
+        {
+            errors.Add($"Reco:Recommendations: FactorTrustItems ({options.FactorTrustItems}) must be between 0 and {UserGrainOptions.MaxWindowSize}, and SessionGapSeconds ({options.SessionGapSeconds}) must not be negative.");
         }
 
         if (options.RecencyDecay is <= 0 or > 1)

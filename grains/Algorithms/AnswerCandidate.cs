@@ -14,6 +14,9 @@ internal struct AnswerCandidate
 
     public double Neighborhood;
 
+    /// <summary>What the sequential rules gave it: how often it comes next after the window's items.</summary>
+    public double Sequential;
+
     public double Factor;
 
     public double Popularity;
@@ -22,6 +25,11 @@ internal struct AnswerCandidate
     public double BestContribution;
 
     public RecentInteraction? BecauseOf;
+
+    /// <summary>The largest single contribution to <see cref="Sequential"/>; <see cref="NextAfter"/> is its item.</summary>
+    public double BestSequential;
+
+    public RecentInteraction? NextAfter;
 
     public double Score;
 }

@@ -113,28 +113,29 @@ internal sealed class AnswerCandidates
     /// <summary>Whether <paramref name="itemId"/> has a slot that is not excluded.</summary>
     public bool ContainsIncluded(string itemId) => _slots.TryGetValue(itemId, out var slot) && !_items[slot].Excluded;
 
-    /// <summary>Scales <see cref="AnswerCandidate.Neighborhood"/> so that the largest of the included candidates is 1
-    /// (nothing changes when none is positive).</summary>
-    public void NormalizeNeighborhood()
+    /// <summary>Scales <see cref="AnswerCandidate.Neighborhood"/> and <see cref="AnswerCandidate.Sequential"/>, each
+    /// on its own, so that the largest of the included candidates is 1 (a source with no positive score is left
+    /// alone).</summary>
+    public void NormalizeSources()
     {
         var items = Items;
-        var max = 0.0;
+        var maxNeighborhood = 0.0;
+        var maxSequential = 0.0;
         foreach (ref readonly var c in items)
         {
-            if (!c.Excluded && c.Neighborhood > max)
+            if (!c.Excluded)
             {
-                max = c.Neighborhood;
+                maxNeighborhood = Math.Max(maxNeighborhood, c.Neighborhood);
+                maxSequential = Math.Max(maxSequential, c.Sequential);
             }
         }
 
-        if (max <= 0)
-        {
-            return;
-        }
-
+        var n = maxNeighborhood > 0 ? maxNeighborhood : 1;
+        var s = maxSequential > 0 ? maxSequential : 1;
         foreach (ref var c in items)
         {
-            c.Neighborhood /= max;
+            c.Neighborhood /= n;
+            c.Sequential /= s;
         }
     }
 }

@@ -20,6 +20,9 @@ public enum CandidateSource
 
     /// <summary>Popular now (time-decayed).</summary>
     Popular,
+
+    /// <summary>Often comes next after an item of the user's window (the sequential rules).</summary>
+    Sequential,
 }
 
 /// <summary>One recommended item.</summary>
@@ -38,8 +41,20 @@ public sealed class RecommenderOptions
     /// <summary>Weight of the neighborhood score (normalized to [0, 1] by the best candidate).</summary>
     public double NeighborhoodWeight { get; set; } = 1.0;
 
+    /// <summary>Weight of the sequential score: what comes next after the window's items (normalized to [0, 1]
+    /// by the best candidate). 16, with <see cref="SequentialRecencyDecay"/> 0.3 and <see cref="FactorTrustItems"/>
+    /// 20, was the best of the session protocol's grid on its validation period (docs/benchmarks.md): within a
+    /// session, what comes next leads and the other sources order what it leaves level.</summary>
+    public double SequentialWeight { get; set; } = 16;
+
     /// <summary>Weight of the factor model's score (by rank among its candidates, in [0, 1]).</summary>
     public double FactorWeight { get; set; } = 0.5;
+
+    /// <summary>The factor model is trusted in proportion to the user's history: its weight is multiplied by
+    /// min(1, window items / this). A visitor with two clicks has a vector close to its random start, whose
+    /// candidates are noise. 0 trusts every vector fully. Above the window size (<c>Reco:Grains:User:WindowSize</c>)
+    /// no user reaches full trust.</summary>
+    public int FactorTrustItems { get; set; } = 20;
 
     /// <summary>Weight of "popular now" (normalized by the most popular item). 0.3 was the best hit rate on the
     /// retail evaluation (docs/benchmarks.md) without giving up much catalog coverage.</summary>
@@ -48,6 +63,17 @@ public sealed class RecommenderOptions
     /// <summary>How much each older window item counts relative to the one after it (0.85: the tenth most
     /// recent moment counts a quarter as much as the latest). Items with the same timestamp count the same.</summary>
     public double RecencyDecay { get; set; } = 0.85;
+
+    /// <summary>How much each older window item counts for the sequential rules relative to the one after it, by
+    /// position (the latest click counts 1, the one before it this much, and so on): what comes next depends
+    /// mostly on the last click.</summary>
+    public double SequentialRecencyDecay { get; set; } = 0.3;
+
+    /// <summary>The sequential rules speak only within the visitor's current session: when the request comes at
+    /// most this many seconds after the user's latest event (30 minutes, the usual inactivity cut of a web
+    /// session). A customer back after days gets no "what comes next after" their last visit's last click. 0: no
+    /// limit.</summary>
+    public int SessionGapSeconds { get; set; } = 1_800;
 
     /// <summary>Leave out items in the user's window.</summary>
     public bool ExcludeSeen { get; set; } = true;
@@ -67,7 +93,14 @@ public sealed class RecommenderOptions
 public static class Recommender
 {
     /// <summary>Recommendations for a user. A user with no window and no vector gets popular items.</summary>
-    public static List<Recommendation> ForUser(RecommendationInput input, RecoSnapshot snapshot, Func<string, bool> isAvailable, RecommenderOptions options, int count)
+    /// <param name="input">The user's window and vector.</param>
+    /// <param name="snapshot">The snapshot to serve from.</param>
+    /// <param name="isAvailable">The catalog's filter.</param>
+    /// <param name="options">The blend.</param>
+    /// <param name="count">Items wanted.</param>
+    /// <param name="now">When the request is served, for <see cref="RecommenderOptions.SessionGapSeconds"/>; null
+    /// treats the user as in session.</param>
+    public static List<Recommendation> ForUser(RecommendationInput input, RecoSnapshot snapshot, Func<string, bool> isAvailable, RecommenderOptions options, int count, DateTimeOffset? now = null)
     {
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(snapshot);
@@ -117,8 +150,43 @@ public static class Recommender
                 }
             }
 
-            candidates.NormalizeNeighborhood();
-            if (options.FactorWeight > 0 && input.Factors is { } user)
+            // What comes next after the window's items, the latest click counting most, the one before it
+            // SequentialRecencyDecay as much, and so on; older items stop adding once their weight is negligible.
+            var sequentialWeight = HasLastClick(input, options.SessionGapSeconds, now) ? options.SequentialWeight : 0;
+            if (sequentialWeight > 0)
+            {
+                var weight = 1.0;
+                foreach (var r in input.Recent)
+                {
+                    if (weight < 0.01)
+                    {
+                        break;
+                    }
+
+                    foreach (var n in snapshot.Find(r.ItemId)?.Next ?? [])
+                    {
+                        ref var c = ref Admit(candidates, n.ItemId, isAvailable);
+                        if (c.Excluded)
+                        {
+                            continue;
+                        }
+
+                        var contribution = weight * n.Score;
+                        c.Sequential += contribution;
+                        if (contribution > c.BestSequential)
+                        {
+                            c.BestSequential = contribution;
+                            c.NextAfter = r;
+                        }
+                    }
+
+                    weight *= options.SequentialRecencyDecay;
+                }
+            }
+
+            candidates.NormalizeSources();
+            var factorWeight = options.FactorWeight * FactorTrust(input.Recent.Count, options.FactorTrustItems);
+            if (factorWeight > 0 && input.Factors is { } user)
             {
                 AddFactorCandidates(candidates, user, snapshot.Factors, isAvailable, options.FactorCandidates);
             }
@@ -128,7 +196,7 @@ public static class Recommender
                 AddPopular(candidates, snapshot, isAvailable, count);
             }
 
-            return Blend(candidates, options.NeighborhoodWeight, options.FactorWeight, options.PopularityWeight, count);
+            return Blend(candidates, new BlendWeights(options.NeighborhoodWeight, sequentialWeight, factorWeight, options.PopularityWeight), count);
         }
         finally
         {
@@ -168,8 +236,8 @@ public static class Recommender
                 Accumulate(seen, entry?.Similar ?? [], item, Allowed);
             }
 
-            bought.NormalizeNeighborhood();
-            seen.NormalizeNeighborhood();
+            bought.NormalizeSources();
+            seen.NormalizeSources();
             var result = new List<Recommendation>(count);
             foreach (var c in ByNeighborhood(bought.Items))
             {
@@ -212,6 +280,38 @@ public static class Recommender
             .Select(p => new Recommendation(p.ItemId, p.Score / top, "popular now", CandidateSource.Popular))
             .ToList();
     }
+
+    /// <summary>
+    /// Whether the user has a last click for the sequential rules to follow: the window's latest moment holds one
+    /// item (items posted at the same moment, such as an order's lines, have no order among them, so none of them
+    /// is the last), and the request at <paramref name="now"/> is within <paramref name="gapSeconds"/> of it (the
+    /// same session; by event timestamps, so a clock behind the producer's counts as in session; null or a gap of
+    /// 0 leaves time out).
+    /// </summary>
+    public static bool HasLastClick(RecommendationInput input, int gapSeconds, DateTimeOffset? now)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        var latest = long.MinValue;
+        var atLatest = 0;
+        foreach (var r in input.Recent)
+        {
+            if (r.LastSeenMs > latest)
+            {
+                (latest, atLatest) = (r.LastSeenMs, 1);
+            }
+            else if (r.LastSeenMs == latest)
+            {
+                atLatest++;
+            }
+        }
+
+        return atLatest == 1 && (now is null || gapSeconds <= 0 || now.Value.ToUnixTimeMilliseconds() - latest <= gapSeconds * 1_000L);
+    }
+
+    /// <summary>How far the factor model is trusted for a user with <paramref name="windowItems"/> items in the
+    /// window: min(1, windowItems / trustItems), or 1 when <paramref name="trustItems"/> is 0.</summary>
+    public static double FactorTrust(int windowItems, int trustItems) =>
+        trustItems <= 0 ? 1 : Math.Min(1, windowItems / (double)trustItems);
 
     /// <summary>The verb a reason uses for an event type.</summary>
     public static string Verb(EventType type) => type switch
@@ -367,7 +467,9 @@ public static class Recommender
         return ordered;
     }
 
-    private static List<Recommendation> Blend(AnswerCandidates candidates, double wn, double wf, double wp, int count)
+    private readonly record struct BlendWeights(double Neighborhood, double Sequential, double Factor, double Popularity);
+
+    private static List<Recommendation> Blend(AnswerCandidates candidates, BlendWeights w, int count)
     {
         // The best `count` of the candidates (a window's neighbors make a thousand or so), kept best first by
         // insertion: a candidate that does not beat the worst kept costs one comparison, and `count` is small
@@ -385,7 +487,7 @@ public static class Recommender
                     continue;
                 }
 
-                c.Score = (wn * c.Neighborhood) + (wf * c.Factor) + (wp * c.Popularity);
+                c.Score = (w.Neighborhood * c.Neighborhood) + (w.Sequential * c.Sequential) + (w.Factor * c.Factor) + (w.Popularity * c.Popularity);
                 if (count <= 0 || (kept == count && !Better(in c, in items[best[kept - 1]])))
                 {
                     continue;
@@ -405,9 +507,15 @@ public static class Recommender
             for (var k = 0; k < kept; k++)
             {
                 ref readonly var c = ref items[best[k]];
-                var n = wn * c.Neighborhood;
-                var f = wf * c.Factor;
-                if (n >= f && n > 0 && c.BecauseOf is { } because)
+                // The reason is the source that gave the item the most score.
+                var n = w.Neighborhood * c.Neighborhood;
+                var s = w.Sequential * c.Sequential;
+                var f = w.Factor * c.Factor;
+                if (s >= n && s >= f && s > 0 && c.NextAfter is { } after)
+                {
+                    result.Add(new Recommendation(c.ItemId, c.Score, $"often next after {after.ItemId}, which you {Verb(after.LastType)}", CandidateSource.Sequential, after.ItemId));
+                }
+                else if (n >= f && n > 0 && c.BecauseOf is { } because)
                 {
                     result.Add(new Recommendation(c.ItemId, c.Score, $"because you {Verb(because.LastType)} {because.ItemId}", CandidateSource.Neighborhood, because.ItemId));
                 }

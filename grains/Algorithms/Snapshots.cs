@@ -57,7 +57,8 @@ public sealed class GlobalCounts
 /// <param name="Similar">Top-K neighbors by the configured similarity over the weighted co-occurrence.</param>
 /// <param name="BoughtTogether">Top-K neighbors by the same similarity over purchase co-occurrence.</param>
 /// <param name="Factors">The item's factor vector, or null when the factor model never touched it.</param>
-public sealed record SnapshotItem(string ItemId, long Count, double Trend, Scored[] Similar, Scored[] BoughtTogether, float[]? Factors);
+/// <param name="Next">Top-K items that come next after this one in users' streams, by <see cref="Neighborhoods.Next"/>.</param>
+public sealed record SnapshotItem(string ItemId, long Count, double Trend, Scored[] Similar, Scored[] BoughtTogether, float[]? Factors, Scored[] Next);
 
 /// <summary>The per-item work of a neighborhood round, as pure functions of an item's state and the round's
 /// global counts. The round grain runs it over every stored item (<c>NeighborhoodRoundRunner</c>); the quality
@@ -85,10 +86,11 @@ public static class SnapshotBuilder
         ArgumentNullException.ThrowIfNull(state);
         ArgumentNullException.ThrowIfNull(global);
         ArgumentNullException.ThrowIfNull(options);
-        var similar = Neighborhoods.Compute(state.Count, state.Row(), global.CountOf, global.Total, options.Measure, options.NeighborCount, options.MinCooccurrence);
+        var similar = Neighborhoods.Compute(state.Count, state.Row(), global.CountOf, global.Total, options.Measure, options.NeighborCount, options.MinCooccurrence, options.Shrinkage);
         var bought = state.PurchaseItems.Length == 0
             ? []
-            : Neighborhoods.Compute(state.PurchaseCount, state.PurchaseRow(), global.PurchaseCountOf, global.PurchaseTotal, options.Measure, options.NeighborCount);
+            : Neighborhoods.Compute(state.PurchaseCount, state.PurchaseRow(), global.PurchaseCountOf, global.PurchaseTotal, options.Measure, options.NeighborCount, shrinkage: options.Shrinkage);
+        var next = state.NextItems.Length == 0 ? [] : Neighborhoods.Next(state.NextRow(), options.NextCount, options.NextShrinkage * UserGrainOptions.SequentialWeightUnit);
         var trend = Trend(previous, state.Count, secondsSincePrevious, options.PopularityHalfLifeHours);
         float[]? vector = null;
         if (factors is { Enabled: true })
@@ -100,7 +102,7 @@ public static class SnapshotBuilder
             }
         }
 
-        return new SnapshotItem(itemId, state.Count, trend, [.. similar], [.. bought], vector);
+        return new SnapshotItem(itemId, state.Count, trend, [.. similar], [.. bought], vector, [.. next]);
     }
 
     /// <summary>
@@ -178,7 +180,8 @@ public sealed class RecoSnapshot
 public static class SnapshotCodec
 {
     private const byte CountsFormat = 1;
-    private const byte EntriesFormat = 1;
+    // Format 2 adds each entry's "next" list; a part written in format 1 (before an upgrade) reads with none.
+    private const byte EntriesFormat = 2;
 
     public static byte[] EncodeCounts(IReadOnlyCollection<ItemCounts> counts)
     {
@@ -233,6 +236,8 @@ public static class SnapshotCodec
                 {
                     w.Write(f);
                 }
+
+                WriteScored(w, e.Next);
             }
         }
 
@@ -242,7 +247,12 @@ public static class SnapshotCodec
     public static List<SnapshotItem> DecodeEntries(byte[] bytes)
     {
         using var r = new BinaryReader(new MemoryStream(bytes), Encoding.UTF8);
-        Expect(r.ReadByte(), EntriesFormat, "entries");
+        var format = r.ReadByte();
+        if (format is not (1 or EntriesFormat))
+        {
+            throw new InvalidDataException($"unknown entries part format {format}; this silo reads formats 1 and {EntriesFormat}");
+        }
+
         var n = r.ReadInt32();
         var result = new List<SnapshotItem>(n);
         for (var i = 0; i < n; i++)
@@ -263,7 +273,8 @@ public static class SnapshotCodec
                 }
             }
 
-            result.Add(new SnapshotItem(id, count, trend, similar, bought, factors));
+            var next = format >= 2 ? ReadScored(r) : [];
+            result.Add(new SnapshotItem(id, count, trend, similar, bought, factors, next));
         }
 
         return result;

@@ -32,6 +32,9 @@ public sealed class DeltaCombiner(ItemIdTable ids) : IItemDeltaSink
 
     public void AddPurchaseCount(int item, long count) => Touch(item).PurchaseCount += count;
 
+    public void AddNext(int item, int next, long weight) =>
+        CollectionsMarshal.GetValueRefOrAddDefault(Touch(item).NextRow ??= [], next, out _) += weight;
+
     public void AddFactorDelta(int item, ReadOnlySpan<float> delta)
     {
         var acc = Touch(item);
@@ -65,7 +68,9 @@ public sealed class DeltaCombiner(ItemIdTable ids) : IItemDeltaSink
                     acc.PurchaseCount,
                     acc.PurchaseRow is { Count: > 0 } purchases ? Keys(purchases) : null,
                     acc.PurchaseRow is { Count: > 0 } ? [.. acc.PurchaseRow.Values] : null,
-                    acc.FactorTouched ? acc.FactorDelta!.ToArray() : null));
+                    acc.FactorTouched ? acc.FactorDelta!.ToArray() : null,
+                    acc.NextRow is { Count: > 0 } next ? Keys(next) : null,
+                    acc.NextRow is { Count: > 0 } ? [.. acc.NextRow.Values] : null));
                 acc.Reset();
             }
             else
@@ -133,6 +138,9 @@ public sealed class DeltaCombiner(ItemIdTable ids) : IItemDeltaSink
         // Allocated on first use: most items are never bought together, and most batches carry no factor step.
         public Dictionary<int, long>? PurchaseRow { get; set; }
 
+        // Allocated on first use too: a batch's first event of a user follows nothing.
+        public Dictionary<int, long>? NextRow { get; set; }
+
         public float[]? FactorDelta { get; set; }
 
         public bool FactorTouched { get; set; }
@@ -144,6 +152,7 @@ public sealed class DeltaCombiner(ItemIdTable ids) : IItemDeltaSink
             Row.Clear();
             PurchaseCount = 0;
             PurchaseRow?.Clear();
+            NextRow?.Clear();
             FactorTouched = false;
         }
     }

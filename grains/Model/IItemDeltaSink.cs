@@ -20,6 +20,11 @@ public interface IItemDeltaSink
     /// <summary>Adds <paramref name="count"/> to the purchase count NP[<paramref name="item"/>].</summary>
     void AddPurchaseCount(int item, long count);
 
+    /// <summary>Adds <paramref name="weight"/> to the sequential count S[<paramref name="item"/>][<paramref name="next"/>]:
+    /// <paramref name="next"/> came after <paramref name="item"/> in a user's stream (docs/algorithms.md,
+    /// "Sequential rules"). Directed: S[next][item] does not change.</summary>
+    void AddNext(int item, int next, long weight);
+
     /// <summary>Adds <paramref name="delta"/> (an SGD step, already scaled) to the item's factor vector.</summary>
     void AddFactorDelta(int item, ReadOnlySpan<float> delta);
 }

@@ -5,17 +5,19 @@ namespace RecoCluster.Grains.Model;
 /// <summary>
 /// The stored form of a batch's item side (<c>reco_ingress.pending_item_side</c>): the deltas of every item the
 /// batch touched, one after the other, each id in UTF-8 and each count a varint. Written by hand for the reason
-/// <see cref="ItemGrainStateCodec"/> gives.
+/// <see cref="ItemGrainStateCodec"/> gives. Version 2 adds each delta's sequential row; a batch stored in version 1
+/// (before an upgrade) reads with none.
 /// </summary>
 public static class ItemDeltaCodec
 {
     private const byte Version1 = 1;
+    private const byte Version2 = 2;
 
     public static byte[] Encode(IReadOnlyList<ItemDelta> deltas)
     {
         ArgumentNullException.ThrowIfNull(deltas);
         var w = StateWriter.Rent();
-        w.Byte(Version1);
+        w.Byte(Version2);
         w.VarUInt((ulong)deltas.Count);
         foreach (var d in deltas)
         {
@@ -25,6 +27,7 @@ public static class ItemDeltaCodec
             w.Count(d.PurchaseCount);
             w.Row(d.PurchaseOthers ?? [], d.PurchaseOtherCounts ?? []);
             w.Floats(d.FactorDelta);
+            w.Row(d.NextOthers ?? [], d.NextOtherCounts ?? []);
         }
 
         return w.Written.ToArray();
@@ -34,9 +37,9 @@ public static class ItemDeltaCodec
     {
         var r = new StateReader(payload);
         var version = r.Byte();
-        if (version != Version1)
+        if (version is not (Version1 or Version2))
         {
-            throw new InvalidDataException($"stored item side has version {version}; this silo reads version {Version1}");
+            throw new InvalidDataException($"stored item side has version {version}; this silo reads versions {Version1} and {Version2}");
         }
 
         var deltas = new ItemDelta[r.Length(bytesEach: 4)];
@@ -47,7 +50,19 @@ public static class ItemDeltaCodec
             var (others, otherCounts) = r.Row();
             var purchaseCount = r.Count();
             var (purchaseOthers, purchaseCounts) = r.Row();
-            deltas[i] = new ItemDelta(itemId, count, others, otherCounts, purchaseCount, purchaseOthers.Length == 0 ? null : purchaseOthers, purchaseOthers.Length == 0 ? null : purchaseCounts, r.Floats());
+            var factorDelta = r.Floats();
+            var (nextOthers, nextCounts) = version >= Version2 ? r.Row() : ([], []);
+            deltas[i] = new ItemDelta(
+                itemId,
+                count,
+                others,
+                otherCounts,
+                purchaseCount,
+                purchaseOthers.Length == 0 ? null : purchaseOthers,
+                purchaseOthers.Length == 0 ? null : purchaseCounts,
+                factorDelta,
+                nextOthers.Length == 0 ? null : nextOthers,
+                nextOthers.Length == 0 ? null : nextCounts);
         }
 
         return r.End ? deltas : throw new InvalidDataException("stored item side has bytes after its end");

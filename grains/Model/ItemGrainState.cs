@@ -23,6 +23,12 @@ public sealed class ItemGrainState
     /// <summary>P[item][PurchaseItems[k]].</summary>
     public long[] PurchaseCounts { get; set; } = [];
 
+    /// <summary>The other items of S[item][·]: items that came after this one in users' streams.</summary>
+    public string[] NextItems { get; set; } = [];
+
+    /// <summary>S[item][NextItems[k]]: the sequential weights (docs/algorithms.md, "Sequential rules").</summary>
+    public long[] NextCounts { get; set; } = [];
+
     /// <summary>The item's factor vector: its initial vector plus every step applied; null until the first.</summary>
     public float[]? Factors { get; set; }
 
@@ -31,6 +37,9 @@ public sealed class ItemGrainState
 
     /// <summary>P[item][·] as (other item, count) pairs.</summary>
     public IEnumerable<KeyValuePair<string, long>> PurchaseRow() => Pairs(PurchaseItems, PurchaseCounts);
+
+    /// <summary>S[item][·] as (next item, weight) pairs.</summary>
+    public IEnumerable<KeyValuePair<string, long>> NextRow() => Pairs(NextItems, NextCounts);
 
     private static IEnumerable<KeyValuePair<string, long>> Pairs(string[] items, long[] counts)
     {

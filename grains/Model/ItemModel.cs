@@ -12,6 +12,7 @@ public sealed class ItemModel
     private readonly float _initScale;
     private readonly CountRow _row = new();
     private CountRow? _purchaseRow;
+    private CountRow? _nextRow;
     private float[]? _factors;
 
     public ItemModel(string itemId, ItemIdTable ids, ItemGrainState? state = null, float factorInitScale = 0.1f)
@@ -34,6 +35,11 @@ public sealed class ItemModel
             Add(_purchaseRow = new CountRow(), state.PurchaseItems, state.PurchaseCounts);
         }
 
+        if (state.NextItems.Length > 0)
+        {
+            Add(_nextRow = new CountRow(), state.NextItems, state.NextCounts);
+        }
+
         _factors = state.Factors;
     }
 
@@ -51,6 +57,9 @@ public sealed class ItemModel
     /// <summary>Entries of P[item][·].</summary>
     public int PurchaseRowLength => _purchaseRow?.Length ?? 0;
 
+    /// <summary>Entries of S[item][·].</summary>
+    public int NextRowLength => _nextRow?.Length ?? 0;
+
     /// <summary>Adds a combined delta to the item's counts, rows and vector.</summary>
     public void Apply(ItemDelta delta)
     {
@@ -61,6 +70,11 @@ public sealed class ItemModel
         if (delta.PurchaseOthers is { Length: > 0 } purchases)
         {
             Add(_purchaseRow ??= new CountRow(), purchases, delta.PurchaseOtherCounts!);
+        }
+
+        if (delta.NextOthers is { Length: > 0 } next)
+        {
+            Add(_nextRow ??= new CountRow(), next, delta.NextOtherCounts!);
         }
 
         if (delta.FactorDelta is { Length: > 0 } step)
@@ -80,6 +94,7 @@ public sealed class ItemModel
     {
         var (rowItems, rowCounts) = Entries(_row);
         var (purchaseItems, purchaseCounts) = _purchaseRow is null ? ([], []) : Entries(_purchaseRow);
+        var (nextItems, nextCounts) = _nextRow is null ? ([], []) : Entries(_nextRow);
         return new ItemGrainState
         {
             Count = Count,
@@ -88,6 +103,8 @@ public sealed class ItemModel
             PurchaseCount = PurchaseCount,
             PurchaseItems = purchaseItems,
             PurchaseCounts = purchaseCounts,
+            NextItems = nextItems,
+            NextCounts = nextCounts,
             Factors = _factors?.ToArray(),
         };
     }
@@ -95,9 +112,10 @@ public sealed class ItemModel
     /// <summary>C[item][other], 0 when they never met.</summary>
     public long CountWith(string other) => _ids.Find(other) is var n and >= 0 ? _row[n] : 0;
 
-    /// <summary>The item's count and its <paramref name="count"/> largest co-occurrences.</summary>
+    /// <summary>The item's count and its <paramref name="count"/> largest co-occurrences (and purchase and sequential
+    /// entries).</summary>
     public ItemCooccurrence GetCooccurrence(int count) =>
-        new(ItemId, Count, _row.Length, Top(_row, count), PurchaseCount, PurchaseRowLength, _purchaseRow is null ? [] : Top(_purchaseRow, count));
+        new(ItemId, Count, _row.Length, Top(_row, count), PurchaseCount, PurchaseRowLength, _purchaseRow is null ? [] : Top(_purchaseRow, count), NextRowLength, _nextRow is null ? [] : Top(_nextRow, count));
 
     // Largest first, ties by item id (ordinal).
     private List<Neighbor> Top(CountRow row, int count)

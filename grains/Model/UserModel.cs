@@ -147,6 +147,22 @@ public sealed class UserModel
                 }
             }
 
+            // Sequential: the item follows each of the window's first SequentialSteps items, at step g = its
+            // position + 1, with the integer weight 60/g. An event on the item already at the front (a refresh, a
+            // second click on the same page) is not a move, so it follows nothing.
+            var steps = Math.Min(_options.SequentialSteps, _recentCount);
+            if (weight > 0 && steps > 0 && _recent[0].Item != item)
+            {
+                for (var g = 1; g <= steps; g++)
+                {
+                    ref readonly var before = ref _recent[g - 1];
+                    if (before.Item != item && (windowMs <= 0 || ms - before.LastSeenMs <= windowMs))
+                    {
+                        itemSide.AddNext(before.Item, item, UserGrainOptions.SequentialWeightUnit / g);
+                    }
+                }
+            }
+
             if (weight > 0)
             {
                 itemSide.AddItemCount(item, weight);

@@ -47,6 +47,7 @@ public static class RecommendationLists
         CandidateSource.Factors => "factors",
         CandidateSource.BoughtTogether => "boughtTogether",
         CandidateSource.Content => "content",
+        CandidateSource.Sequential => "sequential",
         _ => "popular",
     };
 }

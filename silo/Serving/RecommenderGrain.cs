@@ -13,7 +13,7 @@ namespace RecoCluster.Silo.Serving;
 /// need no turns.
 /// </summary>
 [StatelessWorker, Reentrant]
-public sealed class RecommenderGrain(SnapshotHolder snapshots, ItemCatalog catalog, GrainKeeper keeper, IOptions<RecommenderOptions> options) : Grain, IRecommenderGrain
+public sealed class RecommenderGrain(SnapshotHolder snapshots, ItemCatalog catalog, GrainKeeper keeper, IOptions<RecommenderOptions> options, TimeProvider time) : Grain, IRecommenderGrain
 {
     public async Task<RecommendationList> ForUserAsync(string userId, int count, ReadPosition at)
     {
@@ -25,7 +25,7 @@ public sealed class RecommenderGrain(SnapshotHolder snapshots, ItemCatalog catal
         var coldStart = input is null || (input.Recent.Count == 0 && input.Factors is null);
         var items = coldStart
             ? Recommender.Popular(snapshot, catalog.IsAvailable, count)
-            : Recommender.ForUser(input!, snapshot, catalog.IsAvailable, options.Value, count);
+            : Recommender.ForUser(input!, snapshot, catalog.IsAvailable, options.Value, count, time.GetUtcNow());
         return RecommendationLists.From(snapshot, items) with { UserId = userId, ColdStart = coldStart, Behind = behind ? true : null };
     }
 

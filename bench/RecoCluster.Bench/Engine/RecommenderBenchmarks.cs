@@ -50,7 +50,7 @@ public class RecommenderBenchmarks
                 similar[n] = new Scored(Id(random.Next(Items)), 1.0 - (n / (double)Neighbors));
             }
 
-            entries.Add(new SnapshotItem(Id(i), random.Next(1, 1_000), random.NextDouble(), similar, [], Vector()));
+            entries.Add(new SnapshotItem(Id(i), random.Next(1, 1_000), random.NextDouble(), similar, [], Vector(), []));
         }
 
         _snapshot = RecoSnapshot.Build(1, DateTimeOffset.UnixEpoch, entries, popularCount: 100, Dimensions);

@@ -235,6 +235,8 @@ public class UserModelBenchmarks
 
         public void AddPurchaseCount(int item, long count) => Total += count;
 
+        public void AddNext(int item, int next, long weight) => Total += weight;
+
         public void AddFactorDelta(int item, ReadOnlySpan<float> delta) => Total += delta.Length;
     }
 }

@@ -49,12 +49,20 @@ public sealed class EngineReplay
     /// factors.</summary>
     public void Apply(RetailLine line)
     {
-        if (!_users.TryGetValue(line.UserId, out var user))
+        ArgumentNullException.ThrowIfNull(line);
+        Apply(new ClickEvent(line.UserId, line.ItemId, EventType.Purchase, line.At));
+    }
+
+    /// <summary>Applies one event to its user's model, as <see cref="Apply(RetailLine)"/> does for a purchase.</summary>
+    public void Apply(ClickEvent evt)
+    {
+        ArgumentNullException.ThrowIfNull(evt);
+        if (!_users.TryGetValue(evt.UserId, out var user))
         {
-            _users[line.UserId] = user = new UserModel(line.UserId, _userOptions, _ids);
+            _users[evt.UserId] = user = new UserModel(evt.UserId, _userOptions, _ids);
         }
 
-        user.Apply(new ClickEvent(line.UserId, line.ItemId, EventType.Purchase, line.At), _combiner, Snapshot.Factors);
+        user.Apply(evt, _combiner, Snapshot.Factors);
         if (++_pending >= _batchEvents)
         {
             Flush();

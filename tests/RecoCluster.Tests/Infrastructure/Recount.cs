@@ -36,11 +36,11 @@ public static class Recount
         return result;
     }
 
-    public sealed record ExpectedItem(long Count, IReadOnlyDictionary<string, long> Row, long PurchaseCount, IReadOnlyDictionary<string, long> PurchaseRow);
+    public sealed record ExpectedItem(long Count, IReadOnlyDictionary<string, long> Row, long PurchaseCount, IReadOnlyDictionary<string, long> PurchaseRow, IReadOnlyDictionary<string, long> NextRow);
 
     /// <summary>The co-occurrence rule's settings, as the test cluster configures them (see
     /// <see cref="TestRule"/>); written out here, not taken from the grains' options type.</summary>
-    public sealed record Rule(int WindowSize, int WindowSeconds, int DailyCap, int View, int Click, int AddToCart, int Purchase)
+    public sealed record Rule(int WindowSize, int WindowSeconds, int DailyCap, int View, int Click, int AddToCart, int Purchase, int SequentialSteps = 5)
     {
         public int WeightOf(EventType type) => type switch
         {
@@ -57,6 +57,7 @@ public static class Recount
             WindowSize = WindowSize,
             WindowSeconds = WindowSeconds,
             MaxItemSideEventsPerDay = DailyCap,
+            SequentialSteps = SequentialSteps,
             Weights = new EventWeights { View = View, Click = Click, AddToCart = AddToCart, Purchase = Purchase },
         };
     }
@@ -71,13 +72,16 @@ public static class Recount
         ["Reco:Grains:User:WindowSize"] = "20",
         ["Reco:Grains:User:WindowSeconds"] = "3600",
         ["Reco:Grains:User:MaxItemSideEventsPerDay"] = "30",
+        ["Reco:Grains:User:SequentialSteps"] = "5",
     };
 
     /// <summary>Item counts and co-occurrence rows by the documented rule: an event e = (u, i, type, t) of user u,
     /// unless u already had DailyCap item-side events on the newest UTC day seen in u's log, adds w(e) to N[i], and
     /// for every other item j in u's window before e, last touched by u at time tⱼ ≥ t − WindowSeconds with type
     /// τⱼ, adds min(w(e), w(τⱼ)) to C[i][j] and to C[j][i]. A counted purchase also adds 1 to NP[i] and, for every
-    /// such j that u bought while j stayed in u's window, 1 to P[i][j] and to P[j][i].</summary>
+    /// such j that u bought while j stayed in u's window, 1 to P[i][j] and to P[j][i]. Unless i is already the
+    /// first item of u's window, a counted event with w(e) &gt; 0 also adds ⌊60 / g⌋ to S[j][i] for the item j at
+    /// each position g = 1 … SequentialSteps of that window (j ≠ i, within the time window).</summary>
     public static Dictionary<string, ExpectedItem> Items(IEnumerable<ClickEvent> events, Rule rule)
     {
         var windows = new Dictionary<string, List<(string Item, EventType Type, DateTimeOffset Seen, bool Bought)>>();
@@ -86,6 +90,7 @@ public static class Recount
         var purchases = new Dictionary<string, long>();
         var rows = new Dictionary<string, Dictionary<string, long>>();
         var purchaseRows = new Dictionary<string, Dictionary<string, long>>();
+        var nextRows = new Dictionary<string, Dictionary<string, long>>();
         static void AddTo(Dictionary<string, Dictionary<string, long>> rows, string a, string b, long w)
         {
             if (!rows.TryGetValue(a, out var row))
@@ -128,6 +133,18 @@ public static class Recount
                     }
                 }
 
+                if (w > 0 && window.Count > 0 && window[0].Item != e.ItemId)
+                {
+                    for (var g = 1; g <= Math.Min(rule.SequentialSteps, window.Count); g++)
+                    {
+                        var before = window[g - 1];
+                        if (before.Item != e.ItemId && (e.Timestamp - before.Seen).TotalSeconds <= rule.WindowSeconds)
+                        {
+                            AddTo(nextRows, before.Item, e.ItemId, 60 / g);
+                        }
+                    }
+                }
+
                 counts[e.ItemId] = counts.GetValueOrDefault(e.ItemId) + w;
                 if (e.Type == EventType.Purchase)
                 {
@@ -146,10 +163,11 @@ public static class Recount
         }
 
         // An item whose own events were all capped can still have a row (it sat in a counted event's window).
-        return counts.Keys.Union(rows.Keys).ToDictionary(i => i, i => new ExpectedItem(
+        return counts.Keys.Union(rows.Keys).Union(nextRows.Keys).ToDictionary(i => i, i => new ExpectedItem(
             counts.GetValueOrDefault(i),
             rows.GetValueOrDefault(i) ?? [],
             purchases.GetValueOrDefault(i),
-            purchaseRows.GetValueOrDefault(i) ?? []));
+            purchaseRows.GetValueOrDefault(i) ?? [],
+            nextRows.GetValueOrDefault(i) ?? []));
     }
 }

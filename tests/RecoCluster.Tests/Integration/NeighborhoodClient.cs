@@ -12,8 +12,9 @@ namespace RecoCluster.Tests.Integration;
 /// version, and compare what is served with a batch computation from the separate recount.</summary>
 public static class NeighborhoodClient
 {
-    /// <summary>The cluster's settings the batch computation must use (the default configuration).</summary>
-    public const int K = 20;
+    /// <summary>The cluster's settings the batch computation must use (the default configuration): K neighbors by
+    /// the log-likelihood ratio, no shrinkage.</summary>
+    public const int K = 50;
 
     /// <summary>Runs a round through the gateway; returns the new version once every live silo serves it.</summary>
     public static async Task<long> RebuildAsync(this IClusterUnderTest cluster, TimeSpan deadline)

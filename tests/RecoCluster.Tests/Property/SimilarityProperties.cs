@@ -108,6 +108,9 @@ public sealed class SimilarityProperties
 
         public void AddPurchaseCount(int item, long count) => Count["p:" + ids[item]] = Count.GetValueOrDefault("p:" + ids[item]) + count;
 
+        public void AddNext(int item, int next, long weight) =>
+            Pairs[$"s:{ids[item]}|{ids[next]}"] = Pairs.GetValueOrDefault($"s:{ids[item]}|{ids[next]}") + weight;
+
         public void AddFactorDelta(int item, ReadOnlySpan<float> delta) => throw new InvalidOperationException("no factor table was given");
     }
 }

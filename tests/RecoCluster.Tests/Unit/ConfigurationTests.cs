@@ -4,6 +4,7 @@ using RecoCluster.Cluster;
 using RecoCluster.Gateway;
 using RecoCluster.Gateway.Security;
 using RecoCluster.Grains;
+using RecoCluster.Grains.Algorithms;
 using RecoCluster.Host;
 using RecoCluster.Silo.Ingress;
 using RecoCluster.Silo.Items;
@@ -31,6 +32,8 @@ public class ConfigurationTests
         var ingress = config.GetSection(IngressOptions.Section).Get<IngressOptions>()!;
         var items = config.GetSection(ItemShardOptions.Section).Get<ItemShardOptions>()!;
         var orleans = config.GetSection(OrleansClusterOptions.Section).Get<OrleansClusterOptions>()!;
+        var neighborhoods = config.GetSection(NeighborhoodOptions.Section).Get<NeighborhoodOptions>()!;
+        var recommendations = config.GetSection(RecommenderOptions.Section).Get<RecommenderOptions>()!;
 
         Assert.True(new KafkaOptionsValidator().Validate(null, kafka).Succeeded);
         Assert.True(new StorageOptionsValidator().Validate(null, storage).Succeeded);
@@ -50,6 +53,8 @@ public class ConfigurationTests
         Assert.Equivalent(new IngressOptions(), ingress);
         Assert.Equivalent(new ItemShardOptions(), items);
         Assert.Equivalent(new OrleansClusterOptions(), orleans);
+        Assert.Equivalent(new NeighborhoodOptions(), neighborhoods);
+        Assert.Equivalent(new RecommenderOptions(), recommendations);
     }
 
     [Fact]
@@ -145,6 +150,20 @@ public class ConfigurationTests
         }));
 
         Assert.Equal(["Reco:Storage:Provider 'Mongo' is not supported; use 'Sqlite' or 'Postgres'."], error.Failures);
+    }
+
+    [Fact]
+    public void Sequential_steps_beyond_the_window_are_refused_with_both_settings_named()
+    {
+        var error = Assert.Throws<OptionsValidationException>(() => ClusterHosts.BuildSilo([], new Dictionary<string, string?>
+        {
+            ["Reco:Kafka:BootstrapServers"] = "127.0.0.1:1",
+            ["Reco:Grains:User:WindowSize"] = "3",
+            ["Reco:Grains:User:SequentialSteps"] = "4",
+            ["urls"] = "http://127.0.0.1:0",
+        }));
+
+        Assert.Equal(["Reco:Grains:User:SequentialSteps is 4; it must be between 0 (off) and the window size (3)."], error.Failures);
     }
 
     [Fact]

@@ -55,6 +55,50 @@ public sealed class CooccurrenceRuleTests
     }
 
     [Fact]
+    public void An_item_follows_the_last_distinct_items_with_weights_60_over_the_step_and_only_forwards()
+    {
+        var options = new UserGrainOptions { SequentialSteps = 3 };
+        var sink = Run(options, ("a", EventType.View, 0), ("b", EventType.Click, 1), ("c", EventType.View, 2), ("d", EventType.Purchase, 3));
+
+        Assert.Equal(60, sink.S("a", "b"));
+        Assert.Equal((60, 30), (sink.S("b", "c"), sink.S("a", "c")));
+        Assert.Equal((60, 30, 20), (sink.S("c", "d"), sink.S("b", "d"), sink.S("a", "d"))); // the type does not weigh
+        Assert.Equal(0, sink.S("b", "a")); // directed: b came after a, not before
+        Assert.Equal(6, sink.NextPairs.Count);
+
+        // Step 4 is beyond SequentialSteps = 3: e follows d, c and b, not a.
+        var further = Run(options, ("a", EventType.View, 0), ("b", EventType.View, 1), ("c", EventType.View, 2), ("d", EventType.View, 3), ("e", EventType.View, 4));
+        Assert.Equal((60, 30, 20, 0), (further.S("d", "e"), further.S("c", "e"), further.S("b", "e"), further.S("a", "e")));
+    }
+
+    [Fact]
+    public void A_click_on_the_item_at_the_front_follows_nothing_and_a_return_follows_what_came_between()
+    {
+        // a, b, b (a refresh: no move), a (back to a: it follows b at step 1; a itself is skipped at step 2).
+        var sink = Run(new UserGrainOptions(), ("a", EventType.View, 0), ("b", EventType.View, 1), ("b", EventType.View, 2), ("a", EventType.View, 3));
+
+        Assert.Equal(60, sink.S("a", "b")); // once, not twice
+        Assert.Equal(60, sink.S("b", "a"));
+        Assert.Equal(0, sink.S("a", "a"));
+        Assert.Equal(2, sink.NextPairs.Count);
+
+        // Off: no sequential counts at all, co-occurrence unchanged.
+        var off = Run(new UserGrainOptions { SequentialSteps = 0 }, ("a", EventType.View, 0), ("b", EventType.View, 1));
+        Assert.Empty(off.NextPairs);
+        Assert.Equal(1, off.C("b", "a"));
+    }
+
+    [Fact]
+    public void Sequential_counts_respect_the_time_window_and_the_daily_cap()
+    {
+        var sink = Run(new UserGrainOptions { WindowSeconds = 60, MaxItemSideEventsPerDay = 3 }, ("a", EventType.View, 0), ("b", EventType.View, 61), ("c", EventType.View, 70), ("d", EventType.View, 80));
+
+        Assert.Equal(0, sink.S("a", "b")); // 61 s apart
+        Assert.Equal((60, 0), (sink.S("b", "c"), sink.S("a", "c")));
+        Assert.Equal(0, sink.S("c", "d")); // the fourth event of the day is over the cap
+    }
+
+    [Fact]
     public void The_daily_cap_stops_the_events_item_side_but_not_the_history()
     {
         var options = new UserGrainOptions { MaxItemSideEventsPerDay = 2 };
@@ -149,6 +193,13 @@ public sealed class CooccurrenceRuleTests
             PurchasePairs[(ids[item], ids[other])] = PurchasePairs.GetValueOrDefault((ids[item], ids[other])) + count;
 
         public void AddPurchaseCount(int item, long count) => PurchaseCounts[ids[item]] = PurchaseCounts.GetValueOrDefault(ids[item]) + count;
+
+        public Dictionary<(string, string), long> NextPairs { get; } = [];
+
+        public long S(string item, string next) => NextPairs.GetValueOrDefault((item, next));
+
+        public void AddNext(int item, int next, long weight) =>
+            NextPairs[(ids[item], ids[next])] = NextPairs.GetValueOrDefault((ids[item], ids[next])) + weight;
 
         public void AddFactorDelta(int item, ReadOnlySpan<float> delta) => throw new InvalidOperationException("no factor table was given, so no factor step may happen");
     }

@@ -28,8 +28,9 @@ public class ItemModelTests
     public void State_round_trips_through_its_stored_form()
     {
         var grain = new ItemModel("x", new ItemIdTable());
-        grain.Apply(Deltas.Of("x", 5, new() { ["é"] = 7, ["b"] = 1 }, purchaseCount: 2, purchaseRow: new() { ["b"] = 1 }, factorDelta: [0.25f, 0.5f]));
+        grain.Apply(Deltas.Of("x", 5, new() { ["é"] = 7, ["b"] = 1 }, purchaseCount: 2, purchaseRow: new() { ["b"] = 1 }, factorDelta: [0.25f, 0.5f], nextRow: new() { ["b"] = 60, ["é"] = 20 }));
         var stored = ItemGrainStateCodec.Decode(ItemGrainStateCodec.Encode(grain.ToState()));
+        Assert.Equal(80, stored.NextCounts.Sum());
 
         // Read back by another silo, whose table numbers the items in another order.
         var other = new ItemIdTable();
@@ -98,6 +99,27 @@ public class ItemModelTests
     }
 
     [Fact]
+    public void State_and_item_sides_stored_before_sequential_counts_still_read_with_an_empty_sequential_row()
+    {
+        // Version 1 as it was written: version byte, N, NP, the row (length, then per entry the id's length, its
+        // UTF-8 bytes and the count), the purchase row, the vector (0: none); every number a varint. Written out
+        // byte by byte here, not by the codec under test.
+        byte[] itemV1 = [1, 5, 1, 1, 1, (byte)'b', 2, 0, 0];
+        var state = ItemGrainStateCodec.Decode(itemV1);
+        Assert.Equal((5L, 1L), (state.Count, state.PurchaseCount));
+        Assert.Equal(["b"], state.RowItems);
+        Assert.Equal([2L], state.RowCounts);
+        Assert.Empty(state.NextItems);
+        Assert.Equal(0, new ItemModel("a", new ItemIdTable(), state).NextRowLength);
+
+        byte[] sideV1 = [1, 1, 1, (byte)'a', 3, 1, 1, (byte)'b', 2, 0, 0, 0];
+        var side = ItemDeltaCodec.Decode(sideV1).Single();
+        Assert.Equal(("a", 3L), (side.ItemId, side.Count));
+        Assert.Null(side.NextOthers);
+        Assert.Throws<InvalidDataException>(() => ItemGrainStateCodec.Decode([3, 0, 0, 0, 0]));
+    }
+
+    [Fact]
     public void A_batchs_item_side_and_a_shards_watermarks_round_trip_through_their_stored_forms()
     {
         ItemDelta[] side =
@@ -105,8 +127,12 @@ public class ItemModelTests
             Deltas.Of("a", 3, new() { ["b"] = 2, ["ü"] = 1 }, purchaseCount: 1, purchaseRow: new() { ["b"] = 1 }, factorDelta: [0.5f, -1f]),
             Deltas.Of("b", 0, []),
         ];
+        side[1] = side[1] with { NextOthers = ["a", "c"], NextOtherCounts = [60, 30] };
         var back = ItemDeltaCodec.Decode(ItemDeltaCodec.Encode(side));
         Assert.Equal(2, back.Length);
+        Assert.Null(back[0].NextOthers);
+        Assert.Equal(["a", "c"], back[1].NextOthers!);
+        Assert.Equal([60L, 30L], back[1].NextOtherCounts!);
         Assert.Equal(("a", 3L, 1L), (back[0].ItemId, back[0].Count, back[0].PurchaseCount));
         Assert.Equal(side[0].Row(), back[0].Row());
         Assert.Equal(["b"], back[0].PurchaseOthers!);

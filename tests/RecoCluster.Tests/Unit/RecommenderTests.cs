@@ -94,11 +94,81 @@ public sealed class RecommenderTests
             10,
             2);
         var input = new RecommendationInput("u", [], [1f, 0f]);
-        var recs = Recommender.ForUser(input, snapshot, _ => true, new RecommenderOptions { NeighborhoodWeight = 0, PopularityWeight = 0, FactorWeight = 1 }, 2);
+        var recs = Recommender.ForUser(input, snapshot, _ => true, new RecommenderOptions { NeighborhoodWeight = 0, PopularityWeight = 0, FactorWeight = 1, FactorTrustItems = 0 }, 2);
 
         Assert.Equal(["p", "q"], recs.Select(r => r.ItemId));
         Assert.All(recs, r => Assert.Equal(CandidateSource.Factors, r.Source));
         Assert.Equal("matches your taste (learned from your history)", recs[0].Reason);
+    }
+
+    [Fact]
+    public void What_comes_next_after_the_last_click_leads_and_says_which_click_it_follows()
+    {
+        var snapshot = RecoSnapshot.Build(
+            1,
+            DateTimeOffset.UnixEpoch,
+            [
+                Item("a", 10, similar: [("n", 1.0)], bought: [], next: [("x", 0.5), ("y", 0.1)]),
+                Item("b", 10, similar: [], bought: [], next: [("y", 0.4), ("z", 0.2), ("a", 0.3)]),
+                Item("n", 10, [], []), Item("x", 10, [], []), Item("y", 10, [], []), Item("z", 10, [], []),
+            ],
+            10,
+            0);
+        // b is the latest click, a the one before it.
+        var input = new RecommendationInput("u", [Recent("b", EventType.Click, at: 5), Recent("a", EventType.View, at: 4)], null);
+        var options = new RecommenderOptions { NeighborhoodWeight = 0, PopularityWeight = 0, SequentialWeight = 1, SequentialRecencyDecay = 0.5 };
+        var recs = Recommender.ForUser(input, snapshot, _ => true, options, 3);
+
+        // y: 0.4 + 0.5·0.1 = 0.45; x: 0.5·0.5 = 0.25; z: 0.2; a is seen.
+        Assert.Equal(["y", "x", "z"], recs.Select(r => r.ItemId));
+        Assert.Equal(1.0, recs[0].Score, 12); // normalized by the best
+        Assert.Equal(0.25 / 0.45, recs[1].Score, 12);
+        Assert.Equal((CandidateSource.Sequential, "b", "often next after b, which you clicked"), (recs[0].Source, recs[0].BecauseOf, recs[0].Reason));
+        Assert.Equal(("a", "often next after a, which you viewed"), (recs[1].BecauseOf, recs[1].Reason));
+
+        // Within the session gap of the latest click the rules speak; a request 31 minutes later gets none of them.
+        var latest = DateTimeOffset.FromUnixTimeMilliseconds(5);
+        Assert.Equal("y", Recommender.ForUser(input, snapshot, _ => true, options, 3, latest.AddMinutes(30))[0].ItemId);
+        Assert.DoesNotContain(Recommender.ForUser(input, snapshot, _ => true, options, 3, latest.AddMinutes(31)), r => r.Source == CandidateSource.Sequential);
+        Assert.True(Recommender.HasLastClick(input, 0, latest.AddDays(9)));
+
+        // Two items posted at the same moment (an order's lines) have no order: no last click, no sequential rules.
+        var basket = new RecommendationInput("u", [Recent("b", EventType.Purchase, at: 5), Recent("a", EventType.Purchase, at: 5)], null);
+        Assert.False(Recommender.HasLastClick(basket, 1_800, latest));
+        Assert.DoesNotContain(Recommender.ForUser(basket, snapshot, _ => true, options, 3, latest), r => r.Source == CandidateSource.Sequential);
+
+        // Weighted against the neighborhoods, the larger contribution names the reason.
+        var blended = Recommender.ForUser(input, snapshot, _ => true, new RecommenderOptions { PopularityWeight = 0, SequentialWeight = 0.5 }, 5);
+        Assert.Equal(CandidateSource.Neighborhood, blended.Single(r => r.ItemId == "n").Source);
+        Assert.Equal(CandidateSource.Sequential, blended.Single(r => r.ItemId == "y").Source);
+    }
+
+    [Fact]
+    public void The_factor_model_is_trusted_in_proportion_to_the_window_so_a_one_click_visitor_gets_the_neighbors()
+    {
+        Assert.Equal(0.1, Recommender.FactorTrust(1, 10), 12);
+        Assert.Equal(1.0, Recommender.FactorTrust(25, 10), 12);
+        Assert.Equal(1.0, Recommender.FactorTrust(0, 0), 12);
+
+        var snapshot = RecoSnapshot.Build(
+            1,
+            DateTimeOffset.UnixEpoch,
+            [
+                Item("a", 10, similar: [("n", 1.0)], bought: [], factors: [0f, 1f], next: [("x", 1.0)]),
+                Item("n", 10, [], [], [0f, 0f]), Item("x", 10, [], [], [0f, 0f]),
+                Item("f1", 10, [], [], [5f, 0f]), Item("f2", 10, [], [], [4f, 0f]), Item("f3", 10, [], [], [3f, 0f]),
+            ],
+            10,
+            2);
+        var input = new RecommendationInput("u", [Recent("a", EventType.View)], [1f, 0f]);
+        var options = new RecommenderOptions { PopularityWeight = 0, SequentialWeight = 1, FactorWeight = 2, FactorTrustItems = 10 };
+
+        // One click of ten: the factor model weighs 2 × 0.1 = 0.2, below the neighbors' and what comes next's 1.
+        Assert.Equal(["n", "x"], Recommender.ForUser(input, snapshot, _ => true, options, 2).Select(r => r.ItemId).Order());
+
+        // Fully trusted, the same vector's items lead.
+        options.FactorTrustItems = 0;
+        Assert.Equal("f1", Recommender.ForUser(input, snapshot, _ => true, options, 2)[0].ItemId);
     }
 
     [Fact]
@@ -136,20 +206,24 @@ public sealed class RecommenderTests
     [Fact]
     public void Entries_are_scored_by_the_configured_measure_and_encode_losslessly()
     {
-        var state = new ItemGrainState { Count = 10, RowItems = ["b", "c", "d"], RowCounts = [4, 4, 1], PurchaseCount = 2, PurchaseItems = ["b"], PurchaseCounts = [2], Factors = [0.25f, -1f] };
+        var state = new ItemGrainState { Count = 10, RowItems = ["b", "c", "d"], RowCounts = [4, 4, 1], PurchaseCount = 2, PurchaseItems = ["b"], PurchaseCounts = [2], Factors = [0.25f, -1f], NextItems = ["c", "b", "d"], NextCounts = [60, 120, 30] };
         var global = GlobalCounts.Merge([[new ItemCounts("a", 10, 2), new ItemCounts("b", 16, 4)], [new ItemCounts("c", 4, 0), new ItemCounts("d", 100, 0)]]);
-        var entry = SnapshotBuilder.Entry("a", state, global, null, 0, new NeighborhoodOptions { Measure = SimilarityMeasure.Cosine, NeighborCount = 2, MinCooccurrence = 2 });
+        var entry = SnapshotBuilder.Entry("a", state, global, null, 0, new NeighborhoodOptions { Measure = SimilarityMeasure.Cosine, NeighborCount = 2, MinCooccurrence = 2, Shrinkage = 0 });
 
         Assert.Equal(130, global.Total);
         Assert.Equal(["c", "b"], entry.Similar.Select(s => s.ItemId)); // 4/√40 > 4/√160; d is below the minimum
         Assert.Equal(4 / Math.Sqrt(40), entry.Similar[0].Score, 12);
         Assert.Equal(["b"], entry.BoughtTogether.Select(s => s.ItemId));
+        Assert.Equal(["b", "c", "d"], entry.Next.Select(s => s.ItemId)); // S[a][j] / (210 + 2·60)
+        Assert.Equal(120 / 330.0, entry.Next[0].Score, 12);
+        Assert.Equal(30 / 330.0, entry.Next[2].Score, 12);
 
         var decoded = SnapshotCodec.DecodeEntries(SnapshotCodec.EncodeEntries([entry])).Single();
         Assert.Equal(entry.ItemId, decoded.ItemId);
         Assert.Equal(entry.Similar, decoded.Similar);
         Assert.Equal(entry.BoughtTogether, decoded.BoughtTogether);
         Assert.Equal(entry.Factors, decoded.Factors);
+        Assert.Equal(entry.Next, decoded.Next);
         Assert.Equal((entry.Count, entry.Trend), (decoded.Count, decoded.Trend));
         Assert.Equal([new ItemCounts("a", 10, 2)], SnapshotCodec.DecodeCounts(SnapshotCodec.EncodeCounts([new ItemCounts("a", 10, 2)])));
         Assert.Throws<InvalidDataException>(() => SnapshotCodec.DecodeEntries([9, 0, 0, 0, 0]));
@@ -194,6 +268,6 @@ public sealed class RecommenderTests
 
     private static RecentInteraction Recent(string item, EventType type, bool purchased = false, long at = 0) => new(item, type, at, purchased);
 
-    private static SnapshotItem Item(string id, long count, (string, double)[] similar, (string, double)[] bought, float[]? factors = null, double? trend = null) =>
-        new(id, count, trend ?? count, [.. similar.Select(s => new Scored(s.Item1, s.Item2))], [.. bought.Select(s => new Scored(s.Item1, s.Item2))], factors);
+    private static SnapshotItem Item(string id, long count, (string, double)[] similar, (string, double)[] bought, float[]? factors = null, double? trend = null, (string, double)[]? next = null) =>
+        new(id, count, trend ?? count, [.. similar.Select(s => new Scored(s.Item1, s.Item2))], [.. bought.Select(s => new Scored(s.Item1, s.Item2))], factors, [.. (next ?? []).Select(s => new Scored(s.Item1, s.Item2))]);
 }

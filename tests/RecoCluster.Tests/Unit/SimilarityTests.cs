@@ -64,4 +64,41 @@ public sealed class SimilarityTests
         // cosine: a 5/√200 = .354, b 9/√2000 = .201, d 5/√1000 = .158; c dropped (met once).
         Assert.Equal(["a", "b", "d"], neighbors.Select(n => n.ItemId));
     }
+
+    [Fact]
+    public void Shrinkage_keeps_a_rare_pair_from_outranking_an_established_one()
+    {
+        // x met i twice out of its 2 events (cosine 2/√(20·2) = .316); y met i 12 times out of 60 (12/√1200 = .346)
+        // and z 10 times out of 10 (10/√200 = .707). Without shrinkage z, y, x; a rare item with a perfect ratio,
+        // r (1 of 1: 1/√20 = .224), is fourth.
+        var counts = new Dictionary<string, long> { ["x"] = 2, ["y"] = 60, ["z"] = 10, ["r"] = 1 };
+        var row = new Dictionary<string, long> { ["x"] = 2, ["y"] = 12, ["z"] = 10, ["r"] = 1 };
+        var plain = Neighborhoods.Compute(20, row, j => counts[j], 1_000, SimilarityMeasure.Cosine, k: 4);
+        Assert.Equal(["z", "y", "x", "r"], plain.Select(n => n.ItemId));
+
+        // With λ = 20 each score is multiplied by C / (C + 20): x .316·2/22 = .029, r .224·1/21 = .011,
+        // y .346·12/32 = .130, z .707·10/30 = .236.
+        var shrunk = Neighborhoods.Compute(20, row, j => counts[j], 1_000, SimilarityMeasure.Cosine, k: 4, shrinkage: 20);
+        Assert.Equal(["z", "y", "x", "r"], shrunk.Select(n => n.ItemId));
+        Assert.Equal(10 / Math.Sqrt(200) * 10 / 30, shrunk[0].Score, 12);
+        Assert.Equal(1 / Math.Sqrt(20) / 21, shrunk[3].Score, 12);
+
+        // Where the ratio alone would let the rare pair win, shrinkage turns it round: q (3 of 3, .387) against
+        // y (12 of 60, .346).
+        counts["q"] = 3;
+        row["q"] = 3;
+        Assert.Equal("q", Neighborhoods.Compute(20, row, j => counts[j], 1_000, SimilarityMeasure.Cosine, k: 5)[1].ItemId);
+        Assert.Equal(["z", "y", "q"], Neighborhoods.Compute(20, row, j => counts[j], 1_000, SimilarityMeasure.Cosine, k: 3, shrinkage: 20).Select(n => n.ItemId));
+    }
+
+    [Fact]
+    public void Next_scores_are_shares_of_the_row_shrunk_by_lambda_with_ties_by_item_id()
+    {
+        var row = new Dictionary<string, long> { ["b"] = 60, ["a"] = 60, ["c"] = 30 };
+        var next = Neighborhoods.Next(row, k: 2, shrinkage: 0);
+        Assert.Equal(["a", "b"], next.Select(n => n.ItemId));
+        Assert.Equal(0.4, next[0].Score, 12);
+        Assert.Equal(60 / 270.0, Neighborhoods.Next(row, k: 3, shrinkage: 120)[0].Score, 12);
+        Assert.Empty(Neighborhoods.Next([], k: 3, shrinkage: 120));
+    }
 }
