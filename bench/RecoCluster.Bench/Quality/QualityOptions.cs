@@ -109,6 +109,7 @@ public sealed class QualityOptions
                 case "--regularization": o.User.Factors.Regularization = Float(); break;
                 case "--measure": o.Neighborhoods.Measure = Enum.Parse<SimilarityMeasure>(Value(), ignoreCase: true); break;
                 case "--neighbors": o.Neighborhoods.NeighborCount = Int(); break;
+                case "--shrinkage": o.Neighborhoods.Shrinkage = Double(); break;
                 case "--min-cooccurrence": o.Neighborhoods.MinCooccurrence = Int(); break;
                 case "--half-life-hours": o.Neighborhoods.PopularityHalfLifeHours = Double(); break;
                 case "--popular-count": o.Neighborhoods.PopularCount = Int(); break;
@@ -116,6 +117,10 @@ public sealed class QualityOptions
                 case "--factor-weight": o.Recommender.FactorWeight = Double(); break;
                 case "--popularity-weight": o.Recommender.PopularityWeight = Double(); break;
                 case "--recency-decay": o.Recommender.RecencyDecay = Double(); break;
+                case "--sequential-weight": o.Recommender.SequentialWeight = Double(); break;
+                case "--sequential-recency-decay": o.Recommender.SequentialRecencyDecay = Double(); break;
+                case "--factor-trust-items": o.Recommender.FactorTrustItems = Int(); break;
+                case "--sequential-steps": o.User.SequentialSteps = Int(); break;
                 case "--factor-candidates": o.Recommender.FactorCandidates = Int(); break;
                 case "--variant": o._variants.Add(ServedVariant.Parse(Value())); break;
                 default: throw new ArgumentException($"unknown argument '{name}' (see QualityRun's summary for the list)");
@@ -133,10 +138,11 @@ public sealed class QualityOptions
 
 /// <summary>
 /// A served blend to score besides the default one: <c>--variant LABEL:key=value,key=value</c> with keys
-/// <c>neighborhood-weight</c>, <c>factor-weight</c>, <c>popularity-weight</c>, <c>recency-decay</c>; unset keys keep
-/// the run's recommender settings. It appears in the tables as <c>served [LABEL]</c>.
+/// <c>neighborhood-weight</c>, <c>factor-weight</c>, <c>popularity-weight</c>, <c>recency-decay</c>,
+/// <c>sequential-weight</c>, <c>factor-trust-items</c>; unset keys keep the run's recommender settings. It appears in the tables as
+/// <c>served [LABEL]</c>.
 /// </summary>
-public sealed record ServedVariant(string Label, double? NeighborhoodWeight, double? FactorWeight, double? PopularityWeight, double? RecencyDecay)
+public sealed record ServedVariant(string Label, double? NeighborhoodWeight, double? FactorWeight, double? PopularityWeight, double? RecencyDecay, double? SequentialWeight = null, double? FactorTrustItems = null)
 {
     public static ServedVariant Parse(string text)
     {
@@ -158,6 +164,8 @@ public sealed record ServedVariant(string Label, double? NeighborhoodWeight, dou
                 "factor-weight" => v with { FactorWeight = value },
                 "popularity-weight" => v with { PopularityWeight = value },
                 "recency-decay" => v with { RecencyDecay = value },
+                "sequential-weight" => v with { SequentialWeight = value },
+                "factor-trust-items" => v with { FactorTrustItems = value },
                 _ => throw new ArgumentException($"--variant '{text}': unknown key '{parts[0]}'"),
             };
         }

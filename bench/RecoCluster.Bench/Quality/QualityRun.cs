@@ -35,10 +35,63 @@ public static class QualityRun
 
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
 
-    /// <summary>Runs the evaluation. See <see cref="QualityOptions.Parse"/> for the arguments (all optional).</summary>
+    /// <summary>
+    /// Runs both protocols: next-basket (this class; <see cref="QualityOptions.Parse"/> gives its arguments) and then
+    /// the session protocol (<see cref="Sessions.SessionRun"/>). <c>--protocol basket</c> or <c>--protocol sessions</c>
+    /// runs one; with both, <c>--data</c>, <c>--output</c> and <c>--tag</c> go to both, and an argument
+    /// <c>--sessions-NAME</c> goes to the session protocol as <c>--NAME</c>.
+    /// </summary>
     public static async Task<int> RunAsync(string[] args)
     {
         ArgumentNullException.ThrowIfNull(args);
+        var protocol = "both";
+        var basket = new List<string>();
+        var sessions = new List<string>();
+        for (var i = 0; i < args.Length; i++)
+        {
+            var name = args[i];
+            string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{name} needs a value");
+            if (name == "--protocol")
+            {
+                protocol = Value();
+            }
+            else if (name.StartsWith("--sessions-", StringComparison.Ordinal))
+            {
+                sessions.Add("--" + name["--sessions-".Length..]);
+                if (name != "--sessions-no-grid")
+                {
+                    sessions.Add(Value());
+                }
+            }
+            else if (name is "--data" or "--output" or "--tag")
+            {
+                var value = Value();
+                basket.AddRange([name, value]);
+                sessions.AddRange([name, value]);
+            }
+            else
+            {
+                basket.Add(name);
+            }
+        }
+
+        switch (protocol)
+        {
+            case "basket":
+                return await RunBasketAsync([.. basket]);
+            case "sessions":
+                // One protocol: its own argument names, without the prefix.
+                return await Sessions.SessionRun.RunAsync([.. args.Where((a, i) => a != "--protocol" && (i == 0 || args[i - 1] != "--protocol"))]);
+            case "both":
+                var code = await RunBasketAsync([.. basket]);
+                return code != 0 ? code : await Sessions.SessionRun.RunAsync([.. sessions]);
+            default:
+                throw new ArgumentException($"--protocol is '{protocol}'; it must be basket, sessions or both");
+        }
+    }
+
+    private static async Task<int> RunBasketAsync(string[] args)
+    {
         var options = QualityOptions.Parse(args);
         var total = Stopwatch.StartNew();
         var dataPath = options.DataPath ?? FindDefaultDataPath();
@@ -113,6 +166,7 @@ public static class QualityRun
                     options.User.WindowSize,
                     options.User.WindowSeconds,
                     options.User.MaxItemSideEventsPerDay,
+                    options.User.SequentialSteps,
                     purchaseWeight = options.User.Weights.Purchase,
                     factors = new { options.User.Factors.Dimensions, options.User.Factors.LearningRate, options.User.Factors.Regularization, options.User.Factors.InitScale },
                 },
@@ -121,6 +175,9 @@ public static class QualityRun
                     measure = options.Neighborhoods.Measure.ToString(),
                     options.Neighborhoods.NeighborCount,
                     options.Neighborhoods.MinCooccurrence,
+                    options.Neighborhoods.Shrinkage,
+                    options.Neighborhoods.NextCount,
+                    options.Neighborhoods.NextShrinkage,
                     options.Neighborhoods.PopularityHalfLifeHours,
                     options.Neighborhoods.PopularCount,
                 },
@@ -130,6 +187,9 @@ public static class QualityRun
                     options.Recommender.FactorWeight,
                     options.Recommender.PopularityWeight,
                     options.Recommender.RecencyDecay,
+                    options.Recommender.SequentialWeight,
+                    options.Recommender.SequentialRecencyDecay,
+                    options.Recommender.FactorTrustItems,
                     options.Recommender.FactorCandidates,
                 },
                 variants = options.Variants,
@@ -277,7 +337,7 @@ public static class QualityRun
                 scored.Add((line.UserId, line.Invoice));
                 var mark = clock.Elapsed;
                 var warm = warmUsers.Contains(line.UserId);
-                var request = new Request(line.UserId, engine.InputFor(line.UserId), engine.Snapshot, knn);
+                var request = new Request(line.UserId, engine.InputFor(line.UserId), engine.Snapshot, knn, line.At);
                 if (!request.Window.SetEquals(knn.Window(line.UserId)))
                 {
                     counts.WindowMismatches++;
@@ -405,9 +465,12 @@ public static class QualityRun
     }
 
     /// <summary>One request: the user's state and the snapshot as they are just before the basket.</summary>
-    private sealed class Request(string userId, RecommendationInput input, RecoSnapshot snapshot, BatchItemKnn knn)
+    private sealed class Request(string userId, RecommendationInput input, RecoSnapshot snapshot, BatchItemKnn knn, DateTimeOffset at)
     {
         public string UserId { get; } = userId;
+
+        /// <summary>When the basket is asked for: its invoice's time.</summary>
+        public DateTimeOffset At { get; } = at;
 
         public RecommendationInput Input { get; } = input;
 
@@ -439,17 +502,20 @@ public static class QualityRun
                 var fw = v.FactorWeight ?? b.FactorWeight;
                 var pw = v.PopularityWeight ?? b.PopularityWeight;
                 var rd = v.RecencyDecay ?? b.RecencyDecay;
-                _variants[$"{Served} [{v.Label}]"] = (Copy(b, nw, fw, pw, exclude: true, rd), Copy(b, nw, fw, pw, exclude: false, rd));
+                var variant = (New: Copy(b, nw, fw, pw, exclude: true, rd), All: Copy(b, nw, fw, pw, exclude: false, rd));
+                variant.New.SequentialWeight = variant.All.SequentialWeight = v.SequentialWeight ?? b.SequentialWeight;
+                variant.New.FactorTrustItems = variant.All.FactorTrustItems = (int)(v.FactorTrustItems ?? b.FactorTrustItems);
+                _variants[$"{Served} [{v.Label}]"] = variant;
             }
 
             NewItemNames = [Served, Popularity, Knn, FactorsOnly, NeighborhoodsOnly, .. _variants.Keys];
             AllItemNames = [ServedRepeats, Popularity, Knn, FactorsOnly, NeighborhoodsOnly, .. _variants.Keys];
             _served = Copy(b, b.NeighborhoodWeight, b.FactorWeight, b.PopularityWeight, exclude: true);
             _servedRepeats = Copy(b, b.NeighborhoodWeight, b.FactorWeight, b.PopularityWeight, exclude: false);
-            _factors = Copy(b, 0, 1, 0, exclude: true);
-            _factorsRepeats = Copy(b, 0, 1, 0, exclude: false);
-            _neighborhoods = Copy(b, 1, 0, 0, exclude: true);
-            _neighborhoodsRepeats = Copy(b, 1, 0, 0, exclude: false);
+            _factors = Copy(b, 0, 1, 0, exclude: true, single: true);
+            _factorsRepeats = Copy(b, 0, 1, 0, exclude: false, single: true);
+            _neighborhoods = Copy(b, 1, 0, 0, exclude: true, single: true);
+            _neighborhoodsRepeats = Copy(b, 1, 0, 0, exclude: false, single: true);
         }
 
         public string[] NewItemNames { get; }
@@ -460,7 +526,7 @@ public static class QualityRun
         {
             bool Allowed(string item) => !(newOnly && r.Window.Contains(item));
             List<string> Serve(RecommenderOptions o) =>
-                Recommender.ForUser(r.Input, r.Snapshot, static _ => true, o, count).ConvertAll(x => x.ItemId);
+                Recommender.ForUser(r.Input, r.Snapshot, static _ => true, o, count, r.At).ConvertAll(x => x.ItemId);
 
             if (_variants.TryGetValue(method, out var variant))
             {
@@ -479,12 +545,19 @@ public static class QualityRun
             };
         }
 
-        private static RecommenderOptions Copy(RecommenderOptions b, double neighborhood, double factor, double popularity, bool exclude, double? recencyDecay = null) => new()
+        // A blend of the run's settings with the given weights. A single source ("factors only", "neighborhoods
+        // only") has every other weight at 0, and the factor model at full trust, so that it shows what that
+        // source gives on its own.
+        private static RecommenderOptions Copy(RecommenderOptions b, double neighborhood, double factor, double popularity, bool exclude, double? recencyDecay = null, bool single = false) => new()
         {
             NeighborhoodWeight = neighborhood,
+            SequentialWeight = single ? 0 : b.SequentialWeight,
             FactorWeight = factor,
             PopularityWeight = popularity,
             RecencyDecay = recencyDecay ?? b.RecencyDecay,
+            SequentialRecencyDecay = b.SequentialRecencyDecay,
+            SessionGapSeconds = b.SessionGapSeconds,
+            FactorTrustItems = single ? 0 : b.FactorTrustItems,
             FactorCandidates = b.FactorCandidates,
             ExcludeSeen = exclude,
             ExcludePurchased = exclude,

@@ -172,7 +172,7 @@ public sealed class BenchSmokeTests
             // Two weeks of the real data set before the cut-off and the first 200 test baskets: seconds, not
             // minutes. No --data: the part finds the purchases file the repository ships (bench/data/) by walking
             // up from the test's folder, as it does from the repository root.
-            Assert.Equal(0, await QualityRun.RunAsync(["--since", "2011-10-17", "--max-test-baskets", "200", "--output", output]));
+            Assert.Equal(0, await QualityRun.RunAsync(["--protocol", "basket", "--since", "2011-10-17", "--max-test-baskets", "200", "--output", output]));
 
             using var results = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(output, "quality.json")));
             var root = results.RootElement;
@@ -205,6 +205,54 @@ public sealed class BenchSmokeTests
             var warm = tables.Where(t => t.GetProperty("segment").GetString() == "warm").ToList();
             Assert.All(warm.SelectMany(Methods), m => Assert.True(m.GetProperty("coverage").GetDouble() > 0, m.GetProperty("method").GetString()));
             Assert.All(warm.SelectMany(Methods).Where(m => m.GetProperty("method").GetString()!.StartsWith("served", StringComparison.Ordinal)), m => Assert.True(m.GetProperty("hitRate").GetDouble() > 0));
+        }
+        finally
+        {
+            Directory.Delete(output, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task The_session_protocol_chooses_a_blend_on_validation_and_scores_it_with_every_baseline_on_test()
+    {
+        var output = Directory.CreateTempSubdirectory("reco-bench-smoke-").FullName;
+        try
+        {
+            // Five weeks of invoices as sessions: three to train, a week to choose on, a few days to test.
+            Assert.Equal(0, await QualityRun.RunAsync(["--protocol", "sessions", "--since", "2011-09-01", "--validation-start", "2011-09-24", "--test-start", "2011-10-01", "--until", "2011-10-05", "--sample-sessions", "0.5", "--output", output]));
+
+            using var results = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(output, "quality-sessions.json")));
+            var root = results.RootElement;
+            Assert.True(root.GetProperty("counts").GetProperty("validationRequests").GetInt64() > 100);
+            Assert.True(root.GetProperty("counts").GetProperty("testRequests").GetInt64() > 100);
+            var grid = root.GetProperty("grid").EnumerateArray().ToList();
+            Assert.True(grid.Count > 1);
+            var best = grid.Max(g => g.GetProperty("validation").GetProperty("hitRate").GetDouble() + g.GetProperty("validation").GetProperty("mrr").GetDouble());
+            var chosen = root.GetProperty("chosen").GetProperty("validation");
+            Assert.Equal(best, chosen.GetProperty("hitRate").GetDouble() + chosen.GetProperty("mrr").GetDouble(), 12);
+
+            var tables = root.GetProperty("tables").EnumerateArray().ToList();
+            Assert.Equal(
+                [("validation", "seen excluded"), ("validation", "seen included"), ("test", "seen excluded"), ("test", "seen included")],
+                tables.Select(t => (t.GetProperty("period").GetString(), t.GetProperty("filter").GetString())));
+            string[] baselines = ["popularity", "item-kNN (last item)", "association rules", "sequential rules", "session-kNN"];
+            foreach (var table in tables)
+            {
+                var methods = table.GetProperty("methods").EnumerateArray().ToList();
+                var names = methods.Select(m => m.GetProperty("method").GetString()!).ToList();
+                Assert.Equal(baselines, names.TakeLast(5));
+                Assert.Equal(table.GetProperty("period").GetString() == "test", names.Contains("served, blend chosen on validation"));
+                foreach (var m in methods)
+                {
+                    foreach (var metric in new[] { "hitRate", "mrr", "diversity" })
+                    {
+                        Assert.InRange(m.GetProperty(metric).GetDouble(), 0.0, 1.0);
+                    }
+                }
+
+                // Every method finds some next items: none of them is broken outright.
+                Assert.All(methods, m => Assert.True(m.GetProperty("hitRate").GetDouble() > 0, m.GetProperty("method").GetString()));
+            }
         }
         finally
         {
