@@ -62,7 +62,8 @@ public sealed record MemorySettings(
 /// <param name="ItemHeapBytes">What it lost when the item models were dropped next.</param>
 /// <param name="ResidueBytes">Heap after dropping both, minus <see cref="HeapBeforeBytes"/>: should be near 0.</param>
 /// <param name="BytesPerUser">UserHeapBytes / users.</param>
-/// <param name="BytesPerEntry">ItemHeapBytes / (co-occurrence + purchase entries).</param>
+/// <param name="BytesPerEntry">ItemHeapBytes / (co-occurrence + purchase + sequential entries): every row is a
+/// <c>CountRow</c>, so an entry costs the same in any of them.</param>
 /// <param name="StoredBytesPerUser">Mean stored state (<c>UserGrainStateCodec</c>) per user: the payload of its
 /// <c>reco_user</c> row.</param>
 /// <param name="StoredBytesPerItem">Mean stored state (<c>ItemGrainStateCodec</c>) per item: the payload of its
@@ -70,6 +71,8 @@ public sealed record MemorySettings(
 /// <param name="StoredBytesPerEntry">Total stored item state / entries (counts and vectors included).</param>
 /// <param name="ProjectedUserHeapGiB">BytesPerUser × <see cref="MemoryResults.TargetUsers"/>, in GiB: linear
 /// because a user's state is bounded by the window and the vector, whatever the number of users.</param>
+/// <param name="SequentialEntries">Non-zero entries of the sequential rows ("what comes next"); 0 in results
+/// written before they existed.</param>
 public sealed record MemoryFigures(
     long Events,
     double FillSeconds,
@@ -89,7 +92,8 @@ public sealed record MemoryFigures(
     double StoredBytesPerUser,
     double StoredBytesPerItem,
     double StoredBytesPerEntry,
-    double ProjectedUserHeapGiB)
+    double ProjectedUserHeapGiB,
+    long SequentialEntries = 0)
 {
-    public long NonZeroEntries => CooccurrenceEntries + PurchaseEntries;
+    public long NonZeroEntries => CooccurrenceEntries + PurchaseEntries + SequentialEntries;
 }

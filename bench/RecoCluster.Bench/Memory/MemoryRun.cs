@@ -80,7 +80,7 @@ public static class MemoryRun
 
         var userHeap = heapFilled - heapWithoutUsers;
         var itemHeap = heapWithoutUsers - heapWithoutItems;
-        var entries = itemStats.Entries + itemStats.PurchaseEntries;
+        var entries = itemStats.Entries + itemStats.PurchaseEntries + itemStats.SequentialEntries;
         var bytesPerUser = (double)userHeap / users;
         var figures = new MemoryFigures(
             events,
@@ -101,7 +101,8 @@ public static class MemoryRun
             Math.Round((double)userStats.StoredBytes / users, 1),
             itemStats.Grains > 0 ? Math.Round((double)itemStats.StoredBytes / itemStats.Grains, 1) : 0,
             entries > 0 ? Math.Round((double)itemStats.StoredBytes / entries, 1) : 0,
-            Math.Round(bytesPerUser * MemoryResults.TargetUsers / (1L << 30), 2));
+            Math.Round(bytesPerUser * MemoryResults.TargetUsers / (1L << 30), 2),
+            itemStats.SequentialEntries);
         var results = new MemoryResults(
             "memory",
             DateTimeOffset.UtcNow,
@@ -215,18 +216,19 @@ public static class MemoryRun
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static (long Grains, long Entries, long PurchaseEntries, long LongestRow, long StoredBytes) ItemStats(Population population)
+    private static (long Grains, long Entries, long PurchaseEntries, long SequentialEntries, long LongestRow, long StoredBytes) ItemStats(Population population)
     {
-        long entries = 0, purchase = 0, longest = 0, stored = 0;
+        long entries = 0, purchase = 0, sequential = 0, longest = 0, stored = 0;
         foreach (var grain in population.Items.Values)
         {
             entries += grain.RowLength;
             purchase += grain.PurchaseRowLength;
+            sequential += grain.NextRowLength;
             longest = Math.Max(longest, grain.RowLength);
             stored += ItemGrainStateCodec.Encode(grain.ToState()).Length;
         }
 
-        return (population.Items.Count, entries, purchase, longest, stored);
+        return (population.Items.Count, entries, purchase, sequential, longest, stored);
     }
 
     /// <summary>What exists before any model: the item ids, the silo's table of their numbers and the replicated
