@@ -448,7 +448,9 @@ public static class QualityRun
         Console.WriteLine();
     }
 
-    private static DateTimeOffset Boundary(DateTimeOffset at, TimeSpan interval) =>
+    /// <summary>The start of the UTC-aligned round interval <paramref name="at"/> falls in: rounds of both protocols
+    /// run at these boundaries.</summary>
+    internal static DateTimeOffset Boundary(DateTimeOffset at, TimeSpan interval) =>
         DateTimeOffset.UnixEpoch + TimeSpan.FromTicks((at - DateTimeOffset.UnixEpoch).Ticks / interval.Ticks * interval.Ticks);
 
     // A fixed hash of the customer number (not string.GetHashCode, which changes per process), so a sample keeps

@@ -167,10 +167,10 @@ public static class SessionRun
                 continue;
             }
 
-            nextRound ??= Boundary(line.At, interval) + interval;
+            nextRound ??= QualityRun.Boundary(line.At, interval) + interval;
             if (line.At >= nextRound)
             {
-                var roundAt = Boundary(line.At, interval);
+                var roundAt = QualityRun.Boundary(line.At, interval);
                 var mark = clock.Elapsed;
                 engine.Round(roundAt);
                 roundTime += clock.Elapsed - mark;
@@ -375,9 +375,6 @@ public static class SessionRun
         Console.WriteLine();
         Console.WriteLine("(no category spread: Online Retail has no item categories)");
     }
-
-    private static DateTimeOffset Boundary(DateTimeOffset at, TimeSpan interval) =>
-        DateTimeOffset.UnixEpoch + TimeSpan.FromTicks((at - DateTimeOffset.UnixEpoch).Ticks / interval.Ticks * interval.Ticks);
 
     // A fixed hash of the invoice number, so that a sample keeps the same sessions in every run.
     private static bool Sampled(string invoice, double fraction) =>
