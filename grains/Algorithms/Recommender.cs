@@ -83,6 +83,10 @@ public sealed class RecommenderOptions
 
     /// <summary>Candidates taken from the factor model per request.</summary>
     public int FactorCandidates { get; set; } = 100;
+
+    /// <summary>A copy to change (every setting is a value, so a shallow copy is a whole one): the quality
+    /// harnesses derive their blends from the configured one this way, so that a new setting is never dropped.</summary>
+    public RecommenderOptions Clone() => (RecommenderOptions)MemberwiseClone();
 }
 
 /// <summary>

@@ -550,20 +550,22 @@ public static class QualityRun
         // A blend of the run's settings with the given weights. A single source ("factors only", "neighborhoods
         // only") has every other weight at 0, and the factor model at full trust, so that it shows what that
         // source gives on its own.
-        private static RecommenderOptions Copy(RecommenderOptions b, double neighborhood, double factor, double popularity, bool exclude, double? recencyDecay = null, bool single = false) => new()
+        private static RecommenderOptions Copy(RecommenderOptions b, double neighborhood, double factor, double popularity, bool exclude, double? recencyDecay = null, bool single = false)
         {
-            NeighborhoodWeight = neighborhood,
-            SequentialWeight = single ? 0 : b.SequentialWeight,
-            FactorWeight = factor,
-            PopularityWeight = popularity,
-            RecencyDecay = recencyDecay ?? b.RecencyDecay,
-            SequentialRecencyDecay = b.SequentialRecencyDecay,
-            SessionGapSeconds = b.SessionGapSeconds,
-            FactorTrustItems = single ? 0 : b.FactorTrustItems,
-            FactorCandidates = b.FactorCandidates,
-            ExcludeSeen = exclude,
-            ExcludePurchased = exclude,
-        };
+            var o = b.Clone();
+            o.NeighborhoodWeight = neighborhood;
+            o.FactorWeight = factor;
+            o.PopularityWeight = popularity;
+            o.RecencyDecay = recencyDecay ?? b.RecencyDecay;
+            o.ExcludeSeen = o.ExcludePurchased = exclude;
+            if (single)
+            {
+                o.SequentialWeight = 0;
+                o.FactorTrustItems = 0;
+            }
+
+            return o;
+        }
     }
 
     private sealed class ReplayCounts

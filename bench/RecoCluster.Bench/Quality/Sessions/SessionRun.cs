@@ -295,20 +295,12 @@ public static class SessionRun
     private static RecommenderOptions Filtered(RecommenderOptions o, bool excludeSeen) =>
         o.ExcludeSeen == excludeSeen && o.ExcludePurchased == excludeSeen ? o : Copy(o, excludeSeen);
 
-    private static RecommenderOptions Copy(RecommenderOptions o, bool excludeSeen) => new()
+    private static RecommenderOptions Copy(RecommenderOptions o, bool excludeSeen)
     {
-        NeighborhoodWeight = o.NeighborhoodWeight,
-        SequentialWeight = o.SequentialWeight,
-        FactorWeight = o.FactorWeight,
-        PopularityWeight = o.PopularityWeight,
-        RecencyDecay = o.RecencyDecay,
-        SequentialRecencyDecay = o.SequentialRecencyDecay,
-        SessionGapSeconds = o.SessionGapSeconds,
-        FactorTrustItems = o.FactorTrustItems,
-        FactorCandidates = o.FactorCandidates,
-        ExcludeSeen = excludeSeen,
-        ExcludePurchased = excludeSeen,
-    };
+        var copy = o.Clone();
+        copy.ExcludeSeen = copy.ExcludePurchased = excludeSeen;
+        return copy;
+    }
 
     // One source alone, at full trust for the factor model (so that "factors only" shows what the vectors give).
     private static RecommenderOptions Only(RecommenderOptions b, double neighborhood = 0, double sequential = 0, double factor = 0)
