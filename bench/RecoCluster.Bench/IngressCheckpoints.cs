@@ -23,13 +23,18 @@ public sealed class IngressCheckpoints : IAsyncDisposable
     /// <summary>Creates the schema, for a bench that reads the checkpoints before any silo has started.</summary>
     public Task MigrateAsync(CancellationToken ct = default) => _store.MigrateAsync(ct);
 
-    /// <summary>Partitions claimed by an ingress so far (one starts reading right after its claim), and events
-    /// stored on both sides.</summary>
-    public async Task<(int Claimed, long Stored)> ReadAsync(CancellationToken ct = default)
+    /// <summary>Partitions claimed by an ingress so far (one starts reading right after its claim), events stored
+    /// on both sides, and events stored on the user side: a batch's users are stored with its end
+    /// (<c>pending_end</c>) before its item side goes to the shards, so the user side is ahead by the batch in
+    /// flight.</summary>
+    public async Task<(int Claimed, long Stored, long UserSide)> ReadAsync(CancellationToken ct = default)
     {
         var checkpoints = await _store.ReadIngressCheckpointsAsync(ct);
         // A claimed partition with nothing stored yet has a next offset of -1.
-        return (checkpoints.Count, checkpoints.Values.Sum(c => Math.Max(0, c.NextOffset)));
+        return (
+            checkpoints.Count,
+            checkpoints.Values.Sum(c => Math.Max(0, c.NextOffset)),
+            checkpoints.Values.Sum(c => Math.Max(0, Math.Max(c.NextOffset, c.PendingEnd ?? -1))));
     }
 
     public ValueTask DisposeAsync() => _store.DisposeAsync();

@@ -1,3 +1,5 @@
+using RecoCluster.Grains.Interfaces;
+
 namespace RecoCluster.Grains.Model;
 
 /// <summary>
@@ -28,6 +30,46 @@ public static class ItemGrainStateCodec
         w.Row(state.PurchaseItems, state.PurchaseCounts);
         w.Floats(state.Factors);
         w.Row(state.NextItems, state.NextCounts);
+        return w.Written.ToArray();
+    }
+
+    /// <summary>The model's state, in the current version: the bytes of <c>Encode(model.ToState())</c>, written
+    /// from the model's rows without building the state's arrays first.</summary>
+    public static byte[] Encode(ItemModel model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        var w = StateWriter.Rent();
+        w.Byte(Version2);
+        w.Count(model.Count);
+        w.Count(model.PurchaseCount);
+        w.Row(model.Row, model.Ids);
+        w.Row(model.PurchaseRow, model.Ids);
+        w.Floats(model.Factors);
+        w.Row(model.NextRow, model.Ids);
+        return w.Written.ToArray();
+    }
+
+    /// <summary>A change, in the current version: the sums of <paramref name="deltas"/>' counts, their row entries
+    /// one after the other (an id may repeat), and <paramref name="factors"/> (the item's vector now; null when the
+    /// deltas did not move it). Read back with <see cref="Decode"/> and added with <see cref="ItemGrainState.Add"/>.</summary>
+    public static byte[] EncodeChange(IReadOnlyList<ItemDelta> deltas, float[]? factors)
+    {
+        ArgumentNullException.ThrowIfNull(deltas);
+        var w = StateWriter.Rent();
+        w.Byte(Version2);
+        long count = 0, purchases = 0;
+        foreach (var delta in deltas)
+        {
+            count += delta.Count;
+            purchases += delta.PurchaseCount;
+        }
+
+        w.Count(count);
+        w.Count(purchases);
+        w.Rows(deltas, static d => (d.Others, d.OtherCounts));
+        w.Rows(deltas, static d => (d.PurchaseOthers, d.PurchaseOtherCounts));
+        w.Floats(factors);
+        w.Rows(deltas, static d => (d.NextOthers, d.NextOtherCounts));
         return w.Written.ToArray();
     }
 

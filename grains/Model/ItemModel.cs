@@ -60,6 +60,21 @@ public sealed class ItemModel
     /// <summary>Entries of S[item][·].</summary>
     public int NextRowLength => _nextRow?.Length ?? 0;
 
+    /// <summary>How the item is stored now: kept by its shard, which decides at each write whether to write the
+    /// item whole or append its change (<see cref="ItemShard.TakeWrite"/>).</summary>
+    public ItemStoredForm Stored { get; set; }
+
+    // What the codec writes the item from (ItemGrainStateCodec.Encode(ItemModel)).
+    internal ItemIdTable Ids => _ids;
+
+    internal CountRow Row => _row;
+
+    internal CountRow? PurchaseRow => _purchaseRow;
+
+    internal CountRow? NextRow => _nextRow;
+
+    internal float[]? Factors => _factors;
+
     /// <summary>Adds a combined delta to the item's counts, rows and vector.</summary>
     public void Apply(ItemDelta delta)
     {

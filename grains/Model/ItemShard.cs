@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using RecoCluster.Grains.Interfaces;
 
 namespace RecoCluster.Grains.Model;
@@ -25,8 +26,14 @@ public enum ShardApplyOutcome
 /// <remarks>Turn-based, like the grain that owns it: no locks.</remarks>
 public sealed class ItemShard
 {
+    /// <summary>Log entries an item keeps at most before it is written whole: what loading it reads beyond its row.</summary>
+    public const int MaxLogEntries = 16;
+
     private readonly Dictionary<string, ItemModel> _items = new(StringComparer.Ordinal);
-    private readonly HashSet<string> _changed = new(StringComparer.Ordinal);
+
+    // The changed items, each with the deltas applied to it since the last write (kept by reference: they are
+    // immutable, and a write encodes them as the item's change).
+    private readonly Dictionary<string, List<ItemDelta>> _changed = new(StringComparer.Ordinal);
     private readonly ItemIdTable _ids;
     private readonly float _initScale;
     private Dictionary<int, long> _applied;
@@ -58,13 +65,13 @@ public sealed class ItemShard
         return [.. itemIds.Where(id => !_items.ContainsKey(id)).Distinct(StringComparer.Ordinal)];
     }
 
-    /// <summary>Takes an item's stored state (null: nothing stored) into memory, unless it is there already.</summary>
-    public void Load(string itemId, ItemGrainState? stored)
+    /// <summary>Takes a stored item (null: nothing stored) into memory, unless it is there already.</summary>
+    public void Load(string itemId, StoredItem? stored)
     {
         ArgumentNullException.ThrowIfNull(itemId);
         if (!_items.ContainsKey(itemId))
         {
-            _items[itemId] = new ItemModel(itemId, _ids, stored, _initScale);
+            _items[itemId] = new ItemModel(itemId, _ids, stored?.State, _initScale) { Stored = stored?.Form ?? default };
         }
     }
 
@@ -89,7 +96,7 @@ public sealed class ItemShard
         foreach (var delta in deltas)
         {
             (_items.TryGetValue(delta.ItemId, out var item) ? item : throw new InvalidOperationException($"item {delta.ItemId} is not in memory: load it before applying its deltas")).Apply(delta);
-            _changed.Add(delta.ItemId);
+            (CollectionsMarshal.GetValueRefOrAddDefault(_changed, delta.ItemId, out _) ??= []).Add(delta);
         }
 
         _applied[partition] = batchEnd;
@@ -97,17 +104,49 @@ public sealed class ItemShard
     }
 
     /// <summary>Everything applied and not stored, encoded now (a consistent copy, whatever is applied while it is
-    /// written): the changed items' states and the watermarks they reach.</summary>
+    /// written): each changed item whole or as its change, and the watermarks they reach.</summary>
+    /// <remarks>
+    /// An item stored before gets its change appended to its log (the sums of its deltas' counts, their row entries
+    /// and its vector now), unless that would make the log longer than the item's stored row or give it more than
+    /// <see cref="MaxLogEntries"/> entries: then it is written whole, and its log deleted. A popular item's row
+    /// holds thousands of entries while a write changes a few of them: its whole form is now written once its
+    /// changes add up to its size, or once in <see cref="MaxLogEntries"/> + 1 writes, instead of at every write.
+    /// Reading an item reads its row and at most as many bytes again, in at most that many rows. The forms are updated here, before the
+    /// write is stored: a write that fails leaves the shard to be read from storage again (<c>ItemShardGrain</c>).
+    /// </remarks>
     public ShardWrite TakeWrite()
     {
-        var items = new List<(string ItemId, byte[] Payload)>(_changed.Count);
-        foreach (var itemId in _changed)
+        var whole = new List<(string ItemId, byte[] Payload)>();
+        var logs = new List<ItemLogWrite>();
+        var cleared = new List<string>();
+        foreach (var (itemId, deltas) in _changed)
         {
-            items.Add((itemId, ItemGrainStateCodec.Encode(_items[itemId].ToState())));
+            var item = _items[itemId];
+            var form = item.Stored;
+            if (form.BaseBytes > 0 && form.LogEntries < MaxLogEntries)
+            {
+                var moved = deltas.Exists(d => d.FactorDelta is { Length: > 0 });
+                var change = ItemGrainStateCodec.EncodeChange(deltas, moved ? item.Factors : null);
+                if (form.LogBytes + change.Length <= form.BaseBytes)
+                {
+                    logs.Add(new ItemLogWrite(itemId, form.NextSeq, change));
+                    item.Stored = form with { LogBytes = form.LogBytes + change.Length, LogEntries = form.LogEntries + 1, NextSeq = form.NextSeq + 1 };
+                    continue;
+                }
+            }
+
+            var payload = ItemGrainStateCodec.Encode(item);
+            whole.Add((itemId, payload));
+            if (form.LogEntries > 0)
+            {
+                cleared.Add(itemId);
+            }
+
+            item.Stored = new ItemStoredForm(payload.Length, 0, 0, 0);
         }
 
         _changed.Clear();
-        return new ShardWrite(items, new Dictionary<int, long>(_applied));
+        return new ShardWrite(whole, logs, cleared, new Dictionary<int, long>(_applied));
     }
 
     /// <summary><paramref name="write"/> is stored: its watermarks are the stored ones.</summary>
@@ -120,5 +159,19 @@ public sealed class ItemShard
     private bool SameWatermarks() => _applied.Count == _stored.Count && _applied.All(p => _stored.TryGetValue(p.Key, out var s) && s == p.Value);
 }
 
-/// <summary>One write of an item shard: the changed items' encoded states and the watermarks they reach.</summary>
-public sealed record ShardWrite(IReadOnlyList<(string ItemId, byte[] Payload)> Items, Dictionary<int, long> Watermarks);
+/// <summary>One write of an item shard, stored in one transaction.</summary>
+/// <param name="Items">Items written whole (<see cref="ItemGrainStateCodec.Encode(ItemModel)"/>).</param>
+/// <param name="Logs">Changes appended to items' logs (<see cref="ItemGrainStateCodec.EncodeChange"/>).</param>
+/// <param name="ClearedLogs">Items written whole whose log entries are deleted.</param>
+/// <param name="Watermarks">Per events partition, the end of the last batch these writes contain.</param>
+public sealed record ShardWrite(
+    IReadOnlyList<(string ItemId, byte[] Payload)> Items,
+    IReadOnlyList<ItemLogWrite> Logs,
+    IReadOnlyList<string> ClearedLogs,
+    Dictionary<int, long> Watermarks);
+
+/// <summary>An entry of an item's log: the item's change since its previous write.</summary>
+/// <param name="ItemId">The item.</param>
+/// <param name="Seq">The entry's number: the item's entries are added in this order.</param>
+/// <param name="Payload">The change (<see cref="ItemGrainStateCodec.EncodeChange"/>).</param>
+public readonly record struct ItemLogWrite(string ItemId, int Seq, byte[] Payload);

@@ -57,7 +57,7 @@ internal ref struct StateReader(ReadOnlySpan<byte> payload)
         return value;
     }
 
-    /// <summary>A row written by <see cref="StateWriter.Row"/>.</summary>
+    /// <summary>A row written by <see cref="StateWriter.Row(string[], long[])"/>.</summary>
     public (string[] Items, long[] Counts) Row()
     {
         var length = Length(bytesEach: 2);

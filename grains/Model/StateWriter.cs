@@ -84,6 +84,53 @@ internal sealed class StateWriter
         }
     }
 
+    /// <summary>A model's count row (null: empty) in the form of <see cref="Row(string[], long[])"/>, the ids
+    /// taken from <paramref name="ids"/>.</summary>
+    public void Row(CountRow? row, ItemIdTable ids)
+    {
+        if (row is null)
+        {
+            VarUInt(0);
+            return;
+        }
+
+        var keys = row.Keys;
+        VarUInt((ulong)keys.Length);
+        for (var i = 0; i < keys.Length; i++)
+        {
+            String(ids[keys[i]]);
+            Count(row.CountAt(i));
+        }
+    }
+
+    /// <summary>One row in the form of <see cref="Row(string[], long[])"/> holding the entries of every delta's row
+    /// that <paramref name="pick"/> names (null: none), one delta's after another.</summary>
+    public void Rows(IReadOnlyList<Interfaces.ItemDelta> deltas, Func<Interfaces.ItemDelta, (string[]? Items, long[]? Counts)> pick)
+    {
+        var length = 0;
+        foreach (var delta in deltas)
+        {
+            var (items, counts) = pick(delta);
+            if ((items?.Length ?? 0) != (counts?.Length ?? 0))
+            {
+                throw new InvalidDataException($"item {delta.ItemId}: a row's items and counts differ in length");
+            }
+
+            length += items?.Length ?? 0;
+        }
+
+        VarUInt((ulong)length);
+        foreach (var delta in deltas)
+        {
+            var (items, counts) = pick(delta);
+            for (var i = 0; i < (items?.Length ?? 0); i++)
+            {
+                String(items![i]);
+                Count(counts![i]);
+            }
+        }
+    }
+
     /// <summary>A vector, or null: its length plus one (0 for null), then the floats.</summary>
     public void Floats(float[]? values)
     {

@@ -29,6 +29,7 @@ public sealed class SiloMetrics : IDisposable
     private readonly Counter<long> _fenced;
     private readonly Counter<long> _failures;
     private readonly Histogram<double> _checkpointDuration;
+    private readonly Counter<long> _written;
 
     public SiloMetrics(IMeterFactory meters, string eventsTopic, SnapshotHolder snapshots, Func<bool> ready, TimeProvider time)
     {
@@ -51,6 +52,11 @@ public sealed class SiloMetrics : IDisposable
             "s",
             "Time from cutting a batch to its stored checkpoint: the user side, the item side, the commit, and any retries.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = DurationBuckets });
+
+        _written = _meter.CreateCounter<long>(
+            "reco_storage_written",
+            "By",
+            "Payload bytes stored, by what they hold (kind: user, item_side, item, item_log): per applied event, what the database is asked to write.");
 
         // Counters an alert watches exist from the start, at 0: an alert on a series that does not exist yet
         // watches nothing, and rate() needs a first sample to count the first increment.
@@ -107,6 +113,10 @@ public sealed class SiloMetrics : IDisposable
         _checkpointDuration.Record(duration.TotalSeconds);
     }
 
+    /// <summary>Payloads stored: a batch's users and its item side (by its ingress), a write's items whole and its
+    /// log entries (by an item shard).</summary>
+    public void Stored(StoredKind kind, long bytes) => _written.Add(bytes, new KeyValuePair<string, object?>("kind", KindNames[(int)kind]));
+
     /// <summary>A checkpoint was refused: another reader claimed the partition.</summary>
     public void Fenced() => _fenced.Add(1);
 
@@ -115,5 +125,23 @@ public sealed class SiloMetrics : IDisposable
 
     public void Dispose() => _meter.Dispose();
 
+    private static readonly string[] KindNames = ["user", "item_side", "item", "item_log"];
+
     private static KeyValuePair<string, object?>[] Tags(string topic, int partition) => [new("topic", topic), new("partition", partition)];
+}
+
+/// <summary>What a stored payload holds (<see cref="SiloMetrics.Stored"/>).</summary>
+public enum StoredKind
+{
+    /// <summary>A user's state, stored with its batch.</summary>
+    User,
+
+    /// <summary>A batch's combined item side, stored with its users.</summary>
+    ItemSide,
+
+    /// <summary>An item written whole by its shard.</summary>
+    Item,
+
+    /// <summary>An item's change appended to its log by its shard.</summary>
+    ItemLog,
 }

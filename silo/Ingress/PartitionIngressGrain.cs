@@ -481,15 +481,19 @@ public sealed partial class PartitionIngressGrain(
         var deltas = _combiner!.Drain();
         var users = _users!;
         var changed = users.Changed().ConvertAll(u => new UserWrite(u.UserId, u.State is null ? null : UserGrainStateCodec.Encode(u.State)));
+        var side = ItemDeltaCodec.Encode(deltas);
         try
         {
-            await store.CommitUserBatchAsync(_partition, _epoch, _committed, end, ItemDeltaCodec.Encode(deltas), changed, CancellationToken.None);
+            await store.CommitUserBatchAsync(_partition, _epoch, _committed, end, side, changed, CancellationToken.None);
         }
         catch
         {
             DropAppliedUsers();
             throw;
         }
+
+        metrics.Stored(StoredKind.User, changed.Sum(u => (long)(u.Payload?.Length ?? 0)));
+        metrics.Stored(StoredKind.ItemSide, side.Length);
 
         _checkpointed = _committed;
         users.Stored();

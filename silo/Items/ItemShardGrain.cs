@@ -4,6 +4,7 @@ using RecoCluster.Grains;
 using RecoCluster.Grains.Interfaces;
 using RecoCluster.Grains.Model;
 using RecoCluster.Silo.Ingress;
+using RecoCluster.Silo.Hosting;
 using RecoCluster.Silo.Storage;
 
 namespace RecoCluster.Silo.Items;
@@ -36,6 +37,7 @@ public sealed partial class ItemShardGrain(
     TimeProvider time,
     IClusterMembershipService membership,
     ILocalSiloDetails silo,
+    SiloMetrics metrics,
     ILogger<ItemShardGrain> logger) : Grain, IItemShardGrain
 {
     private int _shard;
@@ -109,7 +111,7 @@ public sealed partial class ItemShardGrain(
 
                 foreach (var itemId in missing)
                 {
-                    items.Load(itemId, stored.TryGetValue(itemId, out var payload) ? ItemGrainStateCodec.Decode(payload) : null);
+                    items.Load(itemId, stored.GetValueOrDefault(itemId));
                 }
             }
 
@@ -143,7 +145,7 @@ public sealed partial class ItemShardGrain(
         }
 
         // Not in memory: what is stored is all there is (an item read this way is not kept).
-        Dictionary<string, byte[]> stored;
+        Dictionary<string, StoredItem> stored;
         try
         {
             stored = await store.LoadItemsAsync([itemId], CancellationToken.None);
@@ -154,7 +156,7 @@ public sealed partial class ItemShardGrain(
             throw GroupCommitGrainStorage.StorageUnavailable(e, $"reading item {itemId}");
         }
 
-        var model = new ItemModel(itemId, ids, stored.TryGetValue(itemId, out var payload) ? ItemGrainStateCodec.Decode(payload) : null, userOptions.Value.Factors.InitScale);
+        var model = new ItemModel(itemId, ids, stored.GetValueOrDefault(itemId)?.State, userOptions.Value.Factors.InitScale);
         return model.GetCooccurrence(count);
     }
 
@@ -201,6 +203,8 @@ public sealed partial class ItemShardGrain(
                 }
 
                 items.Written(pending);
+                metrics.Stored(StoredKind.Item, pending.Items.Sum(i => (long)i.Payload.Length));
+                metrics.Stored(StoredKind.ItemLog, pending.Logs.Sum(l => (long)l.Payload.Length));
                 write.SetResult();
             }
         }

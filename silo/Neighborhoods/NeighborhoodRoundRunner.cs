@@ -65,7 +65,7 @@ public sealed partial class NeighborhoodRoundRunner(
             }
 
             after = rows[^1].ItemId;
-            yield return rows.ConvertAll(r => (r.ItemId, ItemGrainStateCodec.Decode(r.Payload)));
+            yield return rows;
             if (rows.Count < ItemsPerPart)
             {
                 yield break;

@@ -21,7 +21,6 @@ namespace RecoCluster.Bench.Ingest;
 /// </remarks>
 public static class IngestRun
 {
-    private const int Partitions = 8;
 
     private static readonly TimeSpan Deadline = TimeSpan.FromMinutes(10);
 
@@ -32,6 +31,14 @@ public static class IngestRun
         ArgumentNullException.ThrowIfNull(args);
         var events = BenchArgs.Int(args, "--events", 200_000);
         var runs = BenchArgs.Int(args, "--runs", 3);
+        // The mock broker keeps about 5 MB per partition (~30,000 of these events): more events need more partitions.
+        var partitions = BenchArgs.Int(args, "--partitions", 8);
+        if (events < 1 || runs < 1 || partitions < 1 || (long)events * 160 > partitions * 5_000_000L)
+        {
+            Console.Error.WriteLine("ingest: need --events ≥ 1, --runs ≥ 1, --partitions ≥ 1, and at most about 30,000 events per partition (the embedded Kafka keeps 5 MB of each)");
+            return 2;
+        }
+
         var postgres = Environment.GetEnvironmentVariable("RECO_TEST_POSTGRES");
         var providers = string.IsNullOrEmpty(postgres) ? new[] { "Sqlite" } : ["Sqlite", "Postgres"];
         Console.WriteLine($"ingest: {events:N0} events, {runs} runs, storage {string.Join(" and ", providers)}, {Environment.ProcessorCount} cores");
@@ -41,9 +48,9 @@ public static class IngestRun
         {
             foreach (var provider in providers)
             {
-                var result = await OneRunAsync(run, events, provider, postgres);
+                var result = await OneRunAsync(run, events, partitions, provider, postgres);
                 results.Add(result);
-                Console.WriteLine($"  run {run} {provider,-8}: bare consumer {result.BareEventsPerSecond,9:N0} ev/s; silo, both sides stored {result.StoredEventsPerSecond,9:N0} ev/s ({result.StoredEventsPerSecond / result.BareEventsPerSecond:P1} of bare), second half {Rate(result.SecondHalfEventsPerSecond),9} ev/s");
+                Console.WriteLine($"  run {run} {provider,-8}: bare consumer {result.BareEventsPerSecond,9:N0} ev/s; silo, user side stored {result.UserSideEventsPerSecond,9:N0} ev/s, both sides {result.StoredEventsPerSecond,9:N0} ev/s ({result.StoredEventsPerSecond / result.BareEventsPerSecond:P1} of bare), second half {Rate(result.SecondHalfEventsPerSecond),9} ev/s; first batch stored after {result.FirstStoredSeconds:N2} s, quarters at {string.Join(" / ", result.QuarterSeconds.Select(q => q.ToString("N2", CultureInfo.InvariantCulture)))} s; stored {result.StoredBytesPerEvent.Values.Sum():N0} B per event ({string.Join(", ", result.StoredBytesPerEvent.Select(p => $"{p.Key} {p.Value:N0}"))})");
             }
         }
 
@@ -57,36 +64,42 @@ public static class IngestRun
                 medianBareEventsPerSecond = BenchArgs.Median(mine.Select(r => r.BareEventsPerSecond)),
                 medianStoredEventsPerSecond = BenchArgs.Median(mine.Select(r => r.StoredEventsPerSecond)),
                 medianStoredRatio = BenchArgs.Median(mine.Select(r => r.StoredEventsPerSecond / r.BareEventsPerSecond)),
+                medianUserSideEventsPerSecond = BenchArgs.Median(mine.Select(r => r.UserSideEventsPerSecond)),
+                medianUserSideRatio = BenchArgs.Median(mine.Select(r => r.UserSideEventsPerSecond / r.BareEventsPerSecond)),
+                // Per run, then the median: how far the item side is behind the user side, the issue's "within 20 %".
+                medianItemSideOfUserSide = BenchArgs.Median(mine.Select(r => r.StoredEventsPerSecond / r.UserSideEventsPerSecond)),
+                medianStoredBytesPerEvent = BenchArgs.Median(mine.Select(r => r.StoredBytesPerEvent.Values.Sum())),
                 medianSecondHalfEventsPerSecond = MedianOrNull(mine.Select(r => r.SecondHalfEventsPerSecond)),
                 medianSecondHalfRatio = MedianOrNull(mine.Select(r => r.SecondHalfEventsPerSecond / r.BareEventsPerSecond)),
             };
         }).ToList();
 
         Console.WriteLine();
-        Console.WriteLine("| storage | bare consumer (ev/s) | silo, both sides stored (ev/s) | ratio | second half (ev/s) | ratio |");
-        Console.WriteLine("|---|---:|---:|---:|---:|---:|");
+        Console.WriteLine("| storage | bare consumer (ev/s) | user side stored (ev/s) | ratio | both sides stored (ev/s) | ratio | second half (ev/s) | ratio |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var s in summary)
         {
-            Console.WriteLine($"| {s.provider} | {s.medianBareEventsPerSecond:N0} | {s.medianStoredEventsPerSecond:N0} | {s.medianStoredRatio:P1} | {Rate(s.medianSecondHalfEventsPerSecond)} | {Ratio(s.medianSecondHalfRatio)} |");
+            Console.WriteLine($"| {s.provider} | {s.medianBareEventsPerSecond:N0} | {s.medianUserSideEventsPerSecond:N0} | {s.medianUserSideRatio:P1} | {s.medianStoredEventsPerSecond:N0} | {s.medianStoredRatio:P1} | {Rate(s.medianSecondHalfEventsPerSecond)} | {Ratio(s.medianSecondHalfRatio)} |");
         }
 
         var output = BenchArgs.String(args, "--output") ?? Path.Combine("bench", "results");
         Directory.CreateDirectory(output);
         var file = Path.Combine(output, "ingest.json");
         // The command and the machine go with the figures: docs/benchmarks.md is generated from this file.
-        var command = BenchArgs.Command("ingest", ["--events", events.ToString(CultureInfo.InvariantCulture), "--runs", runs.ToString(CultureInfo.InvariantCulture)]);
+        var command = BenchArgs.Command("ingest", [
+            "--events", events.ToString(CultureInfo.InvariantCulture), "--runs", runs.ToString(CultureInfo.InvariantCulture), "--partitions", partitions.ToString(CultureInfo.InvariantCulture)]);
         await File.WriteAllTextAsync(file, JsonSerializer.Serialize(
-            new { benchmark = "ingest", date = DateTimeOffset.UtcNow, command, machine = MachineInfo.Current(), events, cores = Environment.ProcessorCount, summary, results },
+            new { benchmark = "ingest", date = DateTimeOffset.UtcNow, command, machine = MachineInfo.Current(), events, partitions, cores = Environment.ProcessorCount, summary, results },
             new JsonSerializerOptions { WriteIndented = true }));
         Console.WriteLine($"ingest: results in {file}");
         return 0;
     }
 
-    private static async Task<RunResult> OneRunAsync(int run, int count, string provider, string? postgres)
+    private static async Task<RunResult> OneRunAsync(int run, int count, int partitions, string provider, string? postgres)
     {
         using var kafka = EmbeddedKafka.Start();
         var topics = new TopicNames($"b{Guid.NewGuid():N}"[..12]);
-        kafka.CreateTopics(topics, Partitions);
+        kafka.CreateTopics(topics, partitions);
         await ProduceAsync(kafka.BootstrapServers, topics.Events, count, seed: run);
 
         var bare = BareConsume(kafka.BootstrapServers, topics.Events, count);
@@ -96,12 +109,15 @@ public static class IngestRun
         var dataDir = Directory.CreateTempSubdirectory("reco-bench-ingest-");
         var connection = provider == "Sqlite" ? $"Data Source={Path.Combine(dataDir.FullName, "reco.db")}" : await FreshPostgresDatabaseAsync(postgres!);
         var silo = ClusterHosts.BuildSilo([], BenchSiloConfig.For(kafka.BootstrapServers, topics, provider, connection));
+        using var written = new StoredBytes();
         try
         {
             await silo.StartAsync();
             await using var checkpoints = IngressCheckpoints.Open(provider, connection);
-            var (stored, secondHalf) = await MeasureAsync(checkpoints, count);
-            return new RunResult(run, provider, count / bare.TotalSeconds, stored, secondHalf);
+            var measured = await MeasureAsync(checkpoints, count);
+            // Every write a checkpoint waited for has been counted by the time the checkpoints reach the count.
+            var perEvent = written.ByKind.ToDictionary(p => p.Key, p => Math.Round((double)p.Value / count, 1), StringComparer.Ordinal);
+            return new RunResult(run, provider, count / bare.TotalSeconds, measured.Stored, measured.SecondHalf, measured.UserSide, measured.FirstStoredSeconds, measured.QuarterSeconds, perEvent);
         }
         finally
         {
@@ -111,8 +127,9 @@ public static class IngestRun
         }
     }
 
-    /// <summary>Polls the checkpoints every 20 ms until all <paramref name="count"/> events are stored; returns the
-    /// rate over the whole run and over its second half.</summary>
+    /// <summary>Polls the checkpoints every 20 ms until all <paramref name="count"/> events are stored on both
+    /// sides; returns the rates over the whole run (both sides, and the user side alone) and over its second half,
+    /// and when the first batch and each quarter of the events were stored.</summary>
     /// <remarks>
     /// The clock starts when the first ingress has claimed its partition, which it starts reading right away: the
     /// silo's start-up and its wait for Kafka's metadata are not throughput, as the bare consumer's group join is
@@ -121,34 +138,51 @@ public static class IngestRun
     /// second half starts at the first poll that finds half the events stored and counts only what was stored
     /// after it, not exactly half. It is the steady state: by then nearly every user and item of the workload has
     /// had events, so it is in memory (its ingress's or its shard's) and its row exists, where the first half pays
-    /// for first touches.
+    /// for first touches. The user side is stored a batch ahead of the item side (a batch's users and item side are
+    /// stored before the shards get it), so its rate is the ingress's own and the gap between the two is what the
+    /// shards add.
     /// </remarks>
-    private static async Task<(double Stored, double? SecondHalf)> MeasureAsync(IngressCheckpoints checkpoints, int count)
+    private static async Task<Measured> MeasureAsync(IngressCheckpoints checkpoints, int count)
     {
         var total = Stopwatch.StartNew();
         var clock = new Stopwatch();
         (TimeSpan At, long Stored)? half = null;
+        TimeSpan? userSideDone = null;
+        TimeSpan? firstStored = null;
+        var quarters = new double?[4];
         while (true)
         {
-            var (claimed, stored) = await checkpoints.ReadAsync();
+            var (claimed, stored, userSide) = await checkpoints.ReadAsync();
             if (!clock.IsRunning && claimed > 0)
             {
                 clock.Start();
             }
 
+            var now = clock.Elapsed;
+            firstStored ??= stored > 0 ? now : null;
+            userSideDone ??= userSide >= count ? now : null;
+            for (var q = 0; q < quarters.Length; q++)
+            {
+                quarters[q] ??= stored >= count * (q + 1L) / 4 ? Math.Round(now.TotalSeconds, 3) : null;
+            }
+
             if (half is null && stored >= count / 2)
             {
-                half = (clock.Elapsed, stored);
+                half = (now, stored);
             }
 
             if (stored >= count)
             {
-                var elapsed = clock.Elapsed;
                 var (halfAt, storedAtHalf) = half!.Value;
                 // A tiny run (the smoke test's) can store everything between two polls: no window to time, so no
                 // figure rather than an infinite one.
-                double? secondHalf = storedAtHalf < count && elapsed > halfAt ? (count - storedAtHalf) / (elapsed - halfAt).TotalSeconds : null;
-                return (count / elapsed.TotalSeconds, secondHalf);
+                double? secondHalf = storedAtHalf < count && now > halfAt ? (count - storedAtHalf) / (now - halfAt).TotalSeconds : null;
+                return new Measured(
+                    count / now.TotalSeconds,
+                    count / userSideDone!.Value.TotalSeconds,
+                    secondHalf,
+                    Math.Round(firstStored!.Value.TotalSeconds, 3),
+                    [.. quarters.Select(q => q!.Value)]);
             }
 
             if (total.Elapsed > Deadline)
@@ -255,5 +289,29 @@ public static class IngestRun
 
     private static string Ratio(double? value) => value is { } v ? v.ToString("P1", CultureInfo.InvariantCulture) : "n/a";
 
-    private sealed record RunResult(int Run, string Provider, double BareEventsPerSecond, double StoredEventsPerSecond, double? SecondHalfEventsPerSecond);
+    /// <summary>One run's figures.</summary>
+    /// <param name="Run">The run's number, from 1.</param>
+    /// <param name="Provider">The storage provider.</param>
+    /// <param name="BareEventsPerSecond">The bare consumer of the same topic, the ceiling.</param>
+    /// <param name="StoredEventsPerSecond">Events over the time until every one was stored on both sides.</param>
+    /// <param name="SecondHalfEventsPerSecond">The same from the poll that found half of them stored (null when
+    /// no poll fell inside the run).</param>
+    /// <param name="UserSideEventsPerSecond">Events over the time until every one was stored on the user side.</param>
+    /// <param name="FirstStoredSeconds">From the first claim until a first batch was stored on both sides.</param>
+    /// <param name="QuarterSeconds">From the first claim until a quarter, a half, three quarters and all of the
+    /// events were stored on both sides.</param>
+    /// <param name="StoredBytesPerEvent">Payload bytes the silo stored per event, by kind (user, item_side, item,
+    /// item_log; <see cref="StoredBytes"/>).</param>
+    private sealed record RunResult(
+        int Run,
+        string Provider,
+        double BareEventsPerSecond,
+        double StoredEventsPerSecond,
+        double? SecondHalfEventsPerSecond,
+        double UserSideEventsPerSecond,
+        double FirstStoredSeconds,
+        double[] QuarterSeconds,
+        IReadOnlyDictionary<string, double> StoredBytesPerEvent);
+
+    private sealed record Measured(double Stored, double UserSide, double? SecondHalf, double FirstStoredSeconds, double[] QuarterSeconds);
 }

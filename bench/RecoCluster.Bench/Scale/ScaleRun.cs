@@ -196,7 +196,7 @@ public static class ScaleRun
                     throw new InvalidOperationException($"{exited.Name} exited during the run; its last output:\n{exited.Tail()}");
                 }
 
-                var (claimed, stored) = await checkpoints.ReadAsync();
+                var (claimed, stored, _) = await checkpoints.ReadAsync();
                 if (total.Elapsed > Deadline)
                 {
                     throw new TimeoutException($"{silos.Count} silo(s) stored {stored:N0} of {count:N0} events in {Deadline}{(settling.IsCompleted ? "" : " and never settled")}; the first silo's last output:\n{silos[0].Tail()}");

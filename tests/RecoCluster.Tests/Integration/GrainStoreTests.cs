@@ -1,3 +1,4 @@
+using RecoCluster.Grains.Model;
 using RecoCluster.Silo.Storage;
 using RecoCluster.Tests.Infrastructure;
 
@@ -127,7 +128,7 @@ public abstract class GrainStoreTests : IAsyncLifetime
         Assert.Equal(("u-1", 42L), (user.Key, user.Value.LastBatchEnd));
         var state = RecoCluster.Grains.Model.UserGrainStateCodec.Decode(user.Value.Payload);
         Assert.Equal(("sku-2", RecoCluster.Grains.Interfaces.EventType.Purchase, true), (state.Recent[0].ItemId, state.Recent[0].LastType, state.Recent[0].Purchased));
-        var item = RecoCluster.Grains.Model.ItemGrainStateCodec.Decode((await _store.LoadItemsAsync(["sku-2"], CancellationToken.None))["sku-2"]);
+        var item = (await _store.LoadItemsAsync(["sku-2"], CancellationToken.None))["sku-2"].State;
         Assert.Equal((7L, 1L, "sku-3", 3L), (item.Count, item.PurchaseCount, item.RowItems.Single(), item.RowCounts.Single()));
         Assert.Equal([0.5f, -0.25f], item.Factors!);
         Assert.Null(await _store.ReadGrainStateAsync("user", "user/u-1", CancellationToken.None));
@@ -148,6 +149,48 @@ public abstract class GrainStoreTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_item_reads_back_as_its_row_plus_its_log_until_a_whole_write_deletes_the_log()
+    {
+        var claim = await _store.ClaimItemShardAsync(2, 32, CancellationToken.None);
+        Task CommitAsync(IReadOnlyList<(string, byte[])> whole, IReadOnlyList<ItemLogWrite> logs, IReadOnlyList<string> cleared) =>
+            _store.CommitItemShardAsync(2, claim.Epoch, new ShardWrite(whole, logs, cleared, new Dictionary<int, long> { [0] = 1 }), CancellationToken.None);
+        static byte[] Whole(long count, string other, long together) =>
+            ItemGrainStateCodec.Encode(new ItemGrainState { Count = count, RowItems = [other], RowCounts = [together], Factors = [1f] });
+        static byte[] Change(string other, long together, float[]? factors) =>
+            ItemGrainStateCodec.EncodeChange([Deltas.Of("x", together, new() { [other] = together }, nextRow: new() { [other] = 60 })], factors);
+
+        var a = Whole(5, "b", 2);
+        await CommitAsync([("a", a), ("b", Whole(1, "a", 2))], [], []);
+        var first = Change("b", 3, null);
+        var second = Change("c", 1, [2f]);
+        await CommitAsync([], [new ItemLogWrite("a", 0, first), new ItemLogWrite("a", 1, second)], []);
+
+        var loaded = await _store.LoadItemsAsync(["a", "b", "none"], CancellationToken.None);
+        Assert.Equal(["a", "b"], loaded.Keys.Order(StringComparer.Ordinal));
+        var state = loaded["a"].State;
+        Assert.Equal(9, state.Count);
+        Assert.Equal(new Dictionary<string, long> { ["b"] = 5, ["c"] = 1 }, state.Row().ToDictionary());
+        Assert.Equal(new Dictionary<string, long> { ["b"] = 60, ["c"] = 60 }, state.NextRow().ToDictionary());
+        Assert.Equal([2f], state.Factors!);
+        Assert.Equal(new ItemStoredForm(a.Length, first.Length + second.Length, 2, 2), loaded["a"].Form);
+        Assert.Equal(new ItemStoredForm(loaded["b"].Form.BaseBytes, 0, 0, 0), loaded["b"].Form);
+
+        // A round's pages add each item's log too, and only its own.
+        var page = Assert.Single(await _store.ReadItemsPageAsync(null, 1, CancellationToken.None));
+        Assert.Equal(("a", 9L, 2), (page.ItemId, page.State.Count, page.State.RowItems.Length));
+        var next = Assert.Single(await _store.ReadItemsPageAsync("a", 10, CancellationToken.None));
+        Assert.Equal(("b", 1L), (next.ItemId, next.State.Count));
+
+        // Written whole again: the log goes in the same transaction, and numbering starts over.
+        var again = Whole(10, "d", 1);
+        await CommitAsync([("a", again)], [], ["a"]);
+        var reloaded = (await _store.LoadItemsAsync(["a"], CancellationToken.None))["a"];
+        Assert.Equal((10L, new ItemStoredForm(again.Length, 0, 0, 0)), (reloaded.State.Count, reloaded.Form));
+        await CommitAsync([], [new ItemLogWrite("a", 0, first)], []);
+        Assert.Equal(13, (await _store.LoadItemsAsync(["a"], CancellationToken.None))["a"].State.Count);
+    }
+
+    [Fact]
     public async Task An_item_shard_starts_at_the_partitions_checkpoints_refuses_another_shard_count_and_fences_old_claims()
     {
         var ingress = await _store.ClaimIngressAsync(1, CancellationToken.None);
@@ -159,7 +202,7 @@ public abstract class GrainStoreTests : IAsyncLifetime
         var second = await _store.ClaimItemShardAsync(4, 32, CancellationToken.None);
         Assert.Equal(2, second.Epoch);
 
-        var write = new RecoCluster.Grains.Model.ShardWrite([("sku-9", [1, 0, 0, 0, 0, 1])], new Dictionary<int, long> { [1] = 600 });
+        var write = new ShardWrite([("sku-9", [1, 0, 0, 0, 0, 1])], [], [], new Dictionary<int, long> { [1] = 600 });
         await Assert.ThrowsAsync<PartitionFencedException>(() => _store.CommitItemShardAsync(4, first.Epoch, write, CancellationToken.None));
         await _store.CommitItemShardAsync(4, second.Epoch, write, CancellationToken.None);
         Assert.Equal(new Dictionary<int, long> { [1] = 600 }, (await _store.ClaimItemShardAsync(4, 32, CancellationToken.None)).Watermarks);

@@ -162,7 +162,7 @@ public abstract class OrleansIngressTests
         var cold = await cluster.Grains.GetGrain<IItemGrain>("cold").GetCooccurrenceAsync(10);
         Assert.Equal(2 * (sources + 1), cold.Count);
         var stored = await cluster.Store.LoadItemsAsync(["hot", "cold"], CancellationToken.None);
-        Assert.Equal(sources + 1, ItemGrainStateCodec.Decode(stored["hot"]).Count);
+        Assert.Equal(sources + 1, stored["hot"].State.Count);
     }
 
     internal static async Task AssertEqualsRecountAsync(OrleansTestCluster cluster, IReadOnlyList<ClickEvent> events, int items)

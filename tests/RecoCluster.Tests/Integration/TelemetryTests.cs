@@ -68,6 +68,12 @@ public sealed class TelemetryTests(ITestOutputHelper output)
             Assert.Equal(0, Single(silo, "reco_fencing_violations_total"));
             Assert.True(Single(silo, "reco_checkpoints_total") > 0);
             Assert.Equal(Single(silo, "reco_checkpoints_total"), Single(silo, "reco_checkpoint_duration_seconds_count"));
+            // Every batch stored users and an item side, and every item was stored whole once at least.
+            foreach (var kind in new[] { "user", "item_side", "item" })
+            {
+                Assert.True(Labeled(silo, "reco_storage_written_bytes_total", $"kind=\"{kind}\"") > 0, kind);
+            }
+
             Assert.Equal(8, Single(silo, "reco_ingress_partitions"));
             Assert.Equal(8, Promtool.Samples(silo, "reco_consumer_lag").Count);
             Assert.All(Promtool.Samples(silo, "reco_consumer_lag"), s => Assert.Equal(0, s.Value));

@@ -117,6 +117,12 @@ public class ItemModelTests
         Assert.Equal(("a", 3L), (side.ItemId, side.Count));
         Assert.Null(side.NextOthers);
         Assert.Throws<InvalidDataException>(() => ItemGrainStateCodec.Decode([3, 0, 0, 0, 0]));
+
+        // Version 2 of the item side, as stored before its id table: ids in UTF-8 at every use, and a sequential row.
+        byte[] sideV2 = [2, 1, 1, (byte)'a', 3, 1, 1, (byte)'b', 2, 0, 0, 0, 1, 1, (byte)'c', 60];
+        var second = ItemDeltaCodec.Decode(sideV2).Single();
+        Assert.Equal(("a", 3L, "b", 2L), (second.ItemId, second.Count, second.Others.Single(), second.OtherCounts.Single()));
+        Assert.Equal(("c", 60L), (second.NextOthers!.Single(), second.NextOtherCounts!.Single()));
     }
 
     [Fact]
@@ -139,6 +145,18 @@ public class ItemModelTests
         Assert.Equal([0.5f, -1f], back[0].FactorDelta!);
         Assert.Null(back[1].PurchaseOthers);
         Assert.Null(back[1].FactorDelta);
+
+        // Every id once in the stored form, however many rows name it.
+        const string longId = "a-rather-long-item-identifier";
+        ItemDelta[] many = [.. Enumerable.Range(0, 50).Select(i => Deltas.Of($"i{i}", 1, new() { [longId] = i + 1 }, nextRow: new() { [longId] = 60 }))];
+        var encoded = ItemDeltaCodec.Encode(many);
+        Assert.Equal(1, Occurrences(encoded, System.Text.Encoding.UTF8.GetBytes(longId)));
+        Assert.All(ItemDeltaCodec.Decode(encoded).Zip(many), p =>
+        {
+            Assert.Equal(p.Second.ItemId, p.First.ItemId);
+            Assert.Equal(p.Second.Row(), p.First.Row());
+            Assert.Equal(p.Second.NextOtherCounts!, p.First.NextOtherCounts!);
+        });
 
         var watermarks = new Dictionary<int, long> { [0] = -1, [7] = 123_456_789_012 };
         Assert.Equal(watermarks, WatermarksCodec.Decode(WatermarksCodec.Encode(watermarks)));
@@ -165,4 +183,15 @@ public class ItemModelTests
 
     private static string Describe(ItemCooccurrence c) =>
         $"{c.ItemId} {c.Count} {c.RowLength} {string.Join(",", c.Neighbors.Select(n => $"{n.ItemId}={n.Count}"))} {c.PurchaseCount} {c.PurchaseRowLength} {string.Join(",", (c.PurchaseNeighbors ?? []).Select(n => $"{n.ItemId}={n.Count}"))}";
+
+    private static int Occurrences(byte[] haystack, byte[] needle)
+    {
+        var found = 0;
+        for (var at = haystack.AsSpan().IndexOf(needle); at >= 0; at = haystack.AsSpan(at + 1).IndexOf(needle) is var next and >= 0 ? at + 1 + next : -1)
+        {
+            found++;
+        }
+
+        return found;
+    }
 }

@@ -95,6 +95,7 @@ public sealed class WorkingSetTests
 
         var write = shard.TakeWrite();
         Assert.Equal(new Dictionary<int, long> { [0] = 150, [1] = 10 }, write.Watermarks);
+        Assert.Empty(write.Logs); // never stored: written whole
         var (itemId, payload) = Assert.Single(write.Items);
         Assert.Equal("x", itemId);
         Assert.Equal(4, ItemGrainStateCodec.Decode(payload).Count);
