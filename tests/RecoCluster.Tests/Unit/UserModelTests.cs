@@ -35,6 +35,42 @@ public class UserModelTests
     }
 
     [Fact]
+    public void A_window_entry_keeps_every_type_mark_and_accepted_time_to_the_millisecond()
+    {
+        // The entry packs the type in two bits: every event type must fit.
+        Assert.True(Enum.GetValues<EventType>().All(t => (int)t is >= 0 and <= 3), "an EventType beyond 3 no longer fits a window entry");
+        DateTimeOffset[] times = [EventSchema.MinTimestamp, EventSchema.MaxTimestamp.AddMilliseconds(-1), DateTimeOffset.UnixEpoch.AddMilliseconds(1), T0.AddMilliseconds(123)];
+        var grain = new UserModel("u", new UserGrainOptions { WindowSize = 10, MaxItemSideEventsPerDay = 0 }, Ids);
+        var i = 0;
+        foreach (var type in Enum.GetValues<EventType>())
+        {
+            foreach (var time in times)
+            {
+                grain.Apply(new ClickEvent("u", $"w{i++}", type, time), Sink);
+            }
+        }
+
+        var expected = Enum.GetValues<EventType>().SelectMany(type => times.Select(time => (type, time))).Reverse().Take(10).ToList();
+        var recent = grain.GetHistory().RecentItems;
+        Assert.Equal(expected.Select(e => e.type), recent.Select(r => r.LastType));
+        Assert.Equal(expected.Select(e => e.time), recent.Select(r => r.LastSeen));
+        var stored = grain.ToState().Recent;
+        Assert.Equal(expected.Select(e => e.type == EventType.Purchase), stored.Select(r => r.Purchased));
+        Assert.Equal(expected.Select(e => e.time.ToUnixTimeMilliseconds()), stored.Select(r => r.LastSeenMs));
+    }
+
+    [Fact]
+    public void An_items_interaction_count_stops_at_its_ceiling_instead_of_wrapping()
+    {
+        var state = new UserGrainState { Recent = [new RecentItemState { ItemId = "a", LastType = EventType.Click, LastSeenMs = T0.ToUnixTimeMilliseconds(), Interactions = 131_070 }] };
+        var grain = new UserModel("u", new UserGrainOptions(), Ids, state);
+        grain.Apply(E("a", second: 1), Sink);
+        grain.Apply(E("a", second: 2), Sink);
+        var entry = grain.GetHistory().RecentItems.Single();
+        Assert.Equal((131_071, EventType.View), (entry.Interactions, entry.LastType));
+    }
+
+    [Fact]
     public void The_least_recent_item_leaves_a_full_window()
     {
         var grain = new UserModel("u", new UserGrainOptions { WindowSize = 3 }, Ids);
