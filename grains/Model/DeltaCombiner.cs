@@ -10,150 +10,114 @@ namespace RecoCluster.Grains.Model;
 /// </summary>
 /// <remarks>
 /// Hot path: every event makes up to 2×window additions here. Items are numbers of the silo's
-/// <see cref="ItemIdTable"/>, so an addition is two integer-keyed lookups. The per-item accumulators and their rows
-/// are reused from batch to batch (cleared, keeping their capacity); an item not touched for a whole batch gives its
-/// accumulator back, which bounds the memory kept to the items of the last batch.
+/// <see cref="ItemIdTable"/>; the pairs of each row kind go into one flat table keyed by the pair
+/// (<see cref="PairCounts"/>), and only the per-item totals (counts, the factor step) into a dictionary, touched once
+/// per event. A drain cuts each table into one row per item.
 /// </remarks>
 public sealed class DeltaCombiner(ItemIdTable ids) : IItemDeltaSink
 {
-    private readonly Dictionary<int, Accumulator> _items = [];
-    private int _touched;
+    private readonly PairCounts _cooccurrence = new();
+    private readonly PairCounts _purchases = new();
+    private readonly PairCounts _next = new();
+    private readonly Dictionary<int, Totals> _totals = [];
 
     /// <summary>Whether nothing was added since the last drain.</summary>
-    public bool IsEmpty => _touched == 0;
+    public bool IsEmpty => _totals.Count == 0 && _cooccurrence.Count == 0 && _purchases.Count == 0 && _next.Count == 0;
 
-    public void AddCooccurrence(int item, int other, long count) =>
-        CollectionsMarshal.GetValueRefOrAddDefault(Touch(item).Row, other, out _) += count;
+    public void AddCooccurrence(int item, int other, long count) => _cooccurrence.Add(item, other, count);
 
-    public void AddItemCount(int item, long count) => Touch(item).Count += count;
+    public void AddItemCount(int item, long count) => TotalsOf(item).Count += count;
 
-    public void AddPurchaseCooccurrence(int item, int other, long count) =>
-        CollectionsMarshal.GetValueRefOrAddDefault(Touch(item).PurchaseRow ??= [], other, out _) += count;
+    public void AddPurchaseCooccurrence(int item, int other, long count) => _purchases.Add(item, other, count);
 
-    public void AddPurchaseCount(int item, long count) => Touch(item).PurchaseCount += count;
+    public void AddPurchaseCount(int item, long count) => TotalsOf(item).PurchaseCount += count;
 
-    public void AddNext(int item, int next, long weight) =>
-        CollectionsMarshal.GetValueRefOrAddDefault(Touch(item).NextRow ??= [], next, out _) += weight;
+    public void AddNext(int item, int next, long weight) => _next.Add(item, next, weight);
 
     public void AddFactorDelta(int item, ReadOnlySpan<float> delta)
     {
-        var acc = Touch(item);
-        if (acc.FactorDelta is null || acc.FactorDelta.Length != delta.Length)
+        ref var totals = ref TotalsOf(item);
+        if (totals.FactorDelta is null || totals.FactorDelta.Length != delta.Length)
         {
-            acc.FactorDelta = new float[delta.Length];
-        }
-        else if (!acc.FactorTouched)
-        {
-            Array.Clear(acc.FactorDelta);
+            totals.FactorDelta = new float[delta.Length];
         }
 
-        System.Numerics.Tensors.TensorPrimitives.Add(acc.FactorDelta, delta, acc.FactorDelta);
-        acc.FactorTouched = true;
+        System.Numerics.Tensors.TensorPrimitives.Add(totals.FactorDelta, delta, totals.FactorDelta);
     }
 
-    /// <summary>Hands over what was combined, one delta per item (in no particular order, safe to keep and to
-    /// send), and starts the next batch.</summary>
+    /// <summary>Hands over what was combined, one delta per item (in no particular order), safe to keep and to send,
+    /// and starts the next batch.</summary>
     public List<ItemDelta> Drain()
     {
-        var deltas = new List<ItemDelta>(_touched);
-        foreach (var (item, acc) in _items)
+        var parts = new Dictionary<int, Parts>(_totals.Count);
+        Take(_cooccurrence, parts, static (ref Parts p, string[] others, long[] counts) => (p.Others, p.OtherCounts) = (others, counts));
+        Take(_purchases, parts, static (ref Parts p, string[] others, long[] counts) => (p.PurchaseOthers, p.PurchaseCounts) = (others, counts));
+        Take(_next, parts, static (ref Parts p, string[] others, long[] counts) => (p.NextOthers, p.NextCounts) = (others, counts));
+        foreach (var (item, totals) in _totals)
         {
-            if (acc.Touched)
-            {
-                deltas.Add(new ItemDelta(
-                    ids[item],
-                    acc.Count,
-                    Keys(acc.Row),
-                    [.. acc.Row.Values],
-                    acc.PurchaseCount,
-                    acc.PurchaseRow is { Count: > 0 } purchases ? Keys(purchases) : null,
-                    acc.PurchaseRow is { Count: > 0 } ? [.. acc.PurchaseRow.Values] : null,
-                    acc.FactorTouched ? acc.FactorDelta!.ToArray() : null,
-                    acc.NextRow is { Count: > 0 } next ? Keys(next) : null,
-                    acc.NextRow is { Count: > 0 } ? [.. acc.NextRow.Values] : null));
-                acc.Reset();
-            }
-            else
-            {
-                // Removing the current entry while enumerating a Dictionary is allowed (and keeps the enumeration valid).
-                _items.Remove(item);
-            }
+            ref var p = ref CollectionsMarshal.GetValueRefOrAddDefault(parts, item, out _);
+            p.Totals = totals;
         }
 
-        _touched = 0;
+        _totals.Clear();
+        var deltas = new List<ItemDelta>(parts.Count);
+        foreach (var (item, p) in parts)
+        {
+            deltas.Add(new ItemDelta(
+                ids[item],
+                p.Totals.Count,
+                p.Others ?? [],
+                p.OtherCounts ?? [],
+                p.Totals.PurchaseCount,
+                p.PurchaseOthers,
+                p.PurchaseCounts,
+                p.Totals.FactorDelta,
+                p.NextOthers,
+                p.NextCounts));
+        }
+
         return deltas;
     }
 
-    /// <summary>Discards everything combined since the last drain, keeping the accumulators for reuse.</summary>
+    /// <summary>Discards everything combined since the last drain.</summary>
     public void Clear()
     {
-        if (_touched == 0)
-        {
-            return;
-        }
-
-        foreach (var acc in _items.Values)
-        {
-            acc.Reset();
-        }
-
-        _touched = 0;
+        _cooccurrence.Clear();
+        _purchases.Clear();
+        _next.Clear();
+        _totals.Clear();
     }
 
-    private string[] Keys(Dictionary<int, long> row)
+    // A table's pairs, one row per item.
+    private void Take(PairCounts table, Dictionary<int, Parts> parts, SetRow set)
     {
-        var keys = new string[row.Count];
-        var i = 0;
-        foreach (var key in row.Keys)
+        foreach (var (item, others, counts) in table.TakeRows(ids))
         {
-            keys[i++] = ids[key];
+            set(ref CollectionsMarshal.GetValueRefOrAddDefault(parts, item, out _), others, counts);
         }
-
-        return keys;
     }
 
-    private Accumulator Touch(int item)
-    {
-        ref var acc = ref CollectionsMarshal.GetValueRefOrAddDefault(_items, item, out _);
-        acc ??= new Accumulator();
-        if (!acc.Touched)
-        {
-            acc.Touched = true;
-            _touched++;
-        }
+    private ref Totals TotalsOf(int item) => ref CollectionsMarshal.GetValueRefOrAddDefault(_totals, item, out _);
 
-        return acc;
+    private delegate void SetRow(ref Parts parts, string[] others, long[] counts);
+
+    // Per item, once per event at most: its count, purchase count and summed factor step (a fresh array per batch,
+    // handed over with the delta).
+    private struct Totals
+    {
+        public long Count;
+        public long PurchaseCount;
+        public float[]? FactorDelta;
     }
 
-    private sealed class Accumulator
+    private struct Parts
     {
-        public bool Touched { get; set; }
-
-        public long Count { get; set; }
-
-        public Dictionary<int, long> Row { get; } = [];
-
-        public long PurchaseCount { get; set; }
-
-        // Allocated on first use: most items are never bought together, and most batches carry no factor step.
-        public Dictionary<int, long>? PurchaseRow { get; set; }
-
-        // Allocated on first use too: a batch's first event of a user follows nothing.
-        public Dictionary<int, long>? NextRow { get; set; }
-
-        public float[]? FactorDelta { get; set; }
-
-        public bool FactorTouched { get; set; }
-
-        public void Reset()
-        {
-            Touched = false;
-            Count = 0;
-            Row.Clear();
-            PurchaseCount = 0;
-            PurchaseRow?.Clear();
-            NextRow?.Clear();
-            FactorTouched = false;
-        }
+        public Totals Totals;
+        public string[]? Others;
+        public long[]? OtherCounts;
+        public string[]? PurchaseOthers;
+        public long[]? PurchaseCounts;
+        public string[]? NextOthers;
+        public long[]? NextCounts;
     }
 }

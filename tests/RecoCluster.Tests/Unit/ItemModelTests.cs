@@ -181,6 +181,34 @@ public class ItemModelTests
         Assert.True(combiner.IsEmpty);
     }
 
+    [Fact]
+    public void The_combiners_pair_table_sums_like_a_dictionary_through_growth_and_shrinking()
+    {
+        // Enough distinct pairs to grow the table several times, repeats to sum, and then a small batch after a
+        // large one (the table gives its capacity back): every drain equals a plain recount of what was added.
+        var ids = new ItemIdTable();
+        var numbers = Enumerable.Range(0, 400).Select(i => ids.Intern($"n{i}")).ToArray();
+        var combiner = new DeltaCombiner(ids);
+        var random = new Random(11);
+        foreach (var additions in new[] { 50_000, 300, 20_000, 0, 10 })
+        {
+            var expected = new Dictionary<(string, string), long>();
+            for (var k = 0; k < additions; k++)
+            {
+                var (item, other, count) = (numbers[random.Next(numbers.Length)], numbers[random.Next(numbers.Length)], (long)random.Next(1, 100));
+                combiner.AddCooccurrence(item, other, count);
+                expected[(ids[item], ids[other])] = expected.GetValueOrDefault((ids[item], ids[other])) + count;
+            }
+
+            var drained = combiner.Drain();
+            var actual = drained.SelectMany(d => d.Row().Select(r => ((d.ItemId, r.Key), r.Value))).ToDictionary(p => p.Item1, p => p.Value);
+            Assert.Equal(expected.Count, actual.Count);
+            Assert.All(expected, e => Assert.Equal(e.Value, actual[e.Key]));
+            Assert.All(drained, d => Assert.Equal(d.Others.Length, d.Others.Distinct().Count())); // one entry per pair
+            Assert.True(combiner.IsEmpty);
+        }
+    }
+
     private static string Describe(ItemCooccurrence c) =>
         $"{c.ItemId} {c.Count} {c.RowLength} {string.Join(",", c.Neighbors.Select(n => $"{n.ItemId}={n.Count}"))} {c.PurchaseCount} {c.PurchaseRowLength} {string.Join(",", (c.PurchaseNeighbors ?? []).Select(n => $"{n.ItemId}={n.Count}"))}";
 
