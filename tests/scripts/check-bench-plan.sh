@@ -37,6 +37,7 @@ named="$(plan ingest --events 5 --runs 1 charts report)"
 
 [[ "$(plan micro --filter '*UserGrain*' --job short)" == "micro --filter *UserGrain* --job short" ]] || fail "micro arguments are not passed through"
 
+[[ "$(plan kcat --runs 1)" == "kcat --runs 1" ]] || fail "kcat is not planned by name"
 [[ "$(plan profile --events 5)" == "profile dotnet-common,dotnet-sampled-thread-time ingest --runs 1 --events 5" ]] || fail "profile is not planned as one traced ingest run"
 
 if RECO_BENCH_DRY_RUN=1 ./reco bench no-such-part >/dev/null 2>&1; then

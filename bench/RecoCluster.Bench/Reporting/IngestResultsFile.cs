@@ -27,7 +27,12 @@ public sealed record IngestResultsFile(DateTimeOffset Date, string Command, Mach
             s.GetProperty(ratio).GetDouble(),
             // The first runtime's second half was of the user side alone: not the same figure, so not shown as it.
             firstRuntime ? null : OptionalDouble(s, "medianSecondHalfEventsPerSecond"),
-            firstRuntime ? null : OptionalDouble(s, "medianSecondHalfRatio"))).ToList();
+            firstRuntime ? null : OptionalDouble(s, "medianSecondHalfRatio"),
+            // Recorded since 2026-12-07.
+            OptionalDouble(s, "medianUserSideEventsPerSecond"),
+            OptionalDouble(s, "medianUserSideRatio"),
+            OptionalDouble(s, "medianItemSideOfUserSide"),
+            OptionalDouble(s, "medianStoredBytesPerEvent"))).ToList();
         var command = root.TryGetProperty("command", out var c) ? c.GetString()! : BenchArgs.Command("ingest", [
             "--events", root.GetProperty("events").GetInt32().ToString(CultureInfo.InvariantCulture),
             "--runs", summary.Max(s => s.Runs).ToString(CultureInfo.InvariantCulture)]);
@@ -59,5 +64,21 @@ public sealed record IngestResultsFile(DateTimeOffset Date, string Command, Mach
     /// <param name="SecondHalf">The same over the run's second half, when its users and items are in memory (null
     /// when no run had a window to time it, and in the first runtime's files).</param>
     /// <param name="SecondHalfRatio">Of the bare consumer.</param>
-    public sealed record Row(string Provider, int Runs, double Bare, double Stored, double StoredRatio, double? SecondHalf, double? SecondHalfRatio);
+    /// <param name="UserSide">The silo, until every event was stored on the user side (null in files before
+    /// 2026-12-07, as are the next three).</param>
+    /// <param name="UserSideRatio">Of the bare consumer.</param>
+    /// <param name="ItemSideOfUserSide">Both sides' rate over the user side's, per run.</param>
+    /// <param name="BytesPerEvent">Payload bytes the silo stored per event.</param>
+    public sealed record Row(
+        string Provider,
+        int Runs,
+        double Bare,
+        double Stored,
+        double StoredRatio,
+        double? SecondHalf,
+        double? SecondHalfRatio,
+        double? UserSide = null,
+        double? UserSideRatio = null,
+        double? ItemSideOfUserSide = null,
+        double? BytesPerEvent = null);
 }

@@ -30,6 +30,9 @@ public sealed class BenchSmokeTests
             Assert.Equal(["Sqlite", "Postgres"], summary.Select(s => s.GetProperty("provider").GetString()));
             Assert.All(summary, s => Assert.True(s.GetProperty("medianStoredEventsPerSecond").GetDouble() > 0));
             Assert.All(summary, s => Assert.True(s.GetProperty("medianBareEventsPerSecond").GetDouble() > 0));
+            // The user side is stored no later than both sides, and the silo's byte counter reached the bench.
+            Assert.All(summary, s => Assert.True(s.GetProperty("medianUserSideEventsPerSecond").GetDouble() >= s.GetProperty("medianStoredEventsPerSecond").GetDouble() * 0.999));
+            Assert.All(summary, s => Assert.True(s.GetProperty("medianStoredBytesPerEvent").GetDouble() > 0));
         }
         finally
         {
