@@ -116,7 +116,7 @@ public class ItemModelTests
         var side = ItemDeltaCodec.Decode(sideV1).Single();
         Assert.Equal(("a", 3L), (side.ItemId, side.Count));
         Assert.Null(side.NextOthers);
-        Assert.Throws<InvalidDataException>(() => ItemGrainStateCodec.Decode([3, 0, 0, 0, 0]));
+        Assert.Throws<InvalidDataException>(() => ItemGrainStateCodec.Decode([4, 0, 0, 0, 0, 0]));
 
         // Version 2 of the item side, as stored before its id table: ids in UTF-8 at every use, and a sequential row.
         byte[] sideV2 = [2, 1, 1, (byte)'a', 3, 1, 1, (byte)'b', 2, 0, 0, 0, 1, 1, (byte)'c', 60];
