@@ -30,7 +30,9 @@ public sealed class UserModel
     private long _lastEventMs;
     private int _capDay;
     private int _capCount;
-    private float[]? _factors;
+    // The user's vector in half precision: 64 bytes of values instead of 128 at dimension 32. A step reads it into
+    // floats, moves it there and rounds it back; the stored form and what serving reads are floats.
+    private Half[]? _factors;
 
     public UserModel(string userId, UserGrainOptions options, ItemIdTable ids, UserGrainState? state = null)
     {
@@ -60,7 +62,7 @@ public sealed class UserModel
         _lastEventMs = state.LastEventMs;
         _capDay = state.CapDay;
         _capCount = state.CapCount;
-        _factors = state.Factors;
+        _factors = state.Factors is { } stored ? ToHalves(stored) : null;
 
         static long Count(long[] counts, int type) => type < counts.Length ? counts[type] : 0;
     }
@@ -91,7 +93,7 @@ public sealed class UserModel
             LastEventMs = _lastEventMs,
             CapDay = _capDay,
             CapCount = _capCount,
-            Factors = _factors?.ToArray(),
+            Factors = _factors is { } f ? ToFloats(f) : null,
         };
     }
 
@@ -259,10 +261,15 @@ public sealed class UserModel
             return;
         }
 
+        Span<float> user = stackalloc float[d];
         if (_factors is null || _factors.Length != d)
         {
-            _factors = new float[d];
-            Bpr.InitUser(_userId, options.InitScale, _factors);
+            Bpr.InitUser(_userId, options.InitScale, user);
+            _factors = new Half[d];
+        }
+        else
+        {
+            System.Numerics.Tensors.TensorPrimitives.ConvertToSingle(_factors, user);
         }
 
         Span<float> buffers = stackalloc float[4 * d];
@@ -270,7 +277,8 @@ public sealed class UserModel
         var negativeVector = ItemVector(table, negativeId, buffers.Slice(d, d));
         var positiveDelta = buffers.Slice(2 * d, d);
         var negativeDelta = buffers.Slice(3 * d, d);
-        Bpr.Step(_factors, positiveVector, negativeVector, options.LearningRate * weight, options.Regularization, positiveDelta, negativeDelta);
+        Bpr.Step(user, positiveVector, negativeVector, options.LearningRate * weight, options.Regularization, positiveDelta, negativeDelta);
+        System.Numerics.Tensors.TensorPrimitives.ConvertToHalf(user, _factors);
         itemSide.AddFactorDelta(item, positiveDelta);
         itemSide.AddFactorDelta(negative, negativeDelta);
     }
@@ -313,7 +321,7 @@ public sealed class UserModel
             items[i] = new RecentInteraction(_ids[r.Item], r.Type, r.LastSeenMs, r.Purchased);
         }
 
-        return new RecommendationInput(_userId, items, _factors?.ToArray());
+        return new RecommendationInput(_userId, items, _factors is { } f ? ToFloats(f) : null);
     }
 
     // The daily cap counts per UTC day of the event timestamps, in log order. A late event (older day) counts
@@ -366,6 +374,20 @@ public sealed class UserModel
             counts,
             total,
             total == 0 ? null : DateTimeOffset.FromUnixTimeMilliseconds(_lastEventMs));
+    }
+
+    private static Half[] ToHalves(float[] values)
+    {
+        var halves = new Half[values.Length];
+        System.Numerics.Tensors.TensorPrimitives.ConvertToHalf(values, halves);
+        return halves;
+    }
+
+    private static float[] ToFloats(Half[] values)
+    {
+        var floats = new float[values.Length];
+        System.Numerics.Tensors.TensorPrimitives.ConvertToSingle(values, floats);
+        return floats;
     }
 
     /// <summary>One window entry: 12 bytes, no references (24 before 2026-12-07, docs/benchmarks.md, "Memory"). The
