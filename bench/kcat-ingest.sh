@@ -26,7 +26,8 @@ calc() { python3 -c "print($1)"; }
 results=()
 for run in $(seq "$runs"); do
   work=$(mktemp -d)
-  # The same stream as IngestRun.ProduceAsync makes, in kcat's key<TAB>value form.
+  # The workload of IngestRun.ProduceAsync (its users, items, popularity, types and timestamps), drawn by Python's
+  # generator, so not the same events; in kcat's key<TAB>value form.
   python3 - "$events" "$run" >"$work/events.txt" <<'PY'
 import json, random, sys
 n, seed = int(sys.argv[1]), int(sys.argv[2])

@@ -50,13 +50,27 @@ public sealed class DeltaCombiner(ItemIdTable ids) : IItemDeltaSink
     public List<ItemDelta> Drain()
     {
         var parts = new Dictionary<int, Parts>(_totals.Count);
-        Take(_cooccurrence, parts, static (ref Parts p, string[] others, long[] counts) => (p.Others, p.OtherCounts) = (others, counts));
-        Take(_purchases, parts, static (ref Parts p, string[] others, long[] counts) => (p.PurchaseOthers, p.PurchaseCounts) = (others, counts));
-        Take(_next, parts, static (ref Parts p, string[] others, long[] counts) => (p.NextOthers, p.NextCounts) = (others, counts));
+        foreach (var (item, others, counts) in _cooccurrence.TakeRows(ids))
+        {
+            ref var p = ref PartsOf(item);
+            (p.Others, p.OtherCounts) = (others, counts);
+        }
+
+        foreach (var (item, others, counts) in _purchases.TakeRows(ids))
+        {
+            ref var p = ref PartsOf(item);
+            (p.PurchaseOthers, p.PurchaseCounts) = (others, counts);
+        }
+
+        foreach (var (item, others, counts) in _next.TakeRows(ids))
+        {
+            ref var p = ref PartsOf(item);
+            (p.NextOthers, p.NextCounts) = (others, counts);
+        }
+
         foreach (var (item, totals) in _totals)
         {
-            ref var p = ref CollectionsMarshal.GetValueRefOrAddDefault(parts, item, out _);
-            p.Totals = totals;
+            PartsOf(item).Totals = totals;
         }
 
         _totals.Clear();
@@ -77,6 +91,8 @@ public sealed class DeltaCombiner(ItemIdTable ids) : IItemDeltaSink
         }
 
         return deltas;
+
+        ref Parts PartsOf(int item) => ref CollectionsMarshal.GetValueRefOrAddDefault(parts, item, out _);
     }
 
     /// <summary>Discards everything combined since the last drain.</summary>
@@ -88,18 +104,7 @@ public sealed class DeltaCombiner(ItemIdTable ids) : IItemDeltaSink
         _totals.Clear();
     }
 
-    // A table's pairs, one row per item.
-    private void Take(PairCounts table, Dictionary<int, Parts> parts, SetRow set)
-    {
-        foreach (var (item, others, counts) in table.TakeRows(ids))
-        {
-            set(ref CollectionsMarshal.GetValueRefOrAddDefault(parts, item, out _), others, counts);
-        }
-    }
-
     private ref Totals TotalsOf(int item) => ref CollectionsMarshal.GetValueRefOrAddDefault(_totals, item, out _);
-
-    private delegate void SetRow(ref Parts parts, string[] others, long[] counts);
 
     // Per item, once per event at most: its count, purchase count and summed factor step (a fresh array per batch,
     // handed over with the delta).
