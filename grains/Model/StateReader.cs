@@ -95,5 +95,28 @@ internal ref struct StateReader(ReadOnlySpan<byte> payload)
         return values;
     }
 
+    public Half[]? Halves()
+    {
+        var length = VarUInt();
+        if (length == 0)
+        {
+            return null;
+        }
+
+        if (length - 1 > (ulong)((_payload.Length - _at) / 2))
+        {
+            throw Truncated();
+        }
+
+        var values = new Half[(int)(length - 1)];
+        for (var i = 0; i < values.Length; i++)
+        {
+            values[i] = BinaryPrimitives.ReadHalfLittleEndian(_payload.Slice(_at + (i * 2), 2));
+        }
+
+        _at += values.Length * 2;
+        return values;
+    }
+
     private static InvalidDataException Truncated() => new("a stored state ends early: it is truncated or not a state");
 }

@@ -149,4 +149,24 @@ internal sealed class StateWriter
 
         _buffer.Advance(values.Length * sizeof(float));
     }
+
+    /// <summary>A half-precision vector, or null: its length plus one (0 for null), then the halves. In memory only
+    /// (<see cref="PackedUser"/>): what is stored holds floats.</summary>
+    public void Halves(Half[]? values)
+    {
+        if (values is null)
+        {
+            VarUInt(0);
+            return;
+        }
+
+        VarUInt((ulong)values.Length + 1);
+        var span = _buffer.GetSpan(values.Length * 2);
+        for (var i = 0; i < values.Length; i++)
+        {
+            BinaryPrimitives.WriteHalfLittleEndian(span[(i * 2)..], values[i]);
+        }
+
+        _buffer.Advance(values.Length * 2);
+    }
 }

@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using RecoCluster.Grains.Algorithms;
 using RecoCluster.Grains.Interfaces;
 
@@ -11,8 +10,9 @@ namespace RecoCluster.Grains.Model;
 /// </summary>
 /// <remarks>
 /// Turn-based: the runtime calls one method at a time, so there are no locks. Items are numbers of the silo's
-/// <see cref="ItemIdTable"/>, and the window is an array of structs: a user's memory is a few objects, not one per
-/// window entry (docs/benchmarks.md, "Memory").
+/// <see cref="ItemIdTable"/>. While events change the user, its state is an <see cref="ExpandedUser"/> (the window an
+/// array of structs); at rest a partition's ingress keeps only its packed bytes (<see cref="Pack"/>,
+/// <see cref="PackedUser"/>), about half the memory (docs/benchmarks.md, "Memory").
 /// </remarks>
 public sealed class UserModel
 {
@@ -21,18 +21,10 @@ public sealed class UserModel
     private readonly string _userId;
     private readonly UserGrainOptions _options;
     private readonly ItemIdTable _ids;
-    private RecentEntry[] _recent;
-    private int _recentCount;
-    private long _views;
-    private long _clicks;
-    private long _carts;
-    private long _purchases;
-    private long _lastEventMs;
-    private int _capDay;
-    private int _capCount;
-    // The user's vector in half precision: 64 bytes of values instead of 128 at dimension 32. A step reads it into
-    // floats, moves it there and rounds it back; the stored form and what serving reads are floats.
-    private Half[]? _factors;
+
+    // An ExpandedUser, or the PackedUser bytes of a model made by FromPacked until its first event: a model being
+    // read need not unpack for good.
+    private object _state;
 
     public UserModel(string userId, UserGrainOptions options, ItemIdTable ids, UserGrainState? state = null)
     {
@@ -42,7 +34,8 @@ public sealed class UserModel
         _userId = userId;
         _options = options;
         _ids = ids;
-        _recent = [];
+        var user = new ExpandedUser();
+        _state = user;
         if (state is null)
         {
             return;
@@ -50,50 +43,51 @@ public sealed class UserModel
 
         // A stored window longer than the configured one (the window was made shorter) keeps its most recent part.
         var length = Math.Min(state.Recent.Length, options.WindowSize);
-        _recent = new RecentEntry[length];
+        user.Recent = new RecentEntry[length];
         for (var i = 0; i < length; i++)
         {
             var r = state.Recent[i];
-            _recent[i] = new RecentEntry(ids.Intern(r.ItemId), r.LastType, r.LastSeenMs, r.Interactions, r.Purchased);
+            user.Recent[i] = new RecentEntry(ids.Intern(r.ItemId), r.LastType, r.LastSeenMs, r.Interactions, r.Purchased);
         }
 
-        _recentCount = length;
-        (_views, _clicks, _carts, _purchases) = (Count(state.Counts, 0), Count(state.Counts, 1), Count(state.Counts, 2), Count(state.Counts, 3));
-        _lastEventMs = state.LastEventMs;
-        _capDay = state.CapDay;
-        _capCount = state.CapCount;
-        _factors = state.Factors is { } stored ? ToHalves(stored) : null;
+        user.RecentCount = length;
+        (user.Views, user.Clicks, user.Carts, user.Purchases) = (Count(state.Counts, 0), Count(state.Counts, 1), Count(state.Counts, 2), Count(state.Counts, 3));
+        user.LastEventMs = state.LastEventMs;
+        user.CapDay = state.CapDay;
+        user.CapCount = state.CapCount;
+        user.Factors = state.Factors is { } stored ? ToHalves(stored) : null;
 
         static long Count(long[] counts, int type) => type < counts.Length ? counts[type] : 0;
     }
 
     /// <summary>Events applied, all types.</summary>
-    public long TotalEvents => _views + _clicks + _carts + _purchases;
+    public long TotalEvents => Current.TotalEvents;
 
     /// <summary>Items in the window.</summary>
-    public int WindowLength => _recentCount;
+    public int WindowLength => Current.RecentCount;
 
     /// <summary>Whether the factor model has given the user a vector.</summary>
-    public bool HasFactors => _factors is not null;
+    public bool HasFactors => Current.Factors is not null;
 
     /// <summary>The state to store, with item ids as strings.</summary>
     public UserGrainState ToState()
     {
-        var recent = new RecentItemState[_recentCount];
+        var u = Current;
+        var recent = new RecentItemState[u.RecentCount];
         for (var i = 0; i < recent.Length; i++)
         {
-            var r = _recent[i];
+            var r = u.Recent[i];
             recent[i] = new RecentItemState { ItemId = _ids[r.Item], LastType = r.Type, LastSeenMs = r.LastSeenMs, Interactions = r.Interactions, Purchased = r.Purchased };
         }
 
         return new UserGrainState
         {
             Recent = recent,
-            Counts = [_views, _clicks, _carts, _purchases],
-            LastEventMs = _lastEventMs,
-            CapDay = _capDay,
-            CapCount = _capCount,
-            Factors = _factors is { } f ? ToFloats(f) : null,
+            Counts = [u.Views, u.Clicks, u.Carts, u.Purchases],
+            LastEventMs = u.LastEventMs,
+            CapDay = u.CapDay,
+            CapCount = u.CapCount,
+            Factors = u.Factors is { } f ? ToFloats(f) : null,
         };
     }
 
@@ -109,27 +103,28 @@ public sealed class UserModel
     {
         ArgumentNullException.ThrowIfNull(evt);
         ArgumentNullException.ThrowIfNull(itemSide);
+        var u = Hot();
         var item = _ids.Intern(evt.ItemId);
         var ms = evt.Timestamp.ToUnixTimeMilliseconds();
         var purchase = evt.Type == EventType.Purchase;
         var weights = _options.Weights;
         var windowMs = _options.WindowSeconds * 1_000L;
 
-        if (ReachesItemSide(ms))
+        if (ReachesItemSide(u, ms))
         {
             var weight = weights.For(evt.Type);
             var factors = _options.Factors;
             if (weight > 0 && itemFactors is { Count: >= 2 } && factors.Enabled && itemFactors.Dimensions == factors.Dimensions)
             {
-                FactorStep(item, evt.ItemId, weight, itemFactors, itemSide);
+                FactorStep(u, item, evt.ItemId, weight, itemFactors, itemSide);
             }
 
             // Co-occurrence with the window as it is *before* this event, the item itself excluded, and only with
             // items touched within the time window before it (an out-of-order, older event meets them all). A
             // pair counts as much as its weaker side: a view next to a purchase is a view's worth of evidence.
-            for (var i = 0; i < _recentCount; i++)
+            for (var i = 0; i < u.RecentCount; i++)
             {
-                ref readonly var other = ref _recent[i];
+                ref readonly var other = ref u.Recent[i];
                 if (other.Item == item || (windowMs > 0 && ms - other.LastSeenMs > windowMs))
                 {
                     continue;
@@ -153,12 +148,12 @@ public sealed class UserModel
             // Sequential: the item follows each of the window's first SequentialSteps items, at step g = its
             // position + 1, with the integer weight 60/g. An event on the item already at the front (a refresh, a
             // second click on the same page) is not a move, so it follows nothing.
-            var steps = Math.Min(_options.SequentialSteps, _recentCount);
-            if (weight > 0 && steps > 0 && _recent[0].Item != item)
+            var steps = Math.Min(_options.SequentialSteps, u.RecentCount);
+            if (weight > 0 && steps > 0 && u.Recent[0].Item != item)
             {
                 for (var g = 1; g <= steps; g++)
                 {
-                    ref readonly var before = ref _recent[g - 1];
+                    ref readonly var before = ref u.Recent[g - 1];
                     if (before.Item != item && (windowMs <= 0 || ms - before.LastSeenMs <= windowMs))
                     {
                         itemSide.AddNext(before.Item, item, UserGrainOptions.SequentialWeightUnit / g);
@@ -177,26 +172,26 @@ public sealed class UserModel
             }
         }
 
-        MoveToFront(item, evt.Type, ms, purchase);
+        MoveToFront(u, item, evt.Type, ms, purchase);
         switch (evt.Type)
         {
-            case EventType.View: _views++; break;
-            case EventType.Click: _clicks++; break;
-            case EventType.AddToCart: _carts++; break;
-            default: _purchases++; break;
+            case EventType.View: u.Views++; break;
+            case EventType.Click: u.Clicks++; break;
+            case EventType.AddToCart: u.Carts++; break;
+            default: u.Purchases++; break;
         }
 
-        _lastEventMs = Math.Max(_lastEventMs, ms);
+        u.LastEventMs = Math.Max(u.LastEventMs, ms);
     }
 
     // The item goes to the front of the window (most recent first); a new item pushes the least recent one out of
     // a full window.
-    private void MoveToFront(int item, EventType type, long ms, bool purchase)
+    private void MoveToFront(ExpandedUser u, int item, EventType type, long ms, bool purchase)
     {
         var index = -1;
-        for (var i = 0; i < _recentCount; i++)
+        for (var i = 0; i < u.RecentCount; i++)
         {
-            if (_recent[i].Item == item)
+            if (u.Recent[i].Item == item)
             {
                 index = i;
                 break;
@@ -206,50 +201,50 @@ public sealed class UserModel
         RecentEntry entry;
         if (index >= 0)
         {
-            entry = _recent[index];
+            entry = u.Recent[index];
             entry.Interactions++;
         }
         else
         {
             entry = new RecentEntry(item, type, ms, 1, false);
-            if (_recentCount < _options.WindowSize)
+            if (u.RecentCount < _options.WindowSize)
             {
-                if (_recentCount == _recent.Length)
+                if (u.RecentCount == u.Recent.Length)
                 {
                     // Grown four entries at a time up to the window size: most users never fill it, and doubling
                     // left a quarter of the average window's array empty (docs/benchmarks.md, "Memory").
-                    Array.Resize(ref _recent, Math.Min(_options.WindowSize, _recent.Length + 4));
+                    Array.Resize(ref u.Recent, Math.Min(_options.WindowSize, u.Recent.Length + 4));
                 }
 
-                _recentCount++;
+                u.RecentCount++;
             }
 
-            index = _recentCount - 1;
+            index = u.RecentCount - 1;
         }
 
         // Shift the entries before it one place back (over it, or over the least recent one).
-        Array.Copy(_recent, 0, _recent, 1, index);
+        Array.Copy(u.Recent, 0, u.Recent, 1, index);
         entry.Type = type;
         entry.LastSeenMs = ms;
         entry.Purchased |= purchase;
-        _recent[0] = entry;
+        u.Recent[0] = entry;
     }
 
     // One BPR step against a negative drawn from the snapshot by a hash of (user, event number): the same log
     // draws the same negatives. Items in the user's window are not negatives (they are known positives); after
     // three draws that all hit the window, the step is skipped rather than taught something false.
-    private void FactorStep(int item, string itemId, int weight, FactorTable table, IItemDeltaSink itemSide)
+    private void FactorStep(ExpandedUser u, int item, string itemId, int weight, FactorTable table, IItemDeltaSink itemSide)
     {
         var options = _options.Factors;
         var d = options.Dimensions;
-        var sequence = TotalEvents;
+        var sequence = u.TotalEvents;
         string? negativeId = null;
         var negative = -1;
         for (var attempt = 0; attempt < 3 && negativeId is null; attempt++)
         {
             var candidate = table.Ids[Bpr.NegativeIndex(_userId, sequence, attempt, table.Count)];
             var number = _ids.Intern(candidate);
-            if (number != item && !InWindow(number))
+            if (number != item && !InWindow(u, number))
             {
                 negativeId = candidate;
                 negative = number;
@@ -262,14 +257,14 @@ public sealed class UserModel
         }
 
         Span<float> user = stackalloc float[d];
-        if (_factors is null || _factors.Length != d)
+        if (u.Factors is null || u.Factors.Length != d)
         {
             Bpr.InitUser(_userId, options.InitScale, user);
-            _factors = new Half[d];
+            u.Factors = new Half[d];
         }
         else
         {
-            System.Numerics.Tensors.TensorPrimitives.ConvertToSingle(_factors, user);
+            System.Numerics.Tensors.TensorPrimitives.ConvertToSingle(u.Factors, user);
         }
 
         Span<float> buffers = stackalloc float[4 * d];
@@ -278,7 +273,7 @@ public sealed class UserModel
         var positiveDelta = buffers.Slice(2 * d, d);
         var negativeDelta = buffers.Slice(3 * d, d);
         Bpr.Step(user, positiveVector, negativeVector, options.LearningRate * weight, options.Regularization, positiveDelta, negativeDelta);
-        System.Numerics.Tensors.TensorPrimitives.ConvertToHalf(user, _factors);
+        System.Numerics.Tensors.TensorPrimitives.ConvertToHalf(user, u.Factors);
         itemSide.AddFactorDelta(item, positiveDelta);
         itemSide.AddFactorDelta(negative, negativeDelta);
     }
@@ -297,11 +292,11 @@ public sealed class UserModel
         return scratch;
     }
 
-    private bool InWindow(int item)
+    private static bool InWindow(ExpandedUser u, int item)
     {
-        for (var i = 0; i < _recentCount; i++)
+        for (var i = 0; i < u.RecentCount; i++)
         {
-            if (_recent[i].Item == item)
+            if (u.Recent[i].Item == item)
             {
                 return true;
             }
@@ -314,19 +309,20 @@ public sealed class UserModel
     /// (a copy, or null before the first factor step). Read in the grain's turn, used outside it.</summary>
     public RecommendationInput GetRecommendationInput()
     {
-        var items = new RecentInteraction[_recentCount];
+        var u = Current;
+        var items = new RecentInteraction[u.RecentCount];
         for (var i = 0; i < items.Length; i++)
         {
-            var r = _recent[i];
+            var r = u.Recent[i];
             items[i] = new RecentInteraction(_ids[r.Item], r.Type, r.LastSeenMs, r.Purchased);
         }
 
-        return new RecommendationInput(_userId, items, _factors is { } f ? ToFloats(f) : null);
+        return new RecommendationInput(_userId, items, u.Factors is { } f ? ToFloats(f) : null);
     }
 
     // The daily cap counts per UTC day of the event timestamps, in log order. A late event (older day) counts
     // against the newest day seen, so the cap depends only on the user's own log: replay gives the same answer.
-    private bool ReachesItemSide(long ms)
+    private bool ReachesItemSide(ExpandedUser u, long ms)
     {
         var cap = _options.MaxItemSideEventsPerDay;
         if (cap <= 0)
@@ -335,45 +331,88 @@ public sealed class UserModel
         }
 
         var day = (int)Math.Floor(ms / (double)MsPerDay);
-        if (day > _capDay)
+        if (day > u.CapDay)
         {
-            _capDay = day;
-            _capCount = 0;
+            u.CapDay = day;
+            u.CapCount = 0;
         }
 
-        if (_capCount >= cap)
+        if (u.CapCount >= cap)
         {
             return false;
         }
 
-        _capCount++;
+        u.CapCount++;
         return true;
     }
 
     /// <summary>The user's history window and counts, as served by <c>GET /v1/users/{userId}</c>.</summary>
     public UserHistory GetHistory()
     {
-        var items = new RecentItem[_recentCount];
+        var u = Current;
+        var items = new RecentItem[u.RecentCount];
         for (var i = 0; i < items.Length; i++)
         {
-            var r = _recent[i];
+            var r = u.Recent[i];
             items[i] = new RecentItem(_ids[r.Item], r.Type, DateTimeOffset.FromUnixTimeMilliseconds(r.LastSeenMs), r.Interactions);
         }
 
-        long[] byType = [_views, _clicks, _carts, _purchases];
+        long[] byType = [u.Views, u.Clicks, u.Carts, u.Purchases];
         var counts = new Dictionary<string, long>(EventTypes.WireNames.Count);
         for (var t = 0; t < EventTypes.WireNames.Count; t++)
         {
             counts[EventTypes.WireNames[t]] = byType[t];
         }
 
-        var total = TotalEvents;
+        var total = u.TotalEvents;
         return new UserHistory(
             _userId,
             items,
             counts,
             total,
-            total == 0 ? null : DateTimeOffset.FromUnixTimeMilliseconds(_lastEventMs));
+            total == 0 ? null : DateTimeOffset.FromUnixTimeMilliseconds(u.LastEventMs));
+    }
+
+    /// <summary>The user's resting form (<see cref="PackedUser"/>): about half the memory of the model, in the silo's
+    /// numbering of items. A partition's ingress keeps each user of a stored batch as these bytes
+    /// (<see cref="UserWorkingSet"/>) and makes a model of them again (<see cref="FromPacked"/>) when the user is
+    /// read or changed.</summary>
+    public byte[] Pack() => _state as byte[] ?? PackedUser.Pack((ExpandedUser)_state);
+
+    /// <summary>A model of <see cref="Pack"/>'s bytes, made with the same <paramref name="ids"/>. Reading it leaves
+    /// the bytes packed; its first event unpacks them.</summary>
+    public static UserModel FromPacked(string userId, UserGrainOptions options, ItemIdTable ids, byte[] packed)
+    {
+        ArgumentNullException.ThrowIfNull(packed);
+        return new UserModel(userId, options, ids, packed);
+    }
+
+    private UserModel(string userId, UserGrainOptions options, ItemIdTable ids, byte[] packed)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(userId);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(ids);
+        _userId = userId;
+        _options = options;
+        _ids = ids;
+        _state = packed;
+    }
+
+    // The state to read: a packed user is unpacked into a copy and stays packed, so that reads (serving, the
+    // history) leave a resting user at rest.
+    private ExpandedUser Current => _state is ExpandedUser user ? user : PackedUser.Unpack((byte[])_state, growUpTo: 0);
+
+    // The state to change: a packed user is unpacked for good, with room for one more window entry.
+    private ExpandedUser Hot()
+    {
+        if (_state is ExpandedUser user)
+        {
+            return user;
+        }
+
+        user = PackedUser.Unpack((byte[])_state, growUpTo: _options.WindowSize);
+        _state = user;
+        return user;
     }
 
     private static Half[] ToHalves(float[] values)
@@ -388,70 +427,5 @@ public sealed class UserModel
         var floats = new float[values.Length];
         System.Numerics.Tensors.TensorPrimitives.ConvertToSingle(values, floats);
         return floats;
-    }
-
-    /// <summary>One window entry: 12 bytes, no references (24 before 2026-12-07, docs/benchmarks.md, "Memory"). The
-    /// item is a number of the silo's <see cref="ItemIdTable"/>; the time, the type, the purchased mark and the
-    /// interaction count share one long: the time as signed milliseconds from 2000-01-01 in 44 bits (about 278
-    /// years either way, where events are accepted from 2000 to 2100), the type in 2, the mark in 1, and the count
-    /// in 17, where it stops at <see cref="MaxInteractions"/> (a count only the history shows).</summary>
-    [StructLayout(LayoutKind.Sequential, Pack = 4)]
-    private struct RecentEntry
-    {
-        public const int MaxInteractions = (1 << 17) - 1;
-
-        private const int TimeBits = 44;
-        private const long TimeMask = (1L << TimeBits) - 1;
-        private const long Epoch2000Ms = 946_684_800_000;
-        private const int TypeShift = TimeBits;
-        private const int PurchasedShift = TimeBits + 2;
-        private const int InteractionsShift = TimeBits + 3;
-
-        private long _packed;
-
-        public RecentEntry(int item, EventType type, long lastSeenMs, int interactions, bool purchased)
-        {
-            Item = item;
-            LastSeenMs = lastSeenMs;
-            Type = type;
-            Purchased = purchased;
-            Interactions = interactions;
-        }
-
-        public int Item;
-
-        public long LastSeenMs
-        {
-            // Shifted up and back down to carry the 44-bit offset's sign.
-            readonly get => (_packed << (64 - TimeBits) >> (64 - TimeBits)) + Epoch2000Ms;
-            set
-            {
-                var offset = value - Epoch2000Ms;
-                if (offset < -(1L << (TimeBits - 1)) || offset >= 1L << (TimeBits - 1))
-                {
-                    throw new ArgumentOutOfRangeException(nameof(value), value, "a window entry holds times within about 278 years of 2000");
-                }
-
-                _packed = (_packed & ~TimeMask) | (offset & TimeMask);
-            }
-        }
-
-        public EventType Type
-        {
-            readonly get => (EventType)((_packed >> TypeShift) & 3);
-            set => _packed = (_packed & ~(3L << TypeShift)) | (((long)value & 3) << TypeShift);
-        }
-
-        public bool Purchased
-        {
-            readonly get => ((_packed >> PurchasedShift) & 1) != 0;
-            set => _packed = value ? _packed | (1L << PurchasedShift) : _packed & ~(1L << PurchasedShift);
-        }
-
-        public int Interactions
-        {
-            readonly get => (int)((ulong)_packed >> InteractionsShift);
-            set => _packed = (_packed & ((1L << InteractionsShift) - 1)) | ((long)Math.Clamp(value, 0, MaxInteractions) << InteractionsShift);
-        }
     }
 }

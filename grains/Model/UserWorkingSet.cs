@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using RecoCluster.Grains.Algorithms;
 using RecoCluster.Grains.Interfaces;
 
@@ -12,7 +14,9 @@ namespace RecoCluster.Grains.Model;
 /// Turn-based, like the grain that owns it: no locks. Users come in from storage before a batch that touches them
 /// (<see cref="Missing"/>, <see cref="Load"/>), change in memory while the batch is applied, and are handed to
 /// storage with the batch (<see cref="Changed"/>); only users stored and untouched for longest are forgotten, so
-/// memory never holds the only copy of a user beyond the batch in hand.
+/// memory never holds the only copy of a user beyond the batch in hand. Once stored, a user rests as its packed bytes
+/// (<see cref="UserModel.Pack"/>) in a struct entry: the dictionary's entry and those bytes are all a resting user
+/// costs besides its id (docs/benchmarks.md, "Memory").
 /// </remarks>
 public sealed class UserWorkingSet
 {
@@ -61,7 +65,7 @@ public sealed class UserWorkingSet
         ArgumentNullException.ThrowIfNull(userId);
         if (!_users.ContainsKey(userId))
         {
-            _users[userId] = new Entry { Model = stored is null ? null : new UserModel(userId, _options, _ids, stored), Touched = _clock };
+            _users[userId] = new Entry { State = stored is null ? null : new UserModel(userId, _options, _ids, stored), Touched = _clock };
         }
     }
 
@@ -70,7 +74,7 @@ public sealed class UserWorkingSet
     {
         if (_users.TryGetValue(userId, out var entry))
         {
-            model = entry.Model;
+            model = ModelOf(userId, entry.State);
             return true;
         }
 
@@ -81,9 +85,12 @@ public sealed class UserWorkingSet
     /// <summary>Applies one event, or the erase command (<paramref name="evt"/> null), to a user in memory.</summary>
     public void Apply(string userId, ClickEvent? evt, IItemDeltaSink itemSide, FactorTable? factors)
     {
-        var entry = _users.TryGetValue(userId, out var e)
-            ? e
-            : throw new InvalidOperationException($"user {userId} is not in memory: load it before applying its events");
+        ref var entry = ref CollectionsMarshal.GetValueRefOrNullRef(_users, userId);
+        if (Unsafe.IsNullRef(ref entry))
+        {
+            throw new InvalidOperationException($"user {userId} is not in memory: load it before applying its events");
+        }
+
         if (!entry.Changed)
         {
             entry.Changed = true;
@@ -93,12 +100,13 @@ public sealed class UserWorkingSet
         entry.Touched = _clock;
         if (evt is null)
         {
-            entry.Model = null;
+            entry.State = null;
             return;
         }
 
-        entry.Model ??= new UserModel(userId, _options, _ids);
-        entry.Model.Apply(evt, itemSide, factors);
+        var model = ModelOf(userId, entry.State) ?? new UserModel(userId, _options, _ids);
+        entry.State = model;
+        model.Apply(evt, itemSide, factors);
     }
 
     /// <summary>The users changed since the last <see cref="Stored"/>, with their state to store (null: erased,
@@ -108,19 +116,24 @@ public sealed class UserWorkingSet
         var changed = new List<(string, UserGrainState?)>(_changed.Count);
         foreach (var userId in _changed)
         {
-            changed.Add((userId, _users[userId].Model?.ToState()));
+            changed.Add((userId, ModelOf(userId, _users[userId].State)?.ToState()));
         }
 
         return changed;
     }
 
-    /// <summary>The changed users are stored: they become forgettable, and the least recently touched users are
-    /// forgotten while there are more than the capacity.</summary>
+    /// <summary>The changed users are stored: they rest packed (<see cref="UserModel.Pack"/>) and become
+    /// forgettable, and the least recently touched users are forgotten while there are more than the capacity.</summary>
     public void Stored()
     {
         foreach (var userId in _changed)
         {
-            _users[userId].Changed = false;
+            ref var entry = ref CollectionsMarshal.GetValueRefOrNullRef(_users, userId);
+            entry.Changed = false;
+            if (entry.State is UserModel model)
+            {
+                entry.State = model.Pack();
+            }
         }
 
         _changed.Clear();
@@ -155,12 +168,34 @@ public sealed class UserWorkingSet
         }
     }
 
-    private sealed class Entry
+    private UserModel? ModelOf(string userId, object? state) => state switch
     {
-        public UserModel? Model { get; set; }
+        null => null,
+        UserModel model => model,
+        _ => UserModel.FromPacked(userId, _options, _ids, (byte[])state),
+    };
 
-        public bool Changed { get; set; }
+    /// <summary>A user in memory: 16 bytes in the dictionary's entry, where a class was 40 more in an object of its
+    /// own.</summary>
+    private struct Entry
+    {
+        // The clock of the batch that last touched the user, shifted left once, with the changed mark in the low bit.
+        private long _touchedAndChanged;
 
-        public long Touched { get; set; }
+        /// <summary>Null: no history (none stored, or erased). A <see cref="UserModel"/>: loaded or changed by the
+        /// batch in hand. A byte array: the user at rest, packed.</summary>
+        public object? State { get; set; }
+
+        public long Touched
+        {
+            readonly get => _touchedAndChanged >> 1;
+            set => _touchedAndChanged = (value << 1) | (_touchedAndChanged & 1);
+        }
+
+        public bool Changed
+        {
+            readonly get => (_touchedAndChanged & 1) != 0;
+            set => _touchedAndChanged = (_touchedAndChanged & ~1L) | (value ? 1L : 0L);
+        }
     }
 }

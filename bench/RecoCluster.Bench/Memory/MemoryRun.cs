@@ -14,11 +14,12 @@ namespace RecoCluster.Bench.Memory;
 
 /// <summary>
 /// Memory per user and per co-occurrence entry, on the engine's own classes (no Kafka, no database): the issue's
-/// synthetic workload (<see cref="ClusteredWorkload"/>) is applied through <see cref="UserModel.Apply(ClickEvent, IItemDeltaSink, FactorTable?)"/>
-/// (window 20, factor model at dimension 32 against a table of every item) into a <see cref="DeltaCombiner"/>,
-/// whose drains are applied to <see cref="ItemModel"/>s, as an item shard applies the batches it is sent. Then the
-/// heap is measured after full collections: filled, without the user models, without the item models too. What
-/// each drop freed is that side's memory.
+/// synthetic workload (<see cref="ClusteredWorkload"/>) is applied through a <see cref="UserWorkingSet"/>, what a
+/// partition's ingress holds of its users (window 20, factor model at dimension 32 against a table of every item),
+/// into a <see cref="DeltaCombiner"/>, whose drains are applied to <see cref="ItemModel"/>s, as an item shard
+/// applies the batches it is sent; after each drain the batch's users rest packed, as after a stored batch. Then the
+/// heap is measured after full collections: filled, without the working set, without the item models too. What each
+/// drop freed is that side's memory: for users, their ids, the working set's entries and their packed states.
 /// </summary>
 /// <remarks>
 /// Item ids are held as a silo holds them: every event's item id is a fresh string (the JSON parser makes one per
@@ -129,16 +130,10 @@ public static class MemoryRun
     private static long Fill(Population population, ClusteredWorkload workload, Baseline baseline, UserGrainOptions options, int eventsPerUser, int batchEvents, long maxHeapBytes)
     {
         var users = workload.Users;
-        var userIds = new string[users];
-        var grains = new UserModel[users];
-        for (var u = 0; u < users; u++)
-        {
-            userIds[u] = ClusteredWorkload.UserId(u);
-            grains[u] = new UserModel(userIds[u], options, baseline.Ids);
-        }
-
+        // What a partition's ingress holds of its users, with room for all of them (none is forgotten).
+        var workingSet = new UserWorkingSet(options, baseline.Ids, capacity: users);
         var itemGrains = new Dictionary<string, ItemModel>(StringComparer.Ordinal);
-        population.Set(userIds, grains, itemGrains);
+        population.Set(workingSet, itemGrains);
 
         var combiner = new DeltaCombiner(baseline.Ids);
         var random = new Random(Seed);
@@ -157,14 +152,24 @@ public static class MemoryRun
             for (var u = 0; u < users; u++)
             {
                 var item = workload.NextItem(random, u);
-                // A fresh string, as the silo's JSON parser makes for every event.
+                // Fresh strings, as the silo's JSON parser makes for every event; the working set keeps the user's
+                // first one as its key.
+                var userId = ClusteredWorkload.UserId(u);
                 var itemId = new string(baseline.ItemIds[item].AsSpan());
-                var evt = new ClickEvent(userIds[u], itemId, ClusteredWorkload.NextType(random), DateTimeOffset.FromUnixTimeMilliseconds(dayStart + (long)(applied * msPerEvent)));
-                grains[u].Apply(evt, combiner, baseline.Factors);
+                var evt = new ClickEvent(userId, itemId, ClusteredWorkload.NextType(random), DateTimeOffset.FromUnixTimeMilliseconds(dayStart + (long)(applied * msPerEvent)));
+                if (round == 0)
+                {
+                    workingSet.Load(userId, stored: null);
+                }
+
+                workingSet.Apply(userId, evt, combiner, baseline.Factors);
                 applied++;
                 if (applied % batchEvents == 0)
                 {
+                    // The batch's item side to the items, and its users at rest, as the ingress does once a batch
+                    // is stored.
                     ToItems(combiner, itemGrains, baseline.Ids, options.Factors.InitScale);
+                    workingSet.Stored();
                 }
 
                 if ((applied & 0xFFFF) == 0 && clock.Elapsed > nextReport)
@@ -181,6 +186,7 @@ public static class MemoryRun
         }
 
         ToItems(combiner, itemGrains, baseline.Ids, options.Factors.InitScale);
+        workingSet.Stored();
         combiner.Clear();
         return applied;
     }
@@ -204,15 +210,20 @@ public static class MemoryRun
     private static (double MeanWindow, long WithFactors, long StoredBytes) UserStats(Population population)
     {
         long windows = 0, withFactors = 0, stored = 0;
-        for (var u = 0; u < population.Users.Length; u++)
+        var users = population.Users;
+        for (var u = 0; u < users.Count; u++)
         {
-            var grain = population.Users[u];
+            if (!users.TryGet(ClusteredWorkload.UserId(u), out var grain) || grain is null)
+            {
+                throw new InvalidOperationException($"user {u} is not in the working set");
+            }
+
             windows += grain.WindowLength;
             withFactors += grain.HasFactors ? 1 : 0;
             stored += UserGrainStateCodec.Encode(grain.ToState()).Length;
         }
 
-        return ((double)windows / population.UserIds.Length, withFactors, stored);
+        return ((double)windows / users.Count, withFactors, stored);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -269,30 +280,22 @@ public static class MemoryRun
     /// <summary>The only references to the models, so that clearing them frees them.</summary>
     private sealed class Population
     {
-        private string[]? _userIds;
-        private UserModel[]? _users;
+        private UserWorkingSet? _users;
         private Dictionary<string, ItemModel>? _items;
 
-        public UserModel[] Users => _users ?? throw new InvalidOperationException("users dropped");
-
-        public string[] UserIds => _userIds ?? throw new InvalidOperationException("users dropped");
+        public UserWorkingSet Users => _users ?? throw new InvalidOperationException("users dropped");
 
         public Dictionary<string, ItemModel> Items => _items ?? throw new InvalidOperationException("items dropped");
 
-        public void Set(string[] userIds, UserModel[] users, Dictionary<string, ItemModel> items)
+        public void Set(UserWorkingSet users, Dictionary<string, ItemModel> items)
         {
-            _userIds = userIds;
             _users = users;
             _items = items;
         }
 
-        // The ids array goes with the users: the models hold the same strings, and a partition's UserWorkingSet
-        // holds a reference per user in memory (its key) as this array does.
-        public void DropUsers()
-        {
-            _userIds = null;
-            _users = null;
-        }
+        // The working set holds the users' ids (its keys), their entries and their packed states: what a
+        // partition's ingress frees when it forgets them.
+        public void DropUsers() => _users = null;
 
         public void DropItems() => _items = null;
     }

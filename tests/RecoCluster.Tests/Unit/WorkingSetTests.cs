@@ -54,7 +54,7 @@ public sealed class WorkingSetTests
 
         Assert.True(users.Count <= 10, $"{users.Count} users in memory");
         Assert.False(users.TryGet("old", out _));
-        Assert.True(users.TryGet("u11", out _));
+        Assert.True(users.TryGet("u11", out var rested) && rested!.TotalEvents == 1); // stored, and read back from its packed form
     }
 
     [Fact]
