@@ -27,6 +27,11 @@ public sealed class UserModel
     private object _state;
 
     public UserModel(string userId, UserGrainOptions options, ItemIdTable ids, UserGrainState? state = null)
+        : this(userId, options, ids, Expand(state, options, ids))
+    {
+    }
+
+    private UserModel(string userId, UserGrainOptions options, ItemIdTable ids, object state)
     {
         ArgumentException.ThrowIfNullOrEmpty(userId);
         ArgumentNullException.ThrowIfNull(options);
@@ -34,30 +39,7 @@ public sealed class UserModel
         _userId = userId;
         _options = options;
         _ids = ids;
-        var user = new ExpandedUser();
-        _state = user;
-        if (state is null)
-        {
-            return;
-        }
-
-        // A stored window longer than the configured one (the window was made shorter) keeps its most recent part.
-        var length = Math.Min(state.Recent.Length, options.WindowSize);
-        user.Recent = new RecentEntry[length];
-        for (var i = 0; i < length; i++)
-        {
-            var r = state.Recent[i];
-            user.Recent[i] = new RecentEntry(ids.Intern(r.ItemId), r.LastType, r.LastSeenMs, r.Interactions, r.Purchased);
-        }
-
-        user.RecentCount = length;
-        (user.Views, user.Clicks, user.Carts, user.Purchases) = (Count(state.Counts, 0), Count(state.Counts, 1), Count(state.Counts, 2), Count(state.Counts, 3));
-        user.LastEventMs = state.LastEventMs;
-        user.CapDay = state.CapDay;
-        user.CapCount = state.CapCount;
-        user.Factors = state.Factors is { } stored ? ToHalves(stored) : null;
-
-        static long Count(long[] counts, int type) => type < counts.Length ? counts[type] : 0;
+        _state = state;
     }
 
     /// <summary>Events applied, all types.</summary>
@@ -384,18 +366,38 @@ public sealed class UserModel
     public static UserModel FromPacked(string userId, UserGrainOptions options, ItemIdTable ids, byte[] packed)
     {
         ArgumentNullException.ThrowIfNull(packed);
-        return new UserModel(userId, options, ids, packed);
+        return new UserModel(userId, options, ids, (object)packed);
     }
 
-    private UserModel(string userId, UserGrainOptions options, ItemIdTable ids, byte[] packed)
+    private static ExpandedUser Expand(UserGrainState? state, UserGrainOptions options, ItemIdTable ids)
     {
-        ArgumentException.ThrowIfNullOrEmpty(userId);
+        var user = new ExpandedUser();
+        if (state is null)
+        {
+            return user;
+        }
+
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(ids);
-        _userId = userId;
-        _options = options;
-        _ids = ids;
-        _state = packed;
+
+        // A stored window longer than the configured one (the window was made shorter) keeps its most recent part.
+        var length = Math.Min(state.Recent.Length, options.WindowSize);
+        user.Recent = new RecentEntry[length];
+        for (var i = 0; i < length; i++)
+        {
+            var r = state.Recent[i];
+            user.Recent[i] = new RecentEntry(ids.Intern(r.ItemId), r.LastType, r.LastSeenMs, r.Interactions, r.Purchased);
+        }
+
+        user.RecentCount = length;
+        (user.Views, user.Clicks, user.Carts, user.Purchases) = (Count(state.Counts, 0), Count(state.Counts, 1), Count(state.Counts, 2), Count(state.Counts, 3));
+        user.LastEventMs = state.LastEventMs;
+        user.CapDay = state.CapDay;
+        user.CapCount = state.CapCount;
+        user.Factors = state.Factors is { } stored ? ToHalves(stored) : null;
+        return user;
+
+        static long Count(long[] counts, int type) => type < counts.Length ? counts[type] : 0;
     }
 
     // The state to read: a packed user is unpacked into a copy and stays packed, so that reads (serving, the
