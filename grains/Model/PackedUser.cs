@@ -6,9 +6,8 @@ namespace RecoCluster.Grains.Model;
 /// The form a <see cref="UserModel"/> rests in between the batches that change it: its <see cref="ExpandedUser"/> as
 /// one byte array of varints and the vector's raw halves, so that a resting user is this array in its working-set
 /// entry instead of a model and three more objects with their headers, and a window entry takes about 6 bytes
-/// instead of 12
-/// (docs/benchmarks.md, "Memory"). Lossless: unpacking gives back the same state, which a test checks on random
-/// users.
+/// instead of 12 (docs/benchmarks.md, "Memory"). Lossless: unpacking gives back the same state, which a test checks
+/// on random users.
 /// </summary>
 /// <remarks>
 /// In memory only, in the silo's numbering of items: what is stored is <see cref="UserGrainStateCodec"/>'s form, with

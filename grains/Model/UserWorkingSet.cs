@@ -69,7 +69,8 @@ public sealed class UserWorkingSet
         }
     }
 
-    /// <summary>Whether the user is in memory, and its model (null: no history, or erased).</summary>
+    /// <summary>Whether the user is in memory, and its model (null: no history, or erased). For reading: a resting
+    /// user's model is made from its packed bytes for the call, so events go through <see cref="Apply"/>.</summary>
     public bool TryGet(string userId, out UserModel? model)
     {
         if (_users.TryGetValue(userId, out var entry))
