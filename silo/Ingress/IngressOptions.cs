@@ -29,8 +29,8 @@ public sealed class IngressOptions
     public int RetryDelayMs { get; set; } = 100;
 
     /// <summary>Users of a partition its ingress keeps in memory. Beyond it, the stored users untouched for longest
-    /// are forgotten (and read from storage again when they come back). A user costs a few hundred bytes
-    /// (docs/benchmarks.md, "Memory"), so the default holds about 100 MB per partition.</summary>
+    /// are forgotten (and read from storage again when they come back). A resting user costs about 300 bytes at the
+    /// default window and dimension (docs/benchmarks.md, "Memory"), so the default holds about 60 MB per partition.</summary>
     public int MaxUsersInMemory { get; set; } = 200_000;
 }
 
