@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Numerics;
 
 namespace RecoCluster.Grains.Model;
@@ -25,8 +26,6 @@ internal sealed class PairCounts
     private Slot[] _slots;
     // The occupied slots in the order they were filled: taking and clearing visit these, not the whole table.
     private int[] _used;
-    // The drain's copy of the pairs, in the order they came; kept between drains.
-    private Slot[] _taken = [];
     private int _count;
     private int _bits;
     private int _maxItem;
@@ -89,12 +88,10 @@ internal sealed class PairCounts
             _rowOf = new int[Math.Max(_maxItem + 1, _rowOf.Length * 2)];
         }
 
-        if (_taken.Length < _count)
-        {
-            _taken = new Slot[Math.Max(_count, _taken.Length * 2)];
-        }
-
-        var taken = _taken.AsSpan(0, _count);
+        // The drain's copy of the pairs in the order they came, from the shared pool: it is as large as the batch's
+        // pairs, and an ingress drains once per batch, so keeping one per ingress would hold that much per partition.
+        var rented = ArrayPool<Slot>.Shared.Rent(_count);
+        var taken = rented.AsSpan(0, _count);
         var rowOf = _rowOf;
         for (var i = 0; i < taken.Length; i++)
         {
@@ -127,6 +124,8 @@ internal sealed class PairCounts
         {
             rowOf[item] = 0;
         }
+
+        ArrayPool<Slot>.Shared.Return(rented);
 
         Clear();
         return rows;
