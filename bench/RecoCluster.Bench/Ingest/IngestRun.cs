@@ -50,7 +50,7 @@ public static class IngestRun
             {
                 var result = await OneRunAsync(run, events, partitions, provider, postgres);
                 results.Add(result);
-                Console.WriteLine($"  run {run} {provider,-8}: bare consumer {result.BareEventsPerSecond,9:N0} ev/s; silo, user side stored {result.UserSideEventsPerSecond,9:N0} ev/s, both sides {result.StoredEventsPerSecond,9:N0} ev/s ({result.StoredEventsPerSecond / result.BareEventsPerSecond:P1} of bare), second half {Rate(result.SecondHalfEventsPerSecond),9} ev/s; first batch stored after {result.FirstStoredSeconds:N2} s, quarters at {string.Join(" / ", result.QuarterSeconds.Select(q => q.ToString("N2", CultureInfo.InvariantCulture)))} s; stored {result.StoredBytesPerEvent.Values.Sum():N0} B per event ({string.Join(", ", result.StoredBytesPerEvent.Select(p => $"{p.Key} {p.Value:N0}"))})");
+                Console.WriteLine($"  run {run} {provider,-8}: bare consumer {result.BareEventsPerSecond,9:N0} ev/s; silo, user side stored {result.UserSideEventsPerSecond,9:N0} ev/s, both sides {result.StoredEventsPerSecond,9:N0} ev/s ({result.StoredEventsPerSecond / result.BareEventsPerSecond:P1} of bare), second half {Rate(result.SecondHalfEventsPerSecond),9} ev/s; CPU per event: bare {result.BareCpuMicrosecondsPerEvent:N1} µs, silo {result.SiloCpuMicrosecondsPerEvent:N1} µs; first batch stored after {result.FirstStoredSeconds:N2} s, quarters at {string.Join(" / ", result.QuarterSeconds.Select(q => q.ToString("N2", CultureInfo.InvariantCulture)))} s; stored {result.StoredBytesPerEvent.Values.Sum():N0} B per event ({string.Join(", ", result.StoredBytesPerEvent.Select(p => $"{p.Key} {p.Value:N0}"))})");
             }
         }
 
@@ -69,6 +69,10 @@ public static class IngestRun
                 // Per run, then the median: how far the item side is behind the user side, the "within 20 %".
                 medianItemSideOfUserSide = BenchArgs.Median(mine.Select(r => r.StoredEventsPerSecond / r.UserSideEventsPerSecond)),
                 medianStoredBytesPerEvent = BenchArgs.Median(mine.Select(r => r.StoredBytesPerEvent.Values.Sum())),
+                // CPU time of the whole process (the embedded broker included) per event, over each one's timed
+                // stretch: steadier than a rate on a shared machine, since time spent waiting for a core is not in it.
+                medianBareCpuMicrosecondsPerEvent = BenchArgs.Median(mine.Select(r => r.BareCpuMicrosecondsPerEvent)),
+                medianSiloCpuMicrosecondsPerEvent = BenchArgs.Median(mine.Select(r => r.SiloCpuMicrosecondsPerEvent)),
                 medianSecondHalfEventsPerSecond = MedianOrNull(mine.Select(r => r.SecondHalfEventsPerSecond)),
                 medianSecondHalfRatio = MedianOrNull(mine.Select(r => r.SecondHalfEventsPerSecond / r.BareEventsPerSecond)),
             };
@@ -117,7 +121,18 @@ public static class IngestRun
             var measured = await MeasureAsync(checkpoints, count);
             // Every write a checkpoint waited for has been counted by the time the checkpoints reach the count.
             var perEvent = written.ByKind.ToDictionary(p => p.Key, p => Math.Round((double)p.Value / count, 1), StringComparer.Ordinal);
-            return new RunResult(run, provider, count / bare.TotalSeconds, measured.Stored, measured.SecondHalf, measured.UserSide, measured.FirstStoredSeconds, measured.QuarterSeconds, perEvent);
+            return new RunResult(
+                run,
+                provider,
+                count / bare.Elapsed.TotalSeconds,
+                measured.Stored,
+                measured.SecondHalf,
+                measured.UserSide,
+                measured.FirstStoredSeconds,
+                measured.QuarterSeconds,
+                perEvent,
+                MicrosecondsPerEvent(bare.Cpu, count),
+                MicrosecondsPerEvent(measured.Cpu, count));
         }
         finally
         {
@@ -146,6 +161,7 @@ public static class IngestRun
     {
         var total = Stopwatch.StartNew();
         var clock = new Stopwatch();
+        var cpuAtStart = TimeSpan.Zero;
         (TimeSpan At, long Stored)? half = null;
         TimeSpan? userSideDone = null;
         TimeSpan? firstStored = null;
@@ -156,6 +172,7 @@ public static class IngestRun
             if (!clock.IsRunning && claimed > 0)
             {
                 clock.Start();
+                cpuAtStart = Environment.CpuUsage.TotalTime;
             }
 
             var now = clock.Elapsed;
@@ -178,6 +195,7 @@ public static class IngestRun
                 // figure rather than an infinite one.
                 double? secondHalf = storedAtHalf < count && now > halfAt ? (count - storedAtHalf) / (now - halfAt).TotalSeconds : null;
                 return new Measured(
+                    Environment.CpuUsage.TotalTime - cpuAtStart,
                     count / now.TotalSeconds,
                     count / userSideDone!.Value.TotalSeconds,
                     secondHalf,
@@ -226,11 +244,12 @@ public static class IngestRun
     // The ceiling: a plain consumer-group member reading the same topic from the beginning, doing nothing with
     // the records, without auto-commit like the silo's readers. They assign themselves their partitions where this
     // one joins a group, which changes only how the partitions are had, and that is not timed.
-    internal static TimeSpan BareConsume(string bootstrap, string topic, int count)
+    internal static (TimeSpan Elapsed, TimeSpan Cpu) BareConsume(string bootstrap, string topic, int count)
     {
         // Timed from the first record: joining the group (seconds on the mock) and the first fetch's round trip are
-        // not throughput.
+        // not throughput. The process's CPU time over the same stretch includes the embedded broker serving it.
         var clock = new Stopwatch();
+        var cpuAtStart = TimeSpan.Zero;
         using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(new ConsumerConfig
         {
             BootstrapServers = bootstrap,
@@ -255,13 +274,15 @@ public static class IngestRun
                 if (seen++ == 0)
                 {
                     clock.Start();
+                    cpuAtStart = Environment.CpuUsage.TotalTime;
                 }
             }
         }
 
         var elapsed = clock.Elapsed;
+        var cpu = Environment.CpuUsage.TotalTime - cpuAtStart;
         consumer.Close();
-        return elapsed;
+        return (elapsed, cpu);
     }
 
     internal static async Task<string> FreshPostgresDatabaseAsync(string connectionString)
@@ -302,6 +323,10 @@ public static class IngestRun
     /// events were stored on both sides.</param>
     /// <param name="StoredBytesPerEvent">Payload bytes the silo stored per event, by kind (user, item_side, item,
     /// item_log; <see cref="StoredBytes"/>).</param>
+    /// <param name="BareCpuMicrosecondsPerEvent">The process's CPU time per event while the bare consumer read, from
+    /// its first record to its last (the embedded broker included).</param>
+    /// <param name="SiloCpuMicrosecondsPerEvent">The same for the silo, from the first claim to the last event
+    /// stored on both sides (the broker, and the bench's polls of the checkpoints, included).</param>
     private sealed record RunResult(
         int Run,
         string Provider,
@@ -311,7 +336,11 @@ public static class IngestRun
         double UserSideEventsPerSecond,
         double FirstStoredSeconds,
         double[] QuarterSeconds,
-        IReadOnlyDictionary<string, double> StoredBytesPerEvent);
+        IReadOnlyDictionary<string, double> StoredBytesPerEvent,
+        double BareCpuMicrosecondsPerEvent,
+        double SiloCpuMicrosecondsPerEvent);
 
-    private sealed record Measured(double Stored, double UserSide, double? SecondHalf, double FirstStoredSeconds, double[] QuarterSeconds);
+    private sealed record Measured(TimeSpan Cpu, double Stored, double UserSide, double? SecondHalf, double FirstStoredSeconds, double[] QuarterSeconds);
+
+    private static double MicrosecondsPerEvent(TimeSpan cpu, int count) => Math.Round(cpu.TotalMicroseconds / count, 2);
 }

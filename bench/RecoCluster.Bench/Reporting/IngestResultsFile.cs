@@ -32,7 +32,10 @@ public sealed record IngestResultsFile(DateTimeOffset Date, string Command, Mach
             OptionalDouble(s, "medianUserSideEventsPerSecond"),
             OptionalDouble(s, "medianUserSideRatio"),
             OptionalDouble(s, "medianItemSideOfUserSide"),
-            OptionalDouble(s, "medianStoredBytesPerEvent"))).ToList();
+            OptionalDouble(s, "medianStoredBytesPerEvent"),
+            // Recorded since 2026-12-07 08:50 UTC.
+            OptionalDouble(s, "medianBareCpuMicrosecondsPerEvent"),
+            OptionalDouble(s, "medianSiloCpuMicrosecondsPerEvent"))).ToList();
         var command = root.TryGetProperty("command", out var c) ? c.GetString()! : BenchArgs.Command("ingest", [
             "--events", root.GetProperty("events").GetInt32().ToString(CultureInfo.InvariantCulture),
             "--runs", summary.Max(s => s.Runs).ToString(CultureInfo.InvariantCulture)]);
@@ -69,6 +72,9 @@ public sealed record IngestResultsFile(DateTimeOffset Date, string Command, Mach
     /// <param name="UserSideRatio">Of the bare consumer.</param>
     /// <param name="ItemSideOfUserSide">Both sides' rate over the user side's, per run.</param>
     /// <param name="BytesPerEvent">Payload bytes the silo stored per event.</param>
+    /// <param name="BareCpuPerEvent">The process's CPU time per event while the bare consumer read, in µs (the
+    /// embedded broker included; null in files before it was recorded, as is the next).</param>
+    /// <param name="SiloCpuPerEvent">The same while the silo applied and stored the events.</param>
     public sealed record Row(
         string Provider,
         int Runs,
@@ -80,5 +86,7 @@ public sealed record IngestResultsFile(DateTimeOffset Date, string Command, Mach
         double? UserSide = null,
         double? UserSideRatio = null,
         double? ItemSideOfUserSide = null,
-        double? BytesPerEvent = null);
+        double? BytesPerEvent = null,
+        double? BareCpuPerEvent = null,
+        double? SiloCpuPerEvent = null);
 }

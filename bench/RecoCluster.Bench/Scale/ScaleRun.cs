@@ -94,7 +94,7 @@ public static class ScaleRun
         var topics = new TopicNames($"s{Guid.NewGuid():N}"[..12]);
         kafka.CreateTopics(topics, partitions);
         await IngestRun.ProduceAsync(kafka.BootstrapServers, topics.Events, count, seed: run);
-        var bare = IngestRun.BareConsume(kafka.BootstrapServers, topics.Events, count);
+        var (bare, _) = IngestRun.BareConsume(kafka.BootstrapServers, topics.Events, count);
 
         var dataDir = Directory.CreateTempSubdirectory("reco-bench-scale-");
         var connection = $"Data Source={Path.Combine(dataDir.FullName, "reco.db")}";

@@ -33,6 +33,10 @@ public sealed class BenchSmokeTests
             // The user side is stored no later than both sides, and the silo's byte counter reached the bench.
             Assert.All(summary, s => Assert.True(s.GetProperty("medianUserSideEventsPerSecond").GetDouble() >= s.GetProperty("medianStoredEventsPerSecond").GetDouble() * 0.999));
             Assert.All(summary, s => Assert.True(s.GetProperty("medianStoredBytesPerEvent").GetDouble() > 0));
+            // The process's CPU time over each timed stretch: the silo's per event above the bare consumer's, which
+            // does nothing with a record (and reads 2,000 of them in a few milliseconds, so it may round to nothing).
+            Assert.All(summary, s => Assert.True(s.GetProperty("medianBareCpuMicrosecondsPerEvent").GetDouble() >= 0));
+            Assert.All(summary, s => Assert.True(s.GetProperty("medianSiloCpuMicrosecondsPerEvent").GetDouble() > s.GetProperty("medianBareCpuMicrosecondsPerEvent").GetDouble()));
         }
         finally
         {
