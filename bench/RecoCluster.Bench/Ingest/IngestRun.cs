@@ -70,7 +70,7 @@ public static class IngestRun
                 medianItemSideOfUserSide = BenchArgs.Median(mine.Select(r => r.StoredEventsPerSecond / r.UserSideEventsPerSecond)),
                 medianStoredBytesPerEvent = BenchArgs.Median(mine.Select(r => r.StoredBytesPerEvent.Values.Sum())),
                 // CPU time of the whole process (the embedded broker included) per event, over each one's timed
-                // stretch: steadier than a rate on a shared machine, since time spent waiting for a core is not in it.
+                // stretch: what the work costs, where a rate also counts the time spent waiting for a core.
                 medianBareCpuMicrosecondsPerEvent = BenchArgs.Median(mine.Select(r => r.BareCpuMicrosecondsPerEvent)),
                 medianSiloCpuMicrosecondsPerEvent = BenchArgs.Median(mine.Select(r => r.SiloCpuMicrosecondsPerEvent)),
                 medianSecondHalfEventsPerSecond = MedianOrNull(mine.Select(r => r.SecondHalfEventsPerSecond)),
