@@ -213,8 +213,9 @@ public static class IngestRun
     }
 
     /// <summary>Produces <paramref name="count"/> events of the ingest workload (20,000 users, 5,000 items, Zipf-like
-    /// item popularity, all four types); <paramref name="seed"/> makes each run's stream.</summary>
-    internal static async Task ProduceAsync(string bootstrap, string topic, int count, int seed)
+    /// item popularity, all four types); <paramref name="seed"/> makes each run's stream, and the events produced
+    /// are its numbers <paramref name="first"/> onwards (a warm-up can take the ones before).</summary>
+    internal static async Task ProduceAsync(string bootstrap, string topic, int count, int seed, int first = 0)
     {
         var random = new Random(seed);
         var start = new DateTimeOffset(2026, 11, 1, 0, 0, 0, TimeSpan.Zero);
@@ -226,10 +227,15 @@ public static class IngestRun
             Partitioner = Partitioner.Murmur2Random,
         }).Build();
         var pending = new List<Task>(10_000);
-        for (var i = 0; i < count; i++)
+        for (var i = 0; i < first + count; i++)
         {
             // 20,000 users and 5,000 items, Zipf-like item popularity.
             var evt = new ClickEvent($"u-{random.Next(20_000)}", $"sku-{(int)(Math.Pow(random.NextDouble(), 2) * 5_000)}", (EventType)random.Next(4), start.AddMilliseconds(i * 50L));
+            if (i < first)
+            {
+                continue;
+            }
+
             pending.Add(producer.ProduceAsync(topic, new Message<string, byte[]> { Key = evt.UserId, Value = EventSchema.ToUtf8(evt) }));
             if (pending.Count == pending.Capacity)
             {

@@ -75,9 +75,8 @@ public static class ChartsRun
             if (File.Exists(scale))
             {
                 var file = JsonSerializer.Deserialize<ScaleResults>(await File.ReadAllTextAsync(scale), ScaleResults.Json)!;
-                var (data, partitions) = ScaleData(file);
-                drawn += await DrawAsync(work, scripts, "scale-throughput.gp", data, Path.Combine(output, ScaleChart), Subtitle(file.Date, file.Machine.ToString()), ("command", file.Command), ("partitions", string.Join(' ', partitions)),
-                    ("silos", file.Settings.Clustering is null ? "all silos in one process (the first runtime)" : "each silo a process of its own"));
+                var (data, blocks) = ScaleData(file);
+                drawn += await DrawAsync(work, scripts, "scale-throughput.gp", data, Path.Combine(output, ScaleChart), Subtitle(file.Date, file.Machine.ToString()), ("command", file.Command), ("blocks", blocks.ToString(CultureInfo.InvariantCulture)));
             }
             else
             {
@@ -160,25 +159,24 @@ public static class ChartsRun
         return data.ToString();
     }
 
-    // One block per partition count; a configuration with no steady window (NaN) is drawn without that point.
-    private static (string Data, List<int> Partitions) ScaleData(ScaleResults file)
+    // One block per storage and partition count, its header line its title in the chart's key.
+    private static (string Data, int Blocks) ScaleData(ScaleResults file)
     {
         var data = new StringBuilder();
-        var partitions = new List<int>();
-        foreach (var group in file.Summary.GroupBy(r => r.Partitions).OrderBy(g => g.Key))
+        var blocks = 0;
+        foreach (var group in file.Summary.GroupBy(r => (r.Storage, r.Partitions)).OrderBy(g => g.Key.Storage, StringComparer.Ordinal).ThenBy(g => g.Key.Partitions))
         {
-            partitions.Add(group.Key);
-            data.Append(CultureInfo.InvariantCulture, $"# {group.Key} partitions: silos steady_ev_s whole_run_ev_s\n");
+            blocks++;
+            data.Append(CultureInfo.InvariantCulture, $"silos \"{group.Key.Storage}, {group.Key.Partitions} partitions\"\n");
             foreach (var r in group.OrderBy(r => r.Silos))
             {
-                var steady = double.IsFinite(r.SteadyEventsPerSecond) ? r.SteadyEventsPerSecond.ToString("0", CultureInfo.InvariantCulture) : "NaN";
-                data.Append(CultureInfo.InvariantCulture, $"{r.Silos} {steady} {r.WholeRunEventsPerSecond:0}\n");
+                data.Append(CultureInfo.InvariantCulture, $"{r.Silos} {r.EventsPerSecond:0}\n");
             }
 
             data.Append("\n\n");
         }
 
-        return (data.ToString(), partitions);
+        return (data.ToString(), blocks);
     }
 
     private static string RebuildData(RebuildResults file)

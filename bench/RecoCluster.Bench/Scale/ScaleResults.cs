@@ -4,8 +4,8 @@ using RecoCluster.Bench.Queries;
 
 namespace RecoCluster.Bench.Scale;
 
-/// <summary><c>bench/results/scale.json</c>: how the run was made, one summary row per (partitions, silos) and
-/// every run. Read back by <c>report</c> and <c>charts</c>.</summary>
+/// <summary><c>bench/results/scale.json</c>: how the run was made, one summary row per (storage, partitions, silos)
+/// and every run. Read back by <c>report</c> and <c>charts</c>.</summary>
 public sealed record ScaleResults(
     string Benchmark,
     DateTimeOffset Date,
@@ -18,55 +18,59 @@ public sealed record ScaleResults(
 {
     public const string FileName = "scale.json";
 
-    // A configuration whose events were all stored before the cluster settled has no steady rate: NaN, written as
-    // "NaN" rather than failing the run.
     public static JsonSerializerOptions Json { get; } = new(JsonSerializerDefaults.Web) { WriteIndented = true, NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals };
 }
 
-/// <param name="Events">Events produced before each run (the ingest bench's workload).</param>
+/// <param name="Events">Events of the timed workload, produced once for the ceiling and once for the silos.</param>
+/// <param name="Warmup">Events of the same stream produced before them, once the cluster had settled, and stored
+/// before they were.</param>
 /// <param name="Runs">Runs per configuration; the summary gives medians.</param>
 /// <param name="Silos">Silo counts measured.</param>
 /// <param name="Partitions">Partition counts measured (each a fresh set of topics).</param>
-/// <param name="Storage">The database every silo of a run shares.</param>
+/// <param name="Storage">The storage providers measured; every silo of a run shares one fresh database.</param>
 /// <param name="Clustering">Orleans' membership of the silos, each a process of its own (<c>Localhost</c>: the first
-/// silo is the primary); null in files of the first runtime, whose silos shared the bench's process and a Kafka
-/// consumer group.</param>
-public sealed record ScaleSettings(int Events, int Runs, IReadOnlyList<int> Silos, IReadOnlyList<int> Partitions, string Storage, string? Clustering = null);
+/// silo is the primary).</param>
+public sealed record ScaleSettings(int Events, int Warmup, int Runs, IReadOnlyList<int> Silos, IReadOnlyList<int> Partitions, IReadOnlyList<string> Storage, string Clustering);
 
 /// <summary>One configuration, medians across its runs.</summary>
+/// <param name="Storage">The storage provider (<c>Sqlite</c>, <c>Postgres</c>).</param>
 /// <param name="Partitions">Partitions of the events topic.</param>
 /// <param name="Silos">Silos started together.</param>
 /// <param name="Runs">Runs the medians are of.</param>
-/// <param name="BareEventsPerSecond">One bare consumer reading the same topic in the same run: the ceiling.</param>
-/// <param name="SteadyEventsPerSecond">Events stored on both the user and the item side per second once the
-/// cluster had settled (every silo an active member, every partition's ingress on its home silo), to the last
-/// event.</param>
-/// <param name="SteadyRatio">Steady rate over the bare consumer's, per run.</param>
-/// <param name="WholeRunEventsPerSecond">All events over the time from the first partition claimed by an ingress to
-/// the last event stored: joins and the moves they cause included.</param>
-/// <param name="SettleSeconds">From the first partition claimed until the cluster settled.</param>
-/// <param name="AppliedBeforeSettled">Share of the events stored before the cluster settled (outside the steady
-/// window).</param>
+/// <param name="BareEventsPerSecond">One bare consumer reading the same workload in the same run: the ceiling.</param>
+/// <param name="EventsPerSecond">The workload's events over the time from the first produced to the last stored on
+/// both the user and the item side, the cluster settled before the first.</param>
+/// <param name="Ratio">The silos' rate over the bare consumer's, per run.</param>
+/// <param name="CpuMicrosecondsPerEvent">CPU time over the same stretch, of the silo processes and the bench's (which
+/// hosts the embedded Kafka and produces), per event.</param>
+/// <param name="CoresBusy">That CPU time over the stretch's length times the machine's cores: below 1, the cores
+/// waited for something part of the time.</param>
+/// <param name="SettleSeconds">From the silo processes' start until the cluster settled (every silo an active member,
+/// every partition's ingress on its home silo), on the still empty topic.</param>
 public sealed record ScaleSummaryRow(
+    string Storage,
     int Partitions,
     int Silos,
     int Runs,
     double BareEventsPerSecond,
-    double SteadyEventsPerSecond,
-    double SteadyRatio,
-    double WholeRunEventsPerSecond,
-    double SettleSeconds,
-    double AppliedBeforeSettled);
+    double EventsPerSecond,
+    double Ratio,
+    double CpuMicrosecondsPerEvent,
+    double CoresBusy,
+    double SettleSeconds);
 
-/// <summary>One run of one configuration, with the figures of <see cref="ScaleSummaryRow"/>, and the partitions each
-/// silo read once the cluster had settled, in the order the silos were started.</summary>
+/// <summary>One run of one configuration, with the figures of <see cref="ScaleSummaryRow"/>, how long the producer
+/// took to have every event acknowledged (the silos read meanwhile), and the partitions each silo read, in the order
+/// the silos were started.</summary>
 public sealed record ScaleRunResult(
     int Run,
+    string Storage,
     int Partitions,
     int Silos,
     double BareEventsPerSecond,
-    double SteadyEventsPerSecond,
-    double WholeRunEventsPerSecond,
+    double EventsPerSecond,
+    double ProduceSeconds,
     double SettleSeconds,
-    double AppliedBeforeSettled,
+    double CpuMicrosecondsPerEvent,
+    double CoresBusy,
     IReadOnlyList<int> PartitionsPerSilo);

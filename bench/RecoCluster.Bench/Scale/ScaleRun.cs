@@ -13,20 +13,26 @@ using RecoCluster.Silo.Ingress;
 namespace RecoCluster.Bench.Scale;
 
 /// <summary>
-/// Ingest throughput against the number of silos and of partitions. Each run: the ingest bench's workload is
-/// produced to a fresh embedded Kafka with P partitions, a bare consumer reads it (the ceiling, in the same run),
-/// then S silos, each a <c>reco silo</c> process of its own, start together on one fresh SQLite database and apply
-/// it. The steady rate is measured from the moment the cluster has settled (every silo an active member, every
-/// partition's ingress running on the silo it belongs on) to the last event stored, so joins and the moves they
-/// cause are reported apart (settle time, whole-run rate) instead of mixed into it.
+/// Ingest throughput against the number of silos, per storage and partition count. Each run: the ingest bench's
+/// workload is produced to a topic of its own and read back by a bare consumer (the ceiling, in the same run); then
+/// S silos, each a <c>reco silo</c> process of its own, start together on one fresh database and an empty events
+/// topic, and once the cluster has settled (every silo an active member, every partition's ingress running on the
+/// silo it belongs on) the same workload is produced to the events topic. The rate is its events over the time from
+/// the first event produced to the last stored on both sides: what a formed cluster of S silos does with a burst.
 /// </summary>
 /// <remarks>
+/// Joins are kept out of the rate on purpose. The first version of this bench started the silos on a topic that
+/// already held the workload, so the first silo up claimed every partition and the others took theirs over as they
+/// joined, each move restarting an ingress from its checkpoint; how long that lasted depended on which silo process
+/// happened to start first on a busy machine, and the rate after it swung between runs more than between builds
+/// (docs/benchmarks.md, "Scale"). The settle time on the idle topic is reported beside the rate.
 /// Progress is read from the ingresses' checkpoints, which move once both sides of a batch are stored (see
 /// <see cref="IngressCheckpoints"/>); where each ingress runs, from an Orleans client in this process. The silos
-/// share the machine's cores with each other and with this process, which hosts the embedded Kafka: on a 2-core
-/// machine this measures what more silos and more partitions cost (more processes, readers, batches, row writes
-/// and SQLite writers taking turns on one file), not a speed-up. Sized for the mock broker's retention like the
-/// ingest bench: 200,000 events of ~150 bytes are ~940 KB per partition at 32 partitions and ~3.8 MB at 8.
+/// share the machine's cores with each other and with this process, which hosts the embedded Kafka and produces the
+/// workload while they read it (the same work for every silo count): on a 2-core machine this measures what more
+/// silos cost (more processes, cross-silo calls, writers taking turns on one database), not a speed-up. Sized for
+/// the mock broker's retention like the ingest bench: 600,000 events of ~150 bytes are ~2.8 MB per partition at 32
+/// partitions, on each of the two topics.
 /// </remarks>
 public static class ScaleRun
 {
@@ -35,70 +41,95 @@ public static class ScaleRun
     // Each check asks the directory where every ingress runs, so it is spaced out; the checkpoints are read every 20 ms.
     private static readonly TimeSpan SettleCheckInterval = TimeSpan.FromMilliseconds(250);
 
-    /// <summary>Options (defaults): <c>--events</c> 200,000; <c>--silos</c> 1,2,4; <c>--partitions</c> 8,32;
-    /// <c>--runs</c> 3; <c>--output</c> bench/results.</summary>
+    /// <summary>Options (defaults): <c>--events</c> 600,000; <c>--warmup</c> 100,000 (events stored before the timed
+    /// ones); <c>--silos</c> 1,2,4; <c>--partitions</c> 32;
+    /// <c>--storage</c> Sqlite and, when <c>RECO_TEST_POSTGRES</c> names a server, Postgres; <c>--runs</c> 3;
+    /// <c>--output</c> bench/results.</summary>
     public static async Task<int> RunAsync(string[] args)
     {
         ArgumentNullException.ThrowIfNull(args);
-        var events = BenchArgs.Int(args, "--events", 200_000);
+        var events = BenchArgs.Int(args, "--events", 600_000);
+        var warmup = BenchArgs.Int(args, "--warmup", 100_000);
         var runs = BenchArgs.Int(args, "--runs", 3);
         var silos = BenchArgs.List(args, "--silos", ["1", "2", "4"]).Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
-        var partitions = BenchArgs.List(args, "--partitions", ["8", "32"]).Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
+        var partitions = BenchArgs.List(args, "--partitions", ["32"]).Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
+        var postgres = Environment.GetEnvironmentVariable("RECO_TEST_POSTGRES");
+        var storages = BenchArgs.List(args, "--storage", string.IsNullOrEmpty(postgres) ? ["Sqlite"] : ["Sqlite", "Postgres"]).ToArray();
         var output = BenchArgs.String(args, "--output") ?? Path.Combine("bench", "results");
-        if (events < 1 || runs < 1 || silos.Length == 0 || silos.Any(s => s < 1) || partitions.Length == 0 || partitions.Any(p => p < 1))
+        if (events < 1 || warmup < 0 || runs < 1 || silos.Length == 0 || silos.Any(s => s < 1) || partitions.Length == 0 || partitions.Any(p => p < 1))
         {
-            Console.Error.WriteLine("scale: need --events ≥ 1, --runs ≥ 1, and silo and partition counts ≥ 1");
+            Console.Error.WriteLine("scale: need --events ≥ 1, --warmup ≥ 0, --runs ≥ 1, and silo and partition counts ≥ 1");
+            return 2;
+        }
+
+        if (storages.Length == 0 || storages.Any(s => s is not ("Sqlite" or "Postgres")))
+        {
+            Console.Error.WriteLine($"scale: --storage takes Sqlite, Postgres or both (comma-separated), not '{string.Join(',', storages)}'");
+            return 2;
+        }
+
+        if (storages.Contains("Postgres") && string.IsNullOrEmpty(postgres))
+        {
+            Console.Error.WriteLine("scale: --storage Postgres needs a server in RECO_TEST_POSTGRES (`./reco bench scale` starts one)");
             return 2;
         }
 
         var loadAtStart = MachineInfo.LoadAverage();
-        Console.WriteLine($"scale: {events:N0} events, silos {string.Join(',', silos)}, partitions {string.Join(',', partitions)}, {runs} runs, a process per silo, SQLite, {Environment.ProcessorCount} cores");
+        Console.WriteLine($"scale: {events:N0} events after {warmup:N0} of warm-up, silos {string.Join(',', silos)}, partitions {string.Join(',', partitions)}, storage {string.Join(',', storages)}, {runs} runs, a process per silo, {Environment.ProcessorCount} cores");
         var results = new List<ScaleRunResult>();
         // Runs outermost, so that a burst of load from elsewhere hits one run of every configuration rather than
         // every run of one.
         for (var run = 1; run <= runs; run++)
         {
-            foreach (var p in partitions)
+            foreach (var storage in storages)
             {
-                foreach (var s in silos)
+                foreach (var p in partitions)
                 {
-                    var result = await OneRunAsync(run, events, p, s);
-                    results.Add(result);
-                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"  run {run} partitions {p,2} silos {s}: bare {result.BareEventsPerSecond,9:N0} ev/s; steady {result.SteadyEventsPerSecond,8:N0} ev/s; whole run {result.WholeRunEventsPerSecond,8:N0} ev/s; settled after {result.SettleSeconds:0.0} s ({result.AppliedBeforeSettled:P0} stored before); partitions per silo {string.Join('/', result.PartitionsPerSilo)}"));
+                    foreach (var s in silos)
+                    {
+                        var result = await OneRunAsync(run, events, warmup, storage, postgres, p, s);
+                        results.Add(result);
+                        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                            $"  run {run} {storage,-8} partitions {p,2} silos {s}: bare {result.BareEventsPerSecond,9:N0} ev/s; silos {result.EventsPerSecond,8:N0} ev/s ({result.EventsPerSecond / result.BareEventsPerSecond:P1}); {result.CpuMicrosecondsPerEvent:0.0} µs CPU/event, cores {result.CoresBusy:P0} busy; produced in {result.ProduceSeconds:0.0} s; settled {result.SettleSeconds:0.0} s after start; partitions per silo {string.Join('/', result.PartitionsPerSilo)}"));
+                    }
                 }
             }
         }
 
-        var summary = results.GroupBy(r => (r.Partitions, r.Silos)).Select(g => new ScaleSummaryRow(
+        var summary = results.GroupBy(r => (r.Storage, r.Partitions, r.Silos)).Select(g => new ScaleSummaryRow(
+            g.Key.Storage,
             g.Key.Partitions,
             g.Key.Silos,
             g.Count(),
             BenchArgs.Median(g.Select(r => r.BareEventsPerSecond)),
-            BenchArgs.Median(g.Select(r => r.SteadyEventsPerSecond)),
-            BenchArgs.Median(g.Select(r => r.SteadyEventsPerSecond / r.BareEventsPerSecond)),
-            BenchArgs.Median(g.Select(r => r.WholeRunEventsPerSecond)),
-            BenchArgs.Median(g.Select(r => r.SettleSeconds)),
-            BenchArgs.Median(g.Select(r => r.AppliedBeforeSettled)))).ToList();
+            BenchArgs.Median(g.Select(r => r.EventsPerSecond)),
+            BenchArgs.Median(g.Select(r => r.EventsPerSecond / r.BareEventsPerSecond)),
+            BenchArgs.Median(g.Select(r => r.CpuMicrosecondsPerEvent)),
+            BenchArgs.Median(g.Select(r => r.CoresBusy)),
+            BenchArgs.Median(g.Select(r => r.SettleSeconds)))).ToList();
         var command = BenchArgs.Command("scale", [
-            "--events", events.ToString(CultureInfo.InvariantCulture), "--silos", string.Join(',', silos),
-            "--partitions", string.Join(',', partitions), "--runs", runs.ToString(CultureInfo.InvariantCulture)]);
+            "--events", events.ToString(CultureInfo.InvariantCulture), "--warmup", warmup.ToString(CultureInfo.InvariantCulture), "--silos", string.Join(',', silos),
+            "--partitions", string.Join(',', partitions), "--storage", string.Join(',', storages), "--runs", runs.ToString(CultureInfo.InvariantCulture)]);
         var file = new ScaleResults("scale", DateTimeOffset.UtcNow, command, MachineInfo.Current(), new LoadAverages(loadAtStart, MachineInfo.LoadAverage()),
-            new ScaleSettings(events, runs, silos, partitions, "Sqlite", nameof(OrleansClustering.Localhost)), summary, results);
+            new ScaleSettings(events, warmup, runs, silos, partitions, storages, nameof(OrleansClustering.Localhost)), summary, results);
         return await BenchOutput.WriteAsync("scale", output, ScaleResults.FileName, file, ScaleResults.Json, ScaleTables.Markdown(file));
     }
 
-    private static async Task<ScaleRunResult> OneRunAsync(int run, int count, int partitions, int siloCount)
+    private static async Task<ScaleRunResult> OneRunAsync(int run, int count, int warmup, string storage, string? postgres, int partitions, int siloCount)
     {
         using var kafka = EmbeddedKafka.Start();
         var topics = new TopicNames($"s{Guid.NewGuid():N}"[..12]);
         kafka.CreateTopics(topics, partitions);
-        await IngestRun.ProduceAsync(kafka.BootstrapServers, topics.Events, count, seed: run);
-        var (bare, _) = IngestRun.BareConsume(kafka.BootstrapServers, topics.Events, count);
+        // The ceiling reads the same workload from a topic the silos do not read, before they start.
+        var ceilingTopic = $"{topics.Prefix}-ceiling";
+        kafka.CreateTopic(ceilingTopic, partitions);
+        await IngestRun.ProduceAsync(kafka.BootstrapServers, ceilingTopic, count, seed: run, first: warmup);
+        var (bare, _) = IngestRun.BareConsume(kafka.BootstrapServers, ceilingTopic, count);
 
+        // A directory of its own, deleted whole (see IngestRun); on PostgreSQL a fresh database.
         var dataDir = Directory.CreateTempSubdirectory("reco-bench-scale-");
-        var connection = $"Data Source={Path.Combine(dataDir.FullName, "reco.db")}";
-        var checkpoints = IngressCheckpoints.Open("Sqlite", connection);
+        var connection = storage == "Sqlite" ? $"Data Source={Path.Combine(dataDir.FullName, "reco.db")}" : await IngestRun.FreshPostgresDatabaseAsync(postgres!);
+        var checkpoints = IngressCheckpoints.Open(storage, connection);
         var silos = new List<SiloProcess>();
         using var connecting = new CancellationTokenSource(Deadline);
         Task<IHost>? connected = null;
@@ -111,26 +142,41 @@ public static class ScaleRun
             var ports = BenchSiloConfig.FreePorts(2 * siloCount);
             var configs = Enumerable.Range(0, siloCount).Select(i =>
             {
-                var config = BenchSiloConfig.For(kafka.BootstrapServers, topics, "Sqlite", connection);
+                var config = BenchSiloConfig.For(kafka.BootstrapServers, topics, storage, connection);
                 BenchSiloConfig.SetSiloPorts(config, ports[2 * i], ports[(2 * i) + 1], primarySiloPort: ports[0]);
                 return config;
             }).ToList();
+            var started = Stopwatch.StartNew();
             silos.AddRange(configs.Select((c, i) => SiloProcess.Start($"silo-{i + 1}", c)));
             connected = ConnectAsync(configs[0], connecting.Token);
-            var m = await MonitorAsync(checkpoints, connected, silos, partitions, count);
-            var steadyEvents = count - m.StoredAtSettle;
-            var steadySeconds = (m.Done - m.Settled).TotalSeconds;
+            var (settled, perSilo) = await SettleAsync(connected, silos, partitions, started, connecting.Token);
+
+            // The warm-up: the stream's first events, stored before the timed ones are produced. A silo process
+            // compiles its hot paths in its first seconds of work, and S processes compile them S times: with a cold
+            // start timed, the figure would be how long the JIT takes on a busy machine, not what S silos sustain.
+            if (warmup > 0)
+            {
+                var warming = Stopwatch.StartNew();
+                await StoredAsync(checkpoints, IngestRun.ProduceAsync(kafka.BootstrapServers, topics.Events, warmup, seed: run), silos, warmup, warming);
+            }
+
+            var cpuAtStart = Cpu(silos);
+            var clock = Stopwatch.StartNew();
+            var produce = IngestRun.ProduceAsync(kafka.BootstrapServers, topics.Events, count, seed: run, first: warmup);
+            var stored = await StoredAsync(checkpoints, produce, silos, warmup + count, clock);
+            var cpu = Cpu(silos) - cpuAtStart;
             return new ScaleRunResult(
                 run,
+                storage,
                 partitions,
                 siloCount,
                 count / bare.TotalSeconds,
-                // Everything stored before the cluster settled leaves nothing to time: no steady rate then.
-                steadyEvents > 0 && steadySeconds > 0 ? steadyEvents / steadySeconds : double.NaN,
-                count / m.Done.TotalSeconds,
-                m.Settled.TotalSeconds,
-                (double)m.StoredAtSettle / count,
-                m.PartitionsPerSilo);
+                count / stored.Done.TotalSeconds,
+                stored.Produced.TotalSeconds,
+                settled.TotalSeconds,
+                cpu.TotalMicroseconds / count,
+                cpu / (stored.Done * Environment.ProcessorCount),
+                perSilo);
         }
         finally
         {
@@ -175,75 +221,53 @@ public static class ScaleRun
         }
     }
 
-    /// <summary>Polls the checkpoints every 20 ms until all events are stored and the cluster has settled. Times are
-    /// from the first partition claimed by an ingress, which starts reading right after its claim, as the bare
-    /// consumer's are from its first record (see <see cref="IngestRun"/>).</summary>
-    private static async Task<Measurement> MonitorAsync(IngressCheckpoints checkpoints, Task<IHost> client, IReadOnlyList<SiloProcess> silos, int partitions, int count)
+    /// <summary>Polls the checkpoints every 20 ms, while <paramref name="produce"/> writes the workload, until
+    /// <paramref name="count"/> events in all are stored on both sides. Returns when the producer had every event acknowledged and when the last was
+    /// stored, both on <paramref name="clock"/>.</summary>
+    private static async Task<(TimeSpan Produced, TimeSpan Done)> StoredAsync(IngressCheckpoints checkpoints, Task produce, IReadOnlyList<SiloProcess> silos, int count, Stopwatch clock)
     {
-        var total = Stopwatch.StartNew();
-        var clock = new Stopwatch();
-        using var stop = new CancellationTokenSource();
-        // Apart from the polling loop: asking an ingress where it runs waits for its turn on the batch in hand,
-        // which can take seconds, and the last checkpoint must not wait for that to be seen.
-        var settling = WatchSettlingAsync(checkpoints, client, silos, partitions, clock, stop.Token);
-        try
+        TimeSpan? produced = null;
+        while (true)
         {
-            TimeSpan? done = null;
-            while (true)
+            ThrowIfExited(silos);
+            if (produce.IsCompleted)
             {
-                if (silos.FirstOrDefault(s => s.HasExited) is { } exited)
-                {
-                    throw new InvalidOperationException($"{exited.Name} exited during the run; its last output:\n{exited.Tail()}");
-                }
-
-                var (claimed, stored, _) = await checkpoints.ReadAsync();
-                if (total.Elapsed > Deadline)
-                {
-                    throw new TimeoutException($"{silos.Count} silo(s) stored {stored:N0} of {count:N0} events in {Deadline}{(settling.IsCompleted ? "" : " and never settled")}; the first silo's last output:\n{silos[0].Tail()}");
-                }
-
-                if (!clock.IsRunning && claimed > 0)
-                {
-                    clock.Start();
-                }
-
-                if (done is null && stored >= count)
-                {
-                    done = clock.Elapsed;
-                }
-
-                if (settling.IsFaulted)
-                {
-                    await settling;
-                }
-
-                if (settling.IsCompleted && done is { } d)
-                {
-                    var (at, storedThen, perSilo) = await settling;
-                    return new Measurement(at, storedThen, d, perSilo);
-                }
-
-                await Task.Delay(20);
+                await produce;
+                produced ??= clock.Elapsed;
             }
-        }
-        finally
-        {
-            await stop.CancelAsync();
-            await settling.ContinueWith(_ => { }, TaskScheduler.Default);
+
+            var (_, stored, _) = await checkpoints.ReadAsync();
+            if (stored >= count && produced is { } p)
+            {
+                return (p, clock.Elapsed);
+            }
+
+            if (clock.Elapsed > Deadline)
+            {
+                throw new TimeoutException($"{silos.Count} silo(s) stored {stored:N0} of {count:N0} events in {Deadline}; the first silo's last output:\n{silos[0].Tail()}");
+            }
+
+            await Task.Delay(20);
         }
     }
 
     /// <summary>Checks every <see cref="SettleCheckInterval"/> whether every silo is an active member and every
     /// partition's ingress runs on its home among them (<see cref="PartitionSpreadPlacement"/>), so that nothing is
-    /// left to move. Returns when it was first seen so, what was stored then, and the partitions each silo reads, in
-    /// the order of <paramref name="silos"/>.</summary>
-    private static async Task<(TimeSpan At, long Stored, int[] PerSilo)> WatchSettlingAsync(IngressCheckpoints checkpoints, Task<IHost> client, IReadOnlyList<SiloProcess> silos, int partitions, Stopwatch clock, CancellationToken ct)
+    /// left to move. Returns when it was first seen so on <paramref name="clock"/>, and the partitions each silo
+    /// reads, in the order of <paramref name="silos"/>.</summary>
+    private static async Task<(TimeSpan At, int[] PerSilo)> SettleAsync(Task<IHost> client, IReadOnlyList<SiloProcess> silos, int partitions, Stopwatch clock, CancellationToken ct)
     {
         var grains = (await client.WaitAsync(ct)).Services.GetRequiredService<IClusterClient>();
         var management = grains.GetGrain<IManagementGrain>(0);
         var ingresses = Enumerable.Range(0, partitions).Select(p => grains.GetGrain<IPartitionIngressGrain>(p)).ToArray();
         while (true)
         {
+            ThrowIfExited(silos);
+            if (clock.Elapsed > Deadline)
+            {
+                throw new TimeoutException($"{silos.Count} silo(s) did not settle in {Deadline}; the first silo's last output:\n{silos[0].Tail()}");
+            }
+
             try
             {
                 var hosts = (await management.GetDetailedHosts(onlyActive: true)).ToDictionary(h => h.SiloName, h => h.SiloAddress, StringComparer.Ordinal);
@@ -256,13 +280,12 @@ public static class ScaleRun
                     if (located.Select((silo, p) => homes[p].Equals(silo)).All(home => home))
                     {
                         var at = clock.Elapsed;
-                        var stored = (await checkpoints.ReadAsync(ct)).Stored;
                         // The directory's view may lag behind a move; the ingresses' own reports settle it (asking one
                         // that is at home changes nothing).
                         var statuses = await Task.WhenAll(ingresses.Select(i => i.EnsureRunningAsync()));
                         if (statuses.All(s => s.Silo == homes[s.Partition].ToString()))
                         {
-                            return (at, stored, [.. silos.Select(s => homes.Count(home => home.Equals(hosts[s.Name])))]);
+                            return (at, [.. silos.Select(s => homes.Count(home => home.Equals(hosts[s.Name])))]);
                         }
                     }
                 }
@@ -276,5 +299,15 @@ public static class ScaleRun
         }
     }
 
-    private sealed record Measurement(TimeSpan Settled, long StoredAtSettle, TimeSpan Done, int[] PartitionsPerSilo);
+    // The CPU time of the silo processes and of this one (the embedded Kafka, the producer, the polling), which
+    // share the machine: what the run cost, whichever process paid it.
+    private static TimeSpan Cpu(IEnumerable<SiloProcess> silos) => Environment.CpuUsage.TotalTime + silos.Aggregate(TimeSpan.Zero, (sum, s) => sum + s.CpuTime);
+
+    private static void ThrowIfExited(IReadOnlyList<SiloProcess> silos)
+    {
+        if (silos.FirstOrDefault(s => s.HasExited) is { } exited)
+        {
+            throw new InvalidOperationException($"{exited.Name} exited during the run; its last output:\n{exited.Tail()}");
+        }
+    }
 }

@@ -11,37 +11,19 @@ public static class ScaleTables
         ArgumentNullException.ThrowIfNull(results);
         var lines = new List<string>
         {
-            "| partitions | silos | bare consumer | steady | ratio | whole run | settled after | stored before settled |",
-            "|---:|---:|---:|---:|---:|---:|---:|---:|",
+            "| storage | partitions | silos | bare consumer | silos' rate | ratio | against one silo | CPU per event | cores busy | settled after |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         };
-        foreach (var r in results.Summary.OrderBy(r => r.Partitions).ThenBy(r => r.Silos))
+        var one = results.Summary.Where(r => r.Silos == 1).ToDictionary(r => (r.Storage, r.Partitions));
+        foreach (var r in results.Summary.OrderBy(r => r.Storage, StringComparer.Ordinal).ThenBy(r => r.Partitions).ThenBy(r => r.Silos))
         {
-            lines.Add(I($"| {r.Partitions} | {r.Silos} | {r.BareEventsPerSecond:N0} ev/s | {Rate(r.SteadyEventsPerSecond)} | {Ratio(r.SteadyRatio)} | {r.WholeRunEventsPerSecond:N0} ev/s | {r.SettleSeconds:0.0} s | {r.AppliedBeforeSettled:P0} |"));
+            var against = one.TryGetValue((r.Storage, r.Partitions), out var baseline) ? I($"{r.EventsPerSecond / baseline.EventsPerSecond:0.00}×") : "n/a";
+            lines.Add(I($"| {r.Storage} | {r.Partitions} | {r.Silos} | {r.BareEventsPerSecond:N0} ev/s | {r.EventsPerSecond:N0} ev/s | {r.Ratio:P1} | {against} | {r.CpuMicrosecondsPerEvent:0.0} µs | {r.CoresBusy:P0} | {r.SettleSeconds:0.0} s |"));
         }
 
         var s = results.Settings;
         lines.Add("");
-        lines.Add(I($"{s.Events:N0} events per run; {(s.Runs == 1 ? "one run" : $"medians of {s.Runs} runs")} per row; {Silos(s)}, on one {s.Storage} database. Every run's figures are in `bench/results/{ScaleResults.FileName}`."));
-        var baseline = results.Summary.Where(r => r.Silos == 1).ToDictionary(r => r.Partitions);
-        var rel = results.Summary.Where(r => r.Silos > 1 && baseline.ContainsKey(r.Partitions) && double.IsFinite(r.SteadyEventsPerSecond))
-            .OrderBy(r => r.Partitions).ThenBy(r => r.Silos)
-            .Select(r => I($"{r.Silos} silos on {r.Partitions} partitions {r.SteadyEventsPerSecond / baseline[r.Partitions].SteadyEventsPerSecond:0.00}×"))
-            .ToList();
-        if (rel.Count > 0)
-        {
-            lines.Add("");
-            lines.Add($"Steady rate against one silo on the same partitions: {string.Join("; ", rel)}.");
-        }
-
+        lines.Add(I($"{s.Events:N0} events per run, produced once the cluster had settled and stored {s.Warmup:N0} events of warm-up; {(s.Runs == 1 ? "one run" : $"medians of {s.Runs} runs")} per row; each silo a `reco silo` process of its own (Orleans, {s.Clustering} clustering), every silo of a run on one database. \"Against one silo\": the row's rate over one silo's on the same storage and partitions. \"CPU per event\": the CPU time of the silo processes and of the bench's (the embedded Kafka, the producer) from the first event produced to the last stored, per event; \"cores busy\": that time over the stretch's length on all cores. Every run's figures are in `bench/results/{ScaleResults.FileName}`."));
         return string.Join('\n', lines);
     }
-
-    private static string Silos(ScaleSettings settings) =>
-        settings.Clustering is { } clustering
-            ? I($"each silo a `reco silo` process of its own (Orleans, {clustering} clustering)")
-            : "every silo in the bench's process (the first runtime: the file predates the bench's move onto Orleans; steady and whole run were of the user side alone)";
-
-    private static string Rate(double value) => double.IsFinite(value) ? I($"{value:N0} ev/s") : "n/a";
-
-    private static string Ratio(double value) => double.IsFinite(value) ? I($"{value:P1}") : "n/a";
 }
