@@ -67,6 +67,13 @@ internal sealed class StateWriter
         _buffer.Advance(length);
     }
 
+    /// <summary>A string already in UTF-8, in the form of <see cref="String"/>.</summary>
+    public void Utf8(ReadOnlySpan<byte> value)
+    {
+        VarUInt((ulong)value.Length);
+        _buffer.Write(value);
+    }
+
     /// <summary>A count row (an item's co-occurrence or purchase row, or a delta's): its length, then each other
     /// item's id and count.</summary>
     public void Row(string[] items, long[] counts)
@@ -98,7 +105,7 @@ internal sealed class StateWriter
         VarUInt((ulong)keys.Length);
         for (var i = 0; i < keys.Length; i++)
         {
-            String(ids[keys[i]]);
+            Utf8(ids.Utf8(keys[i]));
             Count(row.CountAt(i));
         }
     }
