@@ -25,7 +25,7 @@ public interface IItemShardGrain : IGrainWithIntegerKey
     /// <param name="deltas">The combined deltas of the batch's items that belong to this shard.</param>
     /// <returns>True when applied, false when dropped as a replay.</returns>
     [AlwaysInterleave]
-    Task<bool> ApplyAsync(int sourcePartition, long batchEnd, ItemDelta[] deltas);
+    Task<bool> ApplyAsync(int sourcePartition, long batchEnd, ItemDeltaBatch deltas);
 
     /// <summary>An item's count and its <paramref name="count"/> largest co-occurrences. Reads memory, or storage
     /// for an item not in memory; interleaves with <see cref="ApplyAsync"/>.</summary>

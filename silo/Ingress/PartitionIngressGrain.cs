@@ -522,10 +522,10 @@ public sealed partial class PartitionIngressGrain(
         _appliedEnd = _inFlight?.End ?? _committed;
     }
 
-    private Dictionary<int, ItemDelta[]> ByShard(IReadOnlyList<ItemDelta> deltas)
+    private Dictionary<int, ItemDeltaBatch> ByShard(IReadOnlyList<ItemDelta> deltas)
     {
         var shards = shardOptions.Value.Shards;
-        return deltas.GroupBy(d => ItemShards.Of(d.ItemId, shards)).ToDictionary(g => g.Key, g => g.ToArray());
+        return deltas.GroupBy(d => ItemShards.Of(d.ItemId, shards)).ToDictionary(g => g.Key, g => new ItemDeltaBatch(g.ToArray()));
     }
 
     // Parses the open batch's records not parsed yet, once whatever the number of attempts: the valid ones appended
@@ -617,7 +617,7 @@ public sealed partial class PartitionIngressGrain(
 
     /// <summary>A batch whose users and item side are stored, on its way to its item shards: its end, its item side
     /// by shard, and what it held (for the metrics once it is committed).</summary>
-    private sealed record InFlightBatch(long End, Dictionary<int, ItemDelta[]> ItemSide, int Records, long Events, int Invalid, long StartedTimestamp);
+    private sealed record InFlightBatch(long End, Dictionary<int, ItemDeltaBatch> ItemSide, int Records, long Events, int Invalid, long StartedTimestamp);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "{Problem}")]
     private partial void LogBlocked(string problem);

@@ -71,9 +71,10 @@ public sealed partial class ItemShardGrain(
         return Task.FromResult(silo.SiloAddress.ToString());
     }
 
-    public async Task<bool> ApplyAsync(int sourcePartition, long batchEnd, ItemDelta[] deltas)
+    public async Task<bool> ApplyAsync(int sourcePartition, long batchEnd, ItemDeltaBatch batch)
     {
-        ArgumentNullException.ThrowIfNull(deltas);
+        ArgumentNullException.ThrowIfNull(batch);
+        var deltas = batch.Deltas;
         while (true)
         {
             if (_fenced)

@@ -140,7 +140,7 @@ public abstract class OrleansIngressTests
     {
         await using var cluster = await OrleansTestCluster.StartAsync(await NewStorageAsync(), silos: 1, partitions: 1);
         var shard = cluster.Grains.GetGrain<IItemShardGrain>(5);
-        ItemDelta[] deltas = [Deltas.Of("hot", 1, new() { ["other"] = 2 }), Deltas.Of("cold", 2, new() { ["hot"] = 1 })];
+        var deltas = new ItemDeltaBatch([Deltas.Of("hot", 1, new() { ["other"] = 2 }), Deltas.Of("cold", 2, new() { ["hot"] = 1 })]);
         const int sources = 40;
 
         // As the ingresses of 40 partitions would: one call each, all at once; they share the shard's writes.
