@@ -11,7 +11,7 @@ namespace RecoCluster.Grains.Model;
 /// <remarks>
 /// The grains of a silo run on several threads at once: looking a number up takes no lock, and adding one takes a
 /// lock. The table only grows (an id keeps its number once it has one); it is bounded by the catalog, at about
-/// three times the size of the ids themselves plus 40 bytes each. It also keeps each id in UTF-8
+/// three bytes per character of the ids plus 60 bytes per id. It also keeps each id in UTF-8
 /// (<see cref="Utf8"/>): an item written whole writes every id of its row, and copying bytes costs a fraction of
 /// encoding the string again each time (the largest single cost of a shard's writes in a profile of the scale
 /// bench, docs/benchmarks.md).
