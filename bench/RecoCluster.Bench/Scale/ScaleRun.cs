@@ -25,14 +25,14 @@ namespace RecoCluster.Bench.Scale;
 /// already held the workload, so the first silo up claimed every partition and the others took theirs over as they
 /// joined, each move restarting an ingress from its checkpoint; how long that lasted depended on which silo process
 /// happened to start first on a busy machine, and the rate after it swung between runs more than between builds
-/// (docs/benchmarks.md, "Scale"). The settle time on the idle topic is reported beside the rate.
+/// (docs/benchmarks.md, "Ingest against silos"). The settle time on the idle topic is reported beside the rate.
 /// Progress is read from the ingresses' checkpoints, which move once both sides of a batch are stored (see
 /// <see cref="IngressCheckpoints"/>); where each ingress runs, from an Orleans client in this process. The silos
 /// share the machine's cores with each other and with this process, which hosts the embedded Kafka and produces the
 /// workload while they read it (the same work for every silo count): on a 2-core machine this measures what more
 /// silos cost (more processes, cross-silo calls, writers taking turns on one database), not a speed-up. Sized for
 /// the mock broker's retention like the ingest bench: 600,000 events of ~150 bytes are ~2.8 MB per partition at 32
-/// partitions, on each of the two topics.
+/// partitions on the ceiling's topic, and ~3.3 MB with the warm-up's 100,000 on the events topic.
 /// </remarks>
 public static class ScaleRun
 {
@@ -222,8 +222,8 @@ public static class ScaleRun
     }
 
     /// <summary>Polls the checkpoints every 20 ms, while <paramref name="produce"/> writes the workload, until
-    /// <paramref name="count"/> events in all are stored on both sides. Returns when the producer had every event acknowledged and when the last was
-    /// stored, both on <paramref name="clock"/>.</summary>
+    /// <paramref name="count"/> events in all are stored on both sides. Returns when the producer had every event
+    /// acknowledged and when the last was stored, both on <paramref name="clock"/>.</summary>
     private static async Task<(TimeSpan Produced, TimeSpan Done)> StoredAsync(IngressCheckpoints checkpoints, Task produce, IReadOnlyList<SiloProcess> silos, int count, Stopwatch clock)
     {
         TimeSpan? produced = null;
