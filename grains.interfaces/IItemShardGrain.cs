@@ -22,10 +22,10 @@ public interface IItemShardGrain : IGrainWithIntegerKey
     /// </summary>
     /// <param name="sourcePartition">The events partition the batch comes from.</param>
     /// <param name="batchEnd">The batch's end offset (exclusive) in that partition.</param>
-    /// <param name="deltas">The combined deltas of the batch's items that belong to this shard.</param>
+    /// <param name="batch">The combined deltas of the batch's items that belong to this shard.</param>
     /// <returns>True when applied, false when dropped as a replay.</returns>
     [AlwaysInterleave]
-    Task<bool> ApplyAsync(int sourcePartition, long batchEnd, ItemDeltaBatch deltas);
+    Task<bool> ApplyAsync(int sourcePartition, long batchEnd, ItemDeltaBatch batch);
 
     /// <summary>An item's count and its <paramref name="count"/> largest co-occurrences. Reads memory, or storage
     /// for an item not in memory; interleaves with <see cref="ApplyAsync"/>.</summary>

@@ -5,8 +5,8 @@ namespace RecoCluster.Grains.Interfaces;
 /// <remarks>
 /// Between silos it travels in the compact form the ingress stores its item side in (every id once, row entries as
 /// positions in that table; <c>RecoCluster.Grains.Model.ItemDeltaBatchConverter</c>). The deltas' own serializer
-/// wrote each row entry's id as a string and tracked every reference, and a profile of four silo processes put a
-/// fifth of what they spent beyond one silo's work in that and in the copies the kernel made of it
+/// wrote each row entry's id as a string and tracked every reference, and a profile of four silo processes put
+/// about a quarter of what they spent beyond one silo's work in that and in the copies the kernel made of it
 /// (docs/benchmarks.md, "Ingest against silos"). Within a silo the batch is handed over as it is (it is immutable),
 /// so a shard on the ingress's own silo pays nothing for the form.
 /// </remarks>

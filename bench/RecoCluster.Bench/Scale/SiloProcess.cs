@@ -33,9 +33,9 @@ public sealed class SiloProcess : IDisposable
     /// This process stands in for what a deployment runs on other machines: the Kafka cluster and the producers. At
     /// the same priority, four busy silo processes left the producer a small share of two cores: it took 11 to 18 s
     /// to write the 400,000 events it wrote in 4 s beside one silo, the silos read a trickle in small batches, and
-    /// the bench timed the producer. With the silos niced the producer writes at its own speed and the silos take every cycle it
-    /// leaves: the rate is what the silos can do with a backlog. Every thread inherits the niceness, which a
-    /// priority set on the process after its start (one thread, on Linux) would not give.
+    /// the bench timed the producer. With the silos niced the producer writes at its own speed and the silos take
+    /// every cycle it leaves: the rate is what the silos can do with a backlog. Every thread inherits the niceness,
+    /// which a priority set on the process after its start (one thread, on Linux) would not give.
     /// </remarks>
     public static SiloProcess Start(string name, IReadOnlyDictionary<string, string?> config)
     {
