@@ -51,7 +51,8 @@ PY
   ((read_back == events)) || { echo "kcat-ingest: kcat read $read_back of $events records back" >&2; exit 1; }
 
   launched=$(now)
-  RECO_NO_BUILD=1 ./reco silo --bootstrap "$bootstrap" --silo-id bench-silo --Reco:Storage:ConnectionString="Data Source=$work/reco.db" >"$work/silo.log" 2>&1 &
+  # DOTNET_TC_QuickJit=0: as the deployment's silos run (deploy/k8s/base/silo.yaml).
+  DOTNET_TC_QuickJit=0 RECO_NO_BUILD=1 ./reco silo --bootstrap "$bootstrap" --silo-id bench-silo --Reco:Storage:ConnectionString="Data Source=$work/reco.db" >"$work/silo.log" 2>&1 &
   silo=$!
   first="" first_stored=0 stored=0
   while ((stored < events)); do

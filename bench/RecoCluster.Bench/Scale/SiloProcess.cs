@@ -60,6 +60,8 @@ public sealed class SiloProcess : IDisposable
             start.ArgumentList.Add("dotnet");
         }
 
+        // As the deployment's silos run (deploy/k8s/base/silo.yaml): this code compiled optimized at its first call.
+        start.Environment["DOTNET_TC_QuickJit"] = "0";
         start.ArgumentList.Add(reco);
         start.ArgumentList.Add("silo");
         foreach (var (key, value) in config)
