@@ -154,10 +154,11 @@ public sealed class ProcessCluster : IClusterUnderTest, IAsyncDisposable
     public async Task WaitUntilReadyAsync() => await WaitUntilEveryPartitionIsReadAsync();
 
     // Every silo process is an active member, and every partition's ingress runs on its home among them
-    // (PartitionSpreadPlacement), so that no move is pending when a test goes on: an ingress placed before the last
-    // silo joined moves three keeper rounds later, and a read in the middle of that move waits behind its new
-    // activation's start (a read with a position then answers "behind", which a test of something else should not
-    // have to meet; a slower silo start made a TLS test meet it).
+    // (PartitionSpreadPlacement) with its reader fetching (the partition's end of log known), so that no move is
+    // pending and no reader is still starting when a test goes on: an ingress placed before the last silo joined
+    // moves three keeper rounds later, and a read with a position that meets the move, or a reader that has not
+    // fetched yet, can miss the gateway's 200 ms wait and answer "behind", which a test of something else should not
+    // have to meet (a TLS test met both).
     private async Task WaitUntilEveryPartitionIsReadAsync() =>
         await Eventually.TrueAsync(
             async () =>
@@ -177,10 +178,11 @@ public sealed class ProcessCluster : IClusterUnderTest, IAsyncDisposable
                 return names.SequenceEqual(Silos.Select(s => s.Name).Order(StringComparer.Ordinal))
                     && partitions.Count == Partitions
                     && partitions.All(p => p.GetProperty("status").ValueKind == System.Text.Json.JsonValueKind.Object
-                        && p.GetProperty("status").GetProperty("silo").GetString() == Silo.Ingress.PartitionSpreadPlacement.Home(p.GetProperty("partition").GetInt32(), members).ToString());
+                        && p.GetProperty("status").GetProperty("silo").GetString() == Silo.Ingress.PartitionSpreadPlacement.Home(p.GetProperty("partition").GetInt32(), members).ToString()
+                        && p.GetProperty("status").GetProperty("highWatermark").GetInt64() >= 0);
             },
             TimeSpan.FromSeconds(90),
-            "every silo process an active member and every partition read by its home silo");
+            "every silo process an active member and every partition read by its home silo, its reader fetching");
 
     // A silo address as Orleans writes it for display ("S127.0.0.1:11111:123456789": endpoint and generation), which
     // is what the admin view gives.
