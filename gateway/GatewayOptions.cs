@@ -17,6 +17,19 @@ public sealed class GatewayOptions
     /// Past it the answer comes as it is, marked <c>behind</c>; 0 waits for nothing and only marks.</summary>
     public int ReadYourWritesWaitMs { get; set; } = 200;
 
+    /// <summary>How much longer such a read waits when the ingress of the user's partition is starting (a partition
+    /// moves to another silo when silos join or leave, and its new ingress first re-applies what the old one had
+    /// applied): long enough for a move, so that a write the gateway accepted is not answered <c>behind</c> only
+    /// because its partition moved. Used up to what <see cref="RouteDeadlineMs"/> leaves after
+    /// <see cref="ReadYourWritesWaitMs"/> and a tenth of the deadline for the call itself
+    /// (<see cref="StartWait"/>), so that a deadline set before this setting existed still holds.</summary>
+    public int ReadYourWritesStartWaitMs { get; set; } = 2_000;
+
+    /// <summary>The start wait a read gets: <see cref="ReadYourWritesStartWaitMs"/>, cut to what the route deadline
+    /// leaves.</summary>
+    public TimeSpan StartWait =>
+        TimeSpan.FromMilliseconds(Math.Min(ReadYourWritesStartWaitMs, Math.Max(0, RouteDeadlineMs - (RouteDeadlineMs / 10) - ReadYourWritesWaitMs)));
+
     /// <summary>Most events accepted in one <c>POST /v1/events</c>.</summary>
     public int MaxEventsPerRequest { get; set; } = 1_000;
 
@@ -47,6 +60,11 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         if (options.ReadYourWritesWaitMs < 0 || options.ReadYourWritesWaitMs >= options.RouteDeadlineMs)
         {
             errors.Add($"Reco:Gateway:ReadYourWritesWaitMs is {options.ReadYourWritesWaitMs}; it must be at least 0 and below Reco:Gateway:RouteDeadlineMs ({options.RouteDeadlineMs}), which bounds the read that waits.");
+        }
+
+        if (options.ReadYourWritesStartWaitMs is < 0 or > 60_000)
+        {
+            errors.Add($"Reco:Gateway:ReadYourWritesStartWaitMs is {options.ReadYourWritesStartWaitMs}; it must be between 0 and 60000.");
         }
 
         if (options.MaxEventsPerRequest is < 1 or > 100_000)

@@ -57,9 +57,10 @@ public sealed partial class GrainBackend(
             return TypedResults.Ok(list);
         });
 
-    // Read-your-writes on the user's partition, waited for at most Reco:Gateway:ReadYourWritesWaitMs.
+    // Read-your-writes on the user's partition, waited for at most Reco:Gateway:ReadYourWritesWaitMs, and the
+    // start wait more if the partition's ingress is starting.
     private ReadPosition ReadAt(int partition, PositionToken? position) =>
-        new(Target(partition, position), TimeSpan.FromMilliseconds(options.Value.ReadYourWritesWaitMs));
+        new(Target(partition, position), TimeSpan.FromMilliseconds(options.Value.ReadYourWritesWaitMs), options.Value.StartWait);
 
     // The request's position when it carries one (it names what its client wrote, through whichever gateway), else
     // what this gateway produced: a request with a position does not wait for other clients' writes.

@@ -94,6 +94,11 @@ public sealed partial class PartitionIngressGrain(
     // return to what is stored. The waiters are reads of this activation, woken as it moves past their positions.
     private long _appliedEnd;
     private PositionWaiters? _appliedWaiters;
+    // The end of the log when this activation's reader first knew it (-1 until then), and whether the activation
+    // has applied that far: until it has, it is starting, catching up with what its previous activation had
+    // applied, and a read that carries a position gets its ReadPosition.StartWait on top of its wait.
+    private long _startEnd = -1;
+    private bool _started;
     // Reads waiting for _committed (a neighborhood round after a burst waits for what it must count).
     private PositionWaiters? _committedWaiters;
 
@@ -214,7 +219,26 @@ public sealed partial class PartitionIngressGrain(
     // wait: batches go on applying meanwhile (the read is an interleaved call), and each advance wakes the reads it
     // satisfies.
     private async Task<bool> ReachAsync(ReadPosition at) =>
-        _blocked is null ? await _appliedWaiters!.WaitAsync(at.Position, at.MaxWait, () => _appliedEnd) : at.Position <= _appliedEnd;
+        _blocked is null
+            ? await _appliedWaiters!.WaitAsync(at.Position, _started ? at.MaxWait : at.MaxWait + at.StartWait, () => _appliedEnd)
+            : at.Position <= _appliedEnd;
+
+    // Once per turn until the activation has started: it has when it has applied the log as far as its reader first
+    // saw it end. A fenced or stopped reader never starts; its reads wait their start wait and answer behind.
+    private void NoteStart(PartitionReader reader)
+    {
+        if (_started)
+        {
+            return;
+        }
+
+        if (_startEnd < 0)
+        {
+            _startEnd = reader.HighWatermark;
+        }
+
+        _started = _startEnd >= 0 && _appliedEnd >= _startEnd;
+    }
 
     private void AdvanceApplied(long end)
     {
@@ -283,6 +307,7 @@ public sealed partial class PartitionIngressGrain(
             }
 
             await ApplyBufferedAsync();
+            NoteStart(_reader);
             if (_batch.Count > 0)
             {
                 await CommitOpenBatchAsync();

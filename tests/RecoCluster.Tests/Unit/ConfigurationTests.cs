@@ -139,6 +139,19 @@ public class ConfigurationTests
         Assert.StartsWith("Reco:Cluster:Secret is no longer a setting", Assert.Single(gateway.Failures), StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(3_000, 200, 2_000, 2_000)] // the defaults: all of it
+    [InlineData(10_000, 8_000, 2_000, 1_000)] // what the deadline leaves after the wait and a tenth of itself
+    [InlineData(1_000, 900, 2_000, 0)] // nothing left: a deadline set before the setting existed still holds
+    public void A_reads_start_wait_is_cut_to_what_the_route_deadline_leaves(int deadline, int wait, int startWait, int expected)
+    {
+        var options = new GatewayOptions { RouteDeadlineMs = deadline, ReadYourWritesWaitMs = wait, ReadYourWritesStartWaitMs = startWait };
+        Assert.True(new GatewayOptionsValidator().Validate(null, options).Succeeded);
+        Assert.Equal(TimeSpan.FromMilliseconds(expected), options.StartWait);
+        options.ReadYourWritesStartWaitMs = -1;
+        Assert.Equal(["Reco:Gateway:ReadYourWritesStartWaitMs is -1; it must be between 0 and 60000."], new GatewayOptionsValidator().Validate(null, options).Failures);
+    }
+
     [Fact]
     public void An_unknown_storage_provider_stops_start_up_with_a_message_naming_the_setting()
     {
