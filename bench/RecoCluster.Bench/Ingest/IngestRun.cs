@@ -50,7 +50,7 @@ public static class IngestRun
             {
                 var result = await OneRunAsync(run, events, partitions, provider, postgres);
                 results.Add(result);
-                Console.WriteLine($"  run {run} {provider,-8}: bare consumer {result.BareEventsPerSecond,9:N0} ev/s; silo, user side stored {result.UserSideEventsPerSecond,9:N0} ev/s, both sides {result.StoredEventsPerSecond,9:N0} ev/s ({result.StoredEventsPerSecond / result.BareEventsPerSecond:P1} of bare), second half {Rate(result.SecondHalfEventsPerSecond),9} ev/s; CPU per event: bare {result.BareCpuMicrosecondsPerEvent:N1} µs, silo {result.SiloCpuMicrosecondsPerEvent:N1} µs; first batch stored after {result.FirstStoredSeconds:N2} s, quarters at {string.Join(" / ", result.QuarterSeconds.Select(q => q.ToString("N2", CultureInfo.InvariantCulture)))} s; stored {result.StoredBytesPerEvent.Values.Sum():N0} B per event ({string.Join(", ", result.StoredBytesPerEvent.Select(p => $"{p.Key} {p.Value:N0}"))})");
+                Console.WriteLine($"  run {run} {provider,-8}: bare consumer {result.BareEventsPerSecond,9:N0} ev/s; silo, user side stored {result.UserSideEventsPerSecond,9:N0} ev/s, both sides {result.StoredEventsPerSecond,9:N0} ev/s ({result.StoredEventsPerSecond / result.BareEventsPerSecond:P1} of bare), second half {Rate(result.SecondHalfEventsPerSecond),9} ev/s; CPU per event: bare {result.BareCpuMicrosecondsPerEvent:N1} µs, silo {result.SiloCpuMicrosecondsPerEvent:N1} µs; allocated {result.AllocatedBytesPerEvent:N0} B per event, collections {string.Join(" / ", result.Collections)}; first batch stored after {result.FirstStoredSeconds:N2} s, quarters at {string.Join(" / ", result.QuarterSeconds.Select(q => q.ToString("N2", CultureInfo.InvariantCulture)))} s; stored {result.StoredBytesPerEvent.Values.Sum():N0} B per event ({string.Join(", ", result.StoredBytesPerEvent.Select(p => $"{p.Key} {p.Value:N0}"))})");
             }
         }
 
@@ -73,6 +73,7 @@ public static class IngestRun
                 // stretch: what the work costs, where a rate also counts the time spent waiting for a core.
                 medianBareCpuMicrosecondsPerEvent = BenchArgs.Median(mine.Select(r => r.BareCpuMicrosecondsPerEvent)),
                 medianSiloCpuMicrosecondsPerEvent = BenchArgs.Median(mine.Select(r => r.SiloCpuMicrosecondsPerEvent)),
+                medianAllocatedBytesPerEvent = BenchArgs.Median(mine.Select(r => r.AllocatedBytesPerEvent)),
                 medianSecondHalfEventsPerSecond = MedianOrNull(mine.Select(r => r.SecondHalfEventsPerSecond)),
                 medianSecondHalfRatio = MedianOrNull(mine.Select(r => r.SecondHalfEventsPerSecond / r.BareEventsPerSecond)),
             };
@@ -132,7 +133,9 @@ public static class IngestRun
                 measured.QuarterSeconds,
                 perEvent,
                 MicrosecondsPerEvent(bare.Cpu, count),
-                MicrosecondsPerEvent(measured.Cpu, count));
+                MicrosecondsPerEvent(measured.Cpu, count),
+                Math.Round((double)measured.Heap.AllocatedBytes / count),
+                measured.Heap.Collections);
         }
         finally
         {
@@ -162,6 +165,7 @@ public static class IngestRun
         var total = Stopwatch.StartNew();
         var clock = new Stopwatch();
         var cpuAtStart = TimeSpan.Zero;
+        var heapAtStart = default(HeapWork);
         (TimeSpan At, long Stored)? half = null;
         TimeSpan? userSideDone = null;
         TimeSpan? firstStored = null;
@@ -173,6 +177,7 @@ public static class IngestRun
             {
                 clock.Start();
                 cpuAtStart = Environment.CpuUsage.TotalTime;
+                heapAtStart = HeapWork.Now();
             }
 
             var now = clock.Elapsed;
@@ -196,6 +201,7 @@ public static class IngestRun
                 double? secondHalf = storedAtHalf < count && now > halfAt ? (count - storedAtHalf) / (now - halfAt).TotalSeconds : null;
                 return new Measured(
                     Environment.CpuUsage.TotalTime - cpuAtStart,
+                    HeapWork.Now() - heapAtStart,
                     count / now.TotalSeconds,
                     count / userSideDone!.Value.TotalSeconds,
                     secondHalf,
@@ -333,6 +339,9 @@ public static class IngestRun
     /// its first record to its last (the embedded broker included).</param>
     /// <param name="SiloCpuMicrosecondsPerEvent">The same for the silo, from the first claim to the last event
     /// stored on both sides (the broker, and the bench's polls of the checkpoints, included).</param>
+    /// <param name="AllocatedBytesPerEvent">Bytes the process allocated on the managed heap over the silo's timed
+    /// stretch, per event (the bench's own polls included, a few hundred bytes each).</param>
+    /// <param name="Collections">Garbage collections over the same stretch, by generation (0, 1, 2).</param>
     private sealed record RunResult(
         int Run,
         string Provider,
@@ -344,9 +353,11 @@ public static class IngestRun
         double[] QuarterSeconds,
         IReadOnlyDictionary<string, double> StoredBytesPerEvent,
         double BareCpuMicrosecondsPerEvent,
-        double SiloCpuMicrosecondsPerEvent);
+        double SiloCpuMicrosecondsPerEvent,
+        double AllocatedBytesPerEvent,
+        int[] Collections);
 
-    private sealed record Measured(TimeSpan Cpu, double Stored, double UserSide, double? SecondHalf, double FirstStoredSeconds, double[] QuarterSeconds);
+    private sealed record Measured(TimeSpan Cpu, HeapWork Heap, double Stored, double UserSide, double? SecondHalf, double FirstStoredSeconds, double[] QuarterSeconds);
 
     private static double MicrosecondsPerEvent(TimeSpan cpu, int count) => Math.Round(cpu.TotalMicroseconds / count, 2);
 }

@@ -84,8 +84,8 @@ public static class DocsReport
             text.Append("These figures are the first runtime's (the file predates the bench's move onto Orleans): \"both sides stored\" is its \"item side too\", when every shuffle batch had been applied to the item grains, and its second half, of the user side alone, is not shown. `./reco bench ingest` now measures an Orleans silo.\n\n");
         }
 
-        text.Append("| storage | bare consumer | silo, user side stored | ratio | both sides stored | ratio | both sides / user side | second half | ratio | stored per event | CPU per event, bare / silo |\n");
-        text.Append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        text.Append("| storage | bare consumer | silo, user side stored | ratio | both sides stored | ratio | both sides / user side | second half | ratio | stored per event | CPU per event, bare / silo | allocated per event |\n");
+        text.Append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
         foreach (var row in file.Summary)
         {
             var half = row.SecondHalf is { } h ? I($"{h:N0} ev/s") : "not measured";
@@ -95,7 +95,8 @@ public static class DocsReport
             var itemOfUser = row.ItemSideOfUserSide is { } iu ? I($"{iu:P0}") : "";
             var bytes = row.BytesPerEvent is { } b ? I($"{b:N0} B") : "not measured";
             var cpu = (row.BareCpuPerEvent, row.SiloCpuPerEvent) is ({ } bc, { } sc) ? I($"{bc:N1} / {sc:N1} µs") : "not measured";
-            text.Append(CultureInfo.InvariantCulture, $"| {IngestResultsFile.StorageName(row.Provider)} | {row.Bare:N0} ev/s | {user} | {userRatio} | {row.Stored:N0} ev/s | {row.StoredRatio:P1} | {itemOfUser} | {half} | {halfRatio} | {bytes} | {cpu} |\n");
+            var allocated = row.AllocatedPerEvent is { } a ? I($"{a:N0} B") : "not measured";
+            text.Append(CultureInfo.InvariantCulture, $"| {IngestResultsFile.StorageName(row.Provider)} | {row.Bare:N0} ev/s | {user} | {userRatio} | {row.Stored:N0} ev/s | {row.StoredRatio:P1} | {itemOfUser} | {half} | {halfRatio} | {bytes} | {cpu} | {allocated} |\n");
         }
 
         text.Append(CultureInfo.InvariantCulture, $"\nMedians of {file.Summary.Max(r => r.Runs)} run(s); every run's figures are in `{path}`.\n");

@@ -35,7 +35,9 @@ public sealed record IngestResultsFile(DateTimeOffset Date, string Command, Mach
             OptionalDouble(s, "medianStoredBytesPerEvent"),
             // Recorded since 2026-12-07 08:50 UTC.
             OptionalDouble(s, "medianBareCpuMicrosecondsPerEvent"),
-            OptionalDouble(s, "medianSiloCpuMicrosecondsPerEvent"))).ToList();
+            OptionalDouble(s, "medianSiloCpuMicrosecondsPerEvent"),
+            // Recorded since 2026-12-07 13:00 UTC.
+            OptionalDouble(s, "medianAllocatedBytesPerEvent"))).ToList();
         var command = root.TryGetProperty("command", out var c) ? c.GetString()! : BenchArgs.Command("ingest", [
             "--events", root.GetProperty("events").GetInt32().ToString(CultureInfo.InvariantCulture),
             "--runs", summary.Max(s => s.Runs).ToString(CultureInfo.InvariantCulture)]);
@@ -75,6 +77,8 @@ public sealed record IngestResultsFile(DateTimeOffset Date, string Command, Mach
     /// <param name="BareCpuPerEvent">The process's CPU time per event while the bare consumer read, in µs (the
     /// embedded broker included; null in files before it was recorded, as is the next).</param>
     /// <param name="SiloCpuPerEvent">The same while the silo applied and stored the events.</param>
+    /// <param name="AllocatedPerEvent">Bytes the process allocated on the managed heap per event while the silo
+    /// applied and stored the events (null in files before it was recorded).</param>
     public sealed record Row(
         string Provider,
         int Runs,
@@ -88,5 +92,6 @@ public sealed record IngestResultsFile(DateTimeOffset Date, string Command, Mach
         double? ItemSideOfUserSide = null,
         double? BytesPerEvent = null,
         double? BareCpuPerEvent = null,
-        double? SiloCpuPerEvent = null);
+        double? SiloCpuPerEvent = null,
+        double? AllocatedPerEvent = null);
 }

@@ -47,6 +47,9 @@ public sealed record ScaleSettings(int Events, int Warmup, int Runs, IReadOnlyLi
 /// waited for something part of the time.</param>
 /// <param name="SettleSeconds">From the silo processes' start until the cluster settled (every silo an active member,
 /// every partition's ingress on its home silo), on the still empty topic.</param>
+/// <param name="PeakSiloResidentMegabytes">The largest peak resident memory of a silo process of the run (its VmHWM
+/// when the last event was stored), in MiB: what a silo's pod must hold for this many partitions and this backlog.
+/// Null in files before it was recorded (2026-12-07 13:00 UTC).</param>
 public sealed record ScaleSummaryRow(
     string Storage,
     int Partitions,
@@ -57,7 +60,8 @@ public sealed record ScaleSummaryRow(
     double Ratio,
     double CpuMicrosecondsPerEvent,
     double CoresBusy,
-    double SettleSeconds);
+    double SettleSeconds,
+    double? PeakSiloResidentMegabytes = null);
 
 /// <summary>One run of one configuration, with the figures of <see cref="ScaleSummaryRow"/>, how long the producer
 /// took to have every event acknowledged (the silos read meanwhile), and the partitions each silo read, in the order
@@ -73,4 +77,5 @@ public sealed record ScaleRunResult(
     double SettleSeconds,
     double CpuMicrosecondsPerEvent,
     double CoresBusy,
-    IReadOnlyList<int> PartitionsPerSilo);
+    IReadOnlyList<int> PartitionsPerSilo,
+    double? PeakSiloResidentMegabytes = null);

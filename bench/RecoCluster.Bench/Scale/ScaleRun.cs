@@ -90,7 +90,7 @@ public static class ScaleRun
                         var result = await OneRunAsync(run, events, warmup, storage, postgres, p, s);
                         results.Add(result);
                         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                            $"  run {run} {storage,-8} partitions {p,2} silos {s}: bare {result.BareEventsPerSecond,9:N0} ev/s; silos {result.EventsPerSecond,8:N0} ev/s ({result.EventsPerSecond / result.BareEventsPerSecond:P1}); {result.CpuMicrosecondsPerEvent:0.0} µs CPU/event, cores {result.CoresBusy:P0} busy; produced in {result.ProduceSeconds:0.0} s; settled {result.SettleSeconds:0.0} s after start; partitions per silo {string.Join('/', result.PartitionsPerSilo)}"));
+                            $"  run {run} {storage,-8} partitions {p,2} silos {s}: bare {result.BareEventsPerSecond,9:N0} ev/s; silos {result.EventsPerSecond,8:N0} ev/s ({result.EventsPerSecond / result.BareEventsPerSecond:P1}); {result.CpuMicrosecondsPerEvent:0.0} µs CPU/event, cores {result.CoresBusy:P0} busy; produced in {result.ProduceSeconds:0.0} s; largest silo's peak resident memory {result.PeakSiloResidentMegabytes:N0} MiB; settled {result.SettleSeconds:0.0} s after start; partitions per silo {string.Join('/', result.PartitionsPerSilo)}"));
                     }
                 }
             }
@@ -106,7 +106,8 @@ public static class ScaleRun
             BenchArgs.Median(g.Select(r => r.EventsPerSecond / r.BareEventsPerSecond)),
             BenchArgs.Median(g.Select(r => r.CpuMicrosecondsPerEvent)),
             BenchArgs.Median(g.Select(r => r.CoresBusy)),
-            BenchArgs.Median(g.Select(r => r.SettleSeconds)))).ToList();
+            BenchArgs.Median(g.Select(r => r.SettleSeconds)),
+            BenchArgs.Median(g.Select(r => r.PeakSiloResidentMegabytes ?? 0)))).ToList();
         var command = BenchArgs.Command("scale", [
             "--events", events.ToString(CultureInfo.InvariantCulture), "--warmup", warmup.ToString(CultureInfo.InvariantCulture), "--silos", string.Join(',', silos),
             "--partitions", string.Join(',', partitions), "--storage", string.Join(',', storages), "--runs", runs.ToString(CultureInfo.InvariantCulture)]);
@@ -165,6 +166,7 @@ public static class ScaleRun
             var produce = IngestRun.ProduceAsync(kafka.BootstrapServers, topics.Events, count, seed: run, first: warmup);
             var stored = await StoredAsync(checkpoints, produce, silos, warmup + count, clock);
             var cpu = Cpu(silos) - cpuAtStart;
+            var peakResident = silos.Max(s => s.PeakResidentBytes);
             return new ScaleRunResult(
                 run,
                 storage,
@@ -176,7 +178,8 @@ public static class ScaleRun
                 settled.TotalSeconds,
                 cpu.TotalMicroseconds / count,
                 cpu / (stored.Done * Environment.ProcessorCount),
-                perSilo);
+                perSilo,
+                Math.Round(peakResident / 1_048_576.0));
         }
         finally
         {

@@ -89,6 +89,16 @@ public sealed class SiloProcess : IDisposable
         }
     }
 
+    /// <summary>The most memory the process has had resident so far, in bytes (Linux's VmHWM), while it runs.</summary>
+    public long PeakResidentBytes
+    {
+        get
+        {
+            _process.Refresh();
+            return _process.PeakWorkingSet64;
+        }
+    }
+
     /// <summary>The last lines the process wrote.</summary>
     public string Tail() => string.Join('\n', _tail);
 

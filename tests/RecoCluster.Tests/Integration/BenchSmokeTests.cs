@@ -37,6 +37,8 @@ public sealed class BenchSmokeTests
             // does nothing with a record (and reads 2,000 of them in a few milliseconds, so it may round to nothing).
             Assert.All(summary, s => Assert.True(s.GetProperty("medianBareCpuMicrosecondsPerEvent").GetDouble() >= 0));
             Assert.All(summary, s => Assert.True(s.GetProperty("medianSiloCpuMicrosecondsPerEvent").GetDouble() > s.GetProperty("medianBareCpuMicrosecondsPerEvent").GetDouble()));
+            // A silo parses each record into an event with its ids as strings: at least that much per event.
+            Assert.All(summary, s => Assert.True(s.GetProperty("medianAllocatedBytesPerEvent").GetDouble() > 64));
         }
         finally
         {
@@ -67,6 +69,8 @@ public sealed class BenchSmokeTests
                 // The rate is over the time from the first event produced to the last stored, which includes the
                 // producer's: never above the producer's own rate.
                 Assert.True(run.ProduceSeconds > 0 && run.EventsPerSecond <= 3000 / run.ProduceSeconds, $"stored before produced: {run}");
+                // A silo process (a .NET runtime, Orleans, librdkafka) is resident in tens of megabytes at least.
+                Assert.True(run.PeakSiloResidentMegabytes > 20, $"no peak memory measured: {run}");
             });
         }
         finally
