@@ -1,78 +1,64 @@
 using System.Buffers;
-using System.Numerics;
 
 namespace RecoCluster.Grains.Model;
 
 /// <summary>
-/// Sums of counts per (item, other item) pair, in one open-addressing table keyed by the pair: the hot half of a
-/// <see cref="DeltaCombiner"/>. Every event adds up to two pairs per window item, so an addition is one hash and,
-/// nearly always, one or two probes of two flat arrays, where a dictionary per item took two dictionary lookups.
+/// Sums of counts per (item, other item) pair over a batch: the hot half of a <see cref="DeltaCombiner"/>. Every
+/// event adds up to two pairs per window item. An addition is appended to a flat log; the drain sums the log per
+/// pair and cuts it into one row per item.
 /// </summary>
 /// <remarks>
-/// Written by hand: no collection of the framework keys a table by a pair of ints without a lookup per half. Keys
-/// are <c>item &lt;&lt; 32 | other</c> with both numbers non-negative (<see cref="ItemIdTable"/>), so -1 marks an
-/// empty slot. The table stays at most half full; <see cref="TakeRows"/> empties it and gives the capacity back
-/// when a batch used little of it, so an ingress keeps about its recent batches' size. A batch's table is larger
-/// than the caches (a 20,000-event batch fills it with hundreds of thousands of pairs), so the layout is chosen for
-/// cache misses: a slot holds its key and its sum side by side (one miss per addition, not two), the drain copies
-/// the pairs out once in the order they came and cuts rows from that copy, and a table mostly used is emptied by
-/// one sequential fill instead of a write per pair.
+/// Written by hand: no collection of the framework sums by a pair of ints without a lookup per addition.
+/// <para>
+/// A log, not a table keyed by the pair (this class's first form), because a batch's pairs repeat little: on the
+/// ingest bench's workload (20,000 users, 5,000 items, Zipf-like) 98-99 % of a batch's additions were distinct
+/// pairs. The table summed almost nothing and cost 32 to 64 bytes per pair (16-byte slots, at most half of them
+/// used), grown by doubling through the large-object heap, with a cache miss per addition once past the caches:
+/// 25 MB per partition in a silo catching up on 32 partitions, 800 MB of its 1.4 GB heap. The log costs 16 bytes
+/// per addition, written in order, and the drain sums it with two linear counting passes. A log holds every repeat
+/// until the drain, at most <c>MaxBatchRecords</c> × 2 × window additions in a batch; on the engine's
+/// micro-benchmark, whose 2,000 items repeat far more, it is still the faster of the two (docs/benchmarks.md).
+/// </para>
+/// <para>
+/// The log keeps its capacity from batch to batch (an ingress keeps about its recent batches' size) and gives it
+/// back when a batch used under an eighth of it.
+/// </para>
 /// </remarks>
 internal sealed class PairCounts
 {
-    private const int MinBits = 10;
-    private const long Empty = -1;
+    private const int MinCapacity = 1_024;
 
-    private Slot[] _slots;
-    // The occupied slots in the order they were filled: taking and clearing visit these, not the whole table.
-    private int[] _used;
+    private Addition[] _log = new Addition[MinCapacity];
     private int _count;
-    private int _bits;
     private int _maxItem;
-    private int[] _rowOf = [];
+    private int _maxOther;
 
-    public PairCounts() => Allocate(MinBits);
+    // Per item number, during a drain: where its entries go in the sort's current pass. One per thread, not per
+    // log: it is as long as the silo's largest item number (4 MB for a million items), and every partition has
+    // three logs. A drain runs start to end on one thread.
+    [ThreadStatic]
+    private static int[]? t_offsets;
 
-    /// <summary>Distinct pairs held.</summary>
+    /// <summary>Additions held since the last drain.</summary>
     public int Count => _count;
 
     public void Add(int item, int other, long value)
     {
-        var key = ((long)item << 32) | (uint)other;
-        var slots = _slots;
-        var mask = slots.Length - 1;
-        var at = SlotOf(key);
-        while (true)
+        if (_count == _log.Length)
         {
-            ref var slot = ref slots[at];
-            if (slot.Key == key)
-            {
-                slot.Value += value;
-                return;
-            }
-
-            if (slot.Key == Empty)
-            {
-                _maxItem = Math.Max(_maxItem, item);
-                slot.Key = key;
-                slot.Value = value;
-                _used[_count++] = at;
-                if (_count * 2 > slots.Length)
-                {
-                    Grow();
-                }
-
-                return;
-            }
-
-            at = (at + 1) & mask;
+            Array.Resize(ref _log, _log.Length * 2);
         }
+
+        _log[_count++] = new Addition(item, other, value);
+        _maxItem = Math.Max(_maxItem, item);
+        _maxOther = Math.Max(_maxOther, other);
     }
 
-    /// <summary>Every pair and its sum as one row per item (its other items' ids and the sums, in no particular
-    /// order), into arrays the caller keeps; the table is left empty.</summary>
-    /// <remarks>Cut by counting, not sorting: one pass counts each item's pairs, one places them, so a batch's
-    /// hundreds of thousands of pairs cost a few passes, not a sort.</remarks>
+    /// <summary>Every pair and its sum as one row per item (its other items' ids, ascending by their numbers, and
+    /// the sums), into arrays the caller keeps; the log is left empty.</summary>
+    /// <remarks>A radix sort of two counting passes, by the other item and then, stably, by the item: each item's
+    /// entries come out in one stretch ordered by the other item, and equal pairs sit side by side to be summed.
+    /// Linear in the additions, where sorting each item's stretch cost a comparison sort per row.</remarks>
     public List<(int Item, string[] Others, long[] Counts)> TakeRows(ItemIdTable ids)
     {
         var rows = new List<(int Item, string[] Others, long[] Counts)>();
@@ -82,121 +68,97 @@ internal sealed class PairCounts
             return rows;
         }
 
-        // Per item number: first its pair count, then its row's index in `rows`.
-        if (_rowOf.Length <= _maxItem)
+        var log = _log.AsSpan(0, _count);
+        var buckets = Math.Max(_maxItem, _maxOther) + 2;
+        if (t_offsets is null || t_offsets.Length < buckets)
         {
-            _rowOf = new int[Math.Max(_maxItem + 1, _rowOf.Length * 2)];
+            t_offsets = new int[Math.Max(buckets, (t_offsets?.Length ?? 0) * 2)];
         }
 
-        // The drain's copy of the pairs in the order they came, from the shared pool: it is as large as the batch's
-        // pairs, and an ingress drains once per batch, so keeping one per ingress would hold that much per partition.
-        var rented = ArrayPool<Slot>.Shared.Rent(_count);
-        var taken = rented.AsSpan(0, _count);
-        var rowOf = _rowOf;
-        for (var i = 0; i < taken.Length; i++)
+        // The sorted copy, from the shared pool: as large as the batch's additions, and an ingress drains once per
+        // batch, so keeping one per ingress would hold that much per partition between batches.
+        var pooled = ArrayPool<Addition>.Shared.Rent(_count);
+        var byOther = pooled.AsSpan(0, _count);
+        var offsets = t_offsets.AsSpan(0, buckets);
+
+        // By the other item: count, turn the counts into where each one's entries start, place.
+        offsets.Clear();
+        foreach (ref readonly var addition in log)
         {
-            taken[i] = _slots[_used[i]];
-            var item = ItemOf(taken[i].Key);
-            if (rowOf[item]++ == 0)
+            offsets[addition.Other + 1]++;
+        }
+
+        for (var k = 1; k < offsets.Length; k++)
+        {
+            offsets[k] += offsets[k - 1];
+        }
+
+        foreach (ref readonly var addition in log)
+        {
+            byOther[offsets[addition.Other]++] = addition;
+        }
+
+        // Then by the item, into the log itself (it is emptied below), keeping each item's entries in the order of
+        // the other item.
+        offsets.Clear();
+        foreach (ref readonly var addition in byOther)
+        {
+            offsets[addition.Item + 1]++;
+        }
+
+        for (var k = 1; k < offsets.Length; k++)
+        {
+            offsets[k] += offsets[k - 1];
+        }
+
+        foreach (ref readonly var addition in byOther)
+        {
+            log[offsets[addition.Item]++] = addition;
+        }
+
+        ArrayPool<Addition>.Shared.Return(pooled);
+
+        // One row per stretch of an item, equal pairs summed.
+        var others = new List<string>();
+        var counts = new List<long>();
+        for (var at = 0; at < log.Length;)
+        {
+            var item = log[at].Item;
+            others.Clear();
+            counts.Clear();
+            for (; at < log.Length && log[at].Item == item; at++)
             {
-                rows.Add((item, [], []));
+                if (counts.Count > 0 && log[at - 1].Other == log[at].Other)
+                {
+                    counts[^1] += log[at].Value;
+                }
+                else
+                {
+                    others.Add(ids[log[at].Other]);
+                    counts.Add(log[at].Value);
+                }
             }
-        }
 
-        for (var r = 0; r < rows.Count; r++)
-        {
-            var item = rows[r].Item;
-            rows[r] = (item, new string[rowOf[item]], new long[rowOf[item]]);
-            rowOf[item] = r;
+            rows.Add((item, [.. others], [.. counts]));
         }
-
-        var filled = new int[rows.Count];
-        foreach (var pair in taken)
-        {
-            var r = rowOf[ItemOf(pair.Key)];
-            var at = filled[r]++;
-            var (_, others, counts) = rows[r];
-            others[at] = ids[OtherOf(pair.Key)];
-            counts[at] = pair.Value;
-        }
-
-        foreach (var (item, _, _) in rows)
-        {
-            rowOf[item] = 0;
-        }
-
-        ArrayPool<Slot>.Shared.Return(rented);
 
         Clear();
         return rows;
     }
 
-    /// <summary>Empties the table, shrinking it when the last batch used under an eighth of it.</summary>
+    /// <summary>Empties the log, shrinking it when the last batch used under an eighth of it.</summary>
     public void Clear()
     {
-        var used = _count;
+        if (_log.Length > MinCapacity && _count * 8 < _log.Length)
+        {
+            _log = new Addition[Math.Max(MinCapacity, (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Max(1, _count * 2)))];
+        }
+
         _count = 0;
-        if (_bits > MinBits && used * 8 < _slots.Length)
-        {
-            Allocate(Math.Max(MinBits, BitOperations.Log2((uint)Math.Max(1, used * 2)) + 1));
-        }
-        else if (used * 16 > _slots.Length)
-        {
-            // Past a sixteenth of the slots, one sequential pass costs less than a cache miss per used slot.
-            Array.Fill(_slots, new Slot(Empty, 0));
-        }
-        else
-        {
-            for (var i = 0; i < used; i++)
-            {
-                _slots[_used[i]].Key = Empty;
-            }
-        }
+        _maxItem = 0;
+        _maxOther = 0;
     }
 
-    /// <summary>The item of a key.</summary>
-    public static int ItemOf(long key) => (int)(key >> 32);
-
-    /// <summary>The other item of a key.</summary>
-    public static int OtherOf(long key) => (int)(uint)key;
-
-    // Fibonacci hashing: the pair's bits mixed by one multiplication, the top bits taken.
-    private int SlotOf(long key) => (int)(((ulong)key * 0x9E3779B97F4A7C15UL) >> (64 - _bits));
-
-    private void Grow()
-    {
-        var (slots, used, count) = (_slots, _used, _count);
-        Allocate(_bits + 1);
-        var mask = _slots.Length - 1;
-        for (var i = 0; i < count; i++)
-        {
-            var moved = slots[used[i]];
-            var at = SlotOf(moved.Key);
-            while (_slots[at].Key != Empty)
-            {
-                at = (at + 1) & mask;
-            }
-
-            _slots[at] = moved;
-            _used[_count++] = at;
-        }
-    }
-
-    [System.Diagnostics.CodeAnalysis.MemberNotNull(nameof(_slots), nameof(_used))]
-    private void Allocate(int bits)
-    {
-        _bits = bits;
-        _slots = new Slot[1 << bits];
-        Array.Fill(_slots, new Slot(Empty, 0));
-        _used = new int[(1 << bits) / 2 + 1];
-        _count = 0;
-    }
-
-    /// <summary>A pair (<see cref="ItemOf"/>, <see cref="OtherOf"/>) and its sum, side by side in one cache line.
-    /// Fields, not properties: an accessor that a tier of the JIT does not inline costs a call per probe.</summary>
-    private struct Slot(long key, long value)
-    {
-        public long Key = key;
-        public long Value = value;
-    }
+    /// <summary>One addition: the pair (<see cref="ItemIdTable"/> numbers) and its count.</summary>
+    private readonly record struct Addition(int Item, int Other, long Value);
 }

@@ -182,10 +182,10 @@ public class ItemModelTests
     }
 
     [Fact]
-    public void The_combiners_pair_table_sums_like_a_dictionary_through_growth_and_shrinking()
+    public void The_combiners_pair_log_sums_like_a_dictionary_through_growth_and_shrinking()
     {
-        // Enough distinct pairs to grow the table several times, repeats to sum, and then a small batch after a
-        // large one (the table gives its capacity back): every drain equals a plain recount of what was added.
+        // Enough pairs to grow the log several times, repeats to sum, and then a small batch after a
+        // large one (the log gives its capacity back): every drain equals a plain recount of what was added.
         var ids = new ItemIdTable();
         var numbers = Enumerable.Range(0, 400).Select(i => ids.Intern($"n{i}")).ToArray();
         var combiner = new DeltaCombiner(ids);
@@ -206,6 +206,30 @@ public class ItemModelTests
             Assert.All(expected, e => Assert.Equal(e.Value, actual[e.Key]));
             Assert.All(drained, d => Assert.Equal(d.Others.Length, d.Others.Distinct().Count())); // one entry per pair
             Assert.True(combiner.IsEmpty);
+        }
+    }
+
+    [Fact]
+    public void Drains_of_catalogs_of_different_sizes_on_one_thread_each_sum_only_their_own_pairs()
+    {
+        // The drain's counting arrays are kept per thread and sized by the largest item number seen: a small
+        // catalog's drain after a large one's, and a large one's after a small one's, must each start from zero.
+        var sizes = new[] { 5_000, 7, 20_000, 3 };
+        foreach (var size in sizes)
+        {
+            var ids = new ItemIdTable();
+            var numbers = Enumerable.Range(0, size).Select(i => ids.Intern($"c{size}-{i}")).ToArray();
+            var combiner = new DeltaCombiner(ids);
+            var expected = new Dictionary<(string, string), long>();
+            for (var k = 0; k < 3 * size; k++)
+            {
+                var (item, other) = (numbers[(k * 7) % size], numbers[(k * 13 + 1) % size]);
+                combiner.AddCooccurrence(item, other, 2);
+                expected[(ids[item], ids[other])] = expected.GetValueOrDefault((ids[item], ids[other])) + 2;
+            }
+
+            var actual = combiner.Drain().SelectMany(d => d.Row().Select(r => ((d.ItemId, r.Key), r.Value))).ToDictionary(p => p.Item1, p => p.Value);
+            Assert.Equal(expected.OrderBy(e => e.Key), actual.OrderBy(e => e.Key));
         }
     }
 
