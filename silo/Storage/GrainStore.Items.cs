@@ -29,8 +29,8 @@ public sealed partial class GrainStore
         {
             await using (var bump = Command(connection, tx, "UPDATE reco_item_shard SET epoch = epoch + 1, updated_ms = @now WHERE shard_id = @shard RETURNING epoch, shard_count, watermarks;"))
             {
-                Add(bump, "now", now);
-                Add(bump, "shard", shard);
+                Add(bump, "@now", now);
+                Add(bump, "@shard", shard);
                 await using var reader = await bump.ExecuteReaderAsync(ct);
                 if (await reader.ReadAsync(ct))
                 {
@@ -68,10 +68,10 @@ public sealed partial class GrainStore
                 INSERT INTO reco_item_shard (shard_id, shard_count, epoch, watermarks, updated_ms) VALUES (@shard, @count, 0, @watermarks, @now)
                 ON CONFLICT (shard_id) DO NOTHING;
                 """);
-            Add(create, "shard", shard);
-            Add(create, "count", shardCount);
-            Add(create, "watermarks", WatermarksCodec.Encode(checkpoints));
-            Add(create, "now", now);
+            Add(create, "@shard", shard);
+            Add(create, "@count", shardCount);
+            Add(create, "@watermarks", WatermarksCodec.Encode(checkpoints));
+            Add(create, "@now", now);
             await create.ExecuteNonQueryAsync(ct);
         }
     }
@@ -117,10 +117,10 @@ public sealed partial class GrainStore
         await using var tx = await connection.BeginTransactionAsync(IsolationLevel.ReadCommitted, ct);
         await using (var fence = Command(connection, tx, "UPDATE reco_item_shard SET watermarks = @watermarks, updated_ms = @now WHERE shard_id = @shard AND epoch = @epoch;"))
         {
-            Add(fence, "watermarks", WatermarksCodec.Encode(write.Watermarks));
-            Add(fence, "now", now);
-            Add(fence, "shard", shard);
-            Add(fence, "epoch", epoch);
+            Add(fence, "@watermarks", WatermarksCodec.Encode(write.Watermarks));
+            Add(fence, "@now", now);
+            Add(fence, "@shard", shard);
+            Add(fence, "@epoch", epoch);
             if (await fence.ExecuteNonQueryAsync(ct) != 1)
             {
                 throw new PartitionFencedException("item shard", shard, epoch);
@@ -145,10 +145,10 @@ public sealed partial class GrainStore
             ? "SELECT item_id, payload FROM reco_item ORDER BY item_id LIMIT @limit;"
             : "SELECT item_id, payload FROM reco_item WHERE item_id > @after ORDER BY item_id LIMIT @limit;"))
         {
-            Add(command, "limit", limit);
+            Add(command, "@limit", limit);
             if (afterItemId is not null)
             {
-                Add(command, "after", afterItemId);
+                Add(command, "@after", afterItemId);
             }
 
             await using var reader = await command.ExecuteReaderAsync(ct);
@@ -169,10 +169,10 @@ public sealed partial class GrainStore
             ? "SELECT item_id, payload FROM reco_item_log WHERE item_id <= @last ORDER BY item_id, seq;"
             : "SELECT item_id, payload FROM reco_item_log WHERE item_id > @after AND item_id <= @last ORDER BY item_id, seq;"))
         {
-            Add(command, "last", rows[^1].Id);
+            Add(command, "@last", rows[^1].Id);
             if (afterItemId is not null)
             {
-                Add(command, "after", afterItemId);
+                Add(command, "@after", afterItemId);
             }
 
             await using var reader = await command.ExecuteReaderAsync(ct);
@@ -210,7 +210,7 @@ public sealed partial class GrainStore
             foreach (var chunk in itemIds.Chunk(IdsPerQuery))
             {
                 await using var command = Command(connection, null, "SELECT item_id, payload FROM reco_item_log WHERE item_id = ANY(@ids) ORDER BY item_id, seq;");
-                Add(command, "ids", chunk);
+                Add(command, "@ids", chunk);
                 await using var reader = await command.ExecuteReaderAsync(ct);
                 while (await reader.ReadAsync(ct))
                 {
@@ -222,7 +222,7 @@ public sealed partial class GrainStore
         }
 
         await using var one = Command(connection, null, "SELECT payload FROM reco_item_log WHERE item_id = @id ORDER BY seq;");
-        var id = Add(one, "id", string.Empty);
+        var id = Add(one, "@id", string.Empty);
         foreach (var itemId in itemIds)
         {
             id.Value = itemId;
@@ -248,9 +248,9 @@ public sealed partial class GrainStore
         if (Provider == StorageProvider.Sqlite)
         {
             await using var command = Command(connection, tx, "INSERT INTO reco_item_log (item_id, seq, payload) VALUES (@k, @s, @p);");
-            var k = Add(command, "k", string.Empty);
-            var seq = Add(command, "s", 0);
-            var p = Add(command, "p", Array.Empty<byte>());
+            var k = Add(command, "@k", string.Empty);
+            var seq = Add(command, "@s", 0);
+            var p = Add(command, "@p", Array.Empty<byte>());
             foreach (var entry in entries)
             {
                 k.Value = entry.ItemId;
@@ -269,9 +269,9 @@ public sealed partial class GrainStore
             for (var r = 0; r < chunk.Length; r++)
             {
                 values.Append(r == 0 ? string.Empty : ", ").Append(System.Globalization.CultureInfo.InvariantCulture, $"(@k{r}, @s{r}, @p{r})");
-                Add(command, $"k{r}", chunk[r].ItemId);
-                Add(command, $"s{r}", chunk[r].Seq);
-                Add(command, $"p{r}", chunk[r].Payload);
+                Add(command, $"@k{r}", chunk[r].ItemId);
+                Add(command, $"@s{r}", chunk[r].Seq);
+                Add(command, $"@p{r}", chunk[r].Payload);
             }
 
             command.CommandText = $"INSERT INTO reco_item_log (item_id, seq, payload) VALUES {values};";

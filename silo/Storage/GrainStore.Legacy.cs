@@ -55,7 +55,7 @@ public sealed partial class GrainStore
                 var rows = new List<(string State, string GrainId, byte[] Payload)>();
                 await using (var page = Command(connection, outer, "SELECT state_name, grain_id, payload FROM reco_grain_state WHERE state_name IN ('user', 'item') ORDER BY state_name, grain_id LIMIT @limit;"))
                 {
-                    Add(page, "limit", LegacyRowsPerPage);
+                    Add(page, "@limit", LegacyRowsPerPage);
                     await using var reader = await page.ExecuteReaderAsync(ct);
                     while (await reader.ReadAsync(ct))
                     {
@@ -90,8 +90,8 @@ public sealed partial class GrainStore
                     }
 
                     await using var delete = Command(connection, inner, "DELETE FROM reco_grain_state WHERE state_name = @state AND grain_id = @id;");
-                    Add(delete, "state", state);
-                    Add(delete, "id", grainId);
+                    Add(delete, "@state", state);
+                    Add(delete, "@id", grainId);
                     await delete.ExecuteNonQueryAsync(ct);
                 }
 

@@ -29,8 +29,8 @@ public sealed partial class GrainStore
         await OffGrainTurn();
         await using var connection = await _dataSource.OpenConnectionAsync(ct);
         await using var command = Command(connection, null, "SELECT version, payload FROM reco_grain_state WHERE state_name = @name AND grain_id = @id;");
-        Add(command, "name", stateName);
-        Add(command, "id", grainId);
+        Add(command, "@name", stateName);
+        Add(command, "@id", grainId);
         await using var reader = await command.ExecuteReaderAsync(ct);
         return await reader.ReadAsync(ct) ? new StoredGrainState(reader.GetInt64(0), (byte[])reader.GetValue(1)) : null;
     }
@@ -119,16 +119,16 @@ public sealed partial class GrainStore
         {
             var write = writes[chunk[r]];
             rows.Append(r == 0 ? string.Empty : ", ").Append(insert ? $"(@n{r}, @i{r}, 1, @p{r}, @now)" : $"(@n{r}, @i{r}, @e{r}, @p{r})");
-            Add(command, $"n{r}", write.StateName);
-            Add(command, $"i{r}", write.GrainId);
-            Add(command, $"p{r}", write.Payload!);
+            Add(command, $"@n{r}", write.StateName);
+            Add(command, $"@i{r}", write.GrainId);
+            Add(command, $"@p{r}", write.Payload!);
             if (!insert)
             {
-                Add(command, $"e{r}", write.ExpectedVersion!.Value);
+                Add(command, $"@e{r}", write.ExpectedVersion!.Value);
             }
         }
 
-        Add(command, "now", now);
+        Add(command, "@now", now);
         command.CommandText = insert
             ? $"""
                 INSERT INTO reco_grain_state (state_name, grain_id, version, payload, updated_ms) VALUES {rows}
@@ -189,17 +189,17 @@ public sealed partial class GrainStore
         }
 
         await using var command = Command(connection, tx, sql);
-        Add(command, "name", write.StateName);
-        Add(command, "id", write.GrainId);
+        Add(command, "@name", write.StateName);
+        Add(command, "@id", write.GrainId);
         if (write.ExpectedVersion is { } expected)
         {
-            Add(command, "expected", expected);
+            Add(command, "@expected", expected);
         }
 
         if (write.Payload is not null)
         {
-            Add(command, "payload", write.Payload);
-            Add(command, "now", now);
+            Add(command, "@payload", write.Payload);
+            Add(command, "@now", now);
         }
 
         if (await command.ExecuteNonQueryAsync(ct) != 1)
@@ -223,11 +223,11 @@ public sealed partial class GrainStore
             VALUES (@version, @phase, @part, @payload, @now)
             ON CONFLICT (version, phase, partition_id) DO UPDATE SET payload = excluded.payload, written_ms = excluded.written_ms;
             """);
-        Add(command, "version", version);
-        Add(command, "phase", RoundPhases.Entries);
-        Add(command, "part", part);
-        Add(command, "payload", payload);
-        Add(command, "now", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        Add(command, "@version", version);
+        Add(command, "@phase", RoundPhases.Entries);
+        Add(command, "@part", part);
+        Add(command, "@payload", payload);
+        Add(command, "@now", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
         await command.ExecuteNonQueryAsync(ct);
     }
 
@@ -244,12 +244,12 @@ public sealed partial class GrainStore
             VALUES (@version, @state, @partitions, @started, @completed, @owner)
             ON CONFLICT (version) DO NOTHING;
             """);
-        Add(command, "version", round.Version);
-        Add(command, "state", round.State);
-        Add(command, "partitions", round.Partitions);
-        Add(command, "started", round.StartedMs);
-        Add(command, "completed", (object?)round.CompletedMs ?? DBNull.Value);
-        Add(command, "owner", round.Owner);
+        Add(command, "@version", round.Version);
+        Add(command, "@state", round.State);
+        Add(command, "@partitions", round.Partitions);
+        Add(command, "@started", round.StartedMs);
+        Add(command, "@completed", (object?)round.CompletedMs ?? DBNull.Value);
+        Add(command, "@owner", round.Owner);
         return await command.ExecuteNonQueryAsync(ct) == 1;
     }
 
@@ -266,8 +266,8 @@ public sealed partial class GrainStore
             ON CONFLICT (partition_id) DO UPDATE SET epoch = reco_ingress.epoch + 1, updated_ms = excluded.updated_ms
             RETURNING epoch, next_offset, pending_end, pending_item_side;
             """);
-        Add(command, "partition", partition);
-        Add(command, "now", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        Add(command, "@partition", partition);
+        Add(command, "@now", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
         await using var reader = await command.ExecuteReaderAsync(ct);
         if (!await reader.ReadAsync(ct))
         {
@@ -295,11 +295,11 @@ public sealed partial class GrainStore
         await OffGrainTurn();
         await using var connection = await _dataSource.OpenConnectionAsync(ct);
         await using var command = Command(connection, null, $"UPDATE reco_ingress SET {set}, updated_ms = @now WHERE partition_id = @partition AND epoch = @epoch;");
-        Add(command, "end", batchEnd);
+        Add(command, "@end", batchEnd);
 
-        Add(command, "now", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
-        Add(command, "partition", partition);
-        Add(command, "epoch", epoch);
+        Add(command, "@now", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        Add(command, "@partition", partition);
+        Add(command, "@epoch", epoch);
         if (await command.ExecuteNonQueryAsync(ct) != 1)
         {
             throw new PartitionFencedException("events partition", partition, epoch);

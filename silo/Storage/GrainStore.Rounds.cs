@@ -40,7 +40,7 @@ public sealed partial class GrainStore
     public Task<RoundRow?> LatestCompleteRoundAsync(long below, CancellationToken ct) =>
         ReadRoundAsync(
             $"SELECT version, state, partitions, started_ms, completed_ms, owner FROM reco_round WHERE state = '{RoundStates.Complete}' AND version < @below ORDER BY version DESC LIMIT 1;",
-            c => Add(c, "below", below),
+            c => Add(c, "@below", below),
             ct);
 
     /// <summary>The parts of a phase (all partitions, or one).</summary>
@@ -51,11 +51,11 @@ public sealed partial class GrainStore
         await using var command = Command(connection, null, partition is null
             ? "SELECT partition_id, payload FROM reco_round_part WHERE version = @version AND phase = @phase ORDER BY partition_id;"
             : "SELECT partition_id, payload FROM reco_round_part WHERE version = @version AND phase = @phase AND partition_id = @partition;");
-        Add(command, "version", version);
-        Add(command, "phase", phase);
+        Add(command, "@version", version);
+        Add(command, "@phase", phase);
         if (partition is { } p)
         {
-            Add(command, "partition", p);
+            Add(command, "@partition", p);
         }
 
         await using var reader = await command.ExecuteReaderAsync(ct);
@@ -79,7 +79,7 @@ public sealed partial class GrainStore
         foreach (var sql in new[] { "DELETE FROM reco_round_part WHERE version < @version;", "DELETE FROM reco_round WHERE version < @version;" })
         {
             await using var command = Command(connection, tx, sql);
-            Add(command, "version", version);
+            Add(command, "@version", version);
             await command.ExecuteNonQueryAsync(ct);
         }
 

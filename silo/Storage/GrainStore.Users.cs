@@ -55,12 +55,12 @@ public sealed partial class GrainStore
         await using var tx = await connection.BeginTransactionAsync(IsolationLevel.ReadCommitted, ct);
         await using (var fence = Command(connection, tx, "UPDATE reco_ingress SET next_offset = @checkpoint, pending_end = @end, pending_item_side = @side, updated_ms = @now WHERE partition_id = @partition AND epoch = @epoch;"))
         {
-            Add(fence, "checkpoint", checkpoint);
-            Add(fence, "end", batchEnd);
-            Add(fence, "side", itemSide);
-            Add(fence, "now", now);
-            Add(fence, "partition", partition);
-            Add(fence, "epoch", epoch);
+            Add(fence, "@checkpoint", checkpoint);
+            Add(fence, "@end", batchEnd);
+            Add(fence, "@side", itemSide);
+            Add(fence, "@now", now);
+            Add(fence, "@partition", partition);
+            Add(fence, "@epoch", epoch);
             if (await fence.ExecuteNonQueryAsync(ct) != 1)
             {
                 throw new PartitionFencedException("events partition", partition, epoch);
@@ -83,7 +83,7 @@ public sealed partial class GrainStore
             foreach (var chunk in ids.Chunk(IdsPerQuery))
             {
                 await using var command = Command(connection, null, $"SELECT {key}, {columns} FROM {table} WHERE {key} = ANY(@ids);");
-                Add(command, "ids", chunk);
+                Add(command, "@ids", chunk);
                 await using var reader = await command.ExecuteReaderAsync(ct);
                 while (await reader.ReadAsync(ct))
                 {
@@ -97,7 +97,7 @@ public sealed partial class GrainStore
         }
 
         await using var one = Command(connection, null, $"SELECT {key}, {columns} FROM {table} WHERE {key} = @id;");
-        var id = Add(one, "id", string.Empty);
+        var id = Add(one, "@id", string.Empty);
         foreach (var value in ids)
         {
             id.Value = value;
@@ -128,8 +128,8 @@ public sealed partial class GrainStore
         if (Provider == StorageProvider.Sqlite)
         {
             await using var command = Command(connection, tx, $"INSERT INTO {table} ({columns}) VALUES (@k{sharedValues}, @p, @now) ON CONFLICT ({key}) DO UPDATE SET {update};");
-            var k = Add(command, "k", string.Empty);
-            var p = Add(command, "p", Array.Empty<byte>());
+            var k = Add(command, "@k", string.Empty);
+            var p = Add(command, "@p", Array.Empty<byte>());
             AddShared(command);
             foreach (var (rowKey, payload) in rows)
             {
@@ -148,8 +148,8 @@ public sealed partial class GrainStore
             for (var r = 0; r < chunk.Length; r++)
             {
                 values.Append(r == 0 ? string.Empty : ", ").Append($"(@k{r}{sharedValues}, @p{r}, @now)");
-                Add(command, $"k{r}", chunk[r].Key);
-                Add(command, $"p{r}", chunk[r].Payload);
+                Add(command, $"@k{r}", chunk[r].Key);
+                Add(command, $"@p{r}", chunk[r].Payload);
             }
 
             AddShared(command);
@@ -161,10 +161,10 @@ public sealed partial class GrainStore
         {
             for (var i = 0; i < shared.Length; i++)
             {
-                Add(command, $"s{i}", shared[i].Value);
+                Add(command, $"@s{i}", shared[i].Value);
             }
 
-            Add(command, "now", now);
+            Add(command, "@now", now);
         }
     }
 
@@ -178,13 +178,13 @@ public sealed partial class GrainStore
         if (Provider == StorageProvider.Postgres)
         {
             await using var many = Command(connection, tx, $"DELETE FROM {table} WHERE {key} = ANY(@ids);");
-            Add(many, "ids", ids);
+            Add(many, "@ids", ids);
             await many.ExecuteNonQueryAsync(ct);
             return;
         }
 
         await using var one = Command(connection, tx, $"DELETE FROM {table} WHERE {key} = @id;");
-        var id = Add(one, "id", string.Empty);
+        var id = Add(one, "@id", string.Empty);
         foreach (var value in ids)
         {
             id.Value = value;

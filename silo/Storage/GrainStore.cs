@@ -121,8 +121,8 @@ public sealed partial class GrainStore : IAsyncDisposable
 
             await ExecuteAsync(connection, tx, sql, ct);
             await using var record = Command(connection, tx, "INSERT INTO reco_schema (version, applied_ms) VALUES (@v, @t);");
-            Add(record, "v", version);
-            Add(record, "t", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+            Add(record, "@v", version);
+            Add(record, "@t", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
             await record.ExecuteNonQueryAsync(ct);
         }
 
@@ -216,8 +216,12 @@ public sealed partial class GrainStore : IAsyncDisposable
         return command;
     }
 
+    // The name as the SQL writes it, "@" included: Microsoft.Data.Sqlite binds a parameter by looking its name up
+    // as given, and only when that fails tries each prefix in turn, building the prefixed name and its UTF-8 copy
+    // for each, per parameter and per execution (a multi-row upsert has hundreds). Npgsql takes either form.
     private static DbParameter Add(DbCommand command, string name, object value)
     {
+        System.Diagnostics.Debug.Assert(name.StartsWith('@'), $"parameter {name} is named without the @ its SQL uses");
         var parameter = command.CreateParameter();
         parameter.ParameterName = name;
         parameter.Value = value;
