@@ -20,15 +20,19 @@ namespace RecoCluster.Grains.Model;
 /// micro-benchmark, whose 2,000 items repeat far more, it is still the faster of the two (docs/benchmarks.md).
 /// </para>
 /// <para>
-/// The log keeps its capacity from batch to batch (an ingress keeps about its recent batches' size) and gives it
-/// back when a batch used under an eighth of it.
+/// The log is a list of chunks of 4,096 additions (64 KB, under the large-object threshold): it grows without
+/// copying and without the large-object heap, where an array doubled through it. It keeps its chunks from batch to
+/// batch (an ingress keeps about its recent batches' size) and gives them back when a batch used under an eighth.
 /// </para>
 /// </remarks>
 internal sealed class PairCounts
 {
-    private const int MinCapacity = 1_024;
+    private const int ChunkBits = 12;
+    private const int ChunkSize = 1 << ChunkBits;
 
-    private Addition[] _log = new Addition[MinCapacity];
+    private readonly List<Addition[]> _chunks = [new Addition[ChunkSize]];
+    private Addition[] _current;
+    private int _inCurrent;
     private int _count;
     private int _maxItem;
     private int _maxOther;
@@ -39,17 +43,20 @@ internal sealed class PairCounts
     [ThreadStatic]
     private static int[]? t_offsets;
 
+    public PairCounts() => _current = _chunks[0];
+
     /// <summary>Additions held since the last drain.</summary>
     public int Count => _count;
 
     public void Add(int item, int other, long value)
     {
-        if (_count == _log.Length)
+        if (_inCurrent == ChunkSize)
         {
-            Array.Resize(ref _log, _log.Length * 2);
+            NextChunk();
         }
 
-        _log[_count++] = new Addition(item, other, value);
+        _current[_inCurrent++] = new Addition(item, other, value);
+        _count++;
         _maxItem = Math.Max(_maxItem, item);
         _maxOther = Math.Max(_maxOther, other);
     }
@@ -68,95 +75,130 @@ internal sealed class PairCounts
             return rows;
         }
 
-        var log = _log.AsSpan(0, _count);
         var buckets = Math.Max(_maxItem, _maxOther) + 2;
         if (t_offsets is null || t_offsets.Length < buckets)
         {
             t_offsets = new int[Math.Max(buckets, (t_offsets?.Length ?? 0) * 2)];
         }
 
-        // The sorted copy, from the shared pool: as large as the batch's additions, and an ingress drains once per
-        // batch, so keeping one per ingress would hold that much per partition between batches.
-        var pooled = ArrayPool<Addition>.Shared.Rent(_count);
-        var byOther = pooled.AsSpan(0, _count);
         var offsets = t_offsets.AsSpan(0, buckets);
+
+        // The two passes' copies, from the shared pool: each as large as the batch's additions, and an ingress
+        // drains once per batch, so keeping them per ingress would hold that much per partition between batches.
+        var otherPool = ArrayPool<Addition>.Shared.Rent(_count);
+        var itemPool = ArrayPool<Addition>.Shared.Rent(_count);
+        var byOther = otherPool.AsSpan(0, _count);
+        var byItem = itemPool.AsSpan(0, _count);
 
         // By the other item: count, turn the counts into where each one's entries start, place.
         offsets.Clear();
-        foreach (ref readonly var addition in log)
+        for (var c = 0; c < _chunks.Count && c * ChunkSize < _count; c++)
         {
-            offsets[addition.Other + 1]++;
+            foreach (ref readonly var addition in Chunk(c))
+            {
+                offsets[addition.Other + 1]++;
+            }
         }
 
-        for (var k = 1; k < offsets.Length; k++)
+        StartsFromCounts(offsets);
+        for (var c = 0; c < _chunks.Count && c * ChunkSize < _count; c++)
         {
-            offsets[k] += offsets[k - 1];
+            foreach (ref readonly var addition in Chunk(c))
+            {
+                byOther[offsets[addition.Other]++] = addition;
+            }
         }
 
-        foreach (ref readonly var addition in log)
-        {
-            byOther[offsets[addition.Other]++] = addition;
-        }
-
-        // Then by the item, into the log itself (it is emptied below), keeping each item's entries in the order of
-        // the other item.
+        // Then by the item, keeping each item's entries in the order of the other item.
         offsets.Clear();
         foreach (ref readonly var addition in byOther)
         {
             offsets[addition.Item + 1]++;
         }
 
-        for (var k = 1; k < offsets.Length; k++)
-        {
-            offsets[k] += offsets[k - 1];
-        }
-
+        StartsFromCounts(offsets);
         foreach (ref readonly var addition in byOther)
         {
-            log[offsets[addition.Item]++] = addition;
+            byItem[offsets[addition.Item]++] = addition;
         }
 
-        ArrayPool<Addition>.Shared.Return(pooled);
-
         // One row per stretch of an item, equal pairs summed.
-        var others = new List<string>();
-        var counts = new List<long>();
-        for (var at = 0; at < log.Length;)
+        for (var at = 0; at < byItem.Length;)
         {
-            var item = log[at].Item;
-            others.Clear();
-            counts.Clear();
-            for (; at < log.Length && log[at].Item == item; at++)
+            var item = byItem[at].Item;
+            var end = at + 1;
+            var distinct = 1;
+            for (; end < byItem.Length && byItem[end].Item == item; end++)
             {
-                if (counts.Count > 0 && log[at - 1].Other == log[at].Other)
+                if (byItem[end].Other != byItem[end - 1].Other)
                 {
-                    counts[^1] += log[at].Value;
-                }
-                else
-                {
-                    others.Add(ids[log[at].Other]);
-                    counts.Add(log[at].Value);
+                    distinct++;
                 }
             }
 
-            rows.Add((item, [.. others], [.. counts]));
+            var others = new string[distinct];
+            var counts = new long[distinct];
+            var d = -1;
+            for (var i = at; i < end; i++)
+            {
+                if (i == at || byItem[i].Other != byItem[i - 1].Other)
+                {
+                    others[++d] = ids[byItem[i].Other];
+                }
+
+                counts[d] += byItem[i].Value;
+            }
+
+            rows.Add((item, others, counts));
+            at = end;
         }
 
+        ArrayPool<Addition>.Shared.Return(otherPool);
+        ArrayPool<Addition>.Shared.Return(itemPool);
         Clear();
         return rows;
     }
 
-    /// <summary>Empties the log, shrinking it when the last batch used under an eighth of it.</summary>
+    /// <summary>Empties the log, giving back chunks when the last batch used under an eighth of them.</summary>
     public void Clear()
     {
-        if (_log.Length > MinCapacity && _count * 8 < _log.Length)
+        var used = (_count + ChunkSize - 1) >> ChunkBits;
+        if (_chunks.Count > 1 && used * 8 < _chunks.Count)
         {
-            _log = new Addition[Math.Max(MinCapacity, (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Max(1, _count * 2)))];
+            var keep = Math.Max(1, used * 2);
+            _chunks.RemoveRange(keep, _chunks.Count - keep);
         }
 
+        _current = _chunks[0];
+        _inCurrent = 0;
         _count = 0;
         _maxItem = 0;
         _maxOther = 0;
+    }
+
+    // The chunk after the current one, kept from an earlier batch or new.
+    private void NextChunk()
+    {
+        var next = _count >> ChunkBits;
+        if (next == _chunks.Count)
+        {
+            _chunks.Add(new Addition[ChunkSize]);
+        }
+
+        _current = _chunks[next];
+        _inCurrent = 0;
+    }
+
+    // The additions held in chunk c.
+    private ReadOnlySpan<Addition> Chunk(int c) => _chunks[c].AsSpan(0, Math.Min(ChunkSize, _count - (c * ChunkSize)));
+
+    // Counts by key at [key + 1] become the start of each key's stretch at [key].
+    private static void StartsFromCounts(Span<int> offsets)
+    {
+        for (var k = 1; k < offsets.Length; k++)
+        {
+            offsets[k] += offsets[k - 1];
+        }
     }
 
     /// <summary>One addition: the pair (<see cref="ItemIdTable"/> numbers) and its count.</summary>
