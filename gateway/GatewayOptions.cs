@@ -20,7 +20,8 @@ public sealed class GatewayOptions
     /// <summary>How much longer such a read waits when the ingress of the user's partition is starting (a partition
     /// moves to another silo when silos join or leave, and its new ingress first re-applies what the old one had
     /// applied): long enough for a move, so that a write the gateway accepted is not answered <c>behind</c> only
-    /// because its partition moved. Used up to what <see cref="RouteDeadlineMs"/> leaves after
+    /// because its partition moved. Counted from the ingress's activation: after a restart with a long backlog, only
+    /// the reads of its first moments wait longer. Used up to what <see cref="RouteDeadlineMs"/> leaves after
     /// <see cref="ReadYourWritesWaitMs"/> and a tenth of the deadline for the call itself
     /// (<see cref="StartWait"/>), so that a deadline set before this setting existed still holds.</summary>
     public int ReadYourWritesStartWaitMs { get; set; } = 2_000;

@@ -2,8 +2,8 @@ namespace RecoCluster.Grains.Interfaces;
 
 /// <summary>
 /// Read-your-writes for one read of a user: the read waits until the ingress of the user's partition has applied
-/// every record of the partition below <see cref="Position"/>, for at most <see cref="MaxWait"/> (and
-/// <see cref="StartWait"/> more when the partition's ingress is starting), and then answers as of what it has
+/// every record of the partition below <see cref="Position"/>, for at most <see cref="MaxWait"/> (and what is left
+/// of <see cref="StartWait"/> more when the partition's ingress is starting), and then answers as of what it has
 /// applied, saying whether it got there.
 /// </summary>
 /// <param name="Position">An offset of the user's events partition: every record below it is to be reflected
@@ -12,8 +12,9 @@ namespace RecoCluster.Grains.Interfaces;
 /// <param name="StartWait">How much longer the read may wait when it reaches an ingress that is starting: one just
 /// activated (a partition moves when silos join or leave) whose reader has not yet applied the log it found. Such
 /// an ingress is not behind, it is catching up with what its previous activation had applied; answering
-/// <c>behind</c> there would take back, for the length of a move, a write the caller was told was accepted.
-/// Zero (a caller from before it existed) waits only <see cref="MaxWait"/>.</param>
+/// <c>behind</c> there would take back, for the length of a move, a write the caller was told was accepted. Counted
+/// from the activation's start, so only the reads of an ingress's first moments wait longer. Zero (a caller from
+/// before it existed) waits only <see cref="MaxWait"/>.</param>
 [GenerateSerializer, Immutable, Alias("reco.ReadPosition")]
 public readonly record struct ReadPosition(long Position, TimeSpan MaxWait, TimeSpan StartWait = default)
 {

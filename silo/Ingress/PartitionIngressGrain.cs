@@ -96,7 +96,9 @@ public sealed partial class PartitionIngressGrain(
     private PositionWaiters? _appliedWaiters;
     // The end of the log when this activation's reader first knew it (-1 until then), and whether the activation
     // has applied that far: until it has, it is starting, catching up with what its previous activation had
-    // applied, and a read that carries a position gets its ReadPosition.StartWait on top of its wait.
+    // applied, and a read that carries a position may wait out the rest of its ReadPosition.StartWait, counted from
+    // the activation, on top of its own wait. Counted from the activation, so that a partition working through a
+    // long backlog after a restart slows only the reads of its first seconds, not every read until it is through.
     private long _startEnd = -1;
     private bool _started;
     // Reads waiting for _committed (a neighborhood round after a burst waits for what it must count).
@@ -220,8 +222,20 @@ public sealed partial class PartitionIngressGrain(
     // satisfies.
     private async Task<bool> ReachAsync(ReadPosition at) =>
         _blocked is null
-            ? await _appliedWaiters!.WaitAsync(at.Position, _started ? at.MaxWait : at.MaxWait + at.StartWait, () => _appliedEnd)
+            ? await _appliedWaiters!.WaitAsync(at.Position, at.MaxWait + StartAllowance(at), () => _appliedEnd)
             : at.Position <= _appliedEnd;
+
+    // What is left of the read's start wait, counted from this activation's start, while the activation is starting.
+    private TimeSpan StartAllowance(ReadPosition at)
+    {
+        if (_started || at.StartWait <= TimeSpan.Zero)
+        {
+            return TimeSpan.Zero;
+        }
+
+        var left = at.StartWait - TimeSpan.FromMilliseconds(time.GetUtcNow().ToUnixTimeMilliseconds() - _activatedMs);
+        return left > TimeSpan.Zero ? left : TimeSpan.Zero;
+    }
 
     // Once per turn until the activation has started: it has when it has applied the log as far as its reader first
     // saw it end. A fenced or stopped reader never starts; its reads wait their start wait and answer behind.
