@@ -10,14 +10,14 @@ namespace RecoCluster.Grains.Model;
 /// <remarks>
 /// Written by hand: no collection of the framework sums by a pair of ints without a lookup per addition.
 /// <para>
-/// A log, not a table keyed by the pair (this class's first form), because a batch's pairs repeat little: on the
-/// ingest bench's workload (20,000 users, 5,000 items, Zipf-like) 98-99 % of a batch's additions were distinct
-/// pairs. The table summed almost nothing and cost 32 to 64 bytes per pair (16-byte slots, at most half of them
-/// used), grown by doubling through the large-object heap, with a cache miss per addition once past the caches:
-/// 25 MB per partition in a silo catching up on 32 partitions, 800 MB of its 1.4 GB heap. The log costs 16 bytes
-/// per addition, written in order, and the drain sums it with two linear counting passes. A log holds every repeat
-/// until the drain, at most <c>MaxBatchRecords</c> × 2 × window additions in a batch; on the engine's
-/// micro-benchmark, whose 2,000 items repeat far more, it is still the faster of the two (docs/benchmarks.md).
+/// A log, not a table keyed by the pair (this class's first form), because a batch's pairs repeat little (nearly
+/// all of a batch's additions were distinct pairs on the ingest bench's workload; docs/benchmarks.md, "Where the
+/// CPU goes once the silo runs"). The table then summed almost nothing and cost 32 to 64 bytes per pair (16-byte
+/// slots, at most half of them used), grown by doubling through the large-object heap, with a cache miss per
+/// addition once past the caches, and a silo holds one per partition. The log costs 16 bytes per addition, written
+/// in order, and the drain sums it with two linear counting passes. A log holds every repeat until the drain, at
+/// most <c>MaxBatchRecords</c> × 2 × window additions in a batch; on the engine's micro-benchmark, whose 2,000
+/// items repeat far more, it is still the faster of the two.
 /// </para>
 /// <para>
 /// The log is a list of chunks of 4,096 additions (64 KB, under the large-object threshold): it grows without
