@@ -96,9 +96,9 @@ public sealed partial class PartitionIngressGrain(
     private PositionWaiters? _appliedWaiters;
     // The end of the log when this activation's reader first knew it (-1 until then), and whether the activation
     // has applied that far: until it has, it is starting, catching up with what its previous activation had
-    // applied, and a read that carries a position may wait out the rest of its ReadPosition.StartWait, counted from
-    // the activation, on top of its own wait. Counted from the activation, so that a partition working through a
-    // long backlog after a restart slows only the reads of its first seconds, not every read until it is through.
+    // applied, and a read that carries a position may wait out the rest of its ReadPosition.StartWait on top of its
+    // own wait. The rest counts from the activation, so that a partition working through a long backlog after a
+    // restart slows only the reads of its first seconds, not every read until it is through.
     private long _startEnd = -1;
     private bool _started;
     // Reads waiting for _committed (a neighborhood round after a burst waits for what it must count).
