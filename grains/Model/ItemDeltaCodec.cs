@@ -19,14 +19,17 @@ public static class ItemDeltaCodec
     private const byte Version2 = 2;
     private const byte Version3 = 3;
 
-    // Each id's position in the table being written; reused by the thread, as the writer is.
+    // Each id's position in the table being written; reused by the thread, as the writer is. Keyed by the string
+    // object, not its characters: a batch's ids come from its silo's ItemIdTable (or from one decoded table), one
+    // object per id, so looking a row entry up costs no hashing or comparing of characters, once per entry. Two
+    // equal ids in different objects would each get a place in the table and still decode to the same id.
     [ThreadStatic]
     private static Dictionary<string, int>? t_positions;
 
     public static byte[] Encode(IReadOnlyList<ItemDelta> deltas)
     {
         ArgumentNullException.ThrowIfNull(deltas);
-        var positions = t_positions ??= new Dictionary<string, int>(StringComparer.Ordinal);
+        var positions = t_positions ??= new Dictionary<string, int>(SameObject.Instance);
         positions.Clear();
         var table = new List<string>();
         foreach (var d in deltas)
@@ -88,11 +91,15 @@ public static class ItemDeltaCodec
             }
 
             w.VarUInt((ulong)items.Length);
+            var span = w.Reserve(items.Length * 2 * StateWriter.MaxVarUIntBytes);
+            var at = 0;
             for (var i = 0; i < items.Length; i++)
             {
-                w.VarUInt((ulong)positions[items[i]]);
-                w.Count(counts[i]);
+                StateWriter.Put(span, ref at, (ulong)positions[items[i]]);
+                StateWriter.Put(span, ref at, counts[i] >= 0 ? (ulong)counts[i] : throw new InvalidDataException($"a count of {counts[i]} cannot be stored: counts are never negative"));
             }
+
+            w.Advance(at);
         }
     }
 
@@ -139,6 +146,16 @@ public static class ItemDeltaCodec
         }
 
         return r.End ? deltas : throw new InvalidDataException("stored item side has bytes after its end");
+    }
+
+    // Equality of string objects, for the table's positions.
+    private sealed class SameObject : IEqualityComparer<string>
+    {
+        public static readonly SameObject Instance = new();
+
+        public bool Equals(string? x, string? y) => ReferenceEquals(x, y);
+
+        public int GetHashCode(string obj) => System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(obj);
     }
 
     private static string Named(ref StateReader r, string[] table)

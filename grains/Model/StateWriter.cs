@@ -14,6 +14,9 @@ internal sealed class StateWriter
     [ThreadStatic]
     private static StateWriter? t_writer;
 
+    // The longest string whose UTF-8 form (at most 3 bytes per UTF-16 unit) is sure to fit a one-byte length.
+    private const int MaxOneByteLengthChars = 127 / 3;
+
     private readonly ArrayBufferWriter<byte> _buffer = new(4096);
 
     /// <summary>This thread's writer, emptied.</summary>
@@ -46,6 +49,28 @@ internal sealed class StateWriter
         _buffer.Advance(i);
     }
 
+    /// <summary>Room for <paramref name="bytes"/> bytes, to fill with <see cref="Put"/> and end with
+    /// <see cref="Advance"/>: a long run of varints written without a check of the buffer per value.</summary>
+    public Span<byte> Reserve(int bytes) => _buffer.GetSpan(bytes);
+
+    /// <summary>Ends a <see cref="Reserve"/> that wrote <paramref name="bytes"/> bytes.</summary>
+    public void Advance(int bytes) => _buffer.Advance(bytes);
+
+    /// <summary>The most bytes one <see cref="VarUInt"/> or <see cref="Put"/> takes.</summary>
+    public const int MaxVarUIntBytes = 10;
+
+    /// <summary>A varint at <paramref name="at"/> of a reserved span, in the form of <see cref="VarUInt"/>.</summary>
+    public static void Put(Span<byte> span, ref int at, ulong value)
+    {
+        while (value >= 0x80)
+        {
+            span[at++] = (byte)(value | 0x80);
+            value >>= 7;
+        }
+
+        span[at++] = (byte)value;
+    }
+
     public void VarInt(long value) => VarUInt((ulong)((value << 1) ^ (value >> 63)));
 
     /// <summary>A count that is never negative (item counts, lengths).</summary>
@@ -61,6 +86,19 @@ internal sealed class StateWriter
 
     public void String(string value)
     {
+        // Ids are short, and the item shards' writes call this once per row entry: one pass into the buffer with a
+        // byte kept for the length, instead of counting the UTF-8 bytes and then converting. Up to 42 UTF-16 units
+        // take at most 126 bytes in UTF-8, so the length is one varint byte, the value itself: the same bytes the
+        // general path writes.
+        if (value.Length <= MaxOneByteLengthChars)
+        {
+            var span = _buffer.GetSpan(1 + (value.Length * 3));
+            var written = Encoding.UTF8.GetBytes(value, span[1..]);
+            span[0] = (byte)written;
+            _buffer.Advance(1 + written);
+            return;
+        }
+
         var length = Encoding.UTF8.GetByteCount(value);
         VarUInt((ulong)length);
         Encoding.UTF8.GetBytes(value, _buffer.GetSpan(length));

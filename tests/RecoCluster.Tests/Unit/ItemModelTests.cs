@@ -236,6 +236,64 @@ public class ItemModelTests
     private static string Describe(ItemCooccurrence c) =>
         $"{c.ItemId} {c.Count} {c.RowLength} {string.Join(",", c.Neighbors.Select(n => $"{n.ItemId}={n.Count}"))} {c.PurchaseCount} {c.PurchaseRowLength} {string.Join(",", (c.PurchaseNeighbors ?? []).Select(n => $"{n.ItemId}={n.Count}"))}";
 
+    [Fact]
+    public void An_item_side_names_ids_by_object_and_still_decodes_equal_ids_in_different_objects_to_the_same_rows()
+    {
+        // The table is keyed by the string object (the ids of a batch come from one ItemIdTable): the same id built
+        // twice is two entries of the table, and every row still reads back with the id it named.
+        var first = new string("sku-7".AsSpan());
+        var second = new string("sku-7".AsSpan());
+        Assert.NotSame(first, second);
+        ItemDelta[] side =
+        [
+            Deltas.Of("a", 1, new() { [first] = 2 }),
+            Deltas.Of("b", 1, new() { [second] = 3 }),
+            Deltas.Of(new string("sku-7".AsSpan()), 4, new() { ["a"] = 5 }),
+        ];
+        var back = ItemDeltaCodec.Decode(ItemDeltaCodec.Encode(side));
+        Assert.Equal(3, back.Length);
+        Assert.Equal([KeyValuePair.Create("sku-7", 2L)], back[0].Row());
+        Assert.Equal([KeyValuePair.Create("sku-7", 3L)], back[1].Row());
+        Assert.Equal(("sku-7", 4L), (back[2].ItemId, back[2].Count));
+
+        // One object named by many rows is still written once.
+        var shared = new string("sku-8".AsSpan());
+        var encoded = ItemDeltaCodec.Encode([.. Enumerable.Range(0, 20).Select(i => Deltas.Of($"i{i}", 1, new() { [shared] = i + 1 }))]);
+        Assert.Equal(1, Occurrences(encoded, System.Text.Encoding.UTF8.GetBytes(shared)));
+    }
+
+    [Theory]
+    [InlineData("sku-123", 1)]
+    [InlineData(42, 1)] // 42 three-byte characters: 126 bytes, the longest the one-pass path writes
+    [InlineData(43, 2)] // 129 bytes: the general path, a two-byte length
+    [InlineData(-21, 1)] // 21 characters outside the BMP: 42 UTF-16 units, 84 bytes
+    [InlineData(-40, 2)] // 80 UTF-16 units, 160 bytes
+    public void An_id_is_stored_as_its_utf8_length_and_bytes_whatever_its_length_and_characters(object id, int lengthBytes)
+    {
+        var text = id switch
+        {
+            string s => s,
+            int n when n > 0 => string.Concat(Enumerable.Repeat("€", n)),
+            int n => string.Concat(Enumerable.Repeat("😀", -n)),
+            _ => throw new ArgumentException("an id or a count", nameof(id)),
+        };
+        var utf8 = System.Text.Encoding.UTF8.GetBytes(text);
+        var length = new List<byte>();
+        for (var rest = (uint)utf8.Length; ; rest >>= 7)
+        {
+            length.Add((byte)(rest >= 0x80 ? (rest & 0x7F) | 0x80 : rest));
+            if (rest < 0x80)
+            {
+                break;
+            }
+        }
+
+        Assert.Equal(lengthBytes, length.Count);
+        var encoded = ItemDeltaCodec.Encode([Deltas.Of("x", 1, new() { [text] = 1 })]);
+        Assert.Equal(1, Occurrences(encoded, [.. length, .. utf8]));
+        Assert.Equal(text, ItemDeltaCodec.Decode(encoded).Single().Others.Single());
+    }
+
     private static int Occurrences(byte[] haystack, byte[] needle)
     {
         var found = 0;
