@@ -112,16 +112,25 @@ public sealed class CountRow
         var length = _length + added;
         if (length > _keys.Length)
         {
+            // Both arrays allocated before either is replaced: an allocation that fails (a silo at its memory limit)
+            // leaves the row as it was, not with its keys and counts of different lengths.
             var capacity = Math.Max(4, length + (length / 2));
-            Array.Resize(ref _keys, capacity);
+            var keysGrown = new int[capacity];
+            _keys.AsSpan(0, _length).CopyTo(keysGrown);
             if (_wide is not null)
             {
-                Array.Resize(ref _wide, capacity);
+                var wideGrown = new long[capacity];
+                _wide.AsSpan(0, _length).CopyTo(wideGrown);
+                _wide = wideGrown;
             }
             else
             {
-                Array.Resize(ref _narrow, capacity);
+                var narrowGrown = new int[capacity];
+                _narrow.AsSpan(0, _length).CopyTo(narrowGrown);
+                _narrow = narrowGrown;
             }
+
+            _keys = keysGrown;
         }
 
         if (_wide is { } wide)

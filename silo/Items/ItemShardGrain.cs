@@ -22,8 +22,12 @@ namespace RecoCluster.Silo.Items;
 /// <para>Exactness: a call answers only once a write that includes its deltas is stored, and the ingress checkpoints
 /// only after every shard of its batch answered. A failed write loses, in memory, everything not yet stored: all
 /// its callers fail, the activation is marked stale, and the next call claims the shard again and starts from what
-/// is stored, so a retried batch is counted exactly once. A write refused because another activation has claimed
-/// the shard (possible for a moment while silos disagree about membership) fails its callers and ends this one.</para>
+/// is stored, so a retried batch is counted exactly once. A batch that fails halfway through being applied (an
+/// allocation that fails under the pod's memory limit, a count that would overflow) does the same: its first items
+/// are counted in memory and the rest not, so everything applied since the last write is dropped and read again
+/// from storage, and the callers waiting for that write fail and send their batches again. A write refused because
+/// another activation has claimed the shard (possible for a moment while silos disagree about membership) fails
+/// its callers and ends this one.</para>
 /// <para>All of this runs on the grain's one scheduler thread: calls interleave only at awaits, so every block
 /// between two awaits is atomic.</para>
 /// </remarks>
@@ -47,6 +51,7 @@ public sealed partial class ItemShardGrain(
     private bool _fenced;
     private Task? _reloading;
     private bool _writing;
+    private Task _writeLoop = Task.CompletedTask;
     private TaskCompletionSource? _nextWrite;
     private long _activatedMs;
     private DateTimeOffset _lastWriteStarted = DateTimeOffset.MinValue;
@@ -116,7 +121,18 @@ public sealed partial class ItemShardGrain(
                 }
             }
 
-            switch (items.Apply(sourcePartition, batchEnd, deltas))
+            ShardApplyOutcome outcome;
+            try
+            {
+                outcome = items.Apply(sourcePartition, batchEnd, deltas);
+            }
+            catch (Exception e)
+            {
+                Discard(e, sourcePartition, batchEnd);
+                throw;
+            }
+
+            switch (outcome)
             {
                 case ShardApplyOutcome.Replay:
                     return false;
@@ -129,7 +145,7 @@ public sealed partial class ItemShardGrain(
             if (!_writing)
             {
                 _writing = true;
-                _ = WriteLoopAsync();
+                _writeLoop = WriteLoopAsync();
             }
 
             await write.Task;
@@ -177,6 +193,13 @@ public sealed partial class ItemShardGrain(
                     await Task.Delay(wait, time);
                 }
 
+                if (_stale)
+                {
+                    // Discarded while it waited (a batch failed halfway): what is in memory must not be stored, and
+                    // this write's callers have been failed.
+                    return;
+                }
+
                 _lastWriteStarted = time.GetUtcNow();
                 _nextWrite = null;
                 var items = _items!;
@@ -215,8 +238,26 @@ public sealed partial class ItemShardGrain(
         }
     }
 
+    // A batch failed halfway through Apply: the shard's memory holds part of it, which no watermark records, so a
+    // retry would count that part twice, and a failed allocation can leave a row's arrays out of step, so that every
+    // retry fails again. Everything not stored is dropped: the next call reads the shard again from storage, and the
+    // callers of the write that would have stored it fail, so that their ingresses send those batches again. A
+    // write already under way took its copy before this batch and stores consistent state.
+    private void Discard(Exception failure, int sourcePartition, long batchEnd)
+    {
+        LogApplyFailed(failure, _shard, sourcePartition, batchEnd);
+        _stale = true;
+        var waiting = _nextWrite;
+        _nextWrite = null;
+        waiting?.SetException(new InvalidOperationException(
+            $"item shard {_shard}: a batch failed while being applied, so what was applied since the last write is read again from storage; retry", failure));
+    }
+
     private async Task ReloadAsync()
     {
+        // A write under way finishes first: claiming the shard now would fence it, and end this activation. Its
+        // outcome reached its own callers; on the grain's scheduler still (the captured context).
+        await _writeLoop.ConfigureAwait(ConfigureAwaitOptions.ContinueOnCapturedContext | ConfigureAwaitOptions.SuppressThrowing);
         await ClaimAsync();
         _stale = false;
     }
@@ -239,6 +280,9 @@ public sealed partial class ItemShardGrain(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Item shard {Shard} leaves {Silo}: the membership changed and it belongs on another silo")]
     private partial void LogMoving(int shard, string silo);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Item shard {Shard}: the batch of events partition {Partition} ending at {BatchEnd} failed halfway through being applied; the shard is read again from storage")]
+    private partial void LogApplyFailed(Exception exception, int shard, int partition, long batchEnd);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Item shard {Shard} (epoch {Epoch}) was claimed by a newer activation; this one stops")]
     private partial void LogFenced(int shard, long epoch);

@@ -165,6 +165,31 @@ public abstract class OrleansIngressTests
         Assert.Equal(sources + 1, stored["hot"].State.Count);
     }
 
+    [Fact]
+    public async Task An_item_shard_that_fails_halfway_through_a_batch_counts_the_batch_once_when_it_comes_again()
+    {
+        await using var cluster = await OrleansTestCluster.StartAsync(await NewStorageAsync(), silos: 1, partitions: 1);
+        var shard = cluster.Grains.GetGrain<IItemShardGrain>(6);
+        Assert.True(await shard.ApplyAsync(0, 10, new ItemDeltaBatch([Deltas.Of("first", 1, new() { ["x"] = 1 }), Deltas.Of("second", 1, new() { ["y"] = 1 })])));
+
+        // The next batch's first item is applied, then its second fails: adding long.MaxValue to a count of 1
+        // overflows (what a failed allocation under a memory limit does to a real batch).
+        await Assert.ThrowsAnyAsync<Exception>(() => shard.ApplyAsync(0, 20, new ItemDeltaBatch([Deltas.Of("first", 1, new() { ["x"] = 1 }), Deltas.Of("second", 1, new() { ["y"] = long.MaxValue })])));
+
+        // The batch comes again (here as it should have been): counted once, the half applied before dropped.
+        Assert.True(await shard.ApplyAsync(0, 20, new ItemDeltaBatch([Deltas.Of("first", 1, new() { ["x"] = 1 }), Deltas.Of("second", 1, new() { ["y"] = 1 })])));
+        var first = await shard.GetCooccurrenceAsync("first", 10);
+        Assert.Equal((2L, 2L), (first.Count, first.Neighbors.Single(n => n.ItemId == "x").Count));
+        var second = await shard.GetCooccurrenceAsync("second", 10);
+        Assert.Equal((2L, 2L), (second.Count, second.Neighbors.Single(n => n.ItemId == "y").Count));
+        var stored = await cluster.Store.LoadItemsAsync(["first", "second"], CancellationToken.None);
+        Assert.Equal((2L, 2L), (stored["first"].State.Count, stored["second"].State.Count));
+
+        // And the shard goes on: the next batch counts.
+        Assert.True(await shard.ApplyAsync(0, 30, new ItemDeltaBatch([Deltas.Of("first", 1, new() { ["x"] = 1 })])));
+        Assert.Equal(3L, (await shard.GetCooccurrenceAsync("first", 10)).Count);
+    }
+
     internal static async Task AssertEqualsRecountAsync(OrleansTestCluster cluster, IReadOnlyList<ClickEvent> events, int items)
     {
         var users = Recount.Users(events, Recount.TestRule.WindowSize);
