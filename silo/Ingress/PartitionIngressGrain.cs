@@ -345,6 +345,15 @@ public sealed partial class PartitionIngressGrain(
             StopReader();
             DeactivateOnIdle();
         }
+        catch (StoredMeanwhileException e)
+        {
+            LogStoredMeanwhile(e.Message);
+            metrics.BatchFailed();
+            _lastError = e.Message;
+            _fenced = true;
+            StopReader();
+            DeactivateOnIdle();
+        }
         catch (Exception e)
         {
             // What is in hand stays and is tried again: the batch in flight (stored with its users, so a shard that
@@ -450,10 +459,14 @@ public sealed partial class PartitionIngressGrain(
                 {
                     if (stored.TryGetValue(userId, out var user) && user.LastBatchEnd > storedUpTo)
                     {
-                        // Stored for a batch past what this reader has stored, which only a newer reader can have done.
+                        // Stored for a batch past what this reader knows it has stored: by a newer reader (the epoch
+                        // check fences this one), or by this reader's own last commit, whose answer was lost (the
+                        // connection dropped after the database had committed). Going on would apply that batch
+                        // again, so this activation ends, and the next resumes from what is stored: it finds the
+                        // batch pending and sends its item side, as after a crash at that point.
                         await store.CheckIngressEpochAsync(_partition, _epoch, CancellationToken.None);
-                        throw new InvalidOperationException(
-                            $"events partition {_partition}: user {userId} is stored up to offset {user.LastBatchEnd}, past offset {storedUpTo}, where this reader has stored its users");
+                        throw new StoredMeanwhileException(
+                            $"events partition {_partition}: user {userId} is stored up to offset {user.LastBatchEnd}, past offset {storedUpTo}, where this reader knows it has stored its users; a new activation resumes from what is stored");
                     }
 
                     users.Load(userId, stored.TryGetValue(userId, out var found) ? UserGrainStateCodec.Decode(found.Payload) : null);
@@ -656,6 +669,9 @@ public sealed partial class PartitionIngressGrain(
 
     /// <summary>A batch whose users and item side are stored, on its way to its item shards: its end, its item side
     /// by shard, and what it held (for the metrics once it is committed).</summary>
+    // This activation's idea of what it stored is behind what is stored (a commit whose answer was lost).
+    private sealed class StoredMeanwhileException(string message) : Exception(message);
+
     private sealed record InFlightBatch(long End, Dictionary<int, ItemDeltaBatch> ItemSide, int Records, long Events, int Invalid, long StartedTimestamp);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "{Problem}")]
@@ -669,6 +685,9 @@ public sealed partial class PartitionIngressGrain(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Ingress of events partition {Partition} (epoch {Epoch}) was fenced by a newer reader; it stops")]
     private partial void LogFenced(int partition, long epoch);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Problem}")]
+    private partial void LogStoredMeanwhile(string problem);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Batch of events partition {Partition} ending at {BatchEnd} failed; retrying in {DelayMs} ms")]
     private partial void LogBatchFailed(Exception exception, int partition, long batchEnd, int delayMs);

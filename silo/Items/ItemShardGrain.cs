@@ -243,14 +243,15 @@ public sealed partial class ItemShardGrain(
     // retry fails again. Everything not stored is dropped: the next call reads the shard again from storage, and the
     // callers of the write that would have stored it fail, so that their ingresses send those batches again. A
     // write already under way took its copy before this batch and stores consistent state.
+    // The flags first and the log last: after a failed allocation, the next allocation may fail too.
     private void Discard(Exception failure, int sourcePartition, long batchEnd)
     {
-        LogApplyFailed(failure, _shard, sourcePartition, batchEnd);
         _stale = true;
         var waiting = _nextWrite;
         _nextWrite = null;
         waiting?.SetException(new InvalidOperationException(
             $"item shard {_shard}: a batch failed while being applied, so what was applied since the last write is read again from storage; retry", failure));
+        LogApplyFailed(failure, _shard, sourcePartition, batchEnd);
     }
 
     private async Task ReloadAsync()
