@@ -667,11 +667,11 @@ public sealed partial class PartitionIngressGrain(
         }
     }
 
-    /// <summary>A batch whose users and item side are stored, on its way to its item shards: its end, its item side
-    /// by shard, and what it held (for the metrics once it is committed).</summary>
     // This activation's idea of what it stored is behind what is stored (a commit whose answer was lost).
     private sealed class StoredMeanwhileException(string message) : Exception(message);
 
+    /// <summary>A batch whose users and item side are stored, on its way to its item shards: its end, its item side
+    /// by shard, and what it held (for the metrics once it is committed).</summary>
     private sealed record InFlightBatch(long End, Dictionary<int, ItemDeltaBatch> ItemSide, int Records, long Events, int Invalid, long StartedTimestamp);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "{Problem}")]
