@@ -96,7 +96,7 @@ public static class ItemDeltaCodec
             for (var i = 0; i < items.Length; i++)
             {
                 StateWriter.Put(span, ref at, (ulong)positions[items[i]]);
-                StateWriter.Put(span, ref at, counts[i] >= 0 ? (ulong)counts[i] : throw new InvalidDataException($"a count of {counts[i]} cannot be stored: counts are never negative"));
+                StateWriter.PutCount(span, ref at, counts[i]);
             }
 
             w.Advance(at);

@@ -37,15 +37,9 @@ internal sealed class StateWriter
 
     public void VarUInt(ulong value)
     {
-        var span = _buffer.GetSpan(10);
+        var span = _buffer.GetSpan(MaxVarUIntBytes);
         var i = 0;
-        while (value >= 0x80)
-        {
-            span[i++] = (byte)(value | 0x80);
-            value >>= 7;
-        }
-
-        span[i++] = (byte)value;
+        Put(span, ref i, value);
         _buffer.Advance(i);
     }
 
@@ -74,15 +68,13 @@ internal sealed class StateWriter
     public void VarInt(long value) => VarUInt((ulong)((value << 1) ^ (value >> 63)));
 
     /// <summary>A count that is never negative (item counts, lengths).</summary>
-    public void Count(long value)
-    {
-        if (value < 0)
-        {
-            throw new InvalidDataException($"a count of {value} cannot be stored: counts are never negative");
-        }
+    public void Count(long value) => VarUInt(CountBits(value));
 
-        VarUInt((ulong)value);
-    }
+    /// <summary>A <see cref="Count"/> at <paramref name="at"/> of a reserved span.</summary>
+    public static void PutCount(Span<byte> span, ref int at, long value) => Put(span, ref at, CountBits(value));
+
+    private static ulong CountBits(long value) =>
+        value >= 0 ? (ulong)value : throw new InvalidDataException($"a count of {value} cannot be stored: counts are never negative");
 
     public void String(string value)
     {

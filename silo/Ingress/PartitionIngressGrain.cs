@@ -341,18 +341,14 @@ public sealed partial class PartitionIngressGrain(
             // more and goes away.
             LogFenced(_partition, _epoch);
             metrics.Fenced();
-            _fenced = true;
-            StopReader();
-            DeactivateOnIdle();
+            EndActivation();
         }
         catch (StoredMeanwhileException e)
         {
             LogStoredMeanwhile(e.Message);
             metrics.BatchFailed();
             _lastError = e.Message;
-            _fenced = true;
-            StopReader();
-            DeactivateOnIdle();
+            EndActivation();
         }
         catch (Exception e)
         {
@@ -366,6 +362,14 @@ public sealed partial class PartitionIngressGrain(
             _retryAtMs = time.GetUtcNow().ToUnixTimeMilliseconds() + delay;
             LogBatchFailed(e, _partition, _inFlight?.End ?? (_batch.Count > 0 ? _batch[^1].Offset.Value + 1 : -1), delay);
         }
+    }
+
+    // This activation writes nothing more and goes away; the next one resumes from what is stored.
+    private void EndActivation()
+    {
+        _fenced = true;
+        StopReader();
+        DeactivateOnIdle();
     }
 
     // Sends a stored batch's item side to its shards and, once every shard has stored it, counts it as committed.

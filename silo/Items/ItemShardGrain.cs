@@ -50,7 +50,7 @@ public sealed partial class ItemShardGrain(
     private bool _stale;
     private bool _fenced;
     private Task? _reloading;
-    private bool _writing;
+    // The write loop, while it runs (one at a time).
     private Task _writeLoop = Task.CompletedTask;
     private TaskCompletionSource? _nextWrite;
     private long _activatedMs;
@@ -142,9 +142,8 @@ public sealed partial class ItemShardGrain(
             }
 
             var write = _nextWrite ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            if (!_writing)
+            if (_writeLoop.IsCompleted)
             {
-                _writing = true;
                 _writeLoop = WriteLoopAsync();
             }
 
@@ -182,59 +181,52 @@ public sealed partial class ItemShardGrain(
     // next), and answers their callers once it is stored.
     private async Task WriteLoopAsync()
     {
-        try
+        while (_nextWrite is { } write)
         {
-            while (_nextWrite is { } write)
+            // Paced (ItemShardOptions.WriteIntervalMs): calls that arrive meanwhile join this write.
+            var wait = _lastWriteStarted + TimeSpan.FromMilliseconds(shardOptions.Value.WriteIntervalMs) - time.GetUtcNow();
+            if (wait > TimeSpan.Zero)
             {
-                // Paced (ItemShardOptions.WriteIntervalMs): calls that arrive meanwhile join this write.
-                var wait = _lastWriteStarted + TimeSpan.FromMilliseconds(shardOptions.Value.WriteIntervalMs) - time.GetUtcNow();
-                if (wait > TimeSpan.Zero)
-                {
-                    await Task.Delay(wait, time);
-                }
-
-                if (_stale)
-                {
-                    // Discarded while it waited (a batch failed halfway): what is in memory must not be stored, and
-                    // this write's callers have been failed.
-                    return;
-                }
-
-                _lastWriteStarted = time.GetUtcNow();
-                _nextWrite = null;
-                var items = _items!;
-                var pending = items.TakeWrite();
-                try
-                {
-                    await store.CommitItemShardAsync(_shard, _epoch, pending, CancellationToken.None);
-                }
-                catch (Exception e)
-                {
-                    if (e is PartitionFencedException)
-                    {
-                        LogFenced(_shard, _epoch);
-                        _fenced = true;
-                        DeactivateOnIdle();
-                    }
-
-                    var failure = e is System.Data.Common.DbException db ? GroupCommitGrainStorage.StorageUnavailable(db, $"writing item shard {_shard}") : e;
-                    _stale = true;
-                    var later = _nextWrite;
-                    _nextWrite = null;
-                    write.SetException(failure);
-                    later?.SetException(failure);
-                    return;
-                }
-
-                items.Written(pending);
-                metrics.Stored(StoredKind.Item, pending.Items.Sum(i => (long)i.Payload.Length));
-                metrics.Stored(StoredKind.ItemLog, pending.Logs.Sum(l => (long)l.Payload.Length));
-                write.SetResult();
+                await Task.Delay(wait, time);
             }
-        }
-        finally
-        {
-            _writing = false;
+
+            if (_stale)
+            {
+                // Discarded while it waited (a batch failed halfway): what is in memory must not be stored, and
+                // this write's callers have been failed.
+                return;
+            }
+
+            _lastWriteStarted = time.GetUtcNow();
+            _nextWrite = null;
+            var items = _items!;
+            var pending = items.TakeWrite();
+            try
+            {
+                await store.CommitItemShardAsync(_shard, _epoch, pending, CancellationToken.None);
+            }
+            catch (Exception e)
+            {
+                if (e is PartitionFencedException)
+                {
+                    LogFenced(_shard, _epoch);
+                    _fenced = true;
+                    DeactivateOnIdle();
+                }
+
+                var failure = e is System.Data.Common.DbException db ? GroupCommitGrainStorage.StorageUnavailable(db, $"writing item shard {_shard}") : e;
+                _stale = true;
+                var later = _nextWrite;
+                _nextWrite = null;
+                write.SetException(failure);
+                later?.SetException(failure);
+                return;
+            }
+
+            items.Written(pending);
+            metrics.Stored(StoredKind.Item, pending.Items.Sum(i => (long)i.Payload.Length));
+            metrics.Stored(StoredKind.ItemLog, pending.Logs.Sum(l => (long)l.Payload.Length));
+            write.SetResult();
         }
     }
 
