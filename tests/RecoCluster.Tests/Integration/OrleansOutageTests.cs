@@ -6,7 +6,8 @@ namespace RecoCluster.Tests.Integration;
 /// <summary>
 /// The Orleans runtime through outages of its dependencies, each ten seconds in the middle of ingest: PostgreSQL
 /// (grain state, checkpoints and membership, all behind a proxy the test cuts) and the Kafka broker (the mock's
-/// broker down, then up). Afterwards every user and item equals an independent recount.
+/// broker down, then up); and a batch commit whose answer the connection loses. Afterwards every user and item
+/// equals an independent recount.
 /// </summary>
 [Collection("cluster")]
 public sealed class OrleansOutageTests
@@ -87,5 +88,30 @@ public sealed class OrleansOutageTests
 
         await cluster.WaitUntilCaughtUpAsync(CatchUp);
         await OrleansIngressTests.AssertEqualsRecountAsync(cluster, events, items: 80);
+    }
+
+    [Fact]
+    public async Task A_batch_commit_whose_answer_is_lost_is_resumed_by_a_new_activation_and_counted_once()
+    {
+        var (proxy, storage) = await TestDatabases.NewPostgresBehindProxyAsync();
+        await using var proxyLifetime = proxy;
+        await using var cluster = await OrleansTestCluster.StartAsync(storage, silos: 1, partitions: 2);
+        var events = ClusterClient.Events(seed: 96, count: 3_000, users: 200, items: 60);
+        await cluster.ProduceAsync(events.Take(1_000));
+        await cluster.WaitUntilCaughtUpAsync(CatchUp);
+        var epochs = (await cluster.IngressesAsync()).ToDictionary(s => s.Partition, s => s.Epoch);
+
+        // The next commit of a batch's users reaches PostgreSQL, which commits it; the ingress sees a broken
+        // connection. Retrying, it finds those users stored past what it knows it stored: only a new activation,
+        // resuming from the stored pending batch, can go on without counting the batch twice.
+        var lost = proxy.LoseAnswerToNextCommitAfter("INSERT INTO reco_user (");
+        await cluster.ProduceAsync(events.Skip(1_000));
+        await lost.WaitAsync(CatchUp);
+        await cluster.WaitUntilCaughtUpAsync(CatchUp);
+
+        await OrleansIngressTests.AssertEqualsRecountAsync(cluster, events, items: 60);
+        var after = await cluster.IngressesAsync();
+        Assert.Contains(after, s => s.Epoch > epochs[s.Partition]);
+        Assert.All(after, s => Assert.Null(s.LastError));
     }
 }
