@@ -45,6 +45,8 @@ public interface IPartitionIngressGrain : IGrainWithIntegerKey
 /// <param name="Blocked">Why the ingress has stopped until an operator acts (its stored position is outside the
 /// log, naming the partition and both offsets); null while it runs.</param>
 /// <param name="UsersInMemory">Users of the partition held in memory.</param>
+/// <param name="BatchLimit">The most records its batches take now: <c>Reco:Ingress:MaxBatchRecords</c>, or less
+/// while its silo shares its record budget among many partitions (<c>Reco:Ingress:SiloRecordBudget</c>).</param>
 [GenerateSerializer, Immutable, Alias("reco.IngressStatus")]
 public sealed record IngressStatus(
     int Partition,
@@ -57,4 +59,5 @@ public sealed record IngressStatus(
     long Invalid,
     string? LastError,
     string? Blocked,
-    int UsersInMemory = 0);
+    int UsersInMemory = 0,
+    int BatchLimit = 0);

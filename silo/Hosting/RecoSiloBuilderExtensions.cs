@@ -75,6 +75,7 @@ public static class RecoSiloBuilderExtensions
         services.AddMetrics();
         services.TryAddSingleton<KafkaStatistics>();
         services.AddSingleton<PartitionReaders>();
+        services.AddSingleton<IngressMemoryBudget>();
         services.AddSingleton<KafkaProbe>();
         services.AddSingleton<GrainKeeper>();
         services.AddMetrics();

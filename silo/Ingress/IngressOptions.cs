@@ -21,6 +21,14 @@ public sealed class IngressOptions
     /// database are slow: the log, not the silo, holds the backlog.</summary>
     public int MaxBufferedRecords { get; set; } = 40_000;
 
+    /// <summary>Records all of a silo's ingresses hold at once, in their open batches and read ahead, shared
+    /// equally among the partitions the silo reads: each takes batches of at most a third of its share and reads
+    /// ahead at most two thirds, and never more than <see cref="MaxBatchRecords"/> and <see cref="MaxBufferedRecords"/>.
+    /// So a silo left with many partitions makes smaller batches instead of running out of memory. 0 (the default):
+    /// sized from the memory the runtime may use (a container's limit counts), one record per
+    /// <see cref="IngressMemoryBudget.BytesPerRecord"/> bytes (see <see cref="IngressMemoryBudget"/>).</summary>
+    public long SiloRecordBudget { get; set; }
+
     /// <summary>How often every silo makes sure each partition has a running ingress (after a silo dies, its
     /// partitions' ingresses restart elsewhere within this long, plus Orleans' failure detection).</summary>
     public int KeeperIntervalMs { get; set; } = 1_000;
@@ -47,6 +55,11 @@ public sealed class IngressOptionsValidator : IValidateOptions<IngressOptions>
         Check(errors, nameof(options.KeeperIntervalMs), options.KeeperIntervalMs, 100, 600_000);
         Check(errors, nameof(options.RetryDelayMs), options.RetryDelayMs, 1, 60_000);
         Check(errors, nameof(options.MaxUsersInMemory), options.MaxUsersInMemory, 1_000, 100_000_000);
+        if (options.SiloRecordBudget != 0 && options.SiloRecordBudget < IngressMemoryBudget.MinShareRecords)
+        {
+            errors.Add($"{IngressOptions.Section}:SiloRecordBudget is {options.SiloRecordBudget}; it must be 0 (sized from the memory limit) or at least {IngressMemoryBudget.MinShareRecords}.");
+        }
+
         if (options.MaxBufferedRecords < options.MaxBatchRecords)
         {
             errors.Add($"{IngressOptions.Section}:MaxBufferedRecords ({options.MaxBufferedRecords}) must be at least MaxBatchRecords ({options.MaxBatchRecords}).");

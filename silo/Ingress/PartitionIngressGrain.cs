@@ -51,6 +51,7 @@ public sealed partial class PartitionIngressGrain(
     ItemIdTable ids,
     SnapshotHolder snapshots,
     PartitionReaders readers,
+    IngressMemoryBudget budget,
     TimeProvider time,
     IClusterMembershipService membership,
     ILocalSiloDetails silo,
@@ -107,6 +108,9 @@ public sealed partial class PartitionIngressGrain(
     // Kept from batch to batch: it reuses its per-item accumulators, which a new one per batch allocated again.
     private DeltaCombiner? _combiner;
     private PartitionReader? _reader;
+    // This ingress's part of the silo's record budget, taken again each turn: it shrinks as the silo takes on
+    // partitions and grows as they leave.
+    private IngressShare _share;
     private IGrainTimer? _timer;
     private long _batches;
     private long _applied;
@@ -164,6 +168,8 @@ public sealed partial class PartitionIngressGrain(
 
         _appliedEnd = resumeAt;
         _reader = readers.Start(kafka.Value, _partition, resumeAt, options.Value.MaxBufferedRecords);
+        _share = budget.Share(readers.Count);
+        _reader.Limit = _share.BufferedRecords;
         LogStarted(_partition, _epoch, claim.NextOffset, claim.PendingEnd);
         var poll = TimeSpan.FromMilliseconds(options.Value.PollIntervalMs);
         _timer = this.RegisterGrainTimer(PumpAsync, new GrainTimerCreationOptions(TimeSpan.Zero, poll) { KeepAlive = true });
@@ -294,7 +300,8 @@ public sealed partial class PartitionIngressGrain(
         _invalid,
         _lastError,
         _blocked,
-        _users?.Count ?? 0);
+        _users?.Count ?? 0,
+        budget.Share(readers.Count).BatchRecords); // what its next batch may take, not its last turn's share
 
     // One turn of the timer: send the batch in flight to its shards (applying what arrives meanwhile to its users),
     // then store the open batch's users with its item side, which the next turn sends. The turn ends there, so the
@@ -307,6 +314,8 @@ public sealed partial class PartitionIngressGrain(
         }
 
         _progress!.HighWatermark = _reader.HighWatermark;
+        _share = budget.Share(readers.Count);
+        _reader.Limit = _share.BufferedRecords;
         if (_reader.OutOfRange is not null)
         {
             await BlockAsync(_reader);
@@ -417,13 +426,15 @@ public sealed partial class PartitionIngressGrain(
         }
     }
 
-    // Takes what the reader has buffered into the open batch, up to Reco:Ingress:MaxBatchRecords, parses it, brings
+    // Takes what the reader has buffered into the open batch, up to this ingress's share (Reco:Ingress:MaxBatchRecords
+    // at most), parses it, brings
     // its users into memory and applies it to them in log order (giving way to reads now and then). A failure
     // drops the open batch's changed users from memory: its records are applied again, from what is stored.
     private async Task ApplyBufferedAsync()
     {
         var buffered = _reader!.Records;
-        while (_batch.Count < options.Value.MaxBatchRecords && buffered.TryRead(out var record))
+        var before = _batch.Count;
+        while (_batch.Count < _share.BatchRecords && buffered.TryRead(out var record))
         {
             if (_batch.Count == 0)
             {
@@ -436,6 +447,11 @@ public sealed partial class PartitionIngressGrain(
             }
 
             _batch.Add(record);
+        }
+
+        if (_batch.Count > before)
+        {
+            _reader.Took();
         }
 
         ParseNew();

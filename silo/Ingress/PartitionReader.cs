@@ -17,8 +17,13 @@ namespace RecoCluster.Silo.Ingress;
 /// </remarks>
 public sealed partial class PartitionReader : IDisposable
 {
+    private static readonly TimeSpan RoomRecheck = TimeSpan.FromMilliseconds(100);
+
     private readonly IConsumer<byte[]?, byte[]?> _consumer;
     private readonly Channel<ConsumeResult<byte[]?, byte[]?>> _buffer;
+    // Set when the ingress has taken records, so that a reader waiting for room below its limit looks again.
+    private readonly ManualResetEventSlim _room = new(false);
+    private volatile int _limit;
     private readonly CancellationTokenSource _stop = new();
     private readonly Thread _thread;
     private readonly ILogger _logger;
@@ -27,6 +32,9 @@ public sealed partial class PartitionReader : IDisposable
     private readonly KafkaStatistics _statistics;
     private readonly string _clientName;
 
+    /// <summary>Starts reading <paramref name="partition"/> of the events topic at <paramref name="startOffset"/>
+    /// (the log's start if negative), holding at most <paramref name="capacity"/> records (<see cref="Limit"/> may
+    /// lower that while it runs).</summary>
     public PartitionReader(KafkaOptions kafka, int partition, long startOffset, int capacity, KafkaStatistics statistics, ILogger logger)
     {
         ArgumentNullException.ThrowIfNull(kafka);
@@ -51,6 +59,7 @@ public sealed partial class PartitionReader : IDisposable
         _clientName = _consumer.Name;
         var offset = startOffset >= 0 ? new Offset(startOffset) : Offset.Beginning;
         _consumer.Assign(new TopicPartitionOffset(_topic, partition, offset));
+        _limit = capacity;
         _buffer = Channel.CreateBounded<ConsumeResult<byte[]?, byte[]?>>(new BoundedChannelOptions(capacity) { SingleReader = true, SingleWriter = true });
         _thread = new Thread(Run) { IsBackground = true, Name = $"ingress-{partition}" };
         _thread.Start();
@@ -58,6 +67,22 @@ public sealed partial class PartitionReader : IDisposable
 
     /// <summary>The buffered records, in log order.</summary>
     public ChannelReader<ConsumeResult<byte[]?, byte[]?>> Records => _buffer.Reader;
+
+    /// <summary>The most records the reader holds read ahead now (at most its capacity): the ingress lowers it when
+    /// its silo takes on more partitions (<see cref="IngressMemoryBudget"/>). Records already held above a lowered
+    /// limit stay; the reader waits until fewer are held.</summary>
+    public int Limit
+    {
+        get => _limit;
+        set
+        {
+            _limit = Math.Max(1, value);
+            _room.Set(); // a raised limit lets a waiting reader go on now
+        }
+    }
+
+    /// <summary>Says that records were taken from <see cref="Records"/>, so a reader held at its limit reads on.</summary>
+    public void Took() => _room.Set();
 
     /// <summary>Set when the broker said the start offset is outside the log; the reader has stopped.</summary>
     public string? OutOfRange { get; private set; }
@@ -116,6 +141,18 @@ public sealed partial class PartitionReader : IDisposable
                 }
 
                 // Blocking here is the backpressure: a full buffer stops the reading, and the log keeps the rest.
+                // The limit below the channel's capacity is waited out on an event set when records are taken or
+                // the limit is raised; reset before the check, so no signal is lost between the two. The timeout is a
+                // safety net only.
+                while (_buffer.Reader.Count >= _limit)
+                {
+                    _room.Reset();
+                    if (_buffer.Reader.Count >= _limit)
+                    {
+                        _room.Wait(RoomRecheck, token);
+                    }
+                }
+
                 while (!_buffer.Writer.TryWrite(record))
                 {
                     _buffer.Writer.WaitToWriteAsync(token).AsTask().GetAwaiter().GetResult();
@@ -143,6 +180,7 @@ public sealed partial class PartitionReader : IDisposable
         _consumer.Dispose();
         _statistics.Forget(_clientName);
         _stop.Dispose();
+        _room.Dispose();
     }
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Events partition {Partition}: the start position is outside the log ({Reason}); the reader stopped")]

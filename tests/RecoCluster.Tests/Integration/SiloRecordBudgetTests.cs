@@ -1,0 +1,49 @@
+using RecoCluster.Tests.Infrastructure;
+
+namespace RecoCluster.Tests.Integration;
+
+/// <summary>
+/// A silo's record budget (<c>Reco:Ingress:SiloRecordBudget</c>) shared among the partitions it reads: batches
+/// shrink as a silo holds more partitions and grow back as they move away, and the counts stay exact either way.
+/// </summary>
+[Collection("cluster")]
+public sealed class SiloRecordBudgetTests
+{
+    private static readonly TimeSpan CatchUp = TimeSpan.FromMinutes(3);
+
+    [Fact]
+    public async Task A_silo_shares_its_record_budget_among_its_partitions_and_the_counts_stay_exact()
+    {
+        // 12,000 records for one silo reading 4 partitions: 3,000 each, batches of at most 1,000.
+        var settings = new Dictionary<string, string> { ["Reco:Ingress:SiloRecordBudget"] = "12000" };
+        var events = ClusterClient.Events(seed: 95, count: 20_000, users: 400, items: 100);
+        await using var cluster = await OrleansTestCluster.StartAsync(
+            TestDatabases.NewSqlite(), silos: 1, partitions: 4, settings,
+            beforeSilos: (servers, topics) => OrleansTestCluster.ProduceAsync(servers, topics, events.Take(8_000)));
+
+        Assert.All(await cluster.IngressesAsync(), s => Assert.Equal(1_000, s.BatchLimit));
+        await cluster.WaitUntilCaughtUpAsync(CatchUp);
+
+        // With all four running, a burst of about 2,000 events a partition is taken 1,000 at most at a time.
+        var before = (await cluster.IngressesAsync()).ToDictionary(s => s.Partition);
+        await cluster.ProduceAsync(events.Skip(8_000).Take(8_000));
+        await cluster.WaitUntilCaughtUpAsync(CatchUp);
+        Assert.All(await cluster.IngressesAsync(), s =>
+        {
+            var (applied, batches) = (s.Applied - before[s.Partition].Applied, s.Batches - before[s.Partition].Batches);
+            Assert.True(applied > 1_000 && batches * 1_000 >= applied, $"partition {s.Partition}: {applied} events in {batches} batches");
+        });
+
+        // A second silo takes half the partitions: each silo now shares the same budget between two.
+        await cluster.Cluster.StartAdditionalSiloAsync();
+        await cluster.WaitUntilIngressesSettledAsync(CatchUp);
+        await Eventually.TrueAsync(
+            async () => (await cluster.IngressesAsync()).All(s => s.BatchLimit == 2_000),
+            CatchUp,
+            "every partition's batch limit at 2,000 (two partitions per silo)");
+
+        await cluster.ProduceAsync(events.Skip(16_000));
+        await cluster.WaitUntilCaughtUpAsync(CatchUp);
+        await OrleansIngressTests.AssertEqualsRecountAsync(cluster, events, items: 100);
+    }
+}
