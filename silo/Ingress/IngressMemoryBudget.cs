@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace RecoCluster.Silo.Ingress;
@@ -13,7 +14,7 @@ namespace RecoCluster.Silo.Ingress;
 /// partitions per silo the per-partition limits apply as before, so the common case keeps its large batches.
 /// Smaller batches cost rate (more rows and calls per event), never exactness.
 /// </remarks>
-public sealed class IngressMemoryBudget
+public sealed partial class IngressMemoryBudget
 {
     /// <summary>Bytes of the runtime's memory counted per record of the automatic budget. A calibration, not a
     /// measurement of one record: at 32 partitions in a 2 GiB pod (1.5 GiB for the heap) it gives each partition
@@ -27,9 +28,10 @@ public sealed class IngressMemoryBudget
 
     private readonly IngressOptions _options;
 
-    public IngressMemoryBudget(IOptions<IngressOptions> options)
+    public IngressMemoryBudget(IOptions<IngressOptions> options, ILogger<IngressMemoryBudget> logger)
         : this(options.Value, GC.GetGCMemoryInfo().TotalAvailableMemoryBytes)
     {
+        LogBudget(logger, Records, options.Value.SiloRecordBudget > 0 ? "Reco:Ingress:SiloRecordBudget" : $"{GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / (1 << 20)} MiB available to the runtime");
     }
 
     /// <param name="options">The ingress settings.</param>
@@ -55,4 +57,7 @@ public sealed class IngressMemoryBudget
         var buffered = (int)Math.Min(_options.MaxBufferedRecords, share - batch);
         return new IngressShare(batch, Math.Max(batch, buffered));
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Ingress record budget of this silo: {Records} records, shared among the partitions it reads (from {Source})")]
+    private static partial void LogBudget(ILogger logger, long records, string source);
 }
