@@ -200,9 +200,13 @@ public sealed partial class ItemShardGrain(
             _lastWriteStarted = time.GetUtcNow();
             _nextWrite = null;
             var items = _items!;
-            var pending = items.TakeWrite();
+            ShardWrite pending;
             try
             {
+                // Taking the write encodes the changed items; a failure there (an item that cannot be encoded)
+                // leaves their changes neither stored nor still marked, so it ends like a failed write: the callers
+                // fail, and the shard reads itself again.
+                pending = items.TakeWrite();
                 await store.CommitItemShardAsync(_shard, _epoch, pending, CancellationToken.None);
             }
             catch (Exception e)

@@ -190,6 +190,30 @@ public abstract class OrleansIngressTests
         Assert.Equal(3L, (await shard.GetCooccurrenceAsync("first", 10)).Count);
     }
 
+    [Fact]
+    public async Task An_item_shard_whose_write_cannot_be_encoded_fails_its_callers_at_once_and_goes_on()
+    {
+        await using var cluster = await OrleansTestCluster.StartAsync(await NewStorageAsync(), silos: 1, partitions: 1);
+        var shard = cluster.Grains.GetGrain<IItemShardGrain>(5);
+        Assert.True(await shard.ApplyAsync(0, 10, new ItemDeltaBatch([Deltas.Of("kept", 1, new() { ["x"] = 1 })])));
+
+        // An item count below zero is applied (a delta may be negative) but cannot be stored: the write fails while
+        // it encodes the item. Its caller hears why, not Orleans' time-out. (Sent from inside the silo, where a call
+        // hands the shard the batch as it is: a client's codec would refuse the negative count before sending.)
+        var local = cluster.SiloServices.Single().GetRequiredService<IGrainFactory>().GetGrain<IItemShardGrain>(5);
+        var failed = await Assert.ThrowsAnyAsync<Exception>(() => local.ApplyAsync(0, 20, new ItemDeltaBatch([Deltas.Of("broken", -1, [])])));
+        Assert.Contains("counts are never negative", failed.ToString(), StringComparison.Ordinal);
+        Assert.IsNotType<TimeoutException>(failed);
+
+        // The shard reads itself again and goes on from what is stored.
+        Assert.True(await shard.ApplyAsync(0, 30, new ItemDeltaBatch([Deltas.Of("kept", 1, new() { ["x"] = 1 })])));
+        Assert.Equal(2L, (await shard.GetCooccurrenceAsync("kept", 10)).Count);
+        Assert.Equal(0L, (await shard.GetCooccurrenceAsync("broken", 10)).Count);
+        var stored = await cluster.Store.LoadItemsAsync(["kept", "broken"], CancellationToken.None);
+        Assert.Equal(2L, stored["kept"].State.Count);
+        Assert.False(stored.ContainsKey("broken"));
+    }
+
     internal static async Task AssertEqualsRecountAsync(OrleansTestCluster cluster, IReadOnlyList<ClickEvent> events, int items)
     {
         var users = Recount.Users(events, Recount.TestRule.WindowSize);
