@@ -24,7 +24,7 @@ public sealed class UserWorkingSet
     private readonly List<string> _changed = [];
     private readonly UserGrainOptions _options;
     private readonly ItemIdTable _ids;
-    private readonly int _capacity;
+    private int _capacity;
     private long _clock;
 
     public UserWorkingSet(UserGrainOptions options, ItemIdTable ids, int capacity)
@@ -35,6 +35,18 @@ public sealed class UserWorkingSet
         _options = options;
         _ids = ids;
         _capacity = capacity;
+    }
+
+    /// <summary>The most users kept in memory once stored. May change between batches (the ingress's share of its
+    /// silo's budget); a lower capacity takes effect at the next <see cref="Stored"/>.</summary>
+    public int Capacity
+    {
+        get => _capacity;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(value);
+            _capacity = value;
+        }
     }
 
     /// <summary>Users in memory, those without a history included.</summary>

@@ -3,61 +3,81 @@ using Microsoft.Extensions.Options;
 
 namespace RecoCluster.Silo.Ingress;
 
-/// <summary>How many records one ingress may take into a batch and read ahead, given how many partitions its
-/// silo reads: the silo's record budget (<see cref="IngressOptions.SiloRecordBudget"/>) shared equally.</summary>
+/// <summary>How many records one ingress may take into a batch and read ahead, and how many users it may keep in
+/// memory, given how many partitions its silo reads: the silo's budgets (<see cref="IngressOptions.SiloRecordBudget"/>,
+/// <see cref="IngressOptions.SiloUsersInMemory"/>) shared equally.</summary>
 /// <remarks>
-/// Why a silo-wide budget: what a partition holds while it works through a backlog grows with its batch (the
-/// records, the combiner's pair log, the item side in flight) and its read-ahead, and a silo left with every
-/// partition (the others gone, or one silo on a laptop) holds it once per partition. At the defaults, one silo with
-/// all 32 partitions of the prod setting ran out of a 2 GiB pod's memory (docs/benchmarks.md, "A lone silo under
-/// the pod's memory limit"). Sharing a fixed budget keeps the total bounded whatever the partition count; with few
-/// partitions per silo the per-partition limits apply as before, so the common case keeps its large batches.
-/// Smaller batches cost rate (more rows and calls per event), never exactness.
+/// Why silo-wide budgets: what a partition holds grows with its batch (the records, the combiner's pair log, the
+/// item side in flight), its read-ahead and its resting users, and a silo left with every partition (the others
+/// gone, or one silo on a laptop) holds it once per partition. At the per-partition defaults, one silo with all 32
+/// partitions of the prod setting ran out of a 2 GiB pod's memory working through a backlog (docs/benchmarks.md,
+/// "Ingest against silos"), and its users alone could reach 32 × 200,000 × 300 bytes. Sharing fixed budgets keeps
+/// the total bounded whatever the partition count; with few partitions per silo the per-partition limits apply as
+/// before, so the common case keeps its large batches and its users. Smaller batches cost rate (more rows and calls
+/// per event) and fewer users in memory cost loads from storage, never exactness.
+/// Of the memory the runtime may use, the automatic budgets give half to records and a third to resting users; the
+/// rest is for the item shards' items, the snapshot a silo serves and the runtime itself.
 /// </remarks>
 public sealed partial class IngressMemoryBudget
 {
-    /// <summary>Bytes of the runtime's memory counted per record of the automatic budget. A calibration, not a
-    /// measurement of one record: at 32 partitions in a 2 GiB pod (1.5 GiB for the heap) it gives each partition
-    /// batches of about 8,000 and read-ahead of about 16,000, a little below the 10,000 and 20,000 that were measured
-    /// to fit (docs/benchmarks.md).</summary>
+    /// <summary>Bytes counted per record of the automatic record budget. A calibration, not a measurement of one
+    /// record: one silo reading 32 partitions through a backlog at 2 KiB a record of all its heap peaked at its
+    /// 2 GiB limit and held (docs/benchmarks.md), so half the heap at the same rate leaves the other half free.</summary>
     public const int BytesPerRecord = 2_048;
 
-    /// <summary>The smallest share an ingress gets, however many partitions its silo reads: below a few hundred
-    /// records a batch's fixed costs (a transaction, a call per shard) dominate.</summary>
+    /// <summary>Bytes counted per user of the automatic users budget: a resting user's cost in the heap at the
+    /// default window and dimension (296 bytes measured, docs/benchmarks.md "Memory").</summary>
+    public const int BytesPerUser = 300;
+
+    /// <summary>The smallest record share an ingress gets, however many partitions its silo reads: below a few
+    /// hundred records a batch's fixed costs (a transaction, a call per shard) dominate.</summary>
     public const int MinShareRecords = 1_500;
+
+    /// <summary>The fewest users an ingress keeps in memory, however many partitions its silo reads (the least
+    /// <see cref="IngressOptions.MaxUsersInMemory"/> admits).</summary>
+    public const int MinShareUsers = 1_000;
 
     private readonly IngressOptions _options;
 
     public IngressMemoryBudget(IOptions<IngressOptions> options, ILogger<IngressMemoryBudget> logger)
         : this(options.Value, GC.GetGCMemoryInfo().TotalAvailableMemoryBytes)
     {
-        LogBudget(logger, Records, options.Value.SiloRecordBudget > 0 ? "Reco:Ingress:SiloRecordBudget" : $"{GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / (1 << 20)} MiB available to the runtime");
+        LogBudget(logger, Records, Users, GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / (1 << 20));
     }
 
     /// <param name="options">The ingress settings.</param>
     /// <param name="availableBytes">The memory the runtime may use (the GC's total available memory: the heap's
-    /// hard limit in a container, the machine's memory otherwise); used when the budget is automatic.</param>
+    /// hard limit in a container, the machine's memory otherwise); used for the budgets left automatic. Zero or
+    /// less: unknown, and those budgets are unlimited.</param>
     public IngressMemoryBudget(IngressOptions options, long availableBytes)
     {
         ArgumentNullException.ThrowIfNull(options);
         _options = options;
         Records = options.SiloRecordBudget > 0
             ? options.SiloRecordBudget
-            : availableBytes > 0 ? Math.Max(MinShareRecords, availableBytes / BytesPerRecord) : long.MaxValue;
+            : availableBytes > 0 ? Math.Max(MinShareRecords, availableBytes / 2 / BytesPerRecord) : long.MaxValue;
+        Users = options.SiloUsersInMemory > 0
+            ? options.SiloUsersInMemory
+            : availableBytes > 0 ? Math.Max(MinShareUsers, availableBytes / 3 / BytesPerUser) : long.MaxValue;
     }
 
     /// <summary>The records all of this silo's ingresses may hold at once.</summary>
     public long Records { get; }
 
+    /// <summary>The users all of this silo's ingresses may keep in memory once stored.</summary>
+    public long Users { get; }
+
     /// <summary>The limits of one ingress among <paramref name="ingresses"/> on this silo.</summary>
     public IngressShare Share(int ingresses)
     {
-        var share = Math.Max(MinShareRecords, Records / Math.Max(1, ingresses));
-        var batch = (int)Math.Min(_options.MaxBatchRecords, share / 3);
-        var buffered = (int)Math.Min(_options.MaxBufferedRecords, share - batch);
-        return new IngressShare(batch, Math.Max(batch, buffered));
+        var n = Math.Max(1, ingresses);
+        var records = Math.Max(MinShareRecords, Records / n);
+        var batch = (int)Math.Min(_options.MaxBatchRecords, records / 3);
+        var buffered = (int)Math.Min(_options.MaxBufferedRecords, records - batch);
+        var users = (int)Math.Min(_options.MaxUsersInMemory, Math.Max(MinShareUsers, Users / n));
+        return new IngressShare(batch, Math.Max(batch, buffered), users);
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Ingress record budget of this silo: {Records} records, shared among the partitions it reads (from {Source})")]
-    private static partial void LogBudget(ILogger logger, long records, string source);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Ingress budgets of this silo, shared among the partitions it reads: {Records} records in batches and read ahead, {Users} users in memory ({AvailableMiB} MiB available to the runtime; Reco:Ingress:SiloRecordBudget and SiloUsersInMemory, 0 for automatic)")]
+    private static partial void LogBudget(ILogger logger, long records, long users, long availableMiB);
 }

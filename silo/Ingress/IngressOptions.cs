@@ -25,9 +25,14 @@ public sealed class IngressOptions
     /// equally among the partitions the silo reads: each takes batches of at most a third of its share and reads
     /// ahead at most two thirds, and never more than <see cref="MaxBatchRecords"/> and <see cref="MaxBufferedRecords"/>.
     /// So a silo left with many partitions makes smaller batches instead of running out of memory. 0 (the default):
-    /// sized from the memory the runtime may use (a container's limit counts), one record per
-    /// <see cref="IngressMemoryBudget.BytesPerRecord"/> bytes (see <see cref="IngressMemoryBudget"/>).</summary>
+    /// half the memory the runtime may use (a container's limit counts), at
+    /// <see cref="IngressMemoryBudget.BytesPerRecord"/> bytes a record (see <see cref="IngressMemoryBudget"/>).</summary>
     public long SiloRecordBudget { get; set; }
+
+    /// <summary>Users all of a silo's ingresses keep in memory once stored, shared equally among the partitions the
+    /// silo reads, each never more than <see cref="MaxUsersInMemory"/> (nor fewer than 1,000). 0 (the default): a
+    /// third of the memory the runtime may use, at <see cref="IngressMemoryBudget.BytesPerUser"/> bytes a user.</summary>
+    public long SiloUsersInMemory { get; set; }
 
     /// <summary>How often every silo makes sure each partition has a running ingress (after a silo dies, its
     /// partitions' ingresses restart elsewhere within this long, plus Orleans' failure detection).</summary>
@@ -58,6 +63,11 @@ public sealed class IngressOptionsValidator : IValidateOptions<IngressOptions>
         if (options.SiloRecordBudget != 0 && options.SiloRecordBudget < IngressMemoryBudget.MinShareRecords)
         {
             errors.Add($"{IngressOptions.Section}:SiloRecordBudget is {options.SiloRecordBudget}; it must be 0 (sized from the memory limit) or at least {IngressMemoryBudget.MinShareRecords}.");
+        }
+
+        if (options.SiloUsersInMemory != 0 && options.SiloUsersInMemory < IngressMemoryBudget.MinShareUsers)
+        {
+            errors.Add($"{IngressOptions.Section}:SiloUsersInMemory is {options.SiloUsersInMemory}; it must be 0 (sized from the memory limit) or at least {IngressMemoryBudget.MinShareUsers}.");
         }
 
         if (options.MaxBufferedRecords < options.MaxBatchRecords)

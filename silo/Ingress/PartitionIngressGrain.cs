@@ -126,7 +126,7 @@ public sealed partial class PartitionIngressGrain(
     {
         _partition = checked((int)this.GetPrimaryKeyLong());
         _activatedMs = time.GetUtcNow().ToUnixTimeMilliseconds();
-        _users = new UserWorkingSet(userOptions.Value, ids, options.Value.MaxUsersInMemory);
+        _users = new UserWorkingSet(userOptions.Value, ids, budget.Share(readers.Count + 1).UsersInMemory);
         _appliedWaiters = new PositionWaiters(time);
         _committedWaiters = new PositionWaiters(time);
         _combiner = new DeltaCombiner(ids);
@@ -316,6 +316,7 @@ public sealed partial class PartitionIngressGrain(
         _progress!.HighWatermark = _reader.HighWatermark;
         _share = budget.Share(readers.Count);
         _reader.Limit = _share.BufferedRecords;
+        _users!.Capacity = _share.UsersInMemory;
         if (_reader.OutOfRange is not null)
         {
             await BlockAsync(_reader);

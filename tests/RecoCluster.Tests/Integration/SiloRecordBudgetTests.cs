@@ -3,8 +3,9 @@ using RecoCluster.Tests.Infrastructure;
 namespace RecoCluster.Tests.Integration;
 
 /// <summary>
-/// A silo's record budget (<c>Reco:Ingress:SiloRecordBudget</c>) shared among the partitions it reads: batches
-/// shrink as a silo holds more partitions and grow back as they move away, and the counts stay exact either way.
+/// A silo's budgets (<c>Reco:Ingress:SiloRecordBudget</c>, <c>SiloUsersInMemory</c>) shared among the partitions
+/// it reads: batches and users in memory shrink as a silo holds more partitions and grow back as they move away,
+/// and the counts stay exact either way.
 /// </summary>
 [Collection("cluster")]
 public sealed class SiloRecordBudgetTests
@@ -12,11 +13,12 @@ public sealed class SiloRecordBudgetTests
     private static readonly TimeSpan CatchUp = TimeSpan.FromMinutes(3);
 
     [Fact]
-    public async Task A_silo_shares_its_record_budget_among_its_partitions_and_the_counts_stay_exact()
+    public async Task A_silo_shares_its_budgets_among_its_partitions_and_the_counts_stay_exact()
     {
-        // 12,000 records for one silo reading 4 partitions: 3,000 each, batches of at most 1,000.
-        var settings = new Dictionary<string, string> { ["Reco:Ingress:SiloRecordBudget"] = "12000" };
-        var events = ClusterClient.Events(seed: 95, count: 20_000, users: 400, items: 100);
+        // 12,000 records and 4,000 users for one silo reading 4 partitions: batches of at most 1,000 records, 1,000
+        // users in memory each, of about 1,500 each partition has.
+        var settings = new Dictionary<string, string> { ["Reco:Ingress:SiloRecordBudget"] = "12000", ["Reco:Ingress:SiloUsersInMemory"] = "4000" };
+        var events = ClusterClient.Events(seed: 95, count: 20_000, users: 6_000, items: 100);
         await using var cluster = await OrleansTestCluster.StartAsync(
             TestDatabases.NewSqlite(), silos: 1, partitions: 4, settings,
             beforeSilos: (servers, topics) => OrleansTestCluster.ProduceAsync(servers, topics, events.Take(8_000)));
@@ -32,6 +34,7 @@ public sealed class SiloRecordBudgetTests
         {
             var (applied, batches) = (s.Applied - before[s.Partition].Applied, s.Batches - before[s.Partition].Batches);
             Assert.True(applied > 1_000 && batches * 1_000 >= applied, $"partition {s.Partition}: {applied} events in {batches} batches");
+            Assert.InRange(s.UsersInMemory, 1, 1_000);
         });
 
         // A second silo takes half the partitions: each silo now shares the same budget between two.
@@ -44,6 +47,7 @@ public sealed class SiloRecordBudgetTests
 
         await cluster.ProduceAsync(events.Skip(16_000));
         await cluster.WaitUntilCaughtUpAsync(CatchUp);
+        Assert.All(await cluster.IngressesAsync(), s => Assert.InRange(s.UsersInMemory, 1, 2_000));
         await OrleansIngressTests.AssertEqualsRecountAsync(cluster, events, items: 100);
     }
 }

@@ -58,6 +58,33 @@ public sealed class WorkingSetTests
     }
 
     [Fact]
+    public void A_lowered_capacity_forgets_the_oldest_stored_users_at_the_next_store_and_never_a_changed_one()
+    {
+        var ids = new ItemIdTable();
+        var users = new UserWorkingSet(new UserGrainOptions(), ids, capacity: 100);
+        var sink = new DeltaCombiner(ids);
+        for (var u = 0; u < 50; u++)
+        {
+            users.Load($"u{u}", null);
+            users.Apply($"u{u}", new ClickEvent($"u{u}", "a", EventType.View, T0), sink, null);
+            users.Stored();
+        }
+
+        // Its silo took on more partitions: this partition's share of users falls to 20.
+        users.Capacity = 20;
+        Assert.Equal(50, users.Count); // not before the next store
+        users.Load("fresh", null);
+        users.Apply("fresh", new ClickEvent("fresh", "a", EventType.View, T0), sink, null);
+        users.Apply("u0", new ClickEvent("u0", "b", EventType.View, T0), sink, null);
+        users.Stored();
+
+        Assert.Equal(18, users.Count); // nine tenths of the capacity
+        Assert.True(users.TryGet("fresh", out _) && users.TryGet("u0", out _)); // touched last, kept
+        Assert.False(users.TryGet("u1", out _));
+        Assert.Throws<ArgumentOutOfRangeException>(() => users.Capacity = 0);
+    }
+
+    [Fact]
     public void An_erased_user_is_stored_as_a_deletion_and_then_has_no_history()
     {
         var ids = new ItemIdTable();
