@@ -108,8 +108,8 @@ public sealed partial class PartitionIngressGrain(
     // Kept from batch to batch: it reuses its per-item accumulators, which a new one per batch allocated again.
     private DeltaCombiner? _combiner;
     private PartitionReader? _reader;
-    // This ingress's part of the silo's record budget, taken again each turn: it shrinks as the silo takes on
-    // partitions and grows as they leave.
+    // This ingress's part of the silo's budgets (batch, read-ahead, users in memory), taken again each turn: it
+    // shrinks as the silo takes on partitions and grows as they leave.
     private IngressShare _share;
     private IGrainTimer? _timer;
     private long _batches;
@@ -126,7 +126,7 @@ public sealed partial class PartitionIngressGrain(
     {
         _partition = checked((int)this.GetPrimaryKeyLong());
         _activatedMs = time.GetUtcNow().ToUnixTimeMilliseconds();
-        _users = new UserWorkingSet(userOptions.Value, ids, budget.Share(readers.Count + 1).UsersInMemory);
+        _users = new UserWorkingSet(userOptions.Value, ids, budget.Share(readers.Count + 1).UsersInMemory); // + its own reader, not started yet
         _appliedWaiters = new PositionWaiters(time);
         _committedWaiters = new PositionWaiters(time);
         _combiner = new DeltaCombiner(ids);
@@ -427,10 +427,10 @@ public sealed partial class PartitionIngressGrain(
         }
     }
 
-    // Takes what the reader has buffered into the open batch, up to this ingress's share (Reco:Ingress:MaxBatchRecords
-    // at most), parses it, brings
-    // its users into memory and applies it to them in log order (giving way to reads now and then). A failure
-    // drops the open batch's changed users from memory: its records are applied again, from what is stored.
+    // Takes what the reader has buffered into the open batch, up to this ingress's share of its silo's record budget
+    // (Reco:Ingress:MaxBatchRecords at most), parses it, brings its users into memory and applies it to them in log
+    // order (giving way to reads now and then). A failure drops the open batch's changed users from memory: its
+    // records are applied again, from what is stored.
     private async Task ApplyBufferedAsync()
     {
         var buffered = _reader!.Records;
