@@ -23,6 +23,7 @@ public sealed partial class PartitionReader : IDisposable
     private readonly Channel<ConsumeResult<byte[]?, byte[]?>> _buffer;
     // Set when the ingress has taken records, so that a reader waiting for room below its limit looks again.
     private readonly ManualResetEventSlim _room = new(false);
+    private readonly int _capacity;
     private volatile int _limit;
     private readonly CancellationTokenSource _stop = new();
     private readonly Thread _thread;
@@ -59,6 +60,7 @@ public sealed partial class PartitionReader : IDisposable
         _clientName = _consumer.Name;
         var offset = startOffset >= 0 ? new Offset(startOffset) : Offset.Beginning;
         _consumer.Assign(new TopicPartitionOffset(_topic, partition, offset));
+        _capacity = capacity;
         _limit = capacity;
         _buffer = Channel.CreateBounded<ConsumeResult<byte[]?, byte[]?>>(new BoundedChannelOptions(capacity) { SingleReader = true, SingleWriter = true });
         _thread = new Thread(Run) { IsBackground = true, Name = $"ingress-{partition}" };
@@ -143,8 +145,9 @@ public sealed partial class PartitionReader : IDisposable
                 // Blocking here is the backpressure: a full buffer stops the reading, and the log keeps the rest.
                 // The limit below the channel's capacity is waited out on an event set when records are taken or
                 // the limit is raised; reset before the check, so no signal is lost between the two. The timeout is a
-                // safety net only.
-                while (_buffer.Reader.Count >= _limit)
+                // safety net only. At its full capacity the channel's own bound is the limit, and the count (taken
+                // under the channel's lock) is not read for every record.
+                while (_limit < _capacity && _buffer.Reader.Count >= _limit)
                 {
                     _room.Reset();
                     if (_buffer.Reader.Count >= _limit)
