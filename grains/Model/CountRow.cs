@@ -20,8 +20,15 @@ public sealed class CountRow
     private long[]? _wide;
     private int _length;
 
+    // The row object and its three array headers, in bytes (64-bit runtime), for HeapBytes.
+    private const int Overhead = 40 + (3 * 24);
+
     /// <summary>Entries (non-zero counts).</summary>
     public int Length => _length;
+
+    /// <summary>About what the row holds in the heap, in bytes: its object and its arrays, their free room
+    /// included. An estimate for a memory budget, not a measurement.</summary>
+    public long HeapBytes => Overhead + (4L * _keys.Length) + (4L * _narrow.Length) + (8L * (_wide?.Length ?? 0));
 
     /// <summary>The keys, ascending.</summary>
     public ReadOnlySpan<int> Keys => _keys.AsSpan(0, _length);

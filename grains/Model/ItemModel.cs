@@ -43,7 +43,19 @@ public sealed class ItemModel
         _factors = state.Factors;
     }
 
+    // The model object with its fields and its entry in its shard's table, in bytes (64-bit runtime), for HeapBytes.
+    private const int Overhead = 160;
+
     public string ItemId { get; }
+
+    /// <summary>About what the item holds in the heap, in bytes: its object, its rows and its vector (its id is the
+    /// silo's, shared). An estimate for its shard's memory budget, not a measurement.</summary>
+    public long HeapBytes => Overhead + _row.HeapBytes + (_purchaseRow?.HeapBytes ?? 0) + (_nextRow?.HeapBytes ?? 0)
+        + (_factors is null ? 0 : 24 + (4L * _factors.Length));
+
+    /// <summary>The write clock of its shard when the item was last loaded or changed (<see cref="ItemShard"/>), for
+    /// forgetting the least recently used first.</summary>
+    internal long Touched { get; set; }
 
     /// <summary>N[item].</summary>
     public long Count { get; private set; }

@@ -38,6 +38,10 @@ public sealed class ItemShard
     private readonly float _initScale;
     private Dictionary<int, long> _applied;
     private Dictionary<int, long> _stored;
+    // The sum of the items' HeapBytes, kept as they are loaded, changed and forgotten; and the number of writes
+    // stored, which orders the items by when they were last used.
+    private long _heapBytes;
+    private long _clock;
 
     /// <param name="ids">The silo's item numbers.</param>
     /// <param name="initScale">The factor model's initial vector scale.</param>
@@ -55,6 +59,18 @@ public sealed class ItemShard
     /// <summary>Items in memory.</summary>
     public int Count => _items.Count;
 
+    /// <summary>About what the items in memory hold in the heap, in bytes (the sum of their
+    /// <see cref="ItemModel.HeapBytes"/>).</summary>
+    public long HeapBytes => _heapBytes;
+
+    /// <summary>The most bytes (<see cref="HeapBytes"/>) the items may hold once a write is stored: beyond it, the
+    /// stored items used least recently are forgotten (and loaded again when a batch or a read needs them). May
+    /// change between writes (the shard's share of its silo's budget).</summary>
+    public long MemoryBudget { get; set; } = long.MaxValue;
+
+    /// <summary>Items forgotten since the shard was created, to stay within <see cref="MemoryBudget"/>.</summary>
+    public long Forgotten { get; private set; }
+
     /// <summary>Whether anything applied is not stored yet.</summary>
     public bool HasChanges => _changed.Count > 0 || !SameWatermarks();
 
@@ -71,7 +87,9 @@ public sealed class ItemShard
         ArgumentNullException.ThrowIfNull(itemId);
         if (!_items.ContainsKey(itemId))
         {
-            _items[itemId] = new ItemModel(itemId, _ids, stored?.State, _initScale) { Stored = stored?.Form ?? default };
+            var item = new ItemModel(itemId, _ids, stored?.State, _initScale) { Stored = stored?.Form ?? default, Touched = _clock };
+            _items[itemId] = item;
+            _heapBytes += item.HeapBytes;
         }
     }
 
@@ -95,7 +113,11 @@ public sealed class ItemShard
 
         foreach (var delta in deltas)
         {
-            (_items.TryGetValue(delta.ItemId, out var item) ? item : throw new InvalidOperationException($"item {delta.ItemId} is not in memory: load it before applying its deltas")).Apply(delta);
+            var item = _items.TryGetValue(delta.ItemId, out var found) ? found : throw new InvalidOperationException($"item {delta.ItemId} is not in memory: load it before applying its deltas");
+            var before = item.HeapBytes;
+            item.Apply(delta);
+            _heapBytes += item.HeapBytes - before;
+            item.Touched = _clock;
             (CollectionsMarshal.GetValueRefOrAddDefault(_changed, delta.ItemId, out _) ??= []).Add(delta);
         }
 
@@ -154,6 +176,31 @@ public sealed class ItemShard
     {
         ArgumentNullException.ThrowIfNull(write);
         _stored = new Dictionary<int, long>(write.Watermarks);
+        _clock++;
+        if (_heapBytes > MemoryBudget)
+        {
+            Forget();
+        }
+    }
+
+    // Down to nine tenths of the budget, least recently used first, so that forgetting happens once in a while
+    // rather than after every write. Only items whose every change is stored go: a changed item is the only copy of
+    // its change until the next write.
+    private void Forget()
+    {
+        var target = MemoryBudget - (MemoryBudget / 10);
+        var byAge = _items.Where(i => !_changed.ContainsKey(i.Key)).OrderBy(i => i.Value.Touched).ToList();
+        foreach (var (itemId, item) in byAge)
+        {
+            if (_heapBytes <= target)
+            {
+                break;
+            }
+
+            _items.Remove(itemId);
+            _heapBytes -= item.HeapBytes;
+            Forgotten++;
+        }
     }
 
     private bool SameWatermarks() => _applied.Count == _stored.Count && _applied.All(p => _stored.TryGetValue(p.Key, out var s) && s == p.Value);

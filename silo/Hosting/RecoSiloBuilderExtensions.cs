@@ -76,6 +76,7 @@ public static class RecoSiloBuilderExtensions
         services.TryAddSingleton<KafkaStatistics>();
         services.AddSingleton<PartitionReaders>();
         services.AddSingleton<IngressMemoryBudget>();
+        services.AddSingleton<ItemMemoryBudget>();
         services.AddSingleton<KafkaProbe>();
         services.AddSingleton<GrainKeeper>();
         services.AddMetrics();

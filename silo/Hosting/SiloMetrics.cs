@@ -30,6 +30,7 @@ public sealed class SiloMetrics : IDisposable
     private readonly Counter<long> _failures;
     private readonly Histogram<double> _checkpointDuration;
     private readonly Counter<long> _written;
+    private readonly Counter<long> _itemsForgotten;
 
     public SiloMetrics(IMeterFactory meters, string eventsTopic, SnapshotHolder snapshots, Func<bool> ready, TimeProvider time)
     {
@@ -52,6 +53,11 @@ public sealed class SiloMetrics : IDisposable
             "s",
             "Time from cutting a batch to its stored checkpoint: the user side, the item side, the commit, and any retries.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = DurationBuckets });
+
+        _itemsForgotten = _meter.CreateCounter<long>(
+            "reco_items_forgotten",
+            "{item}",
+            "Stored items an item shard dropped from memory to stay within its share of Reco:Items:SiloMemoryMiB (loaded again when needed).");
 
         _written = _meter.CreateCounter<long>(
             "reco_storage_written",
@@ -119,6 +125,15 @@ public sealed class SiloMetrics : IDisposable
 
     /// <summary>A checkpoint was refused: another reader claimed the partition.</summary>
     public void Fenced() => _fenced.Add(1);
+
+    /// <summary>An item shard forgot <paramref name="items"/> stored items to stay within its memory share.</summary>
+    public void ItemsForgotten(long items)
+    {
+        if (items > 0)
+        {
+            _itemsForgotten.Add(items);
+        }
+    }
 
     /// <summary>A batch attempt failed and will be retried.</summary>
     public void BatchFailed() => _failures.Add(1);

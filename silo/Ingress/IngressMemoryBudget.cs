@@ -15,8 +15,9 @@ namespace RecoCluster.Silo.Ingress;
 /// the total bounded whatever the partition count; with few partitions per silo the per-partition limits apply as
 /// before, so the common case keeps its large batches and its users. Smaller batches cost rate (more rows and calls
 /// per event) and fewer users in memory cost loads from storage, never exactness.
-/// Of the memory the runtime may use, the automatic budgets give half to records and a third to resting users; the
-/// rest is for the item shards' items, the snapshot a silo serves and the runtime itself.
+/// Of the memory the runtime may use, the automatic budgets give half to records and a third to resting users, and
+/// the item shards' budget a sixth (<see cref="Items.ItemMemoryBudget"/>). The record calibration was measured with
+/// the runtime's own overhead, the snapshot and a small catalog included, which is where the rest lives.
 /// </remarks>
 public sealed partial class IngressMemoryBudget
 {

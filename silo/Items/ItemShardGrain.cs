@@ -42,6 +42,7 @@ public sealed partial class ItemShardGrain(
     IClusterMembershipService membership,
     ILocalSiloDetails silo,
     SiloMetrics metrics,
+    ItemMemoryBudget memory,
     ILogger<ItemShardGrain> logger) : Grain, IItemShardGrain
 {
     private int _shard;
@@ -54,6 +55,8 @@ public sealed partial class ItemShardGrain(
     private Task _writeLoop = Task.CompletedTask;
     private TaskCompletionSource? _nextWrite;
     private long _activatedMs;
+    // Whether this activation counts among its silo's shards in the item memory budget.
+    private bool _counted;
     private DateTimeOffset _lastWriteStarted = DateTimeOffset.MinValue;
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
@@ -61,6 +64,19 @@ public sealed partial class ItemShardGrain(
         _shard = checked((int)this.GetPrimaryKeyLong());
         _activatedMs = time.GetUtcNow().ToUnixTimeMilliseconds();
         await ClaimAsync();
+        memory.Enter();
+        _counted = true;
+    }
+
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        if (_counted)
+        {
+            memory.Leave();
+            _counted = false;
+        }
+
+        return Task.CompletedTask;
     }
 
     public Task<string> EnsureRunningAsync()
@@ -109,6 +125,7 @@ public sealed partial class ItemShardGrain(
             var missing = items.Missing(deltas.Select(d => d.ItemId));
             if (missing.Count > 0)
             {
+                var forgotten = items.Forgotten;
                 var stored = await store.LoadItemsAsync(missing, CancellationToken.None);
                 if (!ReferenceEquals(items, _items) || _stale)
                 {
@@ -118,6 +135,11 @@ public sealed partial class ItemShardGrain(
                 foreach (var itemId in missing)
                 {
                     items.Load(itemId, stored.GetValueOrDefault(itemId));
+                }
+
+                if (items.Forgotten != forgotten)
+                {
+                    continue; // a write ended meanwhile and forgot items this batch had found in memory: load those
                 }
             }
 
@@ -227,7 +249,11 @@ public sealed partial class ItemShardGrain(
                 return;
             }
 
+            items.MemoryBudget = memory.ShareBytes;
+            var forgottenBefore = items.Forgotten;
             items.Written(pending);
+            memory.Forgot(items.Forgotten - forgottenBefore);
+            metrics.ItemsForgotten(items.Forgotten - forgottenBefore);
             metrics.Stored(StoredKind.Item, pending.Items.Sum(i => (long)i.Payload.Length));
             metrics.Stored(StoredKind.ItemLog, pending.Logs.Sum(l => (long)l.Payload.Length));
             write.SetResult();

@@ -20,6 +20,12 @@ public sealed class ItemShardOptions
     /// The price: under load a partition's batch waits up to this long for its shards before it is checkpointed
     /// (its users see it before that). 0 writes as soon as the last write is done.</summary>
     public int WriteIntervalMs { get; set; } = 100;
+
+    /// <summary>Memory, in MiB, that all of a silo's item shards may use for the items they hold, shared equally among
+    /// the shards the silo hosts; beyond its share, a shard forgets the stored items it used least recently (and
+    /// loads them again when a batch or a read needs them). 0 (the default): a sixth of the memory the runtime may use
+    /// (a container's limit counts; see <see cref="ItemMemoryBudget"/>).</summary>
+    public int SiloMemoryMiB { get; set; }
 }
 
 /// <summary>Start-up validation of <see cref="ItemShardOptions"/>.</summary>
@@ -32,6 +38,11 @@ public sealed class ItemShardOptionsValidator : IValidateOptions<ItemShardOption
         if (options.Shards is < 1 or > 4_096)
         {
             failures.Add($"{ItemShardOptions.Section}:Shards is {options.Shards}; it must be between 1 and 4096.");
+        }
+
+        if (options.SiloMemoryMiB is < 0 or > 1_048_576)
+        {
+            failures.Add($"{ItemShardOptions.Section}:SiloMemoryMiB is {options.SiloMemoryMiB}; it must be 0 (a sixth of the memory limit) or between 1 and 1048576.");
         }
 
         if (options.WriteIntervalMs is < 0 or > 10_000)

@@ -135,4 +135,44 @@ public sealed class WorkingSetTests
         Assert.Equal(new Dictionary<int, long> { [0] = 150, [1] = 10, [2] = 5 }, shard.TakeWrite().Watermarks);
         Assert.Equal(6, shard.Find("x")!.Count);
     }
+
+    [Fact]
+    public void An_item_shard_over_its_memory_budget_forgets_the_stored_items_used_least_recently_and_never_a_changed_one()
+    {
+        var shard = new ItemShard(new ItemIdTable(), 0.1f, new Dictionary<int, long>());
+        var others = Enumerable.Range(0, 50).ToDictionary(o => $"o{o}", _ => 1L);
+        for (var i = 0; i < 10; i++)
+        {
+            shard.Load($"i{i}", null);
+            Assert.Equal(ShardApplyOutcome.Applied, shard.Apply(0, i + 1, [Deltas.Of($"i{i}", 1, others)]));
+            shard.Written(shard.TakeWrite()); // i0 used first, i9 last
+        }
+
+        var perItem = shard.Find("i0")!.HeapBytes;
+        Assert.Equal(10 * perItem, shard.HeapBytes);
+
+        // i3 is used again and i5 changed and not stored yet; the budget falls to about four items' worth.
+        shard.Apply(0, 11, [Deltas.Of("i3", 1, [])]);
+        shard.Written(shard.TakeWrite());
+        shard.Apply(0, 12, [Deltas.Of("i5", 1, [])]);
+        shard.MemoryBudget = 4 * perItem + (perItem / 2);
+        shard.Written(new ShardWrite([], [], [], new Dictionary<int, long> { [0] = 11 })); // a write that took i3's change, not i5's
+
+        // Down to nine tenths of the budget: i0, i1, i2, i4, i6 and i7 go (oldest first, i3 and i5 skipped).
+        Assert.Equal(6, shard.Forgotten);
+        Assert.Equal(["i3", "i5", "i8", "i9"], Enumerable.Range(0, 10).Select(i => $"i{i}").Where(id => shard.Find(id) is not null));
+        Assert.Equal(4 * perItem, shard.HeapBytes);
+        Assert.Equal(["i0"], shard.Missing(["i0", "i3"])); // loaded again when a batch needs it
+
+        // Nothing more is forgotten while the shard is within its budget.
+        shard.Written(shard.TakeWrite());
+        Assert.Equal(6, shard.Forgotten);
+
+        // However small the budget, an item with a change not stored stays: it holds the only copy of that change.
+        shard.Apply(0, 13, [Deltas.Of("i8", 1, [])]);
+        shard.MemoryBudget = 1;
+        shard.Written(new ShardWrite([], [], [], new Dictionary<int, long> { [0] = 12 }));
+        Assert.Equal(["i8"], Enumerable.Range(0, 10).Select(i => $"i{i}").Where(id => shard.Find(id) is not null));
+        Assert.Equal(perItem, shard.HeapBytes);
+    }
 }

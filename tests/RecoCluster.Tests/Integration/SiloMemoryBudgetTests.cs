@@ -1,14 +1,17 @@
+using Microsoft.Extensions.DependencyInjection;
+using RecoCluster.Silo.Items;
 using RecoCluster.Tests.Infrastructure;
 
 namespace RecoCluster.Tests.Integration;
 
 /// <summary>
-/// A silo's budgets (<c>Reco:Ingress:SiloRecordBudget</c>, <c>SiloUsersInMemory</c>) shared among the partitions
-/// it reads: batches and users in memory shrink as a silo holds more partitions and grow back as they move away,
-/// and the counts stay exact either way.
+/// A silo's memory budgets: the ingresses' (<c>Reco:Ingress:SiloRecordBudget</c>, <c>SiloUsersInMemory</c>) shared
+/// among the partitions it reads, batches and users in memory shrinking as a silo holds more partitions and growing
+/// back as they move away; and the item shards' (<c>Reco:Items:SiloMemoryMiB</c>), beyond which they forget items.
+/// The counts stay exact either way.
 /// </summary>
 [Collection("cluster")]
-public sealed class SiloRecordBudgetTests
+public sealed class SiloMemoryBudgetTests
 {
     private static readonly TimeSpan CatchUp = TimeSpan.FromMinutes(3);
 
@@ -49,5 +52,25 @@ public sealed class SiloRecordBudgetTests
         await cluster.WaitUntilCaughtUpAsync(CatchUp);
         Assert.All(await cluster.IngressesAsync(), s => Assert.InRange(s.UsersInMemory, 1, 2_000));
         await OrleansIngressTests.AssertEqualsRecountAsync(cluster, events, items: 100);
+    }
+
+    [Fact]
+    public async Task Item_shards_over_their_memory_budget_forget_items_and_the_counts_stay_exact()
+    {
+        // 1 MiB for the items of one silo's 4 shards, 256 KiB each, and 5,000 items of about half a kilobyte or more:
+        // the shards keep forgetting and loading items again as the batches touch them.
+        var settings = new Dictionary<string, string> { ["Reco:Items:Shards"] = "4", ["Reco:Items:SiloMemoryMiB"] = "1" };
+        var events = ClusterClient.Events(seed: 94, count: 20_000, users: 500, items: 5_000);
+        await using var cluster = await OrleansTestCluster.StartAsync(TestDatabases.NewSqlite(), silos: 1, partitions: 4, settings);
+        var memory = cluster.SiloServices.Single().GetRequiredService<ItemMemoryBudget>();
+
+        foreach (var chunk in events.Chunk(5_000))
+        {
+            await cluster.ProduceAsync(chunk);
+            await cluster.WaitUntilCaughtUpAsync(CatchUp);
+        }
+
+        Assert.True(memory.Forgotten > 0, "no item was forgotten: the test proves nothing");
+        await OrleansIngressTests.AssertEqualsRecountAsync(cluster, events, items: 5_000);
     }
 }
