@@ -48,13 +48,15 @@ public sealed class ItemModel
 
     public string ItemId { get; }
 
-    /// <summary>About what the item holds in the heap, in bytes: its object, its rows and its vector (its id is the
-    /// silo's, shared). An estimate for its shard's memory budget, not a measurement.</summary>
+    /// <summary>About what the item holds in the heap, in bytes: its object, its rows and its vector (not its id
+    /// string, which the silo's id table usually holds anyway). An estimate for its shard's memory budget, not a
+    /// measurement.</summary>
     public long HeapBytes => Overhead + _row.HeapBytes + (_purchaseRow?.HeapBytes ?? 0) + (_nextRow?.HeapBytes ?? 0)
         + (_factors is null ? 0 : 24 + (4L * _factors.Length));
 
     /// <summary>The write clock of its shard when the item was last loaded or changed (<see cref="ItemShard"/>), for
-    /// forgetting the least recently used first.</summary>
+    /// forgetting the least recently loaded or changed first (reads do not count: a read of an item not in memory
+    /// is served from storage).</summary>
     internal long Touched { get; set; }
 
     /// <summary>N[item].</summary>

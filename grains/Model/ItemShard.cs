@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using RecoCluster.Grains.Interfaces;
 
@@ -42,6 +43,8 @@ public sealed class ItemShard
     // stored, which orders the items by when they were last used.
     private long _heapBytes;
     private long _clock;
+    // Items a call is waiting for storage for (with how many calls): they are not forgotten meanwhile (Pin).
+    private readonly Dictionary<string, int> _pinned = new(StringComparer.Ordinal);
 
     /// <param name="ids">The silo's item numbers.</param>
     /// <param name="initScale">The factor model's initial vector scale.</param>
@@ -64,12 +67,39 @@ public sealed class ItemShard
     public long HeapBytes => _heapBytes;
 
     /// <summary>The most bytes (<see cref="HeapBytes"/>) the items may hold once a write is stored: beyond it, the
-    /// stored items used least recently are forgotten (and loaded again when a batch or a read needs them). May
+    /// stored items loaded or changed least recently are forgotten (and loaded again when a batch or a read needs them). May
     /// change between writes (the shard's share of its silo's budget).</summary>
     public long MemoryBudget { get; set; } = long.MaxValue;
 
     /// <summary>Items forgotten since the shard was created, to stay within <see cref="MemoryBudget"/>.</summary>
     public long Forgotten { get; private set; }
+
+    /// <summary>Keeps <paramref name="itemIds"/> from being forgotten until <see cref="Unpin"/>: a call that reads
+    /// some of its items from storage pins all of them first. Otherwise an item another call loads, changes, stores
+    /// and has forgotten while this call waits would be loaded from this call's read, older than what is stored, and
+    /// its stored changes lost; and an item this call found in memory could be gone when it applies.</summary>
+    public void Pin(IEnumerable<string> itemIds)
+    {
+        ArgumentNullException.ThrowIfNull(itemIds);
+        foreach (var itemId in itemIds)
+        {
+            CollectionsMarshal.GetValueRefOrAddDefault(_pinned, itemId, out _)++;
+        }
+    }
+
+    /// <summary>Undoes one <see cref="Pin"/> of the same items.</summary>
+    public void Unpin(IEnumerable<string> itemIds)
+    {
+        ArgumentNullException.ThrowIfNull(itemIds);
+        foreach (var itemId in itemIds)
+        {
+            ref var pins = ref CollectionsMarshal.GetValueRefOrNullRef(_pinned, itemId);
+            if (!Unsafe.IsNullRef(ref pins) && --pins == 0)
+            {
+                _pinned.Remove(itemId);
+            }
+        }
+    }
 
     /// <summary>Whether anything applied is not stored yet.</summary>
     public bool HasChanges => _changed.Count > 0 || !SameWatermarks();
@@ -183,13 +213,13 @@ public sealed class ItemShard
         }
     }
 
-    // Down to nine tenths of the budget, least recently used first, so that forgetting happens once in a while
-    // rather than after every write. Only items whose every change is stored go: a changed item is the only copy of
-    // its change until the next write.
+    // Down to nine tenths of the budget, least recently loaded or changed first, so that forgetting happens once in a
+    // while rather than after every write. Only items whose every change is stored go (a changed item is the only
+    // copy of its change until the next write), and none that a call waiting for storage has pinned.
     private void Forget()
     {
         var target = MemoryBudget - (MemoryBudget / 10);
-        var byAge = _items.Where(i => !_changed.ContainsKey(i.Key)).OrderBy(i => i.Value.Touched).ToList();
+        var byAge = _items.Where(i => !_changed.ContainsKey(i.Key) && !_pinned.ContainsKey(i.Key)).OrderBy(i => i.Value.Touched).ToList();
         foreach (var (itemId, item) in byAge)
         {
             if (_heapBytes <= target)

@@ -23,7 +23,7 @@ public sealed class IngressOptions
 
     /// <summary>Records all of a silo's ingresses hold at once, in their open batches and read ahead, shared
     /// equally among the partitions the silo reads: each takes batches of at most a third of its share and reads
-    /// ahead at most two thirds, and never more than <see cref="MaxBatchRecords"/> and <see cref="MaxBufferedRecords"/>.
+    /// ahead at most the rest, and never more than <see cref="MaxBatchRecords"/> and <see cref="MaxBufferedRecords"/>.
     /// So a silo left with many partitions makes smaller batches instead of running out of memory. 0 (the default):
     /// half the memory the runtime may use (a container's limit counts), at
     /// <see cref="IngressMemoryBudget.BytesPerRecord"/> bytes a record (see <see cref="IngressMemoryBudget"/>).</summary>

@@ -126,7 +126,7 @@ public sealed partial class PartitionIngressGrain(
     {
         _partition = checked((int)this.GetPrimaryKeyLong());
         _activatedMs = time.GetUtcNow().ToUnixTimeMilliseconds();
-        _users = new UserWorkingSet(userOptions.Value, ids, budget.Share(readers.Count + 1).UsersInMemory); // + its own reader, not started yet
+        _users = new UserWorkingSet(userOptions.Value, ids, budget.Share(readers.Count + 1).UsersInMemory); // + its own reader, started below
         _appliedWaiters = new PositionWaiters(time);
         _committedWaiters = new PositionWaiters(time);
         _combiner = new DeltaCombiner(ids);
@@ -167,9 +167,8 @@ public sealed partial class PartitionIngressGrain(
         }
 
         _appliedEnd = resumeAt;
-        _reader = readers.Start(kafka.Value, _partition, resumeAt, options.Value.MaxBufferedRecords);
-        _share = budget.Share(readers.Count);
-        _reader.Limit = _share.BufferedRecords;
+        _share = budget.Share(readers.Count + 1); // + its own reader
+        _reader = readers.Start(kafka.Value, _partition, resumeAt, options.Value.MaxBufferedRecords, _share.BufferedRecords);
         LogStarted(_partition, _epoch, claim.NextOffset, claim.PendingEnd);
         var poll = TimeSpan.FromMilliseconds(options.Value.PollIntervalMs);
         _timer = this.RegisterGrainTimer(PumpAsync, new GrainTimerCreationOptions(TimeSpan.Zero, poll) { KeepAlive = true });

@@ -17,8 +17,6 @@ namespace RecoCluster.Silo.Ingress;
 /// </remarks>
 public sealed partial class PartitionReader : IDisposable
 {
-    private static readonly TimeSpan RoomRecheck = TimeSpan.FromMilliseconds(100);
-
     private readonly IConsumer<byte[]?, byte[]?> _consumer;
     private readonly Channel<ConsumeResult<byte[]?, byte[]?>> _buffer;
     // Set when the ingress has taken records, so that a reader waiting for room below its limit looks again.
@@ -34,9 +32,9 @@ public sealed partial class PartitionReader : IDisposable
     private readonly string _clientName;
 
     /// <summary>Starts reading <paramref name="partition"/> of the events topic at <paramref name="startOffset"/>
-    /// (the log's start if negative), holding at most <paramref name="capacity"/> records (<see cref="Limit"/> may
-    /// lower that while it runs).</summary>
-    public PartitionReader(KafkaOptions kafka, int partition, long startOffset, int capacity, KafkaStatistics statistics, ILogger logger)
+    /// (the log's start if negative), holding at most <paramref name="capacity"/> records, and at first at most
+    /// <paramref name="limit"/> (<see cref="Limit"/>, which moves while it runs).</summary>
+    public PartitionReader(KafkaOptions kafka, int partition, long startOffset, int capacity, int limit, KafkaStatistics statistics, ILogger logger)
     {
         ArgumentNullException.ThrowIfNull(kafka);
         ArgumentNullException.ThrowIfNull(statistics);
@@ -61,7 +59,7 @@ public sealed partial class PartitionReader : IDisposable
         var offset = startOffset >= 0 ? new Offset(startOffset) : Offset.Beginning;
         _consumer.Assign(new TopicPartitionOffset(_topic, partition, offset));
         _capacity = capacity;
-        _limit = capacity;
+        _limit = Math.Clamp(limit, 1, capacity);
         _buffer = Channel.CreateBounded<ConsumeResult<byte[]?, byte[]?>>(new BoundedChannelOptions(capacity) { SingleReader = true, SingleWriter = true });
         _thread = new Thread(Run) { IsBackground = true, Name = $"ingress-{partition}" };
         _thread.Start();
@@ -78,8 +76,12 @@ public sealed partial class PartitionReader : IDisposable
         get => _limit;
         set
         {
+            var raised = value > _limit;
             _limit = Math.Max(1, value);
-            _room.Set(); // a raised limit lets a waiting reader go on now
+            if (raised)
+            {
+                _room.Set(); // a waiting reader goes on now
+            }
         }
     }
 
@@ -144,15 +146,15 @@ public sealed partial class PartitionReader : IDisposable
 
                 // Blocking here is the backpressure: a full buffer stops the reading, and the log keeps the rest.
                 // The limit below the channel's capacity is waited out on an event set when records are taken or
-                // the limit is raised; reset before the check, so no signal is lost between the two. The timeout is a
-                // safety net only. At its full capacity the channel's own bound is the limit, and the count (taken
-                // under the channel's lock) is not read for every record.
+                // the limit is raised; reset before the check, so no signal is lost between the two, and no timeout
+                // is needed. At its full capacity the channel's own bound is the limit, and the count (taken under
+                // the channel's lock) is not read for every record.
                 while (_limit < _capacity && _buffer.Reader.Count >= _limit)
                 {
                     _room.Reset();
                     if (_buffer.Reader.Count >= _limit)
                     {
-                        _room.Wait(RoomRecheck, token);
+                        _room.Wait(token);
                     }
                 }
 

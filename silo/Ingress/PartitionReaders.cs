@@ -14,9 +14,9 @@ public sealed class PartitionReaders(ILoggerFactory loggers, KafkaStatistics sta
     /// <summary>How many readers are running on this silo.</summary>
     public int Count => _running.Count;
 
-    public PartitionReader Start(KafkaOptions kafka, int partition, long startOffset, int capacity)
+    public PartitionReader Start(KafkaOptions kafka, int partition, long startOffset, int capacity, int limit)
     {
-        var reader = new PartitionReader(kafka, partition, startOffset, capacity, statistics, loggers.CreateLogger<PartitionReader>());
+        var reader = new PartitionReader(kafka, partition, startOffset, capacity, limit, statistics, loggers.CreateLogger<PartitionReader>());
         _running[reader] = 0;
         return reader;
     }

@@ -125,21 +125,26 @@ public sealed partial class ItemShardGrain(
             var missing = items.Missing(deltas.Select(d => d.ItemId));
             if (missing.Count > 0)
             {
-                var forgotten = items.Forgotten;
-                var stored = await store.LoadItemsAsync(missing, CancellationToken.None);
-                if (!ReferenceEquals(items, _items) || _stale)
+                // Pinned while this call waits (ItemShard.Pin says why): none of the batch's items is forgotten
+                // between the read and the apply, which follows the loads in the same turn.
+                var batchItems = deltas.Select(d => d.ItemId).ToList();
+                items.Pin(batchItems);
+                try
                 {
-                    continue; // the shard was reloaded meanwhile: load into the new one
-                }
+                    var stored = await store.LoadItemsAsync(missing, CancellationToken.None);
+                    if (!ReferenceEquals(items, _items) || _stale)
+                    {
+                        continue; // the shard was reloaded meanwhile: load into the new one
+                    }
 
-                foreach (var itemId in missing)
-                {
-                    items.Load(itemId, stored.GetValueOrDefault(itemId));
+                    foreach (var itemId in missing)
+                    {
+                        items.Load(itemId, stored.GetValueOrDefault(itemId));
+                    }
                 }
-
-                if (items.Forgotten != forgotten)
+                finally
                 {
-                    continue; // a write ended meanwhile and forgot items this batch had found in memory: load those
+                    items.Unpin(batchItems);
                 }
             }
 

@@ -22,7 +22,7 @@ public sealed class ItemShardOptions
     public int WriteIntervalMs { get; set; } = 100;
 
     /// <summary>Memory, in MiB, that all of a silo's item shards may use for the items they hold, shared equally among
-    /// the shards the silo hosts; beyond its share, a shard forgets the stored items it used least recently (and
+    /// the shards the silo hosts; beyond its share, a shard forgets the stored items loaded or changed least recently (and
     /// loads them again when a batch or a read needs them). 0 (the default): a sixth of the memory the runtime may use
     /// (a container's limit counts; see <see cref="ItemMemoryBudget"/>).</summary>
     public int SiloMemoryMiB { get; set; }

@@ -26,10 +26,9 @@ public sealed class PartitionReaderTests
         await OrleansTestCluster.ProduceAsync(kafka.BootstrapServers, topics, events);
         using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
         var options = new KafkaOptions { BootstrapServers = kafka.BootstrapServers, TopicPrefix = topics.Prefix };
-        using var reader = new PartitionReader(options, 0, 0, capacity: 1_000, new KafkaStatistics(services.GetRequiredService<IMeterFactory>()), NullLogger.Instance);
+        using var reader = new PartitionReader(options, 0, 0, capacity: 1_000, limit: 100, new KafkaStatistics(services.GetRequiredService<IMeterFactory>()), NullLogger.Instance);
 
         // Held at 100, with 900 more in the log: it stops there.
-        reader.Limit = 100;
         await HeldAtAsync(reader, 100);
 
         // Raised: it reads on to the new limit.
@@ -45,7 +44,7 @@ public sealed class PartitionReaderTests
             Assert.True(reader.Records.TryRead(out _));
         }
 
-        reader.Took();
+        reader.Took(); // without this signal the reader would wait for good, and the test time out
         await HeldAtAsync(reader, 50);
     }
 

@@ -175,4 +175,31 @@ public sealed class WorkingSetTests
         Assert.Equal(["i8"], Enumerable.Range(0, 10).Select(i => $"i{i}").Where(id => shard.Find(id) is not null));
         Assert.Equal(perItem, shard.HeapBytes);
     }
+
+    [Fact]
+    public void A_pinned_item_is_not_forgotten_until_every_pin_is_undone()
+    {
+        var shard = new ItemShard(new ItemIdTable(), 0.1f, new Dictionary<int, long>());
+        foreach (var id in new[] { "a", "b" })
+        {
+            shard.Load(id, null);
+        }
+
+        // A call waiting for storage pins its batch's items (twice here: two calls); a write then forgets all it may.
+        shard.Pin(["a"]);
+        shard.Pin(["a", "a"]);
+        shard.MemoryBudget = 1;
+        shard.Written(shard.TakeWrite());
+        Assert.NotNull(shard.Find("a"));
+        Assert.Null(shard.Find("b"));
+
+        shard.Unpin(["a"]);
+        shard.Written(shard.TakeWrite());
+        Assert.NotNull(shard.Find("a")); // one pin left
+
+        shard.Unpin(["a", "a"]);
+        shard.Written(shard.TakeWrite());
+        Assert.Null(shard.Find("a"));
+        Assert.Equal(2, shard.Forgotten);
+    }
 }
