@@ -43,7 +43,7 @@ public sealed partial class IngressMemoryBudget
     public IngressMemoryBudget(IOptions<IngressOptions> options, ILogger<IngressMemoryBudget> logger)
         : this(options.Value, GC.GetGCMemoryInfo().TotalAvailableMemoryBytes)
     {
-        LogBudget(logger, Records, Users, GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / (1 << 20));
+        LogBudget(logger, Records, Users, AvailableBytes / (1 << 20));
     }
 
     /// <param name="options">The ingress settings.</param>
@@ -54,6 +54,7 @@ public sealed partial class IngressMemoryBudget
     {
         ArgumentNullException.ThrowIfNull(options);
         _options = options;
+        AvailableBytes = availableBytes;
         Records = options.SiloRecordBudget > 0
             ? options.SiloRecordBudget
             : availableBytes > 0 ? Math.Max(MinShareRecords, availableBytes / 2 / BytesPerRecord) : long.MaxValue;
@@ -61,6 +62,9 @@ public sealed partial class IngressMemoryBudget
             ? options.SiloUsersInMemory
             : availableBytes > 0 ? Math.Max(MinShareUsers, availableBytes / 3 / BytesPerUser) : long.MaxValue;
     }
+
+    /// <summary>The memory the runtime may use, as given at construction (what the automatic budgets divide).</summary>
+    public long AvailableBytes { get; }
 
     /// <summary>The records all of this silo's ingresses may hold at once.</summary>
     public long Records { get; }
