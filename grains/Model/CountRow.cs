@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Numerics;
 
 namespace RecoCluster.Grains.Model;
@@ -71,6 +72,12 @@ public sealed class CountRow
 
     /// <summary>Adds <paramref name="counts"/>[k] to the count of <paramref name="keys"/>[k], for every k. The keys
     /// need not be sorted or distinct; both spans are reordered.</summary>
+    /// <remarks>
+    /// A batch brings an item a few dozen keys while a popular item's row holds thousands, and every partition's batch
+    /// brings its own: so the cost follows the change, not the row. Each key's place is found by a galloping search
+    /// from the last one's; existing keys are added to in place, and new keys are put in by moving the runs of the
+    /// row between them once each (block copies), from the end, so nothing is moved twice.
+    /// </remarks>
     public void Add(Span<int> keys, Span<long> counts)
     {
         if (keys.Length != counts.Length)
@@ -83,98 +90,176 @@ public sealed class CountRow
             return;
         }
 
-        keys.Sort(counts);
+        if (!IsAscending(keys))
+        {
+            keys.Sort(counts);
+        }
+
         var distinct = Combine(keys, counts);
         keys = keys[..distinct];
         counts = counts[..distinct];
 
-        // One pass over the row: how many keys are new, and whether any count leaves the 32-bit range.
-        var added = 0;
-        var needsWide = false;
-        var row = Keys;
-        for (int i = 0, j = 0; i < keys.Length; i++)
+        // Where each key goes (its lower bound in the row), how many keys are new, and whether any count leaves the
+        // 32-bit range; nothing is changed until all of it is known.
+        var rented = keys.Length > StackPlaces ? ArrayPool<int>.Shared.Rent(keys.Length) : null;
+        Span<int> places = rented is null ? stackalloc int[StackPlaces] : rented;
+        try
         {
-            while (j < row.Length && row[j] < keys[i])
+            var added = 0;
+            var needsWide = false;
+            var row = Keys;
+            for (int i = 0, from = 0; i < keys.Length; i++)
             {
-                j++;
+                var at = LowerBound(row, from, keys[i]);
+                places[i] = from = at;
+                var isNew = at == row.Length || row[at] != keys[i];
+                added += isNew ? 1 : 0;
+                var result = isNew ? counts[i] : CountAt(at) + counts[i];
+                needsWide |= result is > int.MaxValue or < int.MinValue;
             }
 
-            var isNew = j == row.Length || row[j] != keys[i];
-            added += isNew ? 1 : 0;
-            var result = isNew ? counts[i] : CountAt(j) + counts[i];
-            needsWide |= result is > int.MaxValue or < int.MinValue;
-        }
-
-        if (needsWide && _wide is null)
-        {
-            _wide = new long[_narrow.Length];
-            for (var i = 0; i < _length; i++)
+            if (needsWide && _wide is null)
             {
-                _wide[i] = _narrow[i];
+                _wide = new long[_narrow.Length];
+                for (var i = 0; i < _length; i++)
+                {
+                    _wide[i] = _narrow[i];
+                }
+
+                _narrow = [];
             }
 
-            _narrow = [];
-        }
-
-        var length = _length + added;
-        if (length > _keys.Length)
-        {
-            // Both arrays allocated before either is replaced: an allocation that fails (a silo at its memory limit)
-            // leaves the row as it was, not with its keys and counts of different lengths.
-            var capacity = Math.Max(4, length + (length / 2));
-            var keysGrown = new int[capacity];
-            _keys.AsSpan(0, _length).CopyTo(keysGrown);
-            if (_wide is not null)
+            var length = _length + added;
+            if (length > _keys.Length)
             {
-                var wideGrown = new long[capacity];
-                _wide.AsSpan(0, _length).CopyTo(wideGrown);
-                _wide = wideGrown;
+                // Both arrays allocated before either is replaced: an allocation that fails (a silo at its memory
+                // limit) leaves the row as it was, not with its keys and counts of different lengths.
+                var capacity = Math.Max(4, length + (length / 2));
+                var keysGrown = new int[capacity];
+                _keys.AsSpan(0, _length).CopyTo(keysGrown);
+                if (_wide is not null)
+                {
+                    var wideGrown = new long[capacity];
+                    _wide.AsSpan(0, _length).CopyTo(wideGrown);
+                    _wide = wideGrown;
+                }
+                else
+                {
+                    var narrowGrown = new int[capacity];
+                    _narrow.AsSpan(0, _length).CopyTo(narrowGrown);
+                    _narrow = narrowGrown;
+                }
+
+                _keys = keysGrown;
+            }
+
+            if (_wide is { } wide)
+            {
+                Merge(_keys, wide, _length, keys, counts, places[..keys.Length], added);
             }
             else
             {
-                var narrowGrown = new int[capacity];
-                _narrow.AsSpan(0, _length).CopyTo(narrowGrown);
-                _narrow = narrowGrown;
+                Merge(_keys, _narrow, _length, keys, counts, places[..keys.Length], added);
             }
 
-            _keys = keysGrown;
+            _length = length;
         }
-
-        if (_wide is { } wide)
+        finally
         {
-            Merge(_keys, wide, _length, keys, counts, length);
+            if (rented is not null)
+            {
+                ArrayPool<int>.Shared.Return(rented);
+            }
         }
-        else
-        {
-            Merge(_keys, _narrow, _length, keys, counts, length);
-        }
-
-        _length = length;
     }
 
-    // Merged from the end, in place: a slot is written only after the entry that was in it has moved. Checked
-    // arithmetic: Add has already widened the row wherever a sum could leave T's range.
-    private static void Merge<T>(int[] rowKeys, T[] rowCounts, int rowLength, ReadOnlySpan<int> keys, ReadOnlySpan<long> counts, int length)
-        where T : struct, IBinaryInteger<T>
+    // Keys placed with stack memory; a longer change (an item loaded whole) rents.
+    private const int StackPlaces = 256;
+
+    private static bool IsAscending(ReadOnlySpan<int> keys)
     {
-        int r = rowLength - 1, d = keys.Length - 1, w = length - 1;
-        while (d >= 0)
+        for (var i = 1; i < keys.Length; i++)
         {
-            if (r >= 0 && rowKeys[r] > keys[d])
+            if (keys[i] < keys[i - 1])
             {
-                rowKeys[w] = rowKeys[r];
-                rowCounts[w--] = rowCounts[r--];
+                return false;
             }
-            else if (r >= 0 && rowKeys[r] == keys[d])
+        }
+
+        return true;
+    }
+
+    // The first index at or after `from` whose key is not below `key` (row.Length when none): steps of 1, 2, 4, ...
+    // from `from`, then a binary search within the last step, so a key near the last one costs a few probes and a
+    // far one a logarithm.
+    private static int LowerBound(ReadOnlySpan<int> row, int from, int key)
+    {
+        int low = from, high = from, step = 1;
+        while (high < row.Length && row[high] < key)
+        {
+            low = high + 1;
+            high += step;
+            step <<= 1;
+        }
+
+        high = Math.Min(high, row.Length);
+        while (low < high)
+        {
+            var middle = (int)((uint)(low + high) >> 1);
+            if (row[middle] < key)
             {
-                rowKeys[w] = keys[d];
-                rowCounts[w--] = checked(rowCounts[r--] + T.CreateChecked(counts[d--]));
+                low = middle + 1;
             }
             else
             {
-                rowKeys[w] = keys[d];
-                rowCounts[w--] = T.CreateChecked(counts[d--]);
+                high = middle;
             }
+        }
+
+        return low;
+    }
+
+    // Merged from the end, in place. `places` holds each key's lower bound in the old row. Walking the keys from the
+    // last, `shift` is how many of the keys not yet placed are new, which is how far every old entry between this
+    // key's place and the last one handled moves: one block copy per run. A slot is written only after the entry
+    // in it has moved (the writes land at or after place + shift, the reads before it). Once no new key is left,
+    // the rest are added to in place. Checked arithmetic: Add has already widened the row wherever a sum could
+    // leave T's range.
+    private static void Merge<T>(int[] rowKeys, T[] rowCounts, int rowLength, ReadOnlySpan<int> keys, ReadOnlySpan<long> counts, ReadOnlySpan<int> places, int shift)
+        where T : struct, IBinaryInteger<T>
+    {
+        var end = rowLength; // old entries at and after `end` have been moved already
+        var d = keys.Length - 1;
+        for (; d >= 0 && shift > 0; d--)
+        {
+            var at = places[d];
+            var exists = at < end && rowKeys[at] == keys[d];
+            var run = exists ? at + 1 : at;
+            if (end > run)
+            {
+                rowKeys.AsSpan(run, end - run).CopyTo(rowKeys.AsSpan(run + shift));
+                rowCounts.AsSpan(run, end - run).CopyTo(rowCounts.AsSpan(run + shift));
+            }
+
+            if (exists)
+            {
+                rowKeys[at + shift] = keys[d];
+                rowCounts[at + shift] = checked(rowCounts[at] + T.CreateChecked(counts[d]));
+            }
+            else
+            {
+                shift--;
+                rowKeys[at + shift] = keys[d];
+                rowCounts[at + shift] = T.CreateChecked(counts[d]);
+            }
+
+            end = at;
+        }
+
+        for (; d >= 0; d--)
+        {
+            var at = places[d];
+            rowCounts[at] = checked(rowCounts[at] + T.CreateChecked(counts[d]));
         }
     }
 

@@ -69,6 +69,52 @@ public class ItemModelTests
         Assert.Equal(0, row[-5]);
     }
 
+    [Theory]
+    [InlineData(3)]
+    [InlineData(30)]
+    [InlineData(600)] // more keys than the merge places on the stack
+    public void A_long_count_row_takes_small_changes_anywhere_as_a_dictionary_does(int changeSize)
+    {
+        // A row of 10,000 even keys, then changes of a few keys that land before it, after it, between two of its
+        // keys (several new keys in one gap), on existing keys, and both at once.
+        var random = new Random(changeSize);
+        var row = new CountRow();
+        var expected = new Dictionary<int, long>();
+        var initial = Enumerable.Range(0, 10_000).Select(i => 2 * i).ToArray();
+        row.Add(initial.ToArray(), initial.Select(k => (long)(k % 7) + 1).ToArray());
+        foreach (var k in initial)
+        {
+            expected[k] = (k % 7) + 1;
+        }
+
+        for (var round = 0; round < 300; round++)
+        {
+            var keys = new int[random.Next(1, changeSize + 1)];
+            var counts = new long[keys.Length];
+            var kind = round % 4;
+            for (var i = 0; i < keys.Length; i++)
+            {
+                keys[i] = kind switch
+                {
+                    0 => 2 * random.Next(0, 10_000), // existing keys only: added in place
+                    1 => 500 + random.Next(0, 5), // one gap or two: new keys with the same place
+                    2 => random.Next(0, 2) == 0 ? -random.Next(1, 1_000) : 20_000 + random.Next(0, 1_000), // before and after
+                    _ => random.Next(-100, 20_100), // anywhere
+                };
+                counts[i] = random.Next(1, 9);
+                expected[keys[i]] = expected.GetValueOrDefault(keys[i]) + counts[i];
+            }
+
+            row.Add(keys, counts);
+            Assert.Equal(expected.Count, row.Length);
+        }
+
+        Assert.Equal(expected.Keys.Order(), row.Keys.ToArray());
+        var actual = new long[row.Length];
+        row.CopyCountsTo(actual);
+        Assert.Equal(expected.OrderBy(e => e.Key).Select(e => e.Value), actual);
+    }
+
     [Fact]
     public void A_count_row_moves_to_64_bit_counts_before_any_count_passes_the_32_bit_range_and_stays_exact()
     {

@@ -1,0 +1,85 @@
+using BenchmarkDotNet.Attributes;
+using RecoCluster.Grains;
+using RecoCluster.Grains.Interfaces;
+using RecoCluster.Grains.Model;
+
+namespace RecoCluster.Bench.Engine;
+
+/// <summary>
+/// What an item shard does with a batch's item side: every delta added to its item's counts and rows
+/// (<see cref="ItemModel.Apply"/>). The items are warm, as in a silo that has run a while: 400,000 events of the
+/// ingest bench's workload applied before measuring, so a popular item's row holds thousands of entries while a
+/// batch brings it a few dozen. Each invocation applies the next of 8 batches of 20,000 events
+/// (Reco:Ingress:MaxBatchRecords), so the figures are per batch; divide by 20,000 for per event.
+/// </summary>
+[MemoryDiagnoser]
+public class ItemApplyBenchmarks
+{
+    private const int BatchEvents = 20_000;
+    private const int WarmBatches = 20;
+    private const int MeasuredBatches = 8;
+
+    private readonly Dictionary<string, ItemModel> _items = new(StringComparer.Ordinal);
+    private readonly ItemIdTable _ids = new();
+    private List<ItemDelta>[] _batches = [];
+    private int _next;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        // The ingest bench's stream (IngestRun.ProduceAsync): 20,000 users, 5,000 items, popularity skewed towards
+        // the low numbers, event types uniform.
+        var options = new UserGrainOptions();
+        var ids = _ids;
+        var combiner = new DeltaCombiner(ids);
+        var users = new Dictionary<string, UserModel>(StringComparer.Ordinal);
+        var random = new Random(20261207);
+        var start = new DateTimeOffset(2026, 12, 7, 0, 0, 0, TimeSpan.Zero);
+        var batches = new List<List<ItemDelta>>();
+        for (var i = 0; i < (WarmBatches + MeasuredBatches) * BatchEvents; i++)
+        {
+            var evt = new ClickEvent($"u-{random.Next(20_000)}", $"sku-{(int)(Math.Pow(random.NextDouble(), 2) * 5_000)}", (EventType)random.Next(4), start.AddMilliseconds(i * 50L));
+            if (!users.TryGetValue(evt.UserId, out var user))
+            {
+                users[evt.UserId] = user = new UserModel(evt.UserId, options, ids);
+            }
+
+            user.Apply(evt, combiner);
+            if ((i + 1) % BatchEvents == 0)
+            {
+                batches.Add(combiner.Drain());
+            }
+        }
+
+        foreach (var batch in batches.Take(WarmBatches))
+        {
+            Apply(batch);
+        }
+
+        _batches = [.. batches.Skip(WarmBatches)];
+        Console.WriteLine($"// {_items.Count} items, longest row {_items.Values.Max(m => m.RowLength)}, "
+            + $"{_batches[0].Count} deltas and {_batches[0].Sum(d => d.Others.Length)} row entries in a batch");
+    }
+
+    /// <summary>One batch's deltas added to warm items.</summary>
+    [Benchmark]
+    public int ApplyBatch()
+    {
+        var batch = _batches[_next++ % _batches.Length];
+        Apply(batch);
+        return batch.Count;
+    }
+
+    private void Apply(List<ItemDelta> batch)
+    {
+        foreach (var delta in batch)
+        {
+            if (!_items.TryGetValue(delta.ItemId, out var item))
+            {
+                _items[delta.ItemId] = item = new ItemModel(delta.ItemId, _ids);
+            }
+
+            item.Apply(delta);
+        }
+    }
+}
