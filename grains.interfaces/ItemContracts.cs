@@ -23,7 +23,28 @@ public sealed record ItemDelta(
     long[]? PurchaseOtherCounts = null,
     float[]? FactorDelta = null,
     string[]? NextOthers = null,
-    long[]? NextOtherCounts = null);
+    long[]? NextOtherCounts = null)
+{
+    /// <summary>
+    /// Within the silo that combined the delta: its rows' other items as that silo's item numbers as well, so that
+    /// an item shard of the same silo adds them without looking every id up (most of what adding a batch cost;
+    /// docs/benchmarks.md). Not serialized: a delta that crosses silos or is read back from storage has none, and
+    /// its ids are looked up. Null when absent.
+    /// </summary>
+    [field: NonSerialized]
+    public ItemDeltaNumbers? Numbers { get; init; }
+}
+
+/// <summary>An <see cref="ItemDelta"/>'s rows' other items as numbers of one silo's item id table, entry for entry
+/// (<see cref="ItemDelta.Numbers"/>).</summary>
+/// <param name="Table">The table that gave the numbers (the silo's <c>RecoCluster.Grains.Model.ItemIdTable</c>): a
+/// shard uses them only when its own table is this one.</param>
+/// <param name="Item">The number of <see cref="ItemDelta.ItemId"/>.</param>
+/// <param name="Others">The numbers of <see cref="ItemDelta.Others"/>, in its order.</param>
+/// <param name="PurchaseOthers">The numbers of <see cref="ItemDelta.PurchaseOthers"/>; null when it is null.</param>
+/// <param name="NextOthers">The numbers of <see cref="ItemDelta.NextOthers"/>; null when it is null.</param>
+[Immutable]
+public sealed record ItemDeltaNumbers(object Table, int Item, int[] Others, int[]? PurchaseOthers, int[]? NextOthers);
 
 /// <summary>One entry of a co-occurrence row.</summary>
 /// <param name="ItemId">The other item.</param>

@@ -50,22 +50,22 @@ public sealed class DeltaCombiner(ItemIdTable ids) : IItemDeltaSink
     public List<ItemDelta> Drain()
     {
         var parts = new Dictionary<int, Parts>(_totals.Count);
-        foreach (var (item, others, counts) in _cooccurrence.TakeRows(ids))
+        foreach (var (item, others, numbers, counts) in _cooccurrence.TakeRows(ids))
         {
             ref var p = ref PartsOf(item);
-            (p.Others, p.OtherCounts) = (others, counts);
+            (p.Others, p.OtherNumbers, p.OtherCounts) = (others, numbers, counts);
         }
 
-        foreach (var (item, others, counts) in _purchases.TakeRows(ids))
+        foreach (var (item, others, numbers, counts) in _purchases.TakeRows(ids))
         {
             ref var p = ref PartsOf(item);
-            (p.PurchaseOthers, p.PurchaseCounts) = (others, counts);
+            (p.PurchaseOthers, p.PurchaseNumbers, p.PurchaseCounts) = (others, numbers, counts);
         }
 
-        foreach (var (item, others, counts) in _next.TakeRows(ids))
+        foreach (var (item, others, numbers, counts) in _next.TakeRows(ids))
         {
             ref var p = ref PartsOf(item);
-            (p.NextOthers, p.NextCounts) = (others, counts);
+            (p.NextOthers, p.NextNumbers, p.NextCounts) = (others, numbers, counts);
         }
 
         foreach (var (item, totals) in _totals)
@@ -87,7 +87,10 @@ public sealed class DeltaCombiner(ItemIdTable ids) : IItemDeltaSink
                 p.PurchaseCounts,
                 p.Totals.FactorDelta,
                 p.NextOthers,
-                p.NextCounts));
+                p.NextCounts)
+            {
+                Numbers = new ItemDeltaNumbers(ids, item, p.OtherNumbers ?? [], p.PurchaseNumbers, p.NextNumbers),
+            });
         }
 
         return deltas;
@@ -119,10 +122,13 @@ public sealed class DeltaCombiner(ItemIdTable ids) : IItemDeltaSink
     {
         public Totals Totals;
         public string[]? Others;
+        public int[]? OtherNumbers;
         public long[]? OtherCounts;
         public string[]? PurchaseOthers;
+        public int[]? PurchaseNumbers;
         public long[]? PurchaseCounts;
         public string[]? NextOthers;
+        public int[]? NextNumbers;
         public long[]? NextCounts;
     }
 }

@@ -26,42 +26,95 @@ public static class ItemDeltaCodec
     [ThreadStatic]
     private static Dictionary<string, int>? t_positions;
 
+    // The same for ids named by their numbers (ItemDelta.Numbers, the deltas an ingress drains): position + 1 by
+    // number, 0 for none, an array indexing by number instead of a dictionary hashing each entry. Reset after use
+    // by the numbers named, so a batch pays for its own ids, not for the table's size.
+    [ThreadStatic]
+    private static int[]? t_numberPositions;
+
     public static byte[] Encode(IReadOnlyList<ItemDelta> deltas)
     {
         ArgumentNullException.ThrowIfNull(deltas);
         var positions = t_positions ??= new Dictionary<string, int>(SameObject.Instance);
         positions.Clear();
-        var table = new List<string>();
+
+        // The deltas numbered by one table (every delta of a drain is numbered by its silo's); any other delta's ids
+        // are named by object.
+        ItemIdTable? numbering = null;
         foreach (var d in deltas)
         {
-            Name(d.ItemId);
-            NameAll(d.Others);
-            NameAll(d.PurchaseOthers);
-            NameAll(d.NextOthers);
+            if (d.Numbers?.Table is ItemIdTable t)
+            {
+                numbering = t;
+                break;
+            }
         }
 
+        var byNumber = numbering is null ? [] : NumberPositions(numbering.Count);
+        var table = new List<(string? Id, int Number)>();
         var w = StateWriter.Rent();
-        w.Byte(Version3);
-        w.VarUInt((ulong)table.Count);
-        foreach (var id in table)
+        try
         {
-            w.String(id);
+            foreach (var d in deltas)
+            {
+                if (NumbersOf(d) is { } n)
+                {
+                    NameNumber(n.Item);
+                    NameNumbers(n.Others);
+                    NameNumbers(n.PurchaseOthers);
+                    NameNumbers(n.NextOthers);
+                }
+                else
+                {
+                    Name(d.ItemId);
+                    NameAll(d.Others);
+                    NameAll(d.PurchaseOthers);
+                    NameAll(d.NextOthers);
+                }
+            }
+
+            w.Byte(Version3);
+            w.VarUInt((ulong)table.Count);
+            foreach (var (id, number) in table)
+            {
+                if (id is null)
+                {
+                    w.Utf8(numbering!.Utf8(number));
+                }
+                else
+                {
+                    w.String(id);
+                }
+            }
+
+            w.VarUInt((ulong)deltas.Count);
+            foreach (var d in deltas)
+            {
+                var n = NumbersOf(d);
+                w.VarUInt((ulong)(n is null ? positions[d.ItemId] : byNumber[n.Item] - 1));
+                w.Count(d.Count);
+                Row(d.Others, n?.Others, d.OtherCounts);
+                w.Count(d.PurchaseCount);
+                Row(d.PurchaseOthers, n?.PurchaseOthers, d.PurchaseOtherCounts);
+                w.Floats(d.FactorDelta);
+                Row(d.NextOthers, n?.NextOthers, d.NextOtherCounts);
+            }
+
+            return w.Written.ToArray();
+        }
+        finally
+        {
+            positions.Clear();
+            foreach (var (id, number) in table)
+            {
+                if (id is null)
+                {
+                    byNumber[number] = 0;
+                }
+            }
         }
 
-        w.VarUInt((ulong)deltas.Count);
-        foreach (var d in deltas)
-        {
-            w.VarUInt((ulong)positions[d.ItemId]);
-            w.Count(d.Count);
-            Row(d.Others, d.OtherCounts);
-            w.Count(d.PurchaseCount);
-            Row(d.PurchaseOthers, d.PurchaseOtherCounts);
-            w.Floats(d.FactorDelta);
-            Row(d.NextOthers, d.NextOtherCounts);
-        }
-
-        positions.Clear();
-        return w.Written.ToArray();
+        ItemDeltaNumbers? NumbersOf(ItemDelta d) => numbering is not null && d.Numbers is { } n && ReferenceEquals(n.Table, numbering) ? n : null;
 
         void Name(string id)
         {
@@ -69,7 +122,7 @@ public static class ItemDeltaCodec
             if (!exists)
             {
                 position = table.Count;
-                table.Add(id);
+                table.Add((id, -1));
             }
         }
 
@@ -81,13 +134,30 @@ public static class ItemDeltaCodec
             }
         }
 
-        void Row(string[]? items, long[]? counts)
+        void NameNumber(int number)
+        {
+            if (byNumber[number] == 0)
+            {
+                table.Add((null, number));
+                byNumber[number] = table.Count;
+            }
+        }
+
+        void NameNumbers(int[]? numbers)
+        {
+            foreach (var number in numbers ?? [])
+            {
+                NameNumber(number);
+            }
+        }
+
+        void Row(string[]? items, int[]? numbers, long[]? counts)
         {
             items ??= [];
             counts ??= [];
-            if (items.Length != counts.Length)
+            if (items.Length != counts.Length || (numbers is not null && numbers.Length != items.Length))
             {
-                throw new InvalidDataException($"a row's items and counts differ in length ({items.Length} and {counts.Length})");
+                throw new InvalidDataException($"a row's items, numbers and counts differ in length ({items.Length}, {numbers?.Length} and {counts.Length})");
             }
 
             w.VarUInt((ulong)items.Length);
@@ -95,7 +165,8 @@ public static class ItemDeltaCodec
             var at = 0;
             for (var i = 0; i < items.Length; i++)
             {
-                StateWriter.Put(span, ref at, (ulong)positions[items[i]]);
+                var position = numbers is null ? positions[items[i]] : byNumber[numbers[i]] - 1;
+                StateWriter.Put(span, ref at, (ulong)position);
                 StateWriter.PutCount(span, ref at, counts[i]);
             }
 
@@ -103,7 +174,23 @@ public static class ItemDeltaCodec
         }
     }
 
-    public static ItemDelta[] Decode(ReadOnlySpan<byte> payload)
+    // The thread's positions by number, long enough for a table of `count` ids, every entry 0.
+    private static int[] NumberPositions(int count)
+    {
+        var positions = t_numberPositions;
+        if (positions is null || positions.Length < count)
+        {
+            t_numberPositions = positions = new int[Math.Max(count, Math.Max(1024, (positions?.Length ?? 0) * 2))];
+        }
+
+        return positions;
+    }
+
+    /// <param name="payload">What <see cref="Encode"/> wrote (any version).</param>
+    /// <param name="ids">The silo's item id table: when given, each id of a version 3 table is looked up in it once,
+    /// and the deltas carry its numbers (<see cref="ItemDelta.Numbers"/>), so that a shard adds them without a
+    /// lookup per row entry. Null: ids only.</param>
+    public static ItemDelta[] Decode(ReadOnlySpan<byte> payload, ItemIdTable? ids = null)
     {
         var r = new StateReader(payload);
         var version = r.Byte();
@@ -113,6 +200,7 @@ public static class ItemDeltaCodec
         }
 
         string[]? table = null;
+        int[]? tableNumbers = null;
         if (version >= Version3)
         {
             table = new string[r.Length(bytesEach: 1)];
@@ -120,18 +208,28 @@ public static class ItemDeltaCodec
             {
                 table[i] = r.String();
             }
+
+            if (ids is not null)
+            {
+                tableNumbers = new int[table.Length];
+                for (var i = 0; i < table.Length; i++)
+                {
+                    tableNumbers[i] = ids.Intern(table[i]);
+                }
+            }
         }
 
         var deltas = new ItemDelta[r.Length(bytesEach: 4)];
         for (var i = 0; i < deltas.Length; i++)
         {
-            var itemId = table is null ? r.String() : Named(ref r, table);
+            var itemPosition = table is null ? -1 : Position(ref r, table);
+            var itemId = table is null ? r.String() : table[itemPosition];
             var count = r.Count();
-            var (others, otherCounts) = Row(ref r, table);
+            var (others, otherNumbers, otherCounts) = Row(ref r, table, tableNumbers);
             var purchaseCount = r.Count();
-            var (purchaseOthers, purchaseCounts) = Row(ref r, table);
+            var (purchaseOthers, purchaseNumbers, purchaseCounts) = Row(ref r, table, tableNumbers);
             var factorDelta = r.Floats();
-            var (nextOthers, nextCounts) = version >= Version2 ? Row(ref r, table) : ([], []);
+            var (nextOthers, nextNumbers, nextCounts) = version >= Version2 ? Row(ref r, table, tableNumbers) : ([], null, []);
             deltas[i] = new ItemDelta(
                 itemId,
                 count,
@@ -142,7 +240,12 @@ public static class ItemDeltaCodec
                 purchaseOthers.Length == 0 ? null : purchaseCounts,
                 factorDelta,
                 nextOthers.Length == 0 ? null : nextOthers,
-                nextOthers.Length == 0 ? null : nextCounts);
+                nextOthers.Length == 0 ? null : nextCounts)
+            {
+                Numbers = tableNumbers is null
+                    ? null
+                    : new ItemDeltaNumbers(ids!, tableNumbers[itemPosition], otherNumbers!, purchaseOthers.Length == 0 ? null : purchaseNumbers, nextOthers.Length == 0 ? null : nextNumbers),
+            };
         }
 
         return r.End ? deltas : throw new InvalidDataException("stored item side has bytes after its end");
@@ -158,28 +261,37 @@ public static class ItemDeltaCodec
         public int GetHashCode(string obj) => System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(obj);
     }
 
-    private static string Named(ref StateReader r, string[] table)
+    private static int Position(ref StateReader r, string[] table)
     {
         var position = r.VarUInt();
-        return position < (ulong)table.Length ? table[(int)position] : throw new InvalidDataException($"stored item side names id {position} of a table of {table.Length}");
+        return position < (ulong)table.Length ? (int)position : throw new InvalidDataException($"stored item side names id {position} of a table of {table.Length}");
     }
 
-    private static (string[] Items, long[] Counts) Row(ref StateReader r, string[]? table)
+    // A row's ids, and their numbers when the table's are known (null otherwise), and its counts.
+    private static (string[] Items, int[]? Numbers, long[] Counts) Row(ref StateReader r, string[]? table, int[]? tableNumbers)
     {
         if (table is null)
         {
-            return r.Row();
+            var (ids, rowCounts) = r.Row();
+            return (ids, null, rowCounts);
         }
 
         var length = r.Length(bytesEach: 2);
         var items = new string[length];
+        var numbers = tableNumbers is null ? null : new int[length];
         var counts = new long[length];
         for (var i = 0; i < length; i++)
         {
-            items[i] = Named(ref r, table);
+            var position = Position(ref r, table);
+            items[i] = table[position];
+            if (numbers is not null)
+            {
+                numbers[i] = tableNumbers![position];
+            }
+
             counts[i] = r.Count();
         }
 
-        return (items, counts);
+        return (items, numbers, counts);
     }
 }

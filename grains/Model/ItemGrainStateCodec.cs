@@ -57,7 +57,11 @@ public static class ItemGrainStateCodec
     /// <summary>A change, in the current version: the sums of <paramref name="deltas"/>' counts, their row entries
     /// one after the other (an id may repeat), and <paramref name="factors"/> (the item's vector now; null when the
     /// deltas did not move it). Read back with <see cref="Decode"/> and added with <see cref="ItemGrainState.Add"/>.</summary>
-    public static byte[] EncodeChange(IReadOnlyList<ItemDelta> deltas, float[]? factors)
+    /// <param name="deltas">The deltas applied to the item since it was last stored.</param>
+    /// <param name="factors">The item's vector now; null when the deltas did not move it.</param>
+    /// <param name="ids">The silo's item id table: the ids of deltas it numbered are copied from it in UTF-8 rather
+    /// than encoded again (null: every id encoded).</param>
+    public static byte[] EncodeChange(IReadOnlyList<ItemDelta> deltas, float[]? factors, ItemIdTable? ids = null)
     {
         ArgumentNullException.ThrowIfNull(deltas);
         var w = StateWriter.Rent();
@@ -71,10 +75,10 @@ public static class ItemGrainStateCodec
 
         w.Count(count);
         w.Count(purchases);
-        w.Rows(deltas, static d => (d.Others, d.OtherCounts));
-        w.Rows(deltas, static d => (d.PurchaseOthers, d.PurchaseOtherCounts));
+        w.Rows(deltas, static d => (d.Others, d.Numbers?.Others, d.OtherCounts), ids);
+        w.Rows(deltas, static d => (d.PurchaseOthers, d.Numbers?.PurchaseOthers, d.PurchaseOtherCounts), ids);
         w.Floats(factors);
-        w.Rows(deltas, static d => (d.NextOthers, d.NextOtherCounts));
+        w.Rows(deltas, static d => (d.NextOthers, d.Numbers?.NextOthers, d.NextOtherCounts), ids);
         return w.Written.ToArray();
     }
 

@@ -29,15 +29,15 @@ public sealed class ItemModel
 
         Count = state.Count;
         PurchaseCount = state.PurchaseCount;
-        Add(_row, state.RowItems, state.RowCounts);
+        Add(_row, state.RowItems, null, state.RowCounts);
         if (state.PurchaseItems.Length > 0)
         {
-            Add(_purchaseRow = new CountRow(), state.PurchaseItems, state.PurchaseCounts);
+            Add(_purchaseRow = new CountRow(), state.PurchaseItems, null, state.PurchaseCounts);
         }
 
         if (state.NextItems.Length > 0)
         {
-            Add(_nextRow = new CountRow(), state.NextItems, state.NextCounts);
+            Add(_nextRow = new CountRow(), state.NextItems, null, state.NextCounts);
         }
 
         _factors = state.Factors;
@@ -93,17 +93,19 @@ public sealed class ItemModel
     public void Apply(ItemDelta delta)
     {
         ArgumentNullException.ThrowIfNull(delta);
+        // Numbers given by this silo's table stand for the ids as they are; any others are looked up.
+        var numbers = delta.Numbers is { } n && ReferenceEquals(n.Table, _ids) ? n : null;
         Count += delta.Count;
-        Add(_row, delta.Others, delta.OtherCounts);
+        Add(_row, delta.Others, numbers?.Others, delta.OtherCounts);
         PurchaseCount += delta.PurchaseCount;
         if (delta.PurchaseOthers is { Length: > 0 } purchases)
         {
-            Add(_purchaseRow ??= new CountRow(), purchases, delta.PurchaseOtherCounts!);
+            Add(_purchaseRow ??= new CountRow(), purchases, numbers?.PurchaseOthers, delta.PurchaseOtherCounts!);
         }
 
         if (delta.NextOthers is { Length: > 0 } next)
         {
-            Add(_nextRow ??= new CountRow(), next, delta.NextOtherCounts!);
+            Add(_nextRow ??= new CountRow(), next, numbers?.NextOthers, delta.NextOtherCounts!);
         }
 
         if (delta.FactorDelta is { Length: > 0 } step)
@@ -188,11 +190,12 @@ public sealed class ItemModel
         return (items, counts);
     }
 
-    private void Add(CountRow row, string[] items, long[] counts)
+    // `numbers`, when given, are the items' numbers in this model's table, entry for entry.
+    private void Add(CountRow row, string[] items, int[]? numbers, long[] counts)
     {
-        if (items.Length != counts.Length)
+        if (items.Length != counts.Length || (numbers is not null && numbers.Length != items.Length))
         {
-            throw new ArgumentException($"item {ItemId}: a row's items and counts differ in length ({items.Length} and {counts.Length})");
+            throw new ArgumentException($"item {ItemId}: a row's items, numbers and counts differ in length ({items.Length}, {numbers?.Length} and {counts.Length})");
         }
 
         // Pooled: a batch's delta is short-lived, and CountRow.Add sorts it in place.
@@ -200,11 +203,19 @@ public sealed class ItemModel
         var values = ArrayPool<long>.Shared.Rent(items.Length);
         try
         {
-            for (var i = 0; i < items.Length; i++)
+            if (numbers is not null)
             {
-                keys[i] = _ids.Intern(items[i]);
-                values[i] = counts[i];
+                numbers.CopyTo(keys, 0);
             }
+            else
+            {
+                for (var i = 0; i < items.Length; i++)
+                {
+                    keys[i] = _ids.Intern(items[i]);
+                }
+            }
+
+            counts.CopyTo(values, 0);
 
             row.Add(keys.AsSpan(0, items.Length), values.AsSpan(0, items.Length));
         }

@@ -178,7 +178,7 @@ public sealed class ItemShard
             if (form.BaseBytes > 0 && form.LogEntries < MaxLogEntries)
             {
                 var moved = deltas.Exists(d => d.FactorDelta is { Length: > 0 });
-                var change = ItemGrainStateCodec.EncodeChange(deltas, moved ? item.Factors : null);
+                var change = ItemGrainStateCodec.EncodeChange(deltas, moved ? item.Factors : null, _ids);
                 if (form.LogBytes + change.Length <= form.BaseBytes)
                 {
                     logs.Add(new ItemLogWrite(itemId, form.NextSeq, change));

@@ -61,15 +61,15 @@ internal sealed class PairCounts
         _maxOther = Math.Max(_maxOther, other);
     }
 
-    /// <summary>Every pair and its sum as one row per item (its other items' ids, ascending by their numbers, and
-    /// the sums), into arrays the caller keeps; the log is left empty.</summary>
+    /// <summary>Every pair and its sum as one row per item (its other items' ids, ascending by their numbers, the
+    /// same numbers, and the sums), into arrays the caller keeps; the log is left empty.</summary>
     /// <remarks>A radix sort of two counting passes, by the other item and then, stably, by the item: each item's
     /// entries come out in one stretch ordered by the other item, and equal pairs sit side by side to be summed.
     /// Linear in the additions; sorting each item's stretch by comparison instead was slower than the table this log
     /// replaced (docs/benchmarks.md, "Micro-benchmarks").</remarks>
-    public List<(int Item, string[] Others, long[] Counts)> TakeRows(ItemIdTable ids)
+    public List<(int Item, string[] Others, int[] Numbers, long[] Counts)> TakeRows(ItemIdTable ids)
     {
-        var rows = new List<(int Item, string[] Others, long[] Counts)>();
+        var rows = new List<(int Item, string[] Others, int[] Numbers, long[] Counts)>();
         if (_count == 0)
         {
             Clear();
@@ -138,19 +138,21 @@ internal sealed class PairCounts
             }
 
             var others = new string[distinct];
+            var numbers = new int[distinct];
             var counts = new long[distinct];
             var d = -1;
             for (var i = at; i < end; i++)
             {
                 if (i == at || byItem[i].Other != byItem[i - 1].Other)
                 {
-                    others[++d] = ids[byItem[i].Other];
+                    numbers[++d] = byItem[i].Other;
+                    others[d] = ids[byItem[i].Other];
                 }
 
                 counts[d] += byItem[i].Value;
             }
 
-            rows.Add((item, others, counts));
+            rows.Add((item, others, numbers, counts));
             at = end;
         }
 

@@ -141,16 +141,18 @@ internal sealed class StateWriter
     }
 
     /// <summary>One row in the form of <see cref="Row(string[], long[])"/> holding the entries of every delta's row
-    /// that <paramref name="pick"/> names (null: none), one delta's after another.</summary>
-    public void Rows(IReadOnlyList<Interfaces.ItemDelta> deltas, Func<Interfaces.ItemDelta, (string[]? Items, long[]? Counts)> pick)
+    /// that <paramref name="pick"/> names (null: none), one delta's after another. Where a delta carries the numbers
+    /// <paramref name="ids"/> gave its ids (<see cref="Interfaces.ItemDelta.Numbers"/>), each id is copied from the
+    /// table in UTF-8 instead of encoded again: the same bytes.</summary>
+    public void Rows(IReadOnlyList<Interfaces.ItemDelta> deltas, Func<Interfaces.ItemDelta, (string[]? Items, int[]? Numbers, long[]? Counts)> pick, ItemIdTable? ids = null)
     {
         var length = 0;
         foreach (var delta in deltas)
         {
-            var (items, counts) = pick(delta);
-            if ((items?.Length ?? 0) != (counts?.Length ?? 0))
+            var (items, numbers, counts) = pick(delta);
+            if ((items?.Length ?? 0) != (counts?.Length ?? 0) || (numbers is not null && numbers.Length != (items?.Length ?? 0)))
             {
-                throw new InvalidDataException($"item {delta.ItemId}: a row's items and counts differ in length");
+                throw new InvalidDataException($"item {delta.ItemId}: a row's items, numbers and counts differ in length");
             }
 
             length += items?.Length ?? 0;
@@ -159,7 +161,18 @@ internal sealed class StateWriter
         VarUInt((ulong)length);
         foreach (var delta in deltas)
         {
-            var (items, counts) = pick(delta);
+            var (items, numbers, counts) = pick(delta);
+            if (ids is not null && numbers is not null && ReferenceEquals(delta.Numbers?.Table, ids))
+            {
+                for (var i = 0; i < numbers.Length; i++)
+                {
+                    Utf8(ids.Utf8(numbers[i]));
+                    Count(counts![i]);
+                }
+
+                continue;
+            }
+
             for (var i = 0; i < (items?.Length ?? 0); i++)
             {
                 String(items![i]);

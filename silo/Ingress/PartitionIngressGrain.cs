@@ -162,7 +162,7 @@ public sealed partial class PartitionIngressGrain(
 
             // The previous reader stored this batch's users and item side: what is left is to send the item side to
             // the shards and checkpoint, and to read on after the batch.
-            _inFlight = new InFlightBatch(pendingEnd, ByShard(ItemDeltaCodec.Decode(side)), 0, 0, 0, time.GetTimestamp());
+            _inFlight = new InFlightBatch(pendingEnd, ByShard(ItemDeltaCodec.Decode(side, ids)), 0, 0, 0, time.GetTimestamp());
             resumeAt = pendingEnd;
         }
 

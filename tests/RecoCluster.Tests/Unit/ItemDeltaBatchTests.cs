@@ -49,6 +49,53 @@ public sealed class ItemDeltaBatchTests
     }
 
     [Fact]
+    public void A_deltas_silo_numbers_never_leave_the_silo()
+    {
+        // The numbers mean something only to the table that gave them: neither the batch's form nor Orleans' own
+        // serializer of a delta carries them.
+        var serializer = Services.GetRequiredService<Serializer>();
+        var ids = new ItemIdTable();
+        var combiner = new DeltaCombiner(ids);
+        combiner.AddCooccurrence(ids.Intern("a"), ids.Intern("b"), 2);
+        var delta = Assert.Single(combiner.Drain());
+        Assert.NotNull(delta.Numbers);
+
+        var batch = serializer.Deserialize<ItemDeltaBatch>(serializer.SerializeToArray(new ItemDeltaBatch([delta])))!;
+        var alone = serializer.Deserialize<ItemDelta>(serializer.SerializeToArray(delta))!;
+
+        Assert.Null(Assert.Single(batch.Deltas).Numbers);
+        Assert.Null(alone.Numbers);
+        Assert.Equal(delta.Row(), alone.Row());
+    }
+
+    [Fact]
+    public void A_batch_that_arrives_at_a_silo_is_numbered_by_that_silos_table()
+    {
+        // The receiving silo looks each id of the batch's table up once in its own table; every delta then carries
+        // those numbers, entry for entry, so its shard adds them without a lookup per entry.
+        var receiver = new ServiceCollection().AddSerializer().AddSingleton<ItemIdTable>().BuildServiceProvider();
+        var ids = receiver.GetRequiredService<ItemIdTable>();
+        ids.Intern("already-known"); // so that the receiver's numbers are not the sender's positions
+        var bytes = Services.GetRequiredService<Serializer>().SerializeToArray(Batch());
+
+        var arrived = receiver.GetRequiredService<Serializer>().Deserialize<ItemDeltaBatch>(bytes)!;
+
+        Assert.Equal(Batch().Deltas.Length, arrived.Deltas.Length);
+        foreach (var delta in arrived.Deltas)
+        {
+            var numbers = delta.Numbers!;
+            Assert.Same(ids, numbers.Table);
+            Assert.Equal(ids.Find(delta.ItemId), numbers.Item);
+            Assert.Equal(delta.Others.Select(ids.Find), numbers.Others);
+            Assert.Equal(delta.PurchaseOthers?.Select(ids.Find), numbers.PurchaseOthers);
+            Assert.Equal(delta.NextOthers?.Select(ids.Find), numbers.NextOthers);
+        }
+
+        Assert.NotNull(arrived.Deltas[0].Numbers!.PurchaseOthers); // "hot" has every kind of row
+        Assert.NotNull(arrived.Deltas[0].Numbers!.NextOthers);
+    }
+
+    [Fact]
     public void A_batch_for_a_shard_on_the_same_silo_is_handed_over_as_it_is()
     {
         // What Orleans does with a local call's arguments: a copy, unless the type is immutable.
