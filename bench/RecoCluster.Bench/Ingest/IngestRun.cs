@@ -218,10 +218,17 @@ public static class IngestRun
         }
     }
 
-    /// <summary>Produces <paramref name="count"/> events of the ingest workload (20,000 users, 5,000 items, Zipf-like
-    /// item popularity, all four types); <paramref name="seed"/> makes each run's stream, and the events produced
-    /// are its numbers <paramref name="first"/> onwards (a warm-up can take the ones before).</summary>
-    internal static async Task ProduceAsync(string bootstrap, string topic, int count, int seed, int first = 0)
+    /// <summary>The workload's users unless a bench says otherwise (the scale bench's <c>--users</c>).</summary>
+    internal const int DefaultUsers = 20_000;
+
+    /// <summary>The workload's items unless a bench says otherwise (the scale bench's <c>--items</c>).</summary>
+    internal const int DefaultItems = 5_000;
+
+    /// <summary>Produces <paramref name="count"/> events of the ingest workload (by default 20,000 users, 5,000 items,
+    /// Zipf-like item popularity, all four types); <paramref name="seed"/> makes each run's stream, and the events produced
+    /// are its numbers <paramref name="first"/> onwards (a warm-up can take the ones before); <paramref name="users"/>
+    /// users spread uniformly and <paramref name="items"/> items of Zipf-like popularity.</summary>
+    internal static async Task ProduceAsync(string bootstrap, string topic, int count, int seed, int first = 0, int users = DefaultUsers, int items = DefaultItems)
     {
         var random = new Random(seed);
         var start = new DateTimeOffset(2026, 11, 1, 0, 0, 0, TimeSpan.Zero);
@@ -235,8 +242,7 @@ public static class IngestRun
         var pending = new List<Task>(10_000);
         for (var i = 0; i < first + count; i++)
         {
-            // 20,000 users and 5,000 items, Zipf-like item popularity.
-            var evt = new ClickEvent($"u-{random.Next(20_000)}", $"sku-{(int)(Math.Pow(random.NextDouble(), 2) * 5_000)}", (EventType)random.Next(4), start.AddMilliseconds(i * 50L));
+            var evt = new ClickEvent($"u-{random.Next(users)}", $"sku-{(int)(Math.Pow(random.NextDouble(), 2) * items)}", (EventType)random.Next(4), start.AddMilliseconds(i * 50L));
             if (i < first)
             {
                 continue;

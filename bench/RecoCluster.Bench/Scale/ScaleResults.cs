@@ -30,7 +30,9 @@ public sealed record ScaleResults(
 /// <param name="Storage">The storage providers measured; every silo of a run shares one fresh database.</param>
 /// <param name="Clustering">Orleans' membership of the silos, each a process of its own (<c>Localhost</c>: the first
 /// silo is the primary).</param>
-public sealed record ScaleSettings(int Events, int Warmup, int Runs, IReadOnlyList<int> Silos, IReadOnlyList<int> Partitions, IReadOnlyList<string> Storage, string Clustering);
+/// <param name="Users">Distinct users of the workload (0 in results written before the option: 20,000).</param>
+/// <param name="Items">Distinct items of the workload (0 in results written before the option: 5,000).</param>
+public sealed record ScaleSettings(int Events, int Warmup, int Runs, IReadOnlyList<int> Silos, IReadOnlyList<int> Partitions, IReadOnlyList<string> Storage, string Clustering, int Users = 0, int Items = 0);
 
 /// <summary>One configuration, medians across its runs.</summary>
 /// <param name="Storage">The storage provider (<c>Sqlite</c>, <c>Postgres</c>).</param>

@@ -44,21 +44,23 @@ public static class ScaleRun
     /// <summary>Options (defaults): <c>--events</c> 600,000; <c>--warmup</c> 100,000 (events stored before the timed
     /// ones); <c>--silos</c> 1,2,4; <c>--partitions</c> 32;
     /// <c>--storage</c> Sqlite and, when <c>RECO_TEST_POSTGRES</c> names a server, Postgres; <c>--runs</c> 3;
-    /// <c>--output</c> bench/results.</summary>
+    /// <c>--users</c> 20,000 and <c>--items</c> 5,000 (the workload's); <c>--output</c> bench/results.</summary>
     public static async Task<int> RunAsync(string[] args)
     {
         ArgumentNullException.ThrowIfNull(args);
         var events = BenchArgs.Int(args, "--events", 600_000);
         var warmup = BenchArgs.Int(args, "--warmup", 100_000);
         var runs = BenchArgs.Int(args, "--runs", 3);
+        var users = BenchArgs.Int(args, "--users", IngestRun.DefaultUsers);
+        var items = BenchArgs.Int(args, "--items", IngestRun.DefaultItems);
         var silos = BenchArgs.List(args, "--silos", ["1", "2", "4"]).Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
         var partitions = BenchArgs.List(args, "--partitions", ["32"]).Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
         var postgres = Environment.GetEnvironmentVariable("RECO_TEST_POSTGRES");
         var storages = BenchArgs.List(args, "--storage", string.IsNullOrEmpty(postgres) ? ["Sqlite"] : ["Sqlite", "Postgres"]).ToArray();
         var output = BenchArgs.String(args, "--output") ?? Path.Combine("bench", "results");
-        if (events < 1 || warmup < 0 || runs < 1 || silos.Length == 0 || silos.Any(s => s < 1) || partitions.Length == 0 || partitions.Any(p => p < 1))
+        if (events < 1 || warmup < 0 || runs < 1 || users < 1 || items < 1 || silos.Length == 0 || silos.Any(s => s < 1) || partitions.Length == 0 || partitions.Any(p => p < 1))
         {
-            Console.Error.WriteLine("scale: need --events ≥ 1, --warmup ≥ 0, --runs ≥ 1, and silo and partition counts ≥ 1");
+            Console.Error.WriteLine("scale: need --events ≥ 1, --warmup ≥ 0, --runs ≥ 1, --users ≥ 1, --items ≥ 1, and silo and partition counts ≥ 1");
             return 2;
         }
 
@@ -87,7 +89,7 @@ public static class ScaleRun
                 {
                     foreach (var s in silos)
                     {
-                        var result = await OneRunAsync(run, events, warmup, storage, postgres, p, s);
+                        var result = await OneRunAsync(run, events, warmup, storage, postgres, p, s, users, items);
                         results.Add(result);
                         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                             $"  run {run} {storage,-8} partitions {p,2} silos {s}: bare {result.BareEventsPerSecond,9:N0} ev/s; silos {result.EventsPerSecond,8:N0} ev/s ({result.EventsPerSecond / result.BareEventsPerSecond:P1}); {result.CpuMicrosecondsPerEvent:0.0} µs CPU/event, cores {result.CoresBusy:P0} busy; produced in {result.ProduceSeconds:0.0} s; largest silo's peak resident memory {result.PeakSiloResidentMegabytes:N0} MiB; settled {result.SettleSeconds:0.0} s after start; partitions per silo {string.Join('/', result.PartitionsPerSilo)}"));
@@ -110,13 +112,14 @@ public static class ScaleRun
             BenchArgs.Median(g.Select(r => r.PeakSiloResidentMegabytes ?? 0)))).ToList();
         var command = BenchArgs.Command("scale", [
             "--events", events.ToString(CultureInfo.InvariantCulture), "--warmup", warmup.ToString(CultureInfo.InvariantCulture), "--silos", string.Join(',', silos),
-            "--partitions", string.Join(',', partitions), "--storage", string.Join(',', storages), "--runs", runs.ToString(CultureInfo.InvariantCulture)]);
+            "--partitions", string.Join(',', partitions), "--storage", string.Join(',', storages), "--runs", runs.ToString(CultureInfo.InvariantCulture),
+            "--users", users.ToString(CultureInfo.InvariantCulture), "--items", items.ToString(CultureInfo.InvariantCulture)]);
         var file = new ScaleResults("scale", DateTimeOffset.UtcNow, command, MachineInfo.Current(), new LoadAverages(loadAtStart, MachineInfo.LoadAverage()),
-            new ScaleSettings(events, warmup, runs, silos, partitions, storages, nameof(OrleansClustering.Localhost)), summary, results);
+            new ScaleSettings(events, warmup, runs, silos, partitions, storages, nameof(OrleansClustering.Localhost), users, items), summary, results);
         return await BenchOutput.WriteAsync("scale", output, ScaleResults.FileName, file, ScaleResults.Json, ScaleTables.Markdown(file));
     }
 
-    private static async Task<ScaleRunResult> OneRunAsync(int run, int count, int warmup, string storage, string? postgres, int partitions, int siloCount)
+    private static async Task<ScaleRunResult> OneRunAsync(int run, int count, int warmup, string storage, string? postgres, int partitions, int siloCount, int users, int items)
     {
         using var kafka = EmbeddedKafka.Start();
         var topics = new TopicNames($"s{Guid.NewGuid():N}"[..12]);
@@ -124,7 +127,7 @@ public static class ScaleRun
         // The ceiling reads the same workload from a topic the silos do not read, before they start.
         var ceilingTopic = $"{topics.Prefix}-ceiling";
         kafka.CreateTopic(ceilingTopic, partitions);
-        await IngestRun.ProduceAsync(kafka.BootstrapServers, ceilingTopic, count, seed: run, first: warmup);
+        await IngestRun.ProduceAsync(kafka.BootstrapServers, ceilingTopic, count, seed: run, first: warmup, users, items);
         var (bare, _) = IngestRun.BareConsume(kafka.BootstrapServers, ceilingTopic, count);
 
         // A directory of its own, deleted whole (see IngestRun); on PostgreSQL a fresh database.
@@ -158,12 +161,12 @@ public static class ScaleRun
             if (warmup > 0)
             {
                 var warming = Stopwatch.StartNew();
-                await StoredAsync(checkpoints, IngestRun.ProduceAsync(kafka.BootstrapServers, topics.Events, warmup, seed: run), silos, warmup, warming);
+                await StoredAsync(checkpoints, IngestRun.ProduceAsync(kafka.BootstrapServers, topics.Events, warmup, seed: run, users: users, items: items), silos, warmup, warming);
             }
 
             var cpuAtStart = Cpu(silos);
             var clock = Stopwatch.StartNew();
-            var produce = IngestRun.ProduceAsync(kafka.BootstrapServers, topics.Events, count, seed: run, first: warmup);
+            var produce = IngestRun.ProduceAsync(kafka.BootstrapServers, topics.Events, count, seed: run, first: warmup, users, items);
             var stored = await StoredAsync(checkpoints, produce, silos, warmup + count, clock);
             var cpu = Cpu(silos) - cpuAtStart;
             var peakResident = silos.Max(s => s.PeakResidentBytes);

@@ -24,7 +24,8 @@ public static class ScaleTables
 
         var s = results.Settings;
         lines.Add("");
-        lines.Add(I($"{s.Events:N0} events per run, produced once the cluster had settled and stored {s.Warmup:N0} events of warm-up; {(s.Runs == 1 ? "one run" : $"medians of {s.Runs} runs")} per row; each silo a `reco silo` process of its own (Orleans, {s.Clustering} clustering), every silo of a run on one database. \"Against one silo\": the row's rate over one silo's on the same storage and partitions. \"CPU per event\": the CPU time of the silo processes and of the bench's (the embedded Kafka, the producer) from the first event produced to the last stored, per event; \"cores busy\": that time over the stretch's length on all cores. \"Largest silo's peak memory\": the highest peak resident memory (VmHWM) of one silo process when the last event was stored. Every run's figures are in `bench/results/{ScaleResults.FileName}`."));
+        var workload = s.Users > 0 ? I($" ({s.Users:N0} users, {s.Items:N0} items)") : "";
+        lines.Add(I($"{s.Events:N0} events per run{workload}, produced once the cluster had settled and stored {s.Warmup:N0} events of warm-up; {(s.Runs == 1 ? "one run" : $"medians of {s.Runs} runs")} per row; each silo a `reco silo` process of its own (Orleans, {s.Clustering} clustering), every silo of a run on one database. \"Against one silo\": the row's rate over one silo's on the same storage and partitions. \"CPU per event\": the CPU time of the silo processes and of the bench's (the embedded Kafka, the producer) from the first event produced to the last stored, per event; \"cores busy\": that time over the stretch's length on all cores. \"Largest silo's peak memory\": the highest peak resident memory (VmHWM) of one silo process when the last event was stored. Every run's figures are in `bench/results/{ScaleResults.FileName}`."));
         return string.Join('\n', lines);
     }
 }

@@ -55,9 +55,11 @@ public sealed class BenchSmokeTests
             // Two silo processes as well: they once placed an ingress back and forth without end, and the run never
             // settled (a moving ingress deactivated instead of migrating; PartitionIngressGrain.EnsureRunningAsync).
             // Both stores: the multi-silo figure that matters for a deployment is PostgreSQL's.
-            Assert.Equal(0, await ScaleRun.RunAsync(["--events", "3000", "--warmup", "500", "--silos", "1,2", "--partitions", "4", "--storage", "Sqlite,Postgres", "--runs", "1", "--output", output]));
+            Assert.Equal(0, await ScaleRun.RunAsync(["--events", "3000", "--warmup", "500", "--silos", "1,2", "--partitions", "4", "--storage", "Sqlite,Postgres", "--runs", "1", "--users", "3000", "--items", "400", "--output", output]));
 
             var results = JsonSerializer.Deserialize<ScaleResults>(await File.ReadAllTextAsync(Path.Combine(output, ScaleResults.FileName)), ScaleResults.Json)!;
+            Assert.Equal((3000, 400), (results.Settings.Users, results.Settings.Items));
+            Assert.Contains("--users 3000 --items 400", results.Command, StringComparison.Ordinal);
             Assert.Equal([("Sqlite", 4, 1), ("Sqlite", 4, 2), ("Postgres", 4, 1), ("Postgres", 4, 2)], results.Summary.Select(r => (r.Storage, r.Partitions, r.Silos)));
             Assert.All(results.Runs, run =>
             {
