@@ -218,17 +218,11 @@ public static class IngestRun
         }
     }
 
-    /// <summary>The workload's users unless a bench says otherwise (the scale bench's <c>--users</c>).</summary>
-    internal const int DefaultUsers = 20_000;
-
-    /// <summary>The workload's items unless a bench says otherwise (the scale bench's <c>--items</c>).</summary>
-    internal const int DefaultItems = 5_000;
-
-    /// <summary>Produces <paramref name="count"/> events of the ingest workload (by default 20,000 users, 5,000 items,
-    /// Zipf-like item popularity, all four types); <paramref name="seed"/> makes each run's stream, and the events produced
+    /// <summary>Produces <paramref name="count"/> events of the ingest workload (<see cref="IngestWorkload"/>);
+    /// <paramref name="seed"/> makes each run's stream, and the events produced
     /// are its numbers <paramref name="first"/> onwards (a warm-up can take the ones before); <paramref name="users"/>
     /// users spread uniformly and <paramref name="items"/> items of Zipf-like popularity.</summary>
-    internal static async Task ProduceAsync(string bootstrap, string topic, int count, int seed, int first = 0, int users = DefaultUsers, int items = DefaultItems)
+    internal static async Task ProduceAsync(string bootstrap, string topic, int count, int seed, int first = 0, int users = IngestWorkload.DefaultUsers, int items = IngestWorkload.DefaultItems)
     {
         var random = new Random(seed);
         var start = new DateTimeOffset(2026, 11, 1, 0, 0, 0, TimeSpan.Zero);
@@ -242,7 +236,7 @@ public static class IngestRun
         var pending = new List<Task>(10_000);
         for (var i = 0; i < first + count; i++)
         {
-            var evt = new ClickEvent($"u-{random.Next(users)}", $"sku-{(int)(Math.Pow(random.NextDouble(), 2) * items)}", (EventType)random.Next(4), start.AddMilliseconds(i * 50L));
+            var evt = IngestWorkload.Event(random, start, i, users, items);
             if (i < first)
             {
                 continue;

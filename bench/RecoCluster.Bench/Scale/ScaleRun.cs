@@ -51,8 +51,8 @@ public static class ScaleRun
         var events = BenchArgs.Int(args, "--events", 600_000);
         var warmup = BenchArgs.Int(args, "--warmup", 100_000);
         var runs = BenchArgs.Int(args, "--runs", 3);
-        var users = BenchArgs.Int(args, "--users", IngestRun.DefaultUsers);
-        var items = BenchArgs.Int(args, "--items", IngestRun.DefaultItems);
+        var users = BenchArgs.Int(args, "--users", IngestWorkload.DefaultUsers);
+        var items = BenchArgs.Int(args, "--items", IngestWorkload.DefaultItems);
         var silos = BenchArgs.List(args, "--silos", ["1", "2", "4"]).Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
         var partitions = BenchArgs.List(args, "--partitions", ["32"]).Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
         var postgres = Environment.GetEnvironmentVariable("RECO_TEST_POSTGRES");
