@@ -26,10 +26,11 @@ public sealed record ItemDelta(
     long[]? NextOtherCounts = null)
 {
     /// <summary>
-    /// Within the silo that combined the delta: its rows' other items as that silo's item numbers as well, so that
-    /// an item shard of the same silo adds them without looking every id up (most of what adding a batch cost;
-    /// docs/benchmarks.md). Not serialized: a delta that crosses silos or is read back from storage has none, and
-    /// its ids are looked up. Null when absent.
+    /// Within one silo: its rows' other items as that silo's item numbers as well, so that an item shard of the silo
+    /// adds them without looking every id up (a dictionary lookup per row entry; docs/benchmarks.md, "An item
+    /// shard's batch"). Never serialized: the silo that combined the delta sets them, and a silo that decodes a
+    /// batch from another silo or from storage numbers it again with its own table
+    /// (<c>RecoCluster.Grains.Model.ItemDeltaCodec.Decode</c>). Null when absent; the ids are then looked up.
     /// </summary>
     [field: NonSerialized]
     public ItemDeltaNumbers? Numbers { get; init; }
