@@ -73,7 +73,7 @@ public sealed class CountRow
     /// <summary>Adds <paramref name="counts"/>[k] to the count of <paramref name="keys"/>[k], for every k. The keys
     /// need not be sorted or distinct; both spans are reordered.</summary>
     /// <remarks>
-    /// A batch brings an item a few dozen keys while a popular item's row holds thousands, and every partition's batch
+    /// A batch brings most items far fewer keys than a popular item's row holds (thousands), and every partition's batch
     /// brings its own: so the cost follows the change, not the row. Each key's place is found by a galloping search
     /// from the last one's; existing keys are added to in place, and new keys are put in by moving the runs of the
     /// row between them once each (block copies), from the end, so nothing is moved twice.
