@@ -38,12 +38,15 @@ public sealed partial class IngressMemoryBudget
     /// <see cref="IngressOptions.MaxUsersInMemory"/> admits).</summary>
     public const int MinShareUsers = 1_000;
 
+    /// <summary>The least and the most of the silo's Kafka prefetch queue (<see cref="PrefetchKilobytes"/>).</summary>
+    public const int MinPrefetchKilobytes = 4 * 1024, MaxPrefetchKilobytes = 64 * 1024;
+
     private readonly IngressOptions _options;
 
     public IngressMemoryBudget(IOptions<IngressOptions> options, ILogger<IngressMemoryBudget> logger)
         : this(options.Value, GC.GetGCMemoryInfo().TotalAvailableMemoryBytes)
     {
-        LogBudget(logger, Records, Users, AvailableBytes / (1 << 20));
+        LogBudget(logger, Records, Users, PrefetchKilobytes / 1024, AvailableBytes / (1 << 20));
     }
 
     /// <param name="options">The ingress settings.</param>
@@ -61,6 +64,9 @@ public sealed partial class IngressMemoryBudget
         Users = options.SiloUsersInMemory > 0
             ? options.SiloUsersInMemory
             : availableBytes > 0 ? Math.Max(MinShareUsers, availableBytes / 3 / BytesPerUser) : long.MaxValue;
+        PrefetchKilobytes = availableBytes > 0
+            ? (int)Math.Clamp(availableBytes / 24 / 1024, MinPrefetchKilobytes, MaxPrefetchKilobytes)
+            : MaxPrefetchKilobytes;
     }
 
     /// <summary>The memory the runtime may use, as given at construction (what the automatic budgets divide).</summary>
@@ -71,6 +77,13 @@ public sealed partial class IngressMemoryBudget
 
     /// <summary>The users all of this silo's ingresses may keep in memory once stored.</summary>
     public long Users { get; }
+
+    /// <summary>The most the silo's Kafka consumer holds fetched ahead for all of its partitions together, in
+    /// librdkafka's native memory (outside the heap the other budgets share): a 24th of the memory the runtime may use,
+    /// which in a container is three quarters of its limit, so an eighth of the quarter left outside the heap, between
+    /// 4 and 64 MiB. The records an ingress holds read ahead are in the heap's record budget; this only keeps the
+    /// fetches flowing between them.</summary>
+    public int PrefetchKilobytes { get; }
 
     /// <summary>The limits of one ingress among <paramref name="ingresses"/> on this silo.</summary>
     public IngressShare Share(int ingresses)
@@ -83,6 +96,6 @@ public sealed partial class IngressMemoryBudget
         return new IngressShare(batch, Math.Max(batch, buffered), users);
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Ingress budgets of this silo, shared among the partitions it reads: {Records} records in batches and read ahead, {Users} users in memory ({AvailableMiB} MiB available to the runtime; Reco:Ingress:SiloRecordBudget and SiloUsersInMemory, 0 for automatic)")]
-    private static partial void LogBudget(ILogger logger, long records, long users, long availableMiB);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Ingress budgets of this silo, shared among the partitions it reads: {Records} records in batches and read ahead, {Users} users in memory, {PrefetchMiB} MiB fetched ahead by Kafka ({AvailableMiB} MiB available to the runtime; Reco:Ingress:SiloRecordBudget and SiloUsersInMemory, 0 for automatic)")]
+    private static partial void LogBudget(ILogger logger, long records, long users, int prefetchMiB, long availableMiB);
 }

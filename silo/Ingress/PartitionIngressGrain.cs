@@ -168,7 +168,7 @@ public sealed partial class PartitionIngressGrain(
 
         _appliedEnd = resumeAt;
         _share = budget.Share(readers.Count + 1); // + its own reader
-        _reader = readers.Start(kafka.Value, _partition, resumeAt, options.Value.MaxBufferedRecords, _share.BufferedRecords);
+        _reader = readers.Start(_partition, resumeAt, options.Value.MaxBufferedRecords, _share.BufferedRecords);
         LogStarted(_partition, _epoch, claim.NextOffset, claim.PendingEnd);
         var poll = TimeSpan.FromMilliseconds(options.Value.PollIntervalMs);
         _timer = this.RegisterGrainTimer(PumpAsync, new GrainTimerCreationOptions(TimeSpan.Zero, poll) { KeepAlive = true });

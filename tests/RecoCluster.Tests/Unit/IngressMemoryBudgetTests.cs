@@ -57,6 +57,17 @@ public class IngressMemoryBudgetTests
         Assert.Equal(new IngressShare(20_000, 40_000, 200_000), budget.Share(4_096));
     }
 
+    [Fact]
+    public void Kafkas_prefetch_is_a_share_of_the_memory_outside_the_heap_within_its_bounds()
+    {
+        // A 2 GiB pod: 1.5 GiB for the runtime, half a GiB outside its heap; the prefetch takes an eighth of that.
+        Assert.Equal(64 * 1024, new IngressMemoryBudget(new IngressOptions(), Pod).PrefetchKilobytes);
+        Assert.Equal(32 * 1024, new IngressMemoryBudget(new IngressOptions(), 3 * GiB / 4).PrefetchKilobytes);
+        Assert.Equal(IngressMemoryBudget.MinPrefetchKilobytes, new IngressMemoryBudget(new IngressOptions(), GiB / 16).PrefetchKilobytes);
+        Assert.Equal(IngressMemoryBudget.MaxPrefetchKilobytes, new IngressMemoryBudget(new IngressOptions(), 64 * GiB).PrefetchKilobytes);
+        Assert.Equal(IngressMemoryBudget.MaxPrefetchKilobytes, new IngressMemoryBudget(new IngressOptions(), 0).PrefetchKilobytes);
+    }
+
     [Theory]
     [InlineData(0L, 0L, true)]
     [InlineData(1_499L, 0L, false)]
