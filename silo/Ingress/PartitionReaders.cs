@@ -19,10 +19,11 @@ namespace RecoCluster.Silo.Ingress;
 /// partition is Orleans' placement of the ingress grain; a group would be a second, competing membership, so
 /// partitions are assigned one by one as their ingresses start and stop.
 /// Why one consumer for all of them: a librdkafka client has its own threads, connections and fetch requests, and
-/// its own prefetch queue. With a client per partition, a silo reading 32 partitions ran some 200 threads and
-/// fetched 32 times where once would do, and its prefetch (up to 16 MiB a client, in native memory no budget
-/// counts) could reach half of a 1 GiB pod (docs/benchmarks.md, "Ingest against silos"). One client holds one queue,
-/// sized from the memory the runtime may use (<see cref="IngressMemoryBudget.PrefetchKilobytes"/>).
+/// its own prefetch queue. With a client per partition, a silo reading 32 partitions ran about 200 threads (about
+/// 50 with one client), fetched 32 times where once would do, and its clients' prefetch (up to 16 MiB each, in
+/// native memory no budget counts) could reach half of a 1 GiB pod (docs/benchmarks.md, "Ingest against silos").
+/// One client holds one queue, sized from the memory the runtime may use
+/// (<see cref="IngressMemoryBudget.PrefetchKilobytes"/>).
 /// </remarks>
 public sealed partial class PartitionReaders : IDisposable
 {
