@@ -20,8 +20,8 @@ public sealed class PartitionReader
 {
     private readonly PartitionReaders _owner;
     // Unbounded: the one thread that fills every partition's buffer must never wait on one of them (that would stall
-    // the others); the limit is kept by pausing the partition, and records fetched before the pause took effect
-    // may pass it by a fetch's worth. Not marked single-reader: that form cannot count what it holds.
+    // the others); the limit is kept by taking the partition off the consumer as the record that reaches it is held,
+    // and librdkafka drops what it had fetched beyond. Not marked single-reader: that form cannot count what it holds.
     private readonly Channel<ConsumeResult<byte[]?, byte[]?>> _buffer =
         Channel.CreateUnbounded<ConsumeResult<byte[]?, byte[]?>>(new UnboundedChannelOptions { SingleWriter = true });
     // Guards whether the partition is on the consumer, so that taking it off (on the consumer's thread) and putting
@@ -39,7 +39,6 @@ public sealed class PartitionReader
     {
         _owner = owner;
         Partition = partition;
-        StartOffset = startOffset;
         _next = startOffset;
         _capacity = Math.Max(1, capacity);
         _limit = Math.Clamp(limit, 1, _capacity);
@@ -47,9 +46,6 @@ public sealed class PartitionReader
 
     /// <summary>The events partition this reader holds records of.</summary>
     public TopicPartition Partition { get; }
-
-    /// <summary>The offset it was started at (the log's start if negative).</summary>
-    public long StartOffset { get; }
 
     /// <summary>The buffered records, in log order.</summary>
     public ChannelReader<ConsumeResult<byte[]?, byte[]?>> Records => _buffer.Reader;

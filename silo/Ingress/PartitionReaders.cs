@@ -39,7 +39,7 @@ public sealed partial class PartitionReaders : IDisposable
     private IConsumer<byte[]?, byte[]?>? _consumer;
     private Thread? _thread;
     private string? _clientName;
-    private bool _disposed;
+    private volatile bool _disposed;
 
     public PartitionReaders(IOptions<KafkaOptions> kafka, IngressMemoryBudget budget, KafkaStatistics statistics, ILogger<PartitionReaders> logger)
     {
