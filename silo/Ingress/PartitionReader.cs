@@ -19,11 +19,13 @@ namespace RecoCluster.Silo.Ingress;
 public sealed class PartitionReader
 {
     private readonly PartitionReaders _owner;
-    // Unbounded: the one thread that fills every partition's buffer must never wait on one of them (that would stall
+    // Never full: the one thread that fills every partition's buffer must never wait on one of them (that would stall
     // the others); the limit is kept by taking the partition off the consumer as the record that reaches it is held,
-    // and librdkafka drops what it had fetched beyond. Not marked single-reader: that form cannot count what it holds.
+    // and librdkafka drops what it had fetched beyond. A bounded channel at the largest capacity rather than an
+    // unbounded one: it keeps its records in one growing array and counts them cheaply, where the unbounded form
+    // that can count is a queue of segments for many readers.
     private readonly Channel<ConsumeResult<byte[]?, byte[]?>> _buffer =
-        Channel.CreateUnbounded<ConsumeResult<byte[]?, byte[]?>>(new UnboundedChannelOptions { SingleWriter = true });
+        Channel.CreateBounded<ConsumeResult<byte[]?, byte[]?>>(new BoundedChannelOptions(int.MaxValue) { SingleReader = true, SingleWriter = true });
     // Guards whether the partition is on the consumer, so that taking it off (on the consumer's thread) and putting
     // it back (on the ingress's) reach the consumer in the order they were decided.
     private readonly Lock _gate = new();
