@@ -156,12 +156,8 @@ public sealed partial class PartitionReaders : IDisposable
 
     private void StopLocked(PartitionReader reader)
     {
-        var partition = reader.Partition.Partition.Value;
-        if (_readers.TryGetValue(partition, out var current) && ReferenceEquals(current, reader))
-        {
-            _readers.TryRemove(partition, out _);
-        }
-
+        // Only if it is still the partition's reader (a replaced one is no longer in the map).
+        _readers.TryRemove(KeyValuePair.Create(reader.Partition.Partition.Value, reader));
         reader.Complete();
     }
 
