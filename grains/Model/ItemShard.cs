@@ -33,8 +33,11 @@ public sealed class ItemShard
     private readonly Dictionary<string, ItemModel> _items = new(StringComparer.Ordinal);
 
     // The changed items, each with the deltas applied to it since the last write (kept by reference: they are
-    // immutable, and a write encodes them as the item's change).
+    // immutable, and a write encodes them as the item's change). Their counts are applied as they come, their row
+    // entries at the write (ItemModel.ApplyCounts says why), or earlier for an item read: _rowsAdded holds how many
+    // of an item's deltas a read has added to its rows (none when absent).
     private readonly Dictionary<string, List<ItemDelta>> _changed = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _rowsAdded = new(StringComparer.Ordinal);
     private readonly ItemIdTable _ids;
     private readonly float _initScale;
     private Dictionary<int, long> _applied;
@@ -123,11 +126,25 @@ public sealed class ItemShard
         }
     }
 
-    /// <summary>The item, if it is in memory.</summary>
-    public ItemModel? Find(string itemId) => _items.GetValueOrDefault(itemId);
+    /// <summary>The item, if it is in memory, with every delta applied to it in its rows.</summary>
+    public ItemModel? Find(string itemId)
+    {
+        if (_items.GetValueOrDefault(itemId) is not { } item)
+        {
+            return null;
+        }
+
+        if (_changed.TryGetValue(itemId, out var deltas))
+        {
+            AddRows(item, deltas, remember: true);
+        }
+
+        return item;
+    }
 
     /// <summary>Applies the deltas of one batch of one events partition, unless the watermarks say it is a replay.
-    /// Every item of the deltas must be in memory.</summary>
+    /// Every item of the deltas must be in memory. Their row entries join the items' rows at the next write
+    /// (<see cref="TakeWrite"/>), or at a read of the item (<see cref="Find"/>).</summary>
     public ShardApplyOutcome Apply(int partition, long batchEnd, IReadOnlyList<ItemDelta> deltas)
     {
         ArgumentNullException.ThrowIfNull(deltas);
@@ -145,7 +162,7 @@ public sealed class ItemShard
         {
             var item = _items.TryGetValue(delta.ItemId, out var found) ? found : throw new InvalidOperationException($"item {delta.ItemId} is not in memory: load it before applying its deltas");
             var before = item.HeapBytes;
-            item.Apply(delta);
+            item.ApplyCounts(delta);
             _heapBytes += item.HeapBytes - before;
             item.Touched = _clock;
             (CollectionsMarshal.GetValueRefOrAddDefault(_changed, delta.ItemId, out _) ??= []).Add(delta);
@@ -165,6 +182,9 @@ public sealed class ItemShard
     /// changes add up to its size, or once in <see cref="MaxLogEntries"/> + 1 writes, instead of at every write.
     /// Reading an item reads its row and at most as many bytes again, in at most that many rows. The forms are updated here, before the
     /// write is stored: a write that fails leaves the shard to be read from storage again (<c>ItemShardGrain</c>).
+    /// <para>The changed items' rows take in here the row entries of every batch applied since the last write, in one
+    /// merge per row (<see cref="ItemModel.AddRows"/>), so the rows written are whole; a merge that fails is a failed
+    /// write too.</para>
     /// </remarks>
     public ShardWrite TakeWrite()
     {
@@ -174,6 +194,7 @@ public sealed class ItemShard
         foreach (var (itemId, deltas) in _changed)
         {
             var item = _items[itemId];
+            AddRows(item, deltas, remember: false);
             var form = item.Stored;
             if (form.BaseBytes > 0 && form.LogEntries < MaxLogEntries)
             {
@@ -198,6 +219,7 @@ public sealed class ItemShard
         }
 
         _changed.Clear();
+        _rowsAdded.Clear();
         return new ShardWrite(whole, logs, cleared, new Dictionary<int, long>(_applied));
     }
 
@@ -230,6 +252,25 @@ public sealed class ItemShard
             _items.Remove(itemId);
             _heapBytes -= item.HeapBytes;
             Forgotten++;
+        }
+    }
+
+    // The item's deltas not yet in its rows added to them, and the rows' growth counted. A write (remember false)
+    // clears _rowsAdded afterwards, and reads between writes are few: the lookup is skipped while it is empty.
+    private void AddRows(ItemModel item, List<ItemDelta> deltas, bool remember)
+    {
+        var added = _rowsAdded.Count == 0 ? 0 : _rowsAdded.GetValueOrDefault(item.ItemId);
+        if (added == deltas.Count)
+        {
+            return;
+        }
+
+        var before = item.HeapBytes;
+        item.AddRows(CollectionsMarshal.AsSpan(deltas)[added..]);
+        _heapBytes += item.HeapBytes - before;
+        if (remember)
+        {
+            _rowsAdded[item.ItemId] = deltas.Count;
         }
     }
 

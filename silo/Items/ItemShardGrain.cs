@@ -22,12 +22,13 @@ namespace RecoCluster.Silo.Items;
 /// <para>Exactness: a call answers only once a write that includes its deltas is stored, and the ingress checkpoints
 /// only after every shard of its batch answered. A failed write loses, in memory, everything not yet stored: all
 /// its callers fail, the activation is marked stale, and the next call claims the shard again and starts from what
-/// is stored, so a retried batch is counted exactly once. A batch that fails halfway through being applied (an
-/// allocation that fails under the pod's memory limit, a count that would overflow) does the same: its first items
-/// are counted in memory and the rest not, so everything applied since the last write is dropped and read again
-/// from storage, and the callers waiting for that write fail and send their batches again. A write refused because
-/// another activation has claimed the shard (possible for a moment while silos disagree about membership) fails
-/// its callers and ends this one.</para>
+/// is stored, so a retried batch is counted exactly once. A batch that fails halfway through being applied, or
+/// a write whose rows fail halfway through taking in the batches applied since the last one (the rows merge them at
+/// the write: <see cref="ItemShard.TakeWrite"/>), does the same (an allocation that fails under the pod's memory
+/// limit, a malformed delta): part of it is counted in memory and the rest not, so everything applied since the last
+/// write is dropped and read again from storage, and the callers waiting for that write fail and send their batches
+/// again. A write refused because another activation has claimed the shard (possible for a moment while silos
+/// disagree about membership) fails its callers and ends this one.</para>
 /// <para>All of this runs on the grain's one scheduler thread: calls interleave only at awaits, so every block
 /// between two awaits is atomic.</para>
 /// </remarks>
@@ -230,9 +231,10 @@ public sealed partial class ItemShardGrain(
             ShardWrite pending;
             try
             {
-                // Taking the write encodes the changed items; a failure there (an item that cannot be encoded)
-                // leaves their changes neither stored nor still marked, so it ends like a failed write: the callers
-                // fail, and the shard reads itself again.
+                // Taking the write merges the changed items' rows and encodes them; a failure there (an allocation
+                // that fails under the pod's memory limit, an item that cannot be encoded) leaves their changes
+                // neither stored nor still marked, and rows may hold part of them, so it ends like a failed write:
+                // the callers fail, and the shard reads itself again.
                 pending = items.TakeWrite();
                 await store.CommitItemShardAsync(_shard, _epoch, pending, CancellationToken.None);
             }

@@ -7,7 +7,8 @@ namespace RecoCluster.Bench.Engine;
 
 /// <summary>
 /// What an item shard does with a batch's item side: every delta added to its item's counts and rows
-/// (<see cref="ItemModel.Apply"/>). The items are warm, as in a silo that has run a while: 400,000 events of the
+/// (<see cref="ItemModel.Apply"/>: one batch per write; <see cref="ItemShardRoundBenchmarks"/> has a write take several
+/// partitions' batches). The items are warm, as in a silo that has run a while: 400,000 events of the
 /// ingest bench's workload applied before measuring, so a popular item's row holds thousands of entries while a
 /// batch brings it far fewer (137 on average over its 5,000 items). Each invocation applies the next of 8 batches of 20,000 events
 /// (Reco:Ingress:MaxBatchRecords), so the figures are per batch; divide by 20,000 for per event.

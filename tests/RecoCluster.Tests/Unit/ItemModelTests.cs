@@ -321,6 +321,91 @@ public class ItemModelTests
     }
 
     [Fact]
+    public void A_shards_rows_take_every_batch_since_the_last_write_at_the_write_and_a_read_between_sees_them_all()
+    {
+        // Rows take a write's batches in one merge (ItemModel.ApplyCounts, AddRows). Three partitions' batches of random
+        // deltas for a few items, named three ways (by the shard's table's numbers, by ids alone, by a foreign
+        // table's numbers), with repeats within and across batches; then a read, then more batches and the write.
+        // The read must see every batch applied, the write must store every batch, and the shard's count of its
+        // items' bytes must follow the rows as they grow.
+        var ids = new ItemIdTable();
+        var foreign = new ItemIdTable();
+        for (var i = 40; i >= 0; i--)
+        {
+            foreign.Intern($"o{i}"); // numbers that name other items in the shard's table
+        }
+
+        var shard = new ItemShard(ids, 0.1f, new Dictionary<int, long>());
+        var items = new[] { "a", "b", "c" };
+        var expected = items.ToDictionary(i => i, _ => (Row: new Dictionary<string, long>(), Purchases: new Dictionary<string, long>(), Next: new Dictionary<string, long>()));
+        var random = new Random(2026_12_08);
+        var batchEnd = 0L;
+
+        void Batches(int count)
+        {
+            for (var b = 0; b < count; b++)
+            {
+                var partition = b % 3;
+                var deltas = new List<ItemDelta>();
+                foreach (var item in items.Where(_ => random.Next(4) > 0))
+                {
+                    Dictionary<string, long> Draw(Dictionary<string, long> into)
+                    {
+                        var row = new Dictionary<string, long>();
+                        for (var e = random.Next(0, 12); e > 0; e--)
+                        {
+                            var other = $"o{random.Next(40)}";
+                            var c = random.Next(1, 5);
+                            row[other] = row.GetValueOrDefault(other) + c;
+                            into[other] = into.GetValueOrDefault(other) + c;
+                        }
+
+                        return row;
+                    }
+
+                    var delta = Deltas.Of(item, 1, Draw(expected[item].Row), purchaseRow: Draw(expected[item].Purchases), nextRow: Draw(expected[item].Next));
+                    var table = (b % 3) switch { 0 => ids, 1 => null, _ => foreign };
+                    deltas.Add(table is null ? delta : delta with
+                    {
+                        Numbers = new ItemDeltaNumbers(table, table.Intern(item), [.. delta.Others.Select(table.Intern)], [.. delta.PurchaseOthers!.Select(table.Intern)], [.. delta.NextOthers!.Select(table.Intern)]),
+                    });
+                }
+
+                foreach (var missing in shard.Missing(deltas.Select(d => d.ItemId)))
+                {
+                    shard.Load(missing, null);
+                }
+
+                Assert.Equal(ShardApplyOutcome.Applied, shard.Apply(partition, ++batchEnd, deltas));
+            }
+        }
+
+        static string Sums(IEnumerable<KeyValuePair<string, long>> row) => string.Join(",", row.Where(e => e.Value != 0).OrderBy(e => e.Key, StringComparer.Ordinal).Select(e => $"{e.Key}={e.Value}"));
+
+        Batches(9);
+        foreach (var item in items)
+        {
+            var read = shard.Find(item)!.GetCooccurrence(100);
+            Assert.Equal(Sums(expected[item].Row), Sums(read.Neighbors.Select(n => KeyValuePair.Create(n.ItemId, n.Count))));
+            Assert.Equal(Sums(expected[item].Next), Sums(read.NextNeighbors!.Select(n => KeyValuePair.Create(n.ItemId, n.Count))));
+        }
+
+        Assert.Equal(items.Sum(i => shard.Find(i)!.HeapBytes), shard.HeapBytes);
+
+        Batches(12);
+        var write = shard.TakeWrite();
+        Assert.Equal(items.Sum(i => shard.Find(i)!.HeapBytes), shard.HeapBytes);
+        Assert.Equal(items.Order(StringComparer.Ordinal), write.Items.Select(w => w.ItemId).Order(StringComparer.Ordinal)); // first stored: whole
+        foreach (var (itemId, payload) in write.Items)
+        {
+            var stored = ItemGrainStateCodec.Decode(payload);
+            Assert.Equal(Sums(expected[itemId].Row), Sums(stored.RowItems.Zip(stored.RowCounts, KeyValuePair.Create)));
+            Assert.Equal(Sums(expected[itemId].Purchases), Sums(stored.PurchaseItems.Zip(stored.PurchaseCounts, KeyValuePair.Create)));
+            Assert.Equal(Sums(expected[itemId].Next), Sums(stored.NextItems.Zip(stored.NextCounts, KeyValuePair.Create)));
+        }
+    }
+
+    [Fact]
     public void An_item_side_named_by_numbers_is_stored_in_the_bytes_its_ids_give_and_mixed_sides_decode_alike()
     {
         // Two drains of a combiner, encoded one after the other on this thread (the positions by number are kept per
