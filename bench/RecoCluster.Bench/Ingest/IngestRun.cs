@@ -115,11 +115,12 @@ public static class IngestRun
         var connection = provider == "Sqlite" ? $"Data Source={Path.Combine(dataDir.FullName, "reco.db")}" : await FreshPostgresDatabaseAsync(postgres!);
         var silo = ClusterHosts.BuildSilo([], BenchSiloConfig.For(kafka.BootstrapServers, topics, provider, connection));
         using var written = new StoredBytes();
+        using var allocations = new AllocationTicks();
         try
         {
             await silo.StartAsync();
             await using var checkpoints = IngressCheckpoints.Open(provider, connection);
-            var measured = await MeasureAsync(checkpoints, count);
+            var measured = await MeasureAsync(checkpoints, allocations, count);
             // Every write a checkpoint waited for has been counted by the time the checkpoints reach the count.
             var perEvent = written.ByKind.ToDictionary(p => p.Key, p => Math.Round((double)p.Value / count, 1), StringComparer.Ordinal);
             return new RunResult(
@@ -160,12 +161,13 @@ public static class IngestRun
     /// stored before the shards get it), so its rate is the ingress's own and the gap between the two is what the
     /// shards add.
     /// </remarks>
-    private static async Task<Measured> MeasureAsync(IngressCheckpoints checkpoints, int count)
+    private static async Task<Measured> MeasureAsync(IngressCheckpoints checkpoints, AllocationTicks allocations, int count)
     {
         var total = Stopwatch.StartNew();
         var clock = new Stopwatch();
         var cpuAtStart = TimeSpan.Zero;
-        var heapAtStart = default(HeapWork);
+        var startedAt = DateTime.MinValue;
+        int[] collectionsAtStart = [];
         (TimeSpan At, long Stored)? half = null;
         TimeSpan? userSideDone = null;
         TimeSpan? firstStored = null;
@@ -177,7 +179,8 @@ public static class IngestRun
             {
                 clock.Start();
                 cpuAtStart = Environment.CpuUsage.TotalTime;
-                heapAtStart = HeapWork.Now();
+                startedAt = DateTime.UtcNow;
+                collectionsAtStart = HeapWork.CollectionsSoFar();
             }
 
             var now = clock.Elapsed;
@@ -195,13 +198,17 @@ public static class IngestRun
 
             if (stored >= count)
             {
+                var cpu = Environment.CpuUsage.TotalTime - cpuAtStart;
+                var endedAt = DateTime.UtcNow;
+                var collections = HeapWork.CollectionsSoFar();
+                var allocated = await allocations.AllocatedBetweenAsync(startedAt, endedAt, patience: TimeSpan.FromSeconds(5));
                 var (halfAt, storedAtHalf) = half!.Value;
                 // A tiny run (the smoke test's) can store everything between two polls: no window to time, so no
                 // figure rather than an infinite one.
                 double? secondHalf = storedAtHalf < count && now > halfAt ? (count - storedAtHalf) / (now - halfAt).TotalSeconds : null;
                 return new Measured(
-                    Environment.CpuUsage.TotalTime - cpuAtStart,
-                    HeapWork.Now() - heapAtStart,
+                    cpu,
+                    new HeapWork(allocated, [.. collections.Select((c, g) => c - collectionsAtStart[g])]),
                     count / now.TotalSeconds,
                     count / userSideDone!.Value.TotalSeconds,
                     secondHalf,
