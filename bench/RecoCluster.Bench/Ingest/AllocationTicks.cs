@@ -68,8 +68,8 @@ internal sealed class AllocationTicks : EventListener
 
     protected override void OnEventSourceCreated(EventSource eventSource)
     {
-        // Called from the base constructor for the sources that already exist, before this class's fields are set:
-        // it must not touch them.
+        // Called from EventListener's constructor for the sources that already exist, and ticks can arrive from then
+        // on: the fields they use are set by their initializers, which C# runs before the base constructor.
         if (eventSource.Name == RuntimeSource)
         {
             EnableEvents(eventSource, EventLevel.Verbose, GcKeyword);
