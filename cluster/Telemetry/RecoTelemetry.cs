@@ -69,8 +69,17 @@ public static class RecoTelemetry
     // seconds, and memory from the runtime's, in bytes). It wants "_count" only on histograms and summaries: three
     // of the runtime's gauges end in ".count" and are renamed. And it wants a HELP text on every family: Orleans
     // gives its instruments none, so they get one naming the instrument.
+    // The runtime's count of bytes allocated is left out as well: on this runtime (10.0.12) with the server
+    // collector's default, DATAS, it sums only the heaps active at the moment, so it drops and jumps by a heap's whole
+    // history as DATAS takes heaps away and gives them back (dotnet/runtime#131069). Prometheus reads each drop as a
+    // counter reset, and a rate over one shows gigabytes per second that were never allocated.
     private static MetricStreamConfiguration? ForPrometheus(Instrument instrument)
     {
+        if (instrument.Meter.Name == RuntimeMeter && instrument.Name == "dotnet.gc.heap.total_allocated")
+        {
+            return MetricStreamConfiguration.Drop;
+        }
+
         if (instrument.Meter.Name == OrleansMeter
             && (instrument.Unit is "ms" or "MB" || instrument.Name.Replace('-', '_').Replace('.', '_').Contains("messages_size", StringComparison.Ordinal)))
         {
@@ -81,6 +90,8 @@ public static class RecoTelemetry
         var description = string.IsNullOrWhiteSpace(instrument.Description) ? $"{instrument.Name} ({instrument.Meter.Name})" : null;
         return name is null && description is null ? null : new MetricStreamConfiguration { Name = name, Description = description };
     }
+
+    private const string RuntimeMeter = "System.Runtime";
 
     private static readonly Dictionary<string, string> RuntimeCounts = new(StringComparer.Ordinal)
     {
