@@ -11,11 +11,9 @@ namespace RecoCluster.Bench.Ingest;
 /// Why not <see cref="GC.GetTotalAllocatedBytes"/>: with the server collector and DATAS, as `reco silo` and this
 /// bench run, the runtime here (10.0.12) sums only the heaps active at the call, so the figure drops when DATAS
 /// takes a heap away and jumps by that heap's whole history when it gives it back (fixed upstream by
-/// dotnet/runtime#131069; a probe on this machine saw drops of 6 and 34 GB). Two readings then differ by far more or
-/// far less than the stretch allocated: the ingest bench counted 17,650, 18,670 and 20,932 bytes per event in three
-/// runs against 3,500–7,000 in the others. The ticks do not depend on how many heaps are active; their sum is short
-/// by less than one tick per heap at each end of a stretch (checked against the exact figure with DATAS off:
-/// within 0.1 % of 900 MB).
+/// dotnet/runtime#131069). Two readings can then differ by far more or far less than the stretch allocated
+/// (docs/benchmarks.md, "Ingest", has the runs it spoiled and the two measures side by side). The ticks do not
+/// depend on how many heaps are active; their sum is short by less than one tick per heap at each end of a stretch.
 /// </remarks>
 internal sealed class AllocationTicks : EventListener
 {
