@@ -45,7 +45,8 @@ public class ItemShardRoundBenchmarks
         }
 
         _rounds = [.. rounds.Skip(WarmRounds)];
-        Console.WriteLine($"// {_shard.Count} items, longest row {Enumerable.Range(0, 5_000).Select(i => _shard.Find($"sku-{i}")?.RowLength ?? 0).Max()}, "
+        var itemIds = batches.SelectMany(b => b).Select(d => d.ItemId).Distinct(StringComparer.Ordinal);
+        Console.WriteLine($"// {_shard.Count} items, longest row {itemIds.Max(id => _shard.Find(id)?.RowLength ?? 0)}, "
             + $"{_rounds[0].Sum(b => b.Count)} deltas and {_rounds[0].Sum(b => b.Sum(d => d.Others.Length))} row entries in a round");
     }
 
